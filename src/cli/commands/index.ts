@@ -1,0 +1,10 @@
+import type { Command } from '../command';
+import { analyze } from './analyze';
+import { correct } from './correct';
+import { diag } from './diag';
+import { evalCommand } from './eval';
+import { map } from './map';
+import { probe } from './probe';
+
+/** Subcommands in the order --help lists them. */
+export const commands: Command[] = [analyze, evalCommand, map, probe, correct, diag];

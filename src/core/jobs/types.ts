@@ -1,0 +1,25 @@
+// Job kinds and their parameter/result types: the vocabulary of the worker protocol.
+import type { AnalyzeParams, AnalyzeResult } from './analyze';
+import type { CorrectParams, CorrectResult } from './correct';
+import type { DiagParams, DiagResult } from './diag';
+import type { EvalParams, EvalResult } from './eval';
+import type { MapParams, MapResult } from './map';
+import type { ProbeParams, ProbeResult } from './probe';
+
+export interface JobParams {
+  analyze: AnalyzeParams;
+  eval: EvalParams;
+  map: MapParams;
+  probe: ProbeParams;
+  correct: CorrectParams;
+  diag: DiagParams;
+}
+export interface JobResults {
+  analyze: AnalyzeResult;
+  eval: EvalResult;
+  map: MapResult;
+  probe: ProbeResult;
+  correct: CorrectResult;
+  diag: DiagResult;
+}
+export type JobKind = keyof JobParams;
