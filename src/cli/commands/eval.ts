@@ -18,5 +18,6 @@ export const evalCommand: Command = {
     if (!gt || !dt) throw new UsageError('both --gt and --dt are required');
     return { kind: 'eval', params: { gt, dt, jsonOut: str(v, 'json') } };
   },
-  print: (r, out) => out(JSON.stringify(r, null, 2)),
+  // Exactly the 12 lines pycocotools' summarize() prints.
+  print: (r, out) => out(r.kind === 'eval' ? r.summaryText : JSON.stringify(r, null, 2)),
 };

@@ -1,0 +1,71 @@
+// pycocotools' accumulate(): per category, area range and detection cap, the detections of all
+// images sorted by score (stable across the image-order concatenation), cumulative TP/FP per IoU
+// threshold, precision made monotone from the right and read at the 101 recall thresholds with
+// searchsorted(side='left'). Arrays are laid out like numpy's [T,R,K,A,M] and [T,K,A,M].
+import { A, EPS, M, MAX_DETS, R, REC_THRS, T } from './cocoParams';
+import { FP, TP, type CocoMatches } from './cocoMatch';
+
+export interface CocoAccumulated {
+  K: number;
+  /** [T][R][K][A][M], -1 where the category has no (non-ignored) ground truth. */
+  precision: Float64Array;
+  /** [T][K][A][M], same convention. */
+  recall: Float64Array;
+}
+
+export const pIndex = (K: number, t: number, r: number, k: number, a: number, m: number): number => (((t * R + r) * K + k) * A + a) * M + m;
+export const rIndex = (K: number, t: number, k: number, a: number, m: number): number => ((t * K + k) * A + a) * M + m;
+
+export function accumulate(mt: CocoMatches, K: number): CocoAccumulated {
+  const precision = new Float64Array(T * R * K * A * M).fill(-1);
+  const recall = new Float64Array(T * K * A * M).fill(-1);
+  const { keptStart, keptScore, keptRank, state, npig } = mt;
+  let maxN = 0;
+  for (let k = 0; k < K; k++) maxN = Math.max(maxN, keptStart[k + 1] - keptStart[k]);
+  const rc = new Float64Array(maxN);
+  const pr = new Float64Array(maxN);
+  const sel = new Int32Array(maxN);
+
+  for (let k = 0; k < K; k++) {
+    const k0 = keptStart[k];
+    const n = keptStart[k + 1] - k0;
+    let anyGt = false;
+    for (let a = 0; a < A; a++) if (npig[k * A + a] > 0) anyGt = true;
+    if (!anyGt) continue;
+    // One stable sort for the largest cap; the smaller caps keep a subsequence of it, and a
+    // subsequence of a stable order is the stable order of the subset.
+    const idx = Array.from({ length: n }, (_, j) => k0 + j);
+    idx.sort((x, y) => keptScore[y] - keptScore[x] || x - y);
+    for (let m = 0; m < M; m++) {
+      const maxDet = MAX_DETS[m];
+      let nd = 0;
+      for (let j = 0; j < n; j++) if (keptRank[idx[j]] < maxDet) sel[nd++] = idx[j];
+      for (let a = 0; a < A; a++) {
+        const np = npig[k * A + a];
+        if (np === 0) continue;
+        for (let t = 0; t < T; t++) {
+          let tp = 0;
+          let fp = 0;
+          for (let j = 0; j < nd; j++) {
+            const st = state[(sel[j] * A + a) * T + t];
+            if (st === TP) tp++;
+            else if (st === FP) fp++;
+            rc[j] = tp / np;
+            pr[j] = tp / (fp + tp + EPS);
+          }
+          recall[rIndex(K, t, k, a, m)] = nd ? rc[nd - 1] : 0;
+          for (let j = nd - 1; j > 0; j--) if (pr[j] > pr[j - 1]) pr[j - 1] = pr[j];
+          // rc is non-decreasing, so one forward pointer gives searchsorted(rc, recThrs, 'left').
+          // Past the last detection the precision stays 0 (pycocotools' caught IndexError).
+          let pi = 0;
+          for (let r = 0; r < R; r++) {
+            const thr = REC_THRS[r];
+            while (pi < nd && rc[pi] < thr) pi++;
+            precision[pIndex(K, t, r, k, a, m)] = pi < nd ? pr[pi] : 0;
+          }
+        }
+      }
+    }
+  }
+  return { K, precision, recall };
+}
