@@ -1,0 +1,103 @@
+// Soft-rounding probe on a tiny real QDQ model run by onnxruntime: δ = 0 is hard quantization
+// exactly, a soft variant changes exactly the near-threshold weights, latent is the latent weights.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { analyzeLayer, nearCount } from '../src/core/analysis/layerStats';
+import { readOnnxModel } from '../src/core/readers/onnx';
+import { encodeModel, findWeightChains } from '../src/core/qc/probeGraph';
+import { roundHalfEven, softRound } from '../src/core/qc/probeMath';
+import { loadProbeSource } from '../src/core/qc/probeSource';
+import { buildVariant } from '../src/core/qc/probeVariants';
+import { buildModel, input, latentWeights, QMAX, QMIN, SCALES, SHAPE } from './probeFixture';
+
+const dir = mkdtempSync(join(tmpdir(), 'qat-lens-probe-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(bytes: Uint8Array): Promise<Record<string, ort.Tensor>> {
+  const s = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled' });
+  return s.run({ x: new ort.Tensor('float32', input(), [1, 3, 6, 6]) });
+}
+
+function write(name: string, model: ReturnType<typeof buildModel>): string {
+  const f = join(dir, name);
+  writeFileSync(f, encodeModel(model));
+  return f;
+}
+
+test('roundHalfEven rounds ties to even', () => {
+  assert.deepEqual([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 2.4999, -7.5].map(roundHalfEven), [-2, -2, 0, 0, 2, 2, 2, -8]);
+});
+
+test('δ = 0 reproduces the integers onnxruntime QuantizeLinear+Clip computes, and the model outputs', async () => {
+  const file = write('latent.onnx', buildModel('latent'));
+  const src = await loadProbeSource(file);
+  assert.equal(src.layers.length, 1);
+  assert.deepEqual([src.layers[0].quant.qmin, src.layers[0].quant.qmax], [QMIN, QMAX]);
+  const orig = await run(encodeModel(src.model));
+  const ortInts = Array.from(orig.w_qc.data as Int8Array);
+  const hard = softRound(src.layers[0].latent, SHAPE, src.layers[0].quant, 0);
+  assert.deepEqual(Array.from(hard.values), ortInts);
+  assert.equal(hard.soft, 0);
+  // The fixture has exact ties: half-to-even matters there.
+  assert.ok(hard.values.some((v, i) => Math.abs(latentWeights()[i] / SCALES[Math.floor(i / 27)] % 1) === 0.5 && v % 2 === 0));
+
+  const v = buildVariant(src, { kind: 'hard' });
+  assert.equal(v.model.graph!.node!.filter((n) => n.opType === 'QuantizeLinear').length, 1, 'only the activation quantizer is left');
+  const out = await run(v.bytes);
+  assert.deepEqual(Array.from(out.y.data as Float32Array), Array.from(orig.y.data as Float32Array));
+});
+
+test('soft δ changes exactly the in-range weights with d < δ; the count equals the analysis near-threshold count', async () => {
+  const file = write('latent2.onnx', buildModel('latent'));
+  const src = await loadProbeSource(file);
+  const layer = readOnnxModel(file, src.model).variants[0].layers[0];
+  const hard = buildVariant(src, { kind: 'hard' });
+  const hw = hard.model.graph!.initializer!.find((t) => t.name === 'w_dq')!;
+  for (const delta of [0.05, 0.1, 0.25]) {
+    const v = buildVariant(src, { kind: 'soft', delta });
+    const sw = v.model.graph!.initializer!.find((t) => t.name === 'w_dq')!;
+    const a = new Float32Array(hw.rawData!.slice().buffer), b = new Float32Array(sw.rawData!.slice().buffer);
+    let changed = 0, clampedToLevel = 0;
+    const lat = latentWeights();
+    for (let i = 0; i < a.length; i++) {
+      const u = lat[i] / SCALES[Math.floor(i / 27)];
+      // In range below qmin (u in [qmin - 0.5, qmin)): soft, but clamped back onto the level qmin.
+      if (u >= QMIN - 0.5 && u < QMIN && Math.abs(u - Math.floor(u) - 0.5) < delta) clampedToLevel++;
+      if (u <= QMAX + 0.5 && u > QMAX && Math.abs(u - Math.floor(u) - 0.5) < delta) clampedToLevel++;
+      if (a[i] !== b[i]) {
+        changed++;
+        assert.ok(Math.abs(u - Math.floor(u) - 0.5) < delta, `weight ${i} changed but is not near a threshold`);
+        assert.equal(b[i], Math.fround(Math.min(QMAX, Math.max(QMIN, u)) * SCALES[Math.floor(i / 27)]));
+      }
+    }
+    const stats = analyzeLayer(layer, delta);
+    assert.equal(v.soft, nearCount(stats), `δ=${delta}`);
+    assert.equal(changed, v.soft - clampedToLevel, `δ=${delta}: every soft weight not clamped onto a level moved`);
+    assert.ok(v.soft > 0);
+  }
+  const out = await run(buildVariant(src, { kind: 'soft', delta: 0.25 }).bytes);
+  const ref = await run(hard.bytes);
+  assert.notDeepEqual(Array.from(out.y.data as Float32Array), Array.from(ref.y.data as Float32Array));
+});
+
+test('latent variant carries the latent weights exactly; activation Q/DQ stays', async () => {
+  const file = write('latent3.onnx', buildModel('latent'));
+  const src = await loadProbeSource(file);
+  const v = buildVariant(src, { kind: 'latent' });
+  const w = v.model.graph!.initializer!.find((t) => t.name === 'w_dq')!;
+  assert.deepEqual(Array.from(new Float32Array(w.rawData!.slice().buffer)), Array.from(latentWeights()));
+  assert.deepEqual(v.model.graph!.node!.map((n) => n.opType), ['QuantizeLinear', 'DequantizeLinear', 'Conv']);
+});
+
+test('integer-only ONNX: hard variant equals the stored integers; no latent source is a clear error', async () => {
+  const ints = Array.from((await run(encodeModel(buildModel('latent')))).w_qc.data as Int8Array);
+  const file = write('int.onnx', buildModel('integer', ints));
+  const chains = findWeightChains(buildModel('integer', ints), file);
+  assert.equal(chains[0].pattern, 'integer');
+  assert.deepEqual(Array.from(chains[0].integers!), ints);
+  await assert.rejects(loadProbeSource(file), (e: Error) => e.message.includes(file) && /--pt CHECKPOINT/.test(e.message));
+});
