@@ -1,0 +1,261 @@
+// Builds the whole oscillation report from checkpoints already in memory: per-layer quantities of
+// the last checkpoint, flags, and (with several checkpoints, or `model` + `ema` in one file) the
+// tracking across them. Layer-major: each layer of each checkpoint is read in one pass that yields
+// its stats and its integer states; only one layer's states are held at a time.
+import { basename } from 'node:path';
+import { throwIfAborted } from '../errors';
+import type { Checkpoint, QuantizedLayer, QuantModel } from '../model';
+import { DEFAULT_DELTA, DEFAULT_MAX_P_VALUE, DEFAULT_MIN_CONCENTRATION, flagLayers } from './flags';
+import { analyzeLayer, checkQuantizer, granularityOf, integerStates, type LayerStats, summarizeScale, summarizeZeroPoint } from './layerStats';
+import { FlipTracker, flipFraction, scaleMovement } from './sequence';
+import type { ActivationReport, AnalysisReport, AnalysisSettings, CheckpointSummary, ModelVsEma, SequenceReport } from './types';
+
+export interface AnalyzeOptions {
+  delta?: number;
+  minConcentration?: number;
+  maxPValue?: number;
+  /** The --bits the readers were given (recorded in the report's settings). */
+  bits?: number;
+  signal?: AbortSignal;
+  progress?: (fraction: number, message: string) => void;
+}
+
+const byName = (a: string, b: string) => basename(a).localeCompare(basename(b), 'en', { numeric: true }) || a.localeCompare(b);
+
+/** Orders the checkpoints of a run: by epoch where every file records one, else by file name. */
+export function orderCheckpoints(cks: Checkpoint[]): { ordered: Checkpoint[]; orderedBy: 'epoch' | 'name' } {
+  const byEpoch = cks.length > 1 && cks.every((c) => typeof c.epoch === 'number' && Number.isFinite(c.epoch));
+  const ordered = [...cks].sort((a, b) => (byEpoch ? a.epoch! - b.epoch! : 0) || byName(a.file, b.file));
+  return { ordered, orderedBy: byEpoch ? 'epoch' : 'name' };
+}
+
+/** The variant whose weights are analyzed: `model` (the training weights) where present, else the first with layers. */
+export function analyzedVariant(ck: Checkpoint): QuantModel | undefined {
+  const withLayers = ck.variants.filter((v) => v.layers.length > 0);
+  return withLayers.find((v) => v.variant === 'model') ?? withLayers[0] ?? ck.variants[0];
+}
+
+const scalesEqualShape = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+const countOf = (l: QuantizedLayer) => l.weight.shape.reduce((a, b) => a * b, 1);
+
+function layerMap(model: QuantModel | undefined, notes: string[], file: string): Map<string, QuantizedLayer> {
+  const m = new Map<string, QuantizedLayer>();
+  for (const l of model?.layers ?? []) {
+    if (m.has(l.name)) notes.push(`${basename(file)}: layer "${l.name}" appears twice in variant "${model!.variant}"; the first is analyzed`);
+    else m.set(l.name, l);
+  }
+  return m;
+}
+
+function activationReport(name: string, q: import('../model').Quantizer): ActivationReport {
+  const axis = q.axis === null || q.scale.length === 1 ? null : q.axis;
+  return {
+    name,
+    bits: q.bits,
+    bitsSource: q.bitsSource,
+    qmin: q.qmin,
+    qmax: q.qmax,
+    quantizerKind: q.kind,
+    granularity: granularityOf(axis),
+    scale: summarizeScale(q.scale, axis),
+    zeroPoint: summarizeZeroPoint(q.zeroPoint),
+  };
+}
+
+export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptions = {}): AnalysisReport {
+  if (checkpoints.length === 0) throw new Error('analyzeCheckpoints: no checkpoints');
+  const settings: AnalysisSettings = {
+    delta: opts.delta ?? DEFAULT_DELTA,
+    minConcentration: opts.minConcentration ?? DEFAULT_MIN_CONCENTRATION,
+    maxPValue: opts.maxPValue ?? DEFAULT_MAX_P_VALUE,
+    bits: opts.bits ?? null,
+  };
+  const { ordered, orderedBy } = orderCheckpoints(checkpoints);
+  const K = ordered.length;
+  const notes: string[] = [];
+  for (const ck of ordered) for (const n of ck.notes) notes.push(K > 1 ? `${basename(ck.file)}: ${n}` : n);
+
+  const variants = ordered.map(analyzedVariant);
+  const maps = ordered.map((ck, t) => layerMap(variants[t], notes, ck.file));
+  const emaMaps = ordered.map((ck, t) => {
+    const ema = ck.variants.find((v) => v.variant === 'ema' && v.layers.length > 0);
+    return variants[t]?.variant === 'model' && ema ? layerMap(ema, notes, ck.file) : null;
+  });
+
+  // Layer names in report order: the last checkpoint's order, then names only earlier ones have.
+  const names: string[] = [];
+  const seen = new Set<string>();
+  for (let t = K - 1; t >= 0; t--) for (const n of maps[t].keys()) if (!seen.has(n)) (seen.add(n), names.push(n));
+
+  const stats: LayerStats[][] = ordered.map(() => []);
+  const seqTrackers = new Map<string, FlipTracker>();
+  const shapeMismatch: string[] = [];
+  const emaFlips: Map<string, number>[] = ordered.map(() => new Map());
+  const emaScale: Map<string, number>[] = ordered.map(() => new Map());
+  const totalWork = names.reduce((a, n) => a + maps.reduce((b, m) => b + (m.has(n) ? countOf(m.get(n)!) : 0), 0), 0) || 1;
+  let done = 0;
+
+  for (const name of names) {
+    throwIfAborted(opts.signal);
+    const present = maps.map((m) => m.get(name));
+    const inAll = present.every((l) => l !== undefined);
+    const sameShape = inAll && present.every((l) => scalesEqualShape(l!.weight.shape, present[0]!.weight.shape));
+    if (inAll && !sameShape) shapeMismatch.push(name);
+    const track = K > 1 && inAll && sameShape;
+    const tracker = track ? new FlipTracker(countOf(present[0]!)) : null;
+    const bufs = track ? [new Int32Array(countOf(present[0]!)), new Int32Array(countOf(present[0]!))] : [];
+    for (let t = 0; t < K; t++) {
+      const layer = present[t];
+      if (!layer) continue;
+      const ema = emaMaps[t]?.get(name);
+      const compareEma = !!ema && scalesEqualShape(ema.weight.shape, layer.weight.shape);
+      let q: Int32Array | undefined;
+      if (tracker) q = bufs[t % 2];
+      else if (compareEma) q = new Int32Array(countOf(layer));
+      stats[t].push(analyzeLayer(layer, settings.delta, q));
+      if (tracker) tracker.push(q!);
+      if (compareEma) {
+        emaFlips[t].set(name, flipFraction(q!, integerStates(ema!)));
+        const m = scaleMovement([layer.weightQuantizer.scale, ema!.weightQuantizer.scale]);
+        if (m) emaScale[t].set(name, m.scaleRelativeChange[0]);
+      }
+      done += countOf(layer);
+      opts.progress?.(done / totalWork, `layer ${name}`);
+    }
+    if (tracker) seqTrackers.set(name, tracker);
+  }
+
+  for (const s of stats) flagLayers(s, settings);
+  const last = stats[K - 1];
+  for (const l of last) {
+    const f = emaFlips[K - 1].get(l.name);
+    if (f !== undefined) l.modelVsEmaFlipFraction = f;
+  }
+
+  // Activations (deduplicated by name) of the analyzed variant.
+  const actMaps = variants.map((v) => {
+    const m = new Map<string, import('../model').Quantizer>();
+    for (const a of v?.activations ?? []) if (!m.has(a.name)) m.set(a.name, a.quantizer);
+    return m;
+  });
+  const activations = [...actMaps[K - 1]].map(([n, q]) => {
+    checkQuantizer(q, [q.scale.length], `activation "${n}"`);
+    return activationReport(n, q);
+  });
+
+  const checkpointsOut: CheckpointSummary[] = ordered.map((ck, t) => ({
+    file: ck.file,
+    format: ck.format,
+    epoch: ck.epoch ?? null,
+    modelClass: ck.modelClass ?? null,
+    variants: ck.variants.map((v) => v.variant),
+    analyzedVariant: variants[t]?.variant ?? '',
+  }));
+
+  let sequence: SequenceReport | undefined;
+  if (K > 1) {
+    const statIndex = stats.map((s) => new Map(s.map((l) => [l.name, l])));
+    const partial: SequenceReport['partial'] = [];
+    const seqLayers: SequenceReport['layers'] = [];
+    for (const name of names) {
+      const tr = seqTrackers.get(name);
+      if (!tr) {
+        if (!shapeMismatch.includes(name)) partial.push({ name, kind: 'layer', presentIn: ordered.filter((_, t) => maps[t].has(name)).map((c) => c.file) });
+        continue;
+      }
+      const per = statIndex.map((m) => m.get(name)!);
+      const mv = scaleMovement(present(maps, name).map((l) => l.weightQuantizer.scale));
+      seqLayers.push({
+        name,
+        flipFractions: tr.flipFractions,
+        meanReversals: tr.meanReversals,
+        reversalShare: tr.reversalShare,
+        ...(mv ?? emptyMovement(K)),
+        concentration: per.map((l) => l.concentration),
+        nearThresholdFraction: per.map((l) => l.nearThresholdFraction),
+        flagged: per.map((l) => l.flagged),
+      });
+    }
+    const actNames = [...new Set(actMaps.flatMap((m) => [...m.keys()]))];
+    const seqActs: SequenceReport['activations'] = [];
+    for (const name of actNames) {
+      const qs = actMaps.map((m) => m.get(name));
+      if (qs.some((q) => !q)) {
+        partial.push({ name, kind: 'activation', presentIn: ordered.filter((_, t) => actMaps[t].has(name)).map((c) => c.file) });
+        continue;
+      }
+      const mv = scaleMovement(qs.map((q) => q!.scale));
+      seqActs.push({ name, ...(mv ?? emptyMovement(K)) });
+    }
+    sequence = {
+      order: ordered.map((ck, t) => ({ file: ck.file, epoch: ck.epoch ?? null, variant: variants[t]?.variant ?? '' })),
+      orderedBy,
+      layers: seqLayers,
+      activations: seqActs,
+      partial,
+      shapeMismatch,
+    };
+    const vs = new Set(variants.map((v) => v?.variant));
+    if (vs.size > 1) notes.push(`the analyzed variant differs between checkpoints (${[...vs].join(', ')}); flips compare them as they are`);
+  }
+
+  const modelVsEma: ModelVsEma[] = [];
+  ordered.forEach((ck, t) => {
+    const ema = emaMaps[t];
+    if (!ema) return;
+    const model = maps[t];
+    let flips = 0;
+    let total = 0;
+    const layers: ModelVsEma['layers'] = [];
+    for (const [name, f] of emaFlips[t]) {
+      const n = countOf(model.get(name)!);
+      flips += f * n;
+      total += n;
+      layers.push({ name, flipFraction: f, scaleRelativeChange: emaScale[t].get(name) ?? NaN });
+    }
+    modelVsEma.push({
+      file: ck.file,
+      epoch: ck.epoch ?? null,
+      flipFraction: total > 0 ? flips / total : 0,
+      layers,
+      onlyInModel: [...model.keys()].filter((n) => !ema.has(n)),
+      onlyInEma: [...ema.keys()].filter((n) => !model.has(n)),
+    });
+  });
+
+  const integerOnly = last.filter((l) => !l.hasLatent).length;
+  if (integerOnly > 0) notes.push(`${integerOnly} of ${last.length} layers store integer weights only: their fractional positions, NT and C are N/A (flips across checkpoints still count)`);
+  const mism = last.filter((l) => (l.storedIntegerMismatches ?? 0) > 0);
+  if (mism.length > 0) notes.push(`${mism.length} layers store integers that differ from clamp(roundHalfEven(W/s + z)) of their latent weights (e.g. torch rounding ties); the stored integers are used for flips`);
+  if (last.length === 0) notes.push('no quantized layers found');
+
+  const lastCk = ordered[K - 1];
+  const report: AnalysisReport = {
+    schema: 'qat-lens/analysis@1',
+    summary: {
+      model: lastCk.modelClass ?? basename(ordered[0].file),
+      format: [...new Set(ordered.map((c) => c.format))].join(', '),
+      files: ordered.map((c) => c.file),
+      bits: [...new Set(last.map((l) => l.bits))].sort((a, b) => a - b),
+      layerCount: last.length,
+      flaggedCount: last.filter((l) => l.flagged).length,
+      integerOnlyCount: integerOnly,
+      notes,
+    },
+    settings,
+    checkpoints: checkpointsOut,
+    layers: last,
+    activations,
+  };
+  if (sequence) report.sequence = sequence;
+  if (modelVsEma.length > 0) report.modelVsEma = modelVsEma;
+  return report;
+}
+
+function present(maps: Map<string, QuantizedLayer>[], name: string): QuantizedLayer[] {
+  return maps.map((m) => m.get(name)!);
+}
+
+function emptyMovement(K: number) {
+  return { scaleRelativeChange: new Array(K - 1).fill(NaN), scaleRelativeChangeMax: new Array(K - 1).fill(NaN), scaleCV: NaN, scaleCVMax: NaN, scaleTrajectory: [] as number[] };
+}

@@ -1,0 +1,227 @@
+// Per-layer quantities of design.md, in one pass over the tensor: u = W/s + z (float64),
+// q = clamp(roundHalfEven(u)), clipped, f, d, NT(δ), C(δ), the 20-bin histogram, mean d,
+// and NT/C per channel. No allocation per weight; per-channel counters are per layer.
+import { QatLensError } from '../errors';
+import type { QuantizedLayer, Quantizer } from '../model';
+import type { ChannelSummary, Granularity, LayerReport } from './types';
+
+export const HISTOGRAM_BINS = 20;
+
+/** ONNX QuantizeLinear rounding: to nearest, ties to even. */
+export function roundHalfEven(u: number): number {
+  const fl = Math.floor(u);
+  const f = u - fl; // exact for |u| < 2^52
+  if (f > 0.5) return fl + 1;
+  if (f < 0.5) return fl;
+  return fl % 2 === 0 ? fl : fl + 1;
+}
+
+/** How a tensor of `shape` splits along `axis`: outer × channels × inner, row-major. */
+export function splitAxis(shape: number[], axis: number): { outer: number; channels: number; inner: number } {
+  let outer = 1;
+  let inner = 1;
+  for (let i = 0; i < axis; i++) outer *= shape[i];
+  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
+  return { outer, channels: shape.length ? shape[axis] : 1, inner };
+}
+
+/** Checks a quantizer against its tensor; returns the axis its scale runs along (null = per tensor). */
+export function checkQuantizer(q: Quantizer, shape: number[], what: string): number | null {
+  if (q.scale.length === 0 || q.zeroPoint.length !== q.scale.length) {
+    throw new QatLensError(`${what}: quantizer has ${q.scale.length} scales and ${q.zeroPoint.length} zero points`);
+  }
+  for (let i = 0; i < q.scale.length; i++) {
+    if (!(q.scale[i] > 0) || !Number.isFinite(q.scale[i])) throw new QatLensError(`${what}: scale ${i} is ${q.scale[i]}, not a positive number`);
+  }
+  if (!(q.qmax > q.qmin)) throw new QatLensError(`${what}: integer range [${q.qmin}, ${q.qmax}] is empty`);
+  if (q.axis === null || q.scale.length === 1) return q.scale.length === 1 ? null : 0;
+  if (q.axis < 0 || q.axis >= shape.length || shape[q.axis] !== q.scale.length) {
+    throw new QatLensError(`${what}: ${q.scale.length} per-channel scales along axis ${q.axis} do not fit shape [${shape.join(', ')}]`);
+  }
+  return q.axis;
+}
+
+export function summarizeScale(values: Float64Array, axis: number | null): number | ChannelSummary {
+  if (axis === null || values.length === 1) return values[0];
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+  }
+  return { channels: values.length, axis, min, max, mean: sum / values.length, values: Array.from(values) };
+}
+
+export function summarizeZeroPoint(values: Float64Array): number | number[] {
+  for (let i = 1; i < values.length; i++) if (values[i] !== values[0]) return Array.from(values);
+  return values[0];
+}
+
+export const granularityOf = (axis: number | null): Granularity => (axis === null ? 'per-tensor' : 'per-channel');
+
+/** Stats of one layer with the flag fields unset (flagLayers fills them). */
+export type LayerStats = LayerReport;
+
+/**
+ * Computes every per-layer quantity in one pass. When `qOut` is given (length = weight count) it
+ * receives the integer states: the stored integers where the file has them, else clamp(roundHalfEven(u)).
+ */
+export function analyzeLayer(layer: QuantizedLayer, delta: number, qOut?: Int32Array): LayerStats {
+  const { weight: w, weightQuantizer: qz } = layer;
+  const what = `layer "${layer.name}"`;
+  const count = w.shape.reduce((a, b) => a * b, 1);
+  const lat = w.latent;
+  const ints = w.integer;
+  if (!lat && !ints) throw new QatLensError(`${what}: neither latent nor integer weights`);
+  if (lat && lat.length !== count) throw new QatLensError(`${what}: ${lat.length} latent weights for shape [${w.shape.join(', ')}]`);
+  if (ints && ints.length !== count) throw new QatLensError(`${what}: ${ints.length} integer weights for shape [${w.shape.join(', ')}]`);
+  if (qOut && qOut.length !== count) throw new QatLensError(`${what}: integer-state buffer has the wrong length`);
+  const axis = checkQuantizer(qz, w.shape, what);
+  // Per-channel stats run along the quantizer's axis, else along the output channels (axis 0).
+  const statAxis = axis ?? 0;
+  const { outer, channels, inner } = splitAxis(w.shape, statAxis);
+  const { qmin, qmax } = qz;
+
+  const base: LayerStats = {
+    name: layer.name,
+    op: layer.op,
+    shape: [...w.shape],
+    storedDtype: w.storedDtype,
+    bits: qz.bits,
+    bitsSource: qz.bitsSource,
+    qmin,
+    qmax,
+    quantizerKind: qz.kind,
+    granularity: granularityOf(axis),
+    scale: summarizeScale(qz.scale, axis),
+    zeroPoint: summarizeZeroPoint(qz.zeroPoint),
+    count,
+    hasLatent: !!lat,
+    integerSource: ints ? 'stored' : 'computed',
+    storedIntegerMismatches: null,
+    clippedFraction: null,
+    inRange: null,
+    nearThresholdFraction: null,
+    concentration: null,
+    meanDistance: null,
+    histogram: null,
+    perChannel: null,
+    flagged: false,
+    reason: '',
+    z: null,
+    pValue: null,
+    log10PValue: null,
+    pValueAdjusted: null,
+  };
+
+  if (!lat) {
+    if (qOut) qOut.set(ints!);
+    return base;
+  }
+
+  const chIn = new Float64Array(channels);
+  const chNear = new Float64Array(channels);
+  const hist = new Float64Array(HISTOGRAM_BINS);
+  const lo = qmin - 0.5;
+  const hi = qmax + 0.5;
+  let clipped = 0;
+  let sumD = 0;
+  let mismatches = 0;
+  const perScale = axis !== null; // scale index = channel index of statAxis
+  let i = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < channels; c++) {
+      const s = perScale ? qz.scale[c] : qz.scale[0];
+      const z = perScale ? qz.zeroPoint[c] : qz.zeroPoint[0];
+      let nIn = 0;
+      let nNear = 0;
+      const end = i + inner;
+      for (; i < end; i++) {
+        const u = lat[i] / s + z;
+        const fl = Math.floor(u);
+        const f = u - fl;
+        let q: number;
+        if (u < lo) {
+          clipped++;
+          q = qmin;
+        } else if (u > hi) {
+          clipped++;
+          q = qmax;
+        } else {
+          nIn++;
+          const d = f < 0.5 ? 0.5 - f : f - 0.5;
+          sumD += d;
+          if (d < delta) nNear++;
+          let b = (f * HISTOGRAM_BINS) | 0;
+          if (b >= HISTOGRAM_BINS) b = HISTOGRAM_BINS - 1;
+          hist[b]++;
+          q = f > 0.5 ? fl + 1 : f < 0.5 ? fl : fl % 2 === 0 ? fl : fl + 1;
+          if (q < qmin) q = qmin;
+          else if (q > qmax) q = qmax;
+        }
+        if (ints) {
+          if (ints[i] !== q) mismatches++;
+        } else if (qOut) qOut[i] = q;
+      }
+      chIn[c] += nIn;
+      chNear[c] += nNear;
+    }
+  }
+  if (ints && qOut) qOut.set(ints);
+
+  let inRange = 0;
+  let near = 0;
+  const ntC: (number | null)[] = new Array(channels);
+  const cC: (number | null)[] = new Array(channels);
+  for (let c = 0; c < channels; c++) {
+    inRange += chIn[c];
+    near += chNear[c];
+    ntC[c] = chIn[c] > 0 ? chNear[c] / chIn[c] : null;
+    cC[c] = chIn[c] > 0 ? chNear[c] / chIn[c] / (2 * delta) : null;
+  }
+  const nt = inRange > 0 ? near / inRange : null;
+  return {
+    ...base,
+    storedIntegerMismatches: ints ? mismatches : null,
+    clippedFraction: count > 0 ? clipped / count : null,
+    inRange,
+    nearThresholdFraction: nt,
+    concentration: nt === null ? null : nt / (2 * delta),
+    meanDistance: inRange > 0 ? sumD / inRange : null,
+    histogram: Array.from(hist),
+    perChannel: { axis: statAxis, nearThresholdFraction: ntC, concentration: cC },
+  };
+}
+
+/** Near-threshold count k of a layer (exact: NT × in-range is a whole number). */
+export const nearCount = (l: LayerStats): number => Math.round((l.nearThresholdFraction ?? 0) * (l.inRange ?? 0));
+
+/** Integer states of a layer without the stats (stored integers, else clamp(roundHalfEven(W/s + z))). */
+export function integerStates(layer: QuantizedLayer, out?: Int32Array): Int32Array {
+  const w = layer.weight;
+  const count = w.shape.reduce((a, b) => a * b, 1);
+  const q = out ?? new Int32Array(count);
+  if (w.integer) {
+    q.set(w.integer);
+    return q;
+  }
+  const lat = w.latent;
+  if (!lat) throw new QatLensError(`layer "${layer.name}": neither latent nor integer weights`);
+  const qz = layer.weightQuantizer;
+  const axis = checkQuantizer(qz, w.shape, `layer "${layer.name}"`);
+  const { outer, channels, inner } = splitAxis(w.shape, axis ?? 0);
+  let i = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < channels; c++) {
+      const s = axis !== null ? qz.scale[c] : qz.scale[0];
+      const z = axis !== null ? qz.zeroPoint[c] : qz.zeroPoint[0];
+      for (const end = i + inner; i < end; i++) {
+        const r = roundHalfEven(lat[i] / s + z);
+        q[i] = r < qz.qmin ? qz.qmin : r > qz.qmax ? qz.qmax : r;
+      }
+    }
+  }
+  return q;
+}
