@@ -1,5 +1,119 @@
-// The QAT Lens panel script (runs inside the webview). Talks to the host only through messages.
-declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
+// The QAT Lens panel script (runs inside the webview). Talks to the host only through messages;
+// keeps its whole view in one state object saved with setState, so a window reload restores it.
+import type { HostToPanel, PanelToHost } from '../src/shared/protocol';
+import { analysisChartsView, drawAnalysisCharts, drawMapCharts, mapChartsView } from './chartsView';
+import { type AnalysisActions, summaryView, tableView } from './analysisView';
+import { h } from './dom';
+import { mapTableView } from './mapView';
+import { resizeAll } from './plotly';
+import { defaultSelection, initialState, nextSort, type PanelState } from './state';
+import { readTheme } from './theme';
 
-const vscodeApi = acquireVsCodeApi();
-vscodeApi.postMessage({ type: 'ready' });
+declare function acquireVsCodeApi(): { postMessage(m: PanelToHost): void; getState(): unknown; setState(s: unknown): void };
+
+const api = acquireVsCodeApi();
+let state: PanelState = { ...initialState(), ...((api.getState() as Partial<PanelState> | undefined) ?? {}) };
+const app = document.getElementById('app')!;
+
+function update(patch: Partial<PanelState>, redraw: 'all' | 'selection' | 'table' = 'all'): void {
+  state = { ...state, ...patch };
+  api.setState(state);
+  render(redraw);
+}
+
+const actions: AnalysisActions = {
+  select: (layer) => {
+    if (layer === state.selected) return;
+    update({ selected: layer }, 'selection');
+    api.postMessage({ type: 'selectLayer', layer });
+  },
+  sort: (key) => update({ sort: nextSort(state.sort, key) }, 'table'),
+  filter: (text, flaggedOnly) => update({ filter: { text, flaggedOnly } }, 'table'),
+  exportReport: (format) => api.postMessage({ type: 'exportReport', format }),
+};
+const reveal = (file: string): void => api.postMessage({ type: 'reveal', file });
+
+function jobBanner(): HTMLElement | null {
+  const j = state.job;
+  if (!j?.running && !j?.queued.length) return null;
+  const frac = j.running?.fraction;
+  return h('div', { class: 'job', id: 'job', role: 'status' },
+    j.running ? h('span', {}, h('b', {}, j.running.title), j.running.message ? ` — ${j.running.message}` : '', frac !== undefined ? ` (${Math.round(frac * 100)}%)` : '') : h('span', {}, 'Waiting…'),
+    j.queued.length ? h('span', { class: 'muted' }, ` · queued: ${j.queued.join(', ')}`) : '',
+    h('button', { type: 'button', class: 'secondary', onclick: () => api.postMessage({ type: 'runCommand', command: 'qatLens.cancelJob' }) }, 'Cancel'),
+  );
+}
+
+function tabs(): HTMLElement | null {
+  if (!state.analysis || !state.comparison) return null;
+  const tab = (id: PanelState['tab'], label: string): HTMLElement =>
+    h('button', { type: 'button', role: 'tab', class: state.tab === id ? 'tab active' : 'tab', 'aria-selected': state.tab === id, onclick: () => update({ tab: id }) }, label);
+  return h('nav', { class: 'tabs', role: 'tablist' }, tab('analysis', 'Oscillation'), tab('map', 'mAP comparison'));
+}
+
+function render(what: 'all' | 'selection' | 'table'): void {
+  const theme = readTheme();
+  const showMap = state.comparison && (state.tab === 'map' || !state.analysis);
+  const a = state.analysis;
+  if (what !== 'all' && a && !showMap) {
+    // Cheap updates: keep the charts' DOM, redraw what the selection or table changed.
+    const table = app.querySelector('section.layers');
+    table?.replaceWith(tableView(state, actions));
+    if (what === 'selection') void drawAnalysisCharts(app, a.report, state.selected, theme, actions.select);
+    if (what === 'table') (app.querySelector('#filter-text') as HTMLInputElement | null)?.focus();
+    return;
+  }
+  app.replaceChildren();
+  const banner = jobBanner();
+  if (banner) app.append(banner);
+  const t = tabs();
+  if (t) app.append(t);
+  if (showMap) {
+    app.append(mapTableView(state.comparison!, reveal), mapChartsView());
+    void drawMapCharts(app, state.comparison!, theme);
+  } else if (a) {
+    app.append(summaryView(a.report, a.engine, actions), analysisChartsView(), tableView(state, actions));
+    void drawAnalysisCharts(app, a.report, state.selected, theme, actions.select);
+  } else {
+    app.append(h('section', { class: 'empty' }, h('h1', {}, 'QAT Lens'),
+      h('p', {}, 'Right-click a checkpoint (.pt, .onnx, .safetensors) in the Explorer and choose ', h('b', {}, 'Analyze Oscillation'), ', or run it from the Command Palette.')));
+  }
+}
+
+window.addEventListener('message', (ev: MessageEvent<HostToPanel>) => {
+  const m = ev.data;
+  switch (m.type) {
+    case 'analysis': {
+      const keep = state.selected && m.report.layers.some((l) => l.name === state.selected);
+      update({ analysis: { report: m.report, engine: m.engine }, selected: keep ? state.selected : defaultSelection(m.report), tab: 'analysis' });
+      break;
+    }
+    case 'comparison':
+      update({ comparison: m.comparison, tab: 'map' });
+      break;
+    case 'job': {
+      state = { ...state, job: m.job };
+      api.setState(state);
+      const old = document.getElementById('job');
+      const b = jobBanner();
+      if (old && b) old.replaceWith(b);
+      else if (old) old.remove();
+      else if (b) app.prepend(b);
+      break;
+    }
+    case 'select':
+      actions.select(m.layer);
+      break;
+  }
+});
+
+// Theme switches change the body class: redraw the charts in the new colours.
+new MutationObserver(() => render('all')).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+let resizeTimer: ReturnType<typeof setTimeout> | undefined;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(resizeAll, 150);
+});
+
+render('all');
+api.postMessage({ type: 'ready' });

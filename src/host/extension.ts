@@ -1,54 +1,49 @@
-// Extension entry. Activation stays light: it registers commands and creates the worker client,
-// but starts no process and loads no model until a command runs.
-import * as path from 'node:path';
+// Extension entry. Activation stays light: it registers commands, the panel serializer and the
+// status bar, and creates nothing else; the worker process (onnxruntime, readers) starts with the
+// first job. The activation time is logged to the output channel.
 import * as vscode from 'vscode';
-import { WorkerClient } from '../worker/client';
+import { analyze } from './commands/analyze';
+import { cancelJob } from './commands/cancelJob';
+import { compareMap } from './commands/compareMap';
+import { correct } from './commands/correct';
+import { exportReport } from './commands/exportReport';
+import { probe } from './commands/probe';
+import { showPanel } from './commands/showPanel';
+import type { HostContext } from './context';
+import { JobRunner } from './jobs';
+import { createLog } from './log';
+import { QatLensPanel } from './panel';
 
-let client: WorkerClient | undefined;
+let host: HostContext | undefined;
 
-export function activate(context: vscode.ExtensionContext): void {
-  const log = vscode.window.createOutputChannel('QAT Lens', { log: true });
-  client = new WorkerClient({
-    workerPath: path.join(context.extensionPath, 'dist', 'worker.js'),
-    onStderr: (t) => log.append(t),
+export function activate(ext: vscode.ExtensionContext): HostContext {
+  const t0 = performance.now();
+  const log = createLog();
+  const runner = new JobRunner(ext.extensionPath, log);
+  const panel = new QatLensPanel(ext.extensionUri, {
+    exportReport: (format) => void exportReport(ctx, format),
+    runCommand: (command) => void vscode.commands.executeCommand(command),
   });
-  const worker = client;
-  context.subscriptions.push(log, { dispose: () => worker.dispose() });
+  const ctx: HostContext = { ext, runner, panel, log };
+  host = ctx;
+  ext.subscriptions.push(log, runner, panel, runner.onDidChange((s) => panel.setJob(s)));
 
-  context.subscriptions.push(
-    vscode.commands.registerCommand('qatLens.analyze', async (uri?: vscode.Uri, uris?: vscode.Uri[]) => {
-      const files = (uris && uris.length ? uris : uri ? [uri] : await pick()).map((u) => u.fsPath);
-      if (!files.length) return;
-      const cfg = vscode.workspace.getConfiguration('qatLens');
-      await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: 'QAT Lens: analyzing', cancellable: true },
-        async (progress, token) => {
-          const ac = new AbortController();
-          token.onCancellationRequested(() => ac.abort());
-          try {
-            const result = await worker.run(
-              { kind: 'analyze', params: { files, delta: cfg.get<number>('delta'), bits: cfg.get<number | null>('bits') ?? undefined } },
-              { signal: ac.signal, onProgress: (p) => progress.report({ message: p.message }), onLog: (l, m) => log.appendLine(`[${l}] ${m}`) },
-            );
-            log.appendLine(JSON.stringify(result).slice(0, 2000));
-          } catch (err) {
-            log.appendLine(String(err));
-            void vscode.window.showErrorMessage(`QAT Lens: ${err instanceof Error ? err.message : String(err)}`);
-          }
-        },
-      );
-    }),
-  );
-}
+  const commands: Record<string, (...args: unknown[]) => unknown> = {
+    'qatLens.analyze': (a, b) => analyze(ctx, a, b),
+    'qatLens.correct': (a, b) => correct(ctx, a, b),
+    'qatLens.probe': (a, b) => probe(ctx, a, b),
+    'qatLens.compareMap': (a, b) => compareMap(ctx, a, b),
+    'qatLens.showPanel': () => showPanel(ctx),
+    'qatLens.exportReport': () => exportReport(ctx),
+    'qatLens.cancelJob': () => cancelJob(ctx),
+  };
+  for (const [id, fn] of Object.entries(commands)) ext.subscriptions.push(vscode.commands.registerCommand(id, fn));
 
-async function pick(): Promise<vscode.Uri[]> {
-  const r = await vscode.window.showOpenDialog({
-    canSelectMany: true,
-    filters: { Checkpoints: ['onnx', 'pt', 'pth', 'ckpt', 'safetensors'] },
-  });
-  return r ?? [];
+  log.info(`QAT Lens activated in ${(performance.now() - t0).toFixed(1)} ms (worker not started)`);
+  return ctx;
 }
 
 export function deactivate(): void {
-  client?.dispose();
+  host?.runner.dispose();
+  host = undefined;
 }

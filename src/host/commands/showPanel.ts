@@ -1,0 +1,5 @@
+import type { HostContext } from '../context';
+
+export function showPanel(ctx: HostContext): void {
+  ctx.panel.show();
+}

@@ -1,0 +1,151 @@
+// Runs engine jobs in the background worker for the commands: a cancellable progress notification,
+// the status-bar item, the output-channel log (engine, timings, warnings) and error notifications.
+// One job runs at a time (WorkerClient queues); a second job is queued and the user is told so.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { CancelledError } from '../core/errors';
+import type { JobKind, JobParams, JobResults, PanelJobState } from '../shared/protocol';
+import { WorkerClient } from '../worker/client';
+import { formatDuration, progressMessage, queuedNotice } from './jobText';
+import { type Log, showError } from './log';
+import { JobStatusBar } from './statusBar';
+
+interface Active {
+  title: string;
+  ac: AbortController;
+  message?: string;
+  fraction?: number;
+  started: boolean;
+}
+
+export class JobRunner implements vscode.Disposable {
+  private client: WorkerClient | undefined;
+  private readonly jobs: Active[] = [];
+  private readonly status = new JobStatusBar();
+  private readonly changed = new vscode.EventEmitter<PanelJobState>();
+  /** Fires whenever the running job, its progress or the queue changes (the panel shows it). */
+  readonly onDidChange = this.changed.event;
+
+  constructor(private readonly extensionPath: string, private readonly log: Log) {}
+
+  /** The worker process starts with the first job, never at activation. */
+  private worker(): WorkerClient {
+    this.client ??= new WorkerClient({
+      workerPath: path.join(this.extensionPath, 'dist', 'worker.js'),
+      onStderr: (t) => this.log.info(`[worker] ${t.trimEnd()}`),
+    });
+    return this.client;
+  }
+
+  get state(): PanelJobState {
+    const running = this.jobs.find((j) => j.started);
+    return {
+      running: running && { title: running.title, message: running.message, fraction: running.fraction },
+      queued: this.jobs.filter((j) => !j.started).map((j) => j.title),
+    };
+  }
+
+  /** Cancels the running job (the status-bar click and the palette command). */
+  cancelRunning(): boolean {
+    const j = this.jobs.find((x) => x.started) ?? this.jobs[0];
+    if (!j) return false;
+    this.log.info(`cancel requested: ${j.title}`);
+    j.ac.abort();
+    return true;
+  }
+
+  /**
+   * Runs one job; resolves to its result, or to undefined when cancelled or failed (the failure
+   * is logged and shown with "Show Log"). Never throws.
+   */
+  async run<K extends JobKind>(title: string, kind: K, params: JobParams[K]): Promise<JobResults[K] | undefined> {
+    const job: Active = { title, ac: new AbortController(), started: false };
+    const ahead = this.jobs.length;
+    const running = this.jobs[0]?.title;
+    this.jobs.push(job);
+    this.update();
+    if (running) {
+      this.log.info(`${title}: queued behind "${running}"`);
+      void vscode.window.showInformationMessage(queuedNotice(title, running, ahead));
+    }
+    const t0 = Date.now();
+    let tStart = t0;
+    try {
+      return await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `QAT Lens: ${title}`, cancellable: true },
+        async (progress, token) => {
+          token.onCancellationRequested(() => job.ac.abort());
+          if (running) progress.report({ message: `queued: waiting for "${running}" to finish` });
+          let lastFraction = 0;
+          const result = await this.worker().run({ kind, params } as never, {
+            signal: job.ac.signal,
+            onStart: () => {
+              job.started = true;
+              tStart = Date.now();
+              this.log.info(`${title}: started (${kind} ${summarize(params)})`);
+              progress.report({ message: 'starting…' });
+              this.update();
+            },
+            onProgress: (p) => {
+              job.message = p.message;
+              job.fraction = p.fraction;
+              // withProgress takes increments; the worker reports absolute fractions.
+              const inc = p.fraction !== undefined ? Math.max(0, (p.fraction - lastFraction) * 100) : undefined;
+              if (p.fraction !== undefined) lastFraction = Math.max(lastFraction, p.fraction);
+              progress.report({ message: progressMessage(p.message, p.fraction), increment: inc });
+              this.update();
+            },
+            onLog: (level, m) => {
+              if (level === 'error') this.log.error(`${title}: ${m}`);
+              else if (level === 'warn') this.log.warn(`${title}: ${m}`);
+              else this.log.info(`${title}: ${m}`);
+            },
+          });
+          const waited = tStart - t0;
+          this.log.info(`${title}: done in ${formatDuration(Date.now() - tStart)}${waited > 50 ? ` (waited ${formatDuration(waited)} in the queue)` : ''}`);
+          return result as JobResults[K];
+        },
+      );
+    } catch (err) {
+      if (err instanceof CancelledError) {
+        this.log.info(`${title}: cancelled after ${formatDuration(Date.now() - t0)}`);
+        void vscode.window.showInformationMessage(`QAT Lens: "${title}" was cancelled.`);
+        return undefined;
+      }
+      const msg = err instanceof Error ? err.message : String(err);
+      this.log.error(`${title}: failed after ${formatDuration(Date.now() - t0)}: ${msg}`);
+      if (err instanceof Error && err.stack) this.log.debug(err.stack);
+      void showError(this.log, `${title} failed: ${msg}`);
+      return undefined;
+    } finally {
+      this.jobs.splice(this.jobs.indexOf(job), 1);
+      this.update();
+    }
+  }
+
+  private update(): void {
+    const s = this.state;
+    if (s.running) this.status.show(s.running.title, s.queued.length, s.running.message);
+    else if (s.queued.length) this.status.show(`waiting: ${s.queued[0]}`, s.queued.length - 1);
+    else this.status.hide();
+    void vscode.commands.executeCommand('setContext', 'qatLens.jobRunning', this.jobs.length > 0);
+    this.changed.fire(s);
+  }
+
+  dispose(): void {
+    this.client?.dispose();
+    this.status.dispose();
+    this.changed.dispose();
+  }
+}
+
+/** Short, readable parameter summary for the log (file names, not whole paths). */
+function summarize(params: unknown): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(params as Record<string, unknown>)) {
+    if (v === undefined) continue;
+    const show = (x: unknown): string => (typeof x === 'string' && x.includes(path.sep) ? path.basename(x) : JSON.stringify(x));
+    parts.push(`${k}=${Array.isArray(v) ? v.map(show).join(',') : show(v)}`);
+  }
+  return parts.join(' ');
+}

