@@ -1,0 +1,91 @@
+// Picks the TensorFlow.js backend QC trains on: WebGPU (through the `webgpu` npm package: Dawn on
+// Vulkan), tfjs-node / tfjs-node-gpu when the user has installed one, else the pure-JS CPU backend.
+// The recipe for WebGPU in Node is in notes/gpu-check.md: set the `webgpu` globals and a writable
+// `navigator` with `gpu`, THEN import tfjs-backend-webgpu (it registers only if navigator.gpu exists).
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { createRequire } from 'node:module';
+
+export type TrainingBackend = 'auto' | 'webgpu' | 'tensorflow' | 'cpu';
+export interface BackendChoice {
+  /** tfjs backend name now active: 'webgpu', 'tensorflow' or 'cpu'. */
+  name: string;
+  /** Why the preferred ones were not used (empty when the first choice ran). */
+  notes: string[];
+}
+
+// Silence tfjs's "install tfjs-node" banner and debug checks: the engine reports the backend itself.
+tf.env().set('PROD', true);
+
+let current: Promise<BackendChoice> | undefined;
+let currentPref: TrainingBackend | undefined;
+
+/** Activate the best backend allowed by `pref` (cached per process: tfjs backends are global). */
+export function selectBackend(pref: TrainingBackend = 'auto'): Promise<BackendChoice> {
+  if (current && currentPref === pref) return current;
+  currentPref = pref;
+  current = choose(pref);
+  return current;
+}
+
+async function choose(pref: TrainingBackend): Promise<BackendChoice> {
+  const notes: string[] = [];
+  const order: TrainingBackend[] = pref === 'auto' ? ['webgpu', 'tensorflow', 'cpu'] : [pref, ...(pref === 'cpu' ? [] : ['cpu' as const])];
+  for (const b of order) {
+    try {
+      if (b === 'webgpu' && (await tryWebGpu())) return { name: 'webgpu', notes };
+      if (b === 'tensorflow' && (await tryTfNode())) return { name: 'tensorflow', notes };
+      if (b === 'cpu') {
+        await tf.setBackend('cpu');
+        await tf.ready();
+        return { name: 'cpu', notes };
+      }
+      notes.push(b === 'webgpu' ? 'WebGPU: no GPU adapter found' : 'tfjs-node: not installed');
+    } catch (err) {
+      notes.push(`${b}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could start (${notes.join('; ')})`);
+}
+
+const req = createRequire(__filename);
+
+async function tryWebGpu(): Promise<boolean> {
+  let webgpu: { create: (o: string[]) => unknown; globals: Record<string, unknown> };
+  try {
+    webgpu = req('webgpu');
+  } catch {
+    throw new Error('the optional `webgpu` package is not installed');
+  }
+  const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
+  if (!g.navigator?.gpu) {
+    Object.assign(globalThis, webgpu.globals);
+    const gpu = webgpu.create([]);
+    Object.defineProperty(globalThis, 'navigator', {
+      value: Object.assign(Object.create(g.navigator ?? {}), { gpu }), configurable: true, writable: true,
+    });
+  }
+  const adapter = await (g.navigator!.gpu as { requestAdapter(): Promise<unknown> }).requestAdapter();
+  if (!adapter) return false;
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!tf.findBackendFactory('webgpu')) return false;
+  const ok = await tf.setBackend('webgpu');
+  await tf.ready();
+  return ok && tf.getBackend() === 'webgpu';
+}
+
+async function tryTfNode(): Promise<boolean> {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      req.resolve(pkg);
+    } catch {
+      continue;
+    }
+    // tfjs-node brings its own tfjs-core copy; it registers 'tensorflow' there. Only when it shares
+    // ours (same install) can our kernels run on it.
+    req(pkg);
+    if (tf.findBackendFactory('tensorflow') && (await tf.setBackend('tensorflow'))) return true;
+    throw new Error(`${pkg} is installed but registered no backend with this tfjs-core`);
+  }
+  return false;
+}
