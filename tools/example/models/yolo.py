@@ -9,19 +9,20 @@ import torch.nn as nn
 from models.common import C3, SPPF, Bottleneck, Concat, Conv
 from models.lsq import QConv2d
 
-# YOLOv5n v6 layout; anchors are YOLOv5's defaults halved for 320x320 inputs (pixels).
+# YOLOv5n v6 layout at width 0.125 with the P5 stage at 768 (96 channels) instead of 1024 to stay
+# small (0.35M parameters); anchors are YOLOv5's defaults halved for 320x320 inputs (pixels).
 YOLOV5_SHAPES_YAML = {
     'nc': 5, 'depth_multiple': 0.33, 'width_multiple': 0.125,
     'anchors': [[5, 6, 8, 15, 16, 11], [15, 30, 31, 22, 30, 59], [58, 45, 78, 99, 187, 163]],
     'backbone': [[-1, 1, 'Conv', [64, 6, 2, 2]], [-1, 1, 'Conv', [128, 3, 2]], [-1, 3, 'C3', [128]],
                  [-1, 1, 'Conv', [256, 3, 2]], [-1, 6, 'C3', [256]], [-1, 1, 'Conv', [512, 3, 2]],
-                 [-1, 9, 'C3', [512]], [-1, 1, 'Conv', [1024, 3, 2]], [-1, 3, 'C3', [1024]],
-                 [-1, 1, 'SPPF', [1024, 5]]],
+                 [-1, 9, 'C3', [512]], [-1, 1, 'Conv', [768, 3, 2]], [-1, 3, 'C3', [768]],
+                 [-1, 1, 'SPPF', [768, 5]]],
     'head': [[-1, 1, 'Conv', [512, 1, 1]], [-1, 1, 'nn.Upsample', [None, 2, 'nearest']], [[-1, 6], 1, 'Concat', [1]],
              [-1, 3, 'C3', [512, False]], [-1, 1, 'Conv', [256, 1, 1]], [-1, 1, 'nn.Upsample', [None, 2, 'nearest']],
              [[-1, 4], 1, 'Concat', [1]], [-1, 3, 'C3', [256, False]], [-1, 1, 'Conv', [256, 3, 2]],
              [[-1, 14], 1, 'Concat', [1]], [-1, 3, 'C3', [512, False]], [-1, 1, 'Conv', [512, 3, 2]],
-             [[-1, 10], 1, 'Concat', [1]], [-1, 3, 'C3', [1024, False]], [[17, 20, 23], 1, 'Detect', ['nc', 'anchors']]],
+             [[-1, 10], 1, 'Concat', [1]], [-1, 3, 'C3', [768, False]], [[17, 20, 23], 1, 'Detect', ['nc', 'anchors']]],
 }
 NAMES = ['circle', 'square', 'triangle', 'star', 'cross']
 
