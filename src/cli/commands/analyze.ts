@@ -1,3 +1,4 @@
+import { formatReportTable } from '../../core/report/table';
 import { type Command, num, str } from '../command';
 
 export const analyze: Command = {
@@ -5,7 +6,7 @@ export const analyze: Command = {
   summary: 'per-layer distance to quantization thresholds, oscillation flags, tracking across checkpoints',
   usage: '<checkpoint>... [--bits N] [--delta 0.05] [--json FILE] [--html FILE]',
   help: [
-    '  <checkpoint>   .onnx, .pt, .pth, .ckpt or .safetensors; several = one run in order',
+    '  <checkpoint>   .onnx, .pt, .pth, .ckpt or .safetensors; several = one run (ordered by epoch, else name)',
     '  --bits N       bit-width where the file does not record it',
     '  --delta D      near-threshold distance δ (default 0.05)',
     '  --json FILE    write the JSON report',
@@ -24,5 +25,8 @@ export const analyze: Command = {
       htmlOut: str(v, 'html'),
     },
   }),
-  print: (r, out) => out(JSON.stringify(r, null, 2)),
+  print: (r, out) => {
+    if (r.kind !== 'analyze') return out(JSON.stringify(r, null, 2));
+    for (const line of formatReportTable(r.report)) out(line);
+  },
 };

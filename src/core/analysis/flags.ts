@@ -30,7 +30,7 @@ export function flagLayers(layers: LayerReport[], s: FlagSettings): LayerReport[
   const bonf = Math.max(tested, 1);
   for (const l of layers) {
     l.flagged = false;
-    l.z = l.pValue = l.log10PValue = l.pValueAdjusted = null;
+    l.z = l.pValue = l.log10PValue = l.pValueAdjusted = l.log10PValueAdjusted = null;
     if (!l.hasLatent) {
       l.reason = 'integer weights only (no latent weights stored): fractional positions are N/A';
       continue;
@@ -56,6 +56,7 @@ export function flagLayers(layers: LayerReport[], s: FlagSettings): LayerReport[
     l.pValue = Math.exp(logP);
     l.log10PValue = log10P;
     l.pValueAdjusted = Math.min(1, l.pValue * bonf);
+    l.log10PValueAdjusted = log10Adj;
     const significant = log10Adj <= Math.log10(s.maxPValue);
     const text = `${head}, z = ${zText(z)})`;
     if (conc >= s.minConcentration && significant) {

@@ -114,6 +114,7 @@ export function analyzeLayer(layer: QuantizedLayer, delta: number, qOut?: Int32A
     pValue: null,
     log10PValue: null,
     pValueAdjusted: null,
+    log10PValueAdjusted: null,
   };
 
   if (!lat) {
