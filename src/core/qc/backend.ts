@@ -4,6 +4,8 @@
 // `navigator` with `gpu`, THEN import tfjs-backend-webgpu (it registers only if navigator.gpu exists).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+// Gradients are registered by the tfjs union package; we import core directly, so register them here.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { createRequire } from 'node:module';
 
 export type TrainingBackend = 'auto' | 'webgpu' | 'tensorflow' | 'cpu';

@@ -2,6 +2,7 @@
 // Every op here is differentiable where QC needs it; Round (inside QuantizeLinear) passes gradients
 // straight through, as fake-quant training does.
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { onnx } from '../onnx/proto';
 import { qrange } from './hostOps';
 import {
