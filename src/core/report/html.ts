@@ -80,7 +80,7 @@ h1{font-size:22px;margin:4px 0} h2{font-size:17px;margin:22px 0 4px;border-botto
 .reason{color:#3b4252;font-size:13px} select{font:inherit;padding:2px 4px;max-width:520px}
 .tablewrap{max-height:520px;overflow:auto;border:1px solid #e3e6ec}
 table{border-collapse:collapse;width:100%;font-size:12.5px} th,td{padding:3px 8px;border-bottom:1px solid #eef0f4;text-align:right;white-space:nowrap}
-th{position:sticky;top:0;background:#f6f7f9;cursor:pointer} td.l,th.l{text-align:left} td.r{white-space:normal;text-align:left;min-width:320px}
+th{position:sticky;top:0;background:#f6f7f9;cursor:pointer} td.l,th.l{text-align:left} td.r,th.r{white-space:normal;text-align:left;min-width:320px}
 tr.flag td{background:#fdecea} tr.sel td{outline:1px solid #2e86c1} tr{cursor:pointer}
 footer{margin:24px 0 8px;color:#8a909c;font-size:12px}`;
 
@@ -88,7 +88,7 @@ footer{margin:24px 0 8px;color:#8a909c;font-size:12px}`;
 const PAGE_SCRIPT = String.raw`
 (function(){
 var R = JSON.parse(document.getElementById('report').textContent);
-var L = R.layers, delta = R.settings.delta, cfg = {displaylogo:false, responsive:true};
+var L = R.layers, delta = R.settings.delta, cfg = {displaylogo:false, responsive:true, displayModeBar:'hover'};
 var RED = '#c0392b', GREY = '#8fa3bf', BLUE = '#2e86c1';
 function fmt(x, d){ return x === null || x === undefined || Number.isNaN(x) ? 'N/A' : Number(x).toFixed(d); }
 function pct(x){ return x === null || x === undefined ? 'N/A' : (100*x).toFixed(1) + '%'; }
@@ -102,14 +102,14 @@ Plotly.newPlot('conc', [{
   marker:{color: L.map(function(l){ return l.flagged ? RED : l.hasLatent ? GREY : '#d5d9e0'; })},
   text: L.map(function(l){ return l.name; }),
   customdata: L.map(function(l){ return [l.flagged ? 'FLAGGED' : '', l.reason]; }),
-  hovertemplate:'%{text}<br>C = %{y:.2f} %{customdata[0]}<br>%{customdata[1]}<extra></extra>', name:'C(δ)'
+  textposition:'none', hovertemplate:'%{text}<br>C = %{y:.2f} %{customdata[0]}<br>%{customdata[1]}<extra></extra>', name:'C(δ)'
 }], {
   margin:{t:10,r:10,b: many ? 40 : 130,l:55}, bargap:0.15,
   xaxis:{tickvals: many ? [] : idx, ticktext: L.map(function(l){ return l.name; }), tickangle:-60, title: many ? {text:'layers in model order (hover for names)'} : undefined},
   yaxis:{title:{text:'C(δ = ' + delta + ')'}, rangemode:'tozero'},
   shapes:[hline(1, '#1e8449', 'dot'), hline(R.settings.minConcentration, RED, 'dash')],
-  annotations:[{xref:'paper', x:1, y:1, yanchor:'bottom', xanchor:'right', text:'even spread', showarrow:false, font:{color:'#1e8449', size:11}},
-    {xref:'paper', x:1, y:R.settings.minConcentration, yanchor:'bottom', xanchor:'right', text:'flag level (red bars: flagged)', showarrow:false, font:{color:RED, size:11}}]
+  annotations:[{xref:'paper', x:1, y:1, yanchor:'top', xanchor:'right', text:'even spread (C = 1)', showarrow:false, font:{color:'#1e8449', size:11}},
+    {xref:'paper', x:1, y:R.settings.minConcentration, yanchor:'bottom', xanchor:'right', text:'flag level', showarrow:false, font:{color:RED, size:11}}]
 }, cfg);
 function hline(y, color, dash){ return {type:'line', xref:'paper', x0:0, x1:1, y0:y, y1:y, line:{color:color, width:1.5, dash:dash}}; }
 document.getElementById('conc').on('plotly_click', function(e){ select(e.points[0].x); });
@@ -132,7 +132,7 @@ function select(i){
     {type:'bar', x:centers, y:l.histogram.map(function(c){ return c / n; }), width:0.048, marker:{color: l.flagged ? RED : BLUE}, name:'weights', hovertemplate:'f in [%{customdata:.2f}, +0.05): %{y:.3f}<extra></extra>', customdata:centers.map(function(c){ return c - 0.025; })},
     {type:'scatter', mode:'lines', x:[0,1], y:[0.05,0.05], line:{color:'#1e8449', dash:'dot', width:2}, name:'even spread'}
   ], {
-    title:{text: l.name + ': fractional position f = u − ⌊u⌋', font:{size:13}}, margin:{t:40,r:10,b:45,l:55}, showlegend:true, legend:{x:0.01, y:0.99},
+    title:{text: l.name + ': fractional position f = u − ⌊u⌋', font:{size:13}, x:0.01, xanchor:'left'}, margin:{t:40,r:10,b:45,l:55}, showlegend:true, legend:{x:0.01, y:0.99},
     xaxis:{title:{text:'f (levels at 0 and 1, threshold at 0.5)'}, range:[0,1], dtick:0.1},
     yaxis:{title:{text:'share of in-range weights per bin'}, rangemode:'tozero'},
     shapes:[{type:'rect', xref:'x', yref:'paper', x0:0.5-delta, x1:0.5+delta, y0:0, y1:1, fillcolor:'rgba(192,57,43,0.08)', line:{width:0}},
@@ -140,7 +140,7 @@ function select(i){
   }, cfg);
   var pc = l.perChannel, ch = pc.concentration.map(function(_, c){ return c; });
   Plotly.react('chan', [{type:'bar', x:ch, y:pc.concentration.map(function(c){ return c === null ? 0 : c; }), marker:{color:BLUE}, hovertemplate:'channel %{x}: C = %{y:.2f}<extra></extra>'}], {
-    title:{text:'C(δ) per channel (axis ' + pc.axis + ', ' + ch.length + ' channels)', font:{size:13}}, margin:{t:40,r:10,b:45,l:55},
+    title:{text:'C(δ) per channel (axis ' + pc.axis + ', ' + ch.length + ' channels)', font:{size:13}, x:0.01, xanchor:'left'}, margin:{t:40,r:10,b:45,l:55},
     xaxis:{title:{text:'channel'}}, yaxis:{title:{text:'C(δ)'}, rangemode:'tozero'}, shapes:[hline(1, '#1e8449', 'dot')]
   }, cfg);
 }
@@ -163,17 +163,17 @@ if (!S) {
       return {type:'scatter', mode:'lines+markers', x:labels, y:it.scaleTrajectory.map(function(s){ return s / s0; }), name:it.name,
         line:{width: flagged[it.name] ? 2.5 : 1, color: flagged[it.name] ? RED : undefined}, opacity: flagged[it.name] ? 1 : 0.6,
         hovertemplate: it.name + '<br>%{x}: s/s₀ = %{y:.4f}<br>CV = ' + fmt(it.scaleCV, 4) + '<extra></extra>'};
-    }), {title:{text:(kind === 'layers' ? 'Weight' : 'Activation') + ' scale trajectories (s / s at the first checkpoint)', font:{size:13}}, showlegend: items.length <= 12,
+    }), {title:{text:(kind === 'layers' ? 'Weight' : 'Activation') + ' scale trajectories (s / s at the first checkpoint)', font:{size:13}, x:0.01, xanchor:'left'}, showlegend: items.length <= 12,
       margin:{t:40,r:10,b:45,l:55}, yaxis:{title:{text:'s / s₀'}}}, cfg);
   };
   document.getElementById('trajKind').onchange = drawTraj; drawTraj();
   var sl = S.layers, sx = sl.map(function(_, i){ return i; });
   var mean = function(a){ return a.reduce(function(x, y){ return x + y; }, 0) / (a.length || 1); };
   Plotly.newPlot('flips', [
-    {type:'bar', x:sx, y:sl.map(function(l){ return mean(l.flipFractions); }), name:'mean flip fraction per transition', marker:{color:BLUE}, text:sl.map(function(l){ return l.name; }), hovertemplate:'%{text}<br>flips: %{y:.4f}<extra></extra>'},
-    {type:'bar', x:sx, y:sl.map(function(l){ return l.reversalShare; }), name:'share of weights with ≥ 1 reversal', marker:{color:'#e67e22'}, text:sl.map(function(l){ return l.name; }), hovertemplate:'%{text}<br>reversal share: %{y:.4f}<extra></extra>'}
-  ], {title:{text:'Integer-state flips and reversals per layer', font:{size:13}}, barmode:'group', margin:{t:40,r:10,b:45,l:55}, legend:{x:0.01, y:0.99},
-    xaxis:{title:{text:'layers (hover for names)'}, showticklabels:false}, yaxis:{rangemode:'tozero'}}, cfg);
+    {type:'bar', x:sx, y:sl.map(function(l){ return mean(l.flipFractions); }), name:'mean flip fraction per transition', marker:{color:BLUE}, text:sl.map(function(l){ return l.name; }), textposition:'none', hovertemplate:'%{text}<br>flips: %{y:.4f}<extra></extra>'},
+    {type:'bar', x:sx, y:sl.map(function(l){ return l.reversalShare; }), name:'share of weights with ≥ 1 reversal', marker:{color:'#e67e22'}, text:sl.map(function(l){ return l.name; }), textposition:'none', hovertemplate:'%{text}<br>reversal share: %{y:.4f}<extra></extra>'}
+  ], {title:{text:'Integer-state flips and reversals per layer', font:{size:13}, x:0.01, xanchor:'left'}, barmode:'group', margin:{t:40,r:10,b:45,l:55}, legend:{orientation:'h', x:0, y:-0.12, yanchor:'top'},
+    xaxis:{showticklabels:false}, yaxis:{rangemode:'tozero'}}, cfg);
 }
 
 // 4. model vs ema
@@ -181,9 +181,9 @@ var E = R.modelVsEma;
 if (!E) document.getElementById('emaSection').style.display = 'none';
 else {
   var e = E[E.length - 1];
-  Plotly.newPlot('ema', [{type:'bar', x:e.layers.map(function(_, i){ return i; }), y:e.layers.map(function(l){ return l.flipFraction; }), text:e.layers.map(function(l){ return l.name; }), marker:{color:'#8e44ad'},
+  Plotly.newPlot('ema', [{type:'bar', x:e.layers.map(function(_, i){ return i; }), y:e.layers.map(function(l){ return l.flipFraction; }), text:e.layers.map(function(l){ return l.name; }), textposition:'none', marker:{color:'#8e44ad'},
     hovertemplate:'%{text}<br>model vs ema flips: %{y:.4f}<extra></extra>'}],
-    {title:{text:'Share of integer states that differ between model and ema (' + e.file.split(/[\\/]/).pop() + '; all layers: ' + (100*e.flipFraction).toFixed(2) + '%)', font:{size:13}},
+    {title:{text:'Share of integer states that differ between model and ema (' + e.file.split(/[\\/]/).pop() + '; all layers: ' + (100*e.flipFraction).toFixed(2) + '%)', font:{size:13}, x:0.01, xanchor:'left'},
      margin:{t:40,r:10,b:45,l:55}, xaxis:{showticklabels:false, title:{text:'layers (hover for names)'}}, yaxis:{rangemode:'tozero'}}, cfg);
 }
 
@@ -196,7 +196,7 @@ function cell(l, k){
   if (k === 'concentration') return fmt(v, 2);
   if (k === 'meanDistance') return fmt(v, 4);
   if (k === 'z') return fmt(v, 1);
-  if (k === 'pValueAdjusted') return sci(v);
+  if (k === 'pValueAdjusted') return v === 0 ? '1e' + Math.round(l.log10PValueAdjusted) : sci(v);
   if (k === 'flagged') return v ? '⚑' : '';
   if (k === 'count') return v.toLocaleString('en');
   return String(v);

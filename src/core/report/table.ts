@@ -17,6 +17,10 @@ function table(header: string[], rows: string[][], right: boolean[]): string[] {
   return [line(header), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)];
 }
 
+/** Up to 4 transitions one by one, else their mean and maximum. */
+const flipsText = (f: number[]) =>
+  f.length <= 4 ? f.map((x) => pct(x, 2)).join(' ') : `mean ${pct(f.reduce((a, b) => a + b, 0) / f.length, 2)}, max ${pct(Math.max(...f), 2)}`;
+
 /** Truncates long layer names from the left, keeping the distinctive tail. */
 const short = (s: string, n = 36) => (s.length <= n ? s : `…${s.slice(s.length - n + 1)}`);
 
@@ -56,7 +60,7 @@ export function formatReportTable(r: AnalysisReport): string[] {
     out.push(
       ...table(
         ['layer', 'flips per transition', 'reversals/weight/step', 'reversal share', 'scale CV', 'max scale change'],
-        top.map((l) => [short(l.name), l.flipFractions.map((f) => pct(f, 2)).join(' '), fix(l.meanReversals, 4), pct(l.reversalShare, 2), fix(l.scaleCV, 4), pct(Math.max(...l.scaleRelativeChangeMax), 2)]),
+        top.map((l) => [short(l.name), flipsText(l.flipFractions), fix(l.meanReversals, 4), pct(l.reversalShare, 2), fix(l.scaleCV, 4), pct(Math.max(...l.scaleRelativeChangeMax), 2)]),
         [false, false, true, true, true, true],
       ).map((x) => `  ${x}`),
     );
@@ -68,9 +72,13 @@ export function formatReportTable(r: AnalysisReport): string[] {
     for (const p of q.partial) out.push(`  ${p.kind} ${p.name} only in: ${p.presentIn.map((f) => basename(f)).join(', ')}`);
     for (const n of q.shapeMismatch) out.push(`  layer ${n} changes shape between checkpoints: not compared`);
   }
-  for (const m of r.modelVsEma ?? []) {
-    const worst = [...m.layers].sort((a, b) => b.flipFraction - a.flipFraction).slice(0, 3);
-    out.push('', `model vs ema in ${basename(m.file)}: ${pct(m.flipFraction, 2)} of integer states differ` + (worst.length ? ` (most: ${worst.map((l) => `${l.name} ${pct(l.flipFraction, 2)}`).join(', ')})` : ''));
+  const mve = r.modelVsEma ?? [];
+  if (mve.length) {
+    out.push('', 'model vs ema (share of integer states that differ):');
+    for (const m of mve) {
+      const worst = [...m.layers].sort((a, b) => b.flipFraction - a.flipFraction).slice(0, 3);
+      out.push(`  ${basename(m.file)}: ${pct(m.flipFraction, 2)}` + (worst.length ? ` (most: ${worst.map((l) => `${l.name} ${pct(l.flipFraction, 2)}`).join(', ')})` : ''));
+    }
   }
   if (s.notes.length) out.push('', 'Notes:', ...s.notes.map((n) => `  - ${n}`));
   return out;
