@@ -60,7 +60,7 @@ export function buildModel(pattern: 'latent' | 'integer', integers?: ArrayLike<n
   nodes.push(node('Conv', ['x_dq', 'w_dq', 'conv.bias'], ['y'], [
     { name: 'pads', type: onnx.AttributeProto.AttributeType.INTS, ints: [1, 1, 1, 1] },
   ]));
-  const vi = (name: string, dims: number[], elemType = DataType.FLOAT): onnx.IValueInfoProto => ({
+  const vi = (name: string, dims: number[], elemType: number = DataType.FLOAT): onnx.IValueInfoProto => ({
     name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
   });
   const outputs = [vi('y', [1, 4, 6, 6])];

@@ -1,10 +1,12 @@
 // Dispatches a job request to its engine function. The worker, the CLI and tests all call runJob.
 import type { JobRequest, JobResult } from '../../shared/protocol';
 import { runAnalyze } from './analyze';
+import { runCompare } from './compare';
 import type { JobContext } from './context';
 import { runCorrect } from './correct';
 import { runDiag } from './diag';
 import { runEval } from './eval';
+import { runExample } from './example';
 import { runMap } from './map';
 import { runProbe } from './probe';
 import type { JobKind, JobParams, JobResults } from './types';
@@ -18,6 +20,8 @@ const handlers: Handlers = {
   probe: runProbe,
   correct: runCorrect,
   diag: runDiag,
+  compare: runCompare,
+  example: runExample,
 };
 
 export function runJob(request: JobRequest, ctx: JobContext): Promise<JobResult> {

@@ -1,5 +1,8 @@
-// Job "probe". Owned by the engine; runs the same in the worker, the CLI and tests.
-import { QatLensError } from '../errors';
+// Job "probe": the soft-rounding probe (src/core/qc/probe.ts), its JSON and a terminal summary.
+import type { MapComparison } from '../../shared/protocol';
+import type { CompareEntry } from '../compare/types';
+import { atomicWrite } from '../io/atomicWrite';
+import { probeModel, type ProbeReport } from '../qc/probe';
 import type { JobContext } from './context';
 
 export interface ProbeParams {
@@ -7,14 +10,40 @@ export interface ProbeParams {
   data: string;
   deltas: number[];
   perLayer: boolean;
+  /** Checkpoint with latent weights, where the ONNX stores integers only. */
+  pt?: string;
+  /** "model" or "ema" of the checkpoint. */
+  variant?: string;
+  perLayerDelta?: number;
+  perLayerImages?: number;
+  /** Per-layer probe of only these layers (e.g. the analysis's flagged ones). */
+  layers?: string[];
   engine?: "auto" | "cpu" | "webgpu" | "cuda";
   limit?: number;
   jsonOut?: string;
 }
 export interface ProbeResult {
   kind: 'probe';
+  report: ProbeReport;
+  /** The same numbers as the panel's side-by-side view. */
+  comparison: MapComparison & { entries: CompareEntry[] };
+  /** δ = 0 (hard) and the soft variants, as the host reads them. */
+  baseline: CompareEntry;
+  deltas: CompareEntry[];
+  jsonOut?: string;
 }
 
-export async function runProbe(_p: ProbeParams, _ctx: JobContext): Promise<ProbeResult> {
-  throw new QatLensError('the "probe" job is not built yet');
+export async function runProbe(p: ProbeParams, ctx: JobContext): Promise<ProbeResult> {
+  const report = await probeModel(p.model, {
+    data: p.data, deltas: p.deltas, pt: p.pt, variant: p.variant, perLayer: p.perLayer, perLayerDelta: p.perLayerDelta,
+    perLayerImages: p.perLayerImages, perLayerOnly: p.layers, engine: p.engine, limit: p.limit,
+  }, ctx);
+  const entries = [report.baseline, ...report.soft, ...(report.latent ? [report.latent] : [])];
+  const comparison = { title: 'Soft-Rounding Probe', data: p.data, prIou: '.50:.95', entries, notes: [...report.findings, ...report.notes] };
+  if (p.jsonOut) {
+    await atomicWrite(p.jsonOut, `${JSON.stringify(report, null, 1)}\n`, { signal: ctx.signal, inputs: [p.model, ...(p.pt ? [p.pt] : [])] });
+    ctx.log('info', `wrote ${p.jsonOut}`);
+  }
+  ctx.progress({ message: 'done', fraction: 1 });
+  return { kind: 'probe', report, comparison, baseline: report.baseline, deltas: report.soft, jsonOut: p.jsonOut };
 }

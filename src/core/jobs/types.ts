@@ -1,8 +1,10 @@
 // Job kinds and their parameter/result types: the vocabulary of the worker protocol.
 import type { AnalyzeParams, AnalyzeResult } from './analyze';
+import type { CompareParams, CompareResult } from './compare';
 import type { CorrectParams, CorrectResult } from './correct';
 import type { DiagParams, DiagResult } from './diag';
 import type { EvalParams, EvalResult } from './eval';
+import type { ExampleParams, ExampleResult } from './example';
 import type { MapParams, MapResult } from './map';
 import type { ProbeParams, ProbeResult } from './probe';
 
@@ -13,6 +15,8 @@ export interface JobParams {
   probe: ProbeParams;
   correct: CorrectParams;
   diag: DiagParams;
+  compare: CompareParams;
+  example: ExampleParams;
 }
 export interface JobResults {
   analyze: AnalyzeResult;
@@ -21,5 +25,7 @@ export interface JobResults {
   probe: ProbeResult;
   correct: CorrectResult;
   diag: DiagResult;
+  compare: CompareResult;
+  example: ExampleResult;
 }
 export type JobKind = keyof JobParams;

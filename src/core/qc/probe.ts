@@ -4,7 +4,7 @@
 import { throwIfAborted } from '../errors';
 import type { JobContext } from '../jobs/context';
 import { subContext, type Engine } from '../compare/compare';
-import { defaultScorer, type Scorer } from '../compare/score';
+import { makeScorer, type Scorer } from '../compare/score';
 import type { CompareEntry } from '../compare/types';
 import { perLayerOutputChange, probeInputs, type LayerOutputChange } from './probeOutputs';
 import { loadProbeSource } from './probeSource';
@@ -61,7 +61,7 @@ export interface ProbeReport {
 
 const pts = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}`;
 
-export async function probeModel(model: string, o: ProbeOptions, ctx: JobContext, scorer: Scorer = defaultScorer): Promise<ProbeReport> {
+export async function probeModel(model: string, o: ProbeOptions, ctx: JobContext, scorer: Scorer = makeScorer()): Promise<ProbeReport> {
   const t0 = Date.now();
   const src = await loadProbeSource(model, { pt: o.pt, variant: o.variant });
   const notes = [...src.notes];
