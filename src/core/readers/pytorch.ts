@@ -1,7 +1,129 @@
-// Temporary: the pytorch reader lands in the next commit.
+// PyTorch checkpoints as torch.save writes them (>= 1.6): a zip with <prefix>/data.pkl (the pickled
+// object), <prefix>/data/<key> (raw storages) and <prefix>/byteorder. The pickle is read by our own
+// interpreter (pickle.ts), which never runs code from the file.
 import type { Checkpoint, ReadOptions } from '../model';
 import { FormatError } from '../errors';
+import { PyGlobal, PyObject, isTensorRef, typeName, unpickle, type TensorRef } from './pickle';
+import { layersFromFlat, type FlatModel, type Scalar } from './stateDictLayers';
+import { storageTensor, type DType } from './tensorData';
+import { ZipArchive } from './zip';
 
-export async function readPytorch(file: string, _bytes: Uint8Array, _opts: ReadOptions = {}): Promise<Checkpoint> {
-  throw new FormatError(file, 'pytorch reader not available yet');
+const STORAGE_DTYPES: Record<string, DType> = {
+  FloatStorage: 'float32', HalfStorage: 'float16', BFloat16Storage: 'bfloat16', DoubleStorage: 'float64',
+  CharStorage: 'int8', ByteStorage: 'uint8', ShortStorage: 'int16', IntStorage: 'int32', LongStorage: 'int64', BoolStorage: 'bool',
+};
+
+interface StorageRef { key: string; dtype: DType }
+
+/** Keys of a training-checkpoint dict that hold a model (whole module or state_dict), in report order. */
+const MODEL_KEYS = ['model', 'ema', 'state_dict', 'model_state_dict', 'ema_state_dict', 'module', 'net', 'network'];
+
+export async function readPytorch(file: string, bytes: Uint8Array, opts: ReadOptions = {}): Promise<Checkpoint> {
+  const zip = new ZipArchive(bytes, file);
+  const pkls = [...zip.entries.keys()].filter((n) => n === 'data.pkl' || n.endsWith('/data.pkl')).sort((a, b) => a.length - b.length);
+  if (pkls.length === 0) throw new FormatError(file, 'zip archive has no data.pkl: not a torch.save checkpoint');
+  const prefix = pkls[0].slice(0, -'data.pkl'.length); // "archive/" (or "")
+  let bigEndian = false;
+  if (zip.entries.has(`${prefix}byteorder`)) {
+    const order = new TextDecoder().decode(zip.read(`${prefix}byteorder`)).trim();
+    if (order !== 'little' && order !== 'big') throw new FormatError(file, `unknown byteorder '${order}'`);
+    bigEndian = order === 'big';
+  }
+
+  const root = unpickle(zip.read(pkls[0]), {
+    file,
+    persistentLoad: (pid) => {
+      if (!Array.isArray(pid) || pid[0] !== 'storage') throw new FormatError(file, `unexpected persistent id ${JSON.stringify(typeName(pid))} in data.pkl`);
+      const type = pid[1];
+      const typeName_ = type instanceof PyGlobal ? type.name : String(type);
+      const dtype = STORAGE_DTYPES[typeName_];
+      if (!dtype) throw new FormatError(file, `unsupported storage type ${type instanceof PyGlobal ? type.fullName : typeName_}`);
+      return { key: String(pid[2]), dtype } satisfies StorageRef;
+    },
+  });
+
+  const storages = new Map<string, Uint8Array>();
+  const storageBytes = (key: string): Uint8Array => {
+    let b = storages.get(key);
+    if (!b) {
+      const name = `${prefix}data/${key}`;
+      if (!zip.entries.has(name)) throw new FormatError(file, `storage '${key}' referenced by data.pkl is missing from the archive`);
+      b = zip.read(name);
+      storages.set(key, b);
+    }
+    return b;
+  };
+  const addTensor = (flat: FlatModel, name: string, t: TensorRef) => {
+    const s = t.storage as StorageRef;
+    if (!s || typeof s.key !== 'string') throw new FormatError(file, `tensor '${name}' has no storage`);
+    flat.tensors.set(name, storageTensor(storageBytes(s.key), s.dtype, t.shape, t.stride, t.offset, { bigEndian, file, name }));
+  };
+
+  const variants: [string, unknown][] = [];
+  let epoch: number | undefined;
+  let modelClass: string | undefined;
+  if (root instanceof Map) {
+    const e = root.get('epoch');
+    if (typeof e === 'number') epoch = e;
+    for (const k of MODEL_KEYS) {
+      const v = root.get(k);
+      if (v instanceof PyObject || (v instanceof Map && [...v.values()].some(isTensorRef))) variants.push([k, v]);
+    }
+    if (variants.length === 0 && [...root.values()].some(isTensorRef)) variants.push(['state_dict', root]);
+  } else if (root instanceof PyObject) {
+    variants.push(['model', root]);
+  }
+  if (variants.length === 0) {
+    const what = root instanceof Map ? `a dict with keys ${[...root.keys()].slice(0, 8).map(String).join(', ')}` : typeName(root);
+    throw new FormatError(file, `no model found in the checkpoint (it holds ${what}); expected a state_dict, a module, or a dict with 'model'/'ema'/'state_dict'`);
+  }
+
+  const notes: string[] = [];
+  const models: Checkpoint['variants'] = [];
+  const floatLayerCounts: number[] = [];
+  for (const [name, value] of variants) {
+    const flat: FlatModel = { tensors: new Map(), attrs: new Map(), classes: new Map() };
+    if (value instanceof PyObject) {
+      modelClass ??= value.className;
+      walkModule(value, '', flat, new Set(), addTensor);
+    } else {
+      for (const [k, v] of value as Map<unknown, unknown>) if (typeof k === 'string' && isTensorRef(v)) addTensor(flat, k, v);
+    }
+    const dtypes = new Set([...flat.tensors.values()].filter((t) => t.shape.length >= 2).map((t) => t.dtype));
+    const res = layersFromFlat(file, flat, name, opts);
+    floatLayerCounts.push(res.floatLayers.length);
+    if (res.model.layers.length === 0) continue;
+    models.push(res.model);
+    notes.push(...res.notes);
+    if (dtypes.has('float16') || dtypes.has('bfloat16')) notes.push(`${name}: weights stored as ${[...dtypes].join('/')}, read as float32`);
+  }
+  if (models.length === 0) {
+    throw new FormatError(file, `no quantized layer found (${variants.map(([n]) => n).join(', ')}: ${floatLayerCounts.join('/')} weights, none with a weight quantizer: looked for torch.ao FakeQuantize scale/zero_point, LSQ s/alpha/step_size, pytorch-quantization _amax, Brevitas scaling_impl.value)`);
+  }
+  return { file, format: 'pytorch', epoch, modelClass, variants: models, notes };
+}
+
+/** A pickled nn.Module: parameters and buffers become tensors, plain attributes become attrs, sub-modules recurse. */
+function walkModule(obj: PyObject, prefix: string, flat: FlatModel, seen: Set<object>, addTensor: (flat: FlatModel, name: string, t: TensorRef) => void): void {
+  if (seen.has(obj)) return;
+  seen.add(obj);
+  flat.classes.set(prefix.replace(/\.$/, ''), obj.className);
+  const d = obj.dict;
+  if (!d) return;
+  for (const [k, v] of d) {
+    if (typeof k !== 'string') continue;
+    if ((k === '_parameters' || k === '_buffers') && v instanceof Map) {
+      for (const [n, t] of v) if (typeof n === 'string' && isTensorRef(t)) addTensor(flat, prefix + n, t);
+    } else if (k === '_modules' && v instanceof Map) {
+      for (const [n, m] of v) if (typeof n === 'string' && m instanceof PyObject) walkModule(m, `${prefix}${n}.`, flat, seen, addTensor);
+    } else if (k.startsWith('__')) {
+      continue;
+    } else if (isTensorRef(v)) {
+      if (!flat.tensors.has(prefix + k)) addTensor(flat, prefix + k, v);
+    } else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') {
+      flat.attrs.set(prefix + k, v as Scalar);
+    } else if (typeof v === 'bigint') {
+      flat.attrs.set(prefix + k, Number(v));
+    }
+  }
 }
