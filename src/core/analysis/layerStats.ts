@@ -124,7 +124,8 @@ export function analyzeLayer(layer: QuantizedLayer, delta: number, qOut?: Int32A
 
   const chIn = new Float64Array(channels);
   const chNear = new Float64Array(channels);
-  const hist = new Float64Array(HISTOGRAM_BINS);
+  const hist = new Int32Array(HISTOGRAM_BINS);
+  const needQ = !!ints || !!qOut;
   const lo = qmin - 0.5;
   const hi = qmax + 0.5;
   let clipped = 0;
@@ -141,30 +142,31 @@ export function analyzeLayer(layer: QuantizedLayer, delta: number, qOut?: Int32A
       const end = i + inner;
       for (; i < end; i++) {
         const u = lat[i] / s + z;
+        if (!(u >= lo && u <= hi)) {
+          clipped++; // NaN weights land here too: never counted as in range
+          if (needQ) {
+            const q = u < lo ? qmin : qmax;
+            if (ints) {
+              if (ints[i] !== q) mismatches++;
+            } else qOut![i] = q;
+          }
+          continue;
+        }
         const fl = Math.floor(u);
         const f = u - fl;
-        let q: number;
-        if (u < lo) {
-          clipped++;
-          q = qmin;
-        } else if (u > hi) {
-          clipped++;
-          q = qmax;
-        } else {
-          nIn++;
-          const d = f < 0.5 ? 0.5 - f : f - 0.5;
-          sumD += d;
-          if (d < delta) nNear++;
-          let b = (f * HISTOGRAM_BINS) | 0;
-          if (b >= HISTOGRAM_BINS) b = HISTOGRAM_BINS - 1;
-          hist[b]++;
-          q = f > 0.5 ? fl + 1 : f < 0.5 ? fl : fl % 2 === 0 ? fl : fl + 1;
+        nIn++;
+        const d = f < 0.5 ? 0.5 - f : f - 0.5;
+        sumD += d;
+        if (d < delta) nNear++;
+        hist[(f * HISTOGRAM_BINS) | 0]++; // f < 1, so the bin is at most 19
+        if (needQ) {
+          let q = f > 0.5 ? fl + 1 : f < 0.5 ? fl : fl % 2 === 0 ? fl : fl + 1;
           if (q < qmin) q = qmin;
           else if (q > qmax) q = qmax;
+          if (ints) {
+            if (ints[i] !== q) mismatches++;
+          } else qOut![i] = q;
         }
-        if (ints) {
-          if (ints[i] !== q) mismatches++;
-        } else if (qOut) qOut[i] = q;
       }
       chIn[c] += nIn;
       chNear[c] += nNear;
