@@ -1,21 +1,99 @@
-// Job "correct". Owned by the engine; runs the same in the worker, the CLI and tests.
-import { QatLensError } from '../errors';
+// Job "correct": Quantization Correction (src/core/qc/runQC.ts), the corrected model written
+// atomically beside (never over) the input, mAP before and after on the evaluation split.
+import { rm } from 'node:fs/promises';
+import { makeScorer, type Scored } from '../compare/score';
+import { CancelledError, throwIfAborted } from '../errors';
+import { atomicWrite } from '../io/atomicWrite';
+import { saveModel } from '../onnx/proto';
+import type { TrainingBackend } from '../qc/backend';
+import { type QcLayerSummary, runQC } from '../qc/runQC';
+import type { QcTimings } from '../qc/train';
 import type { JobContext } from './context';
 
 export interface CorrectParams {
   model: string;
+  /** Evaluation data set (mAP before/after on its val split). */
   data: string;
+  /** Calibration images: a split of `data` ("calib", "train") or another data set path. */
   calib?: string;
   steps?: number;
   lr?: number;
   out: string;
+  /** Inference engine for mAP. */
   engine?: "auto" | "cpu" | "webgpu" | "cuda";
   jsonOut?: string;
-}
-export interface CorrectResult {
-  kind: 'correct';
+  /** Calibration images per Adam step. */
+  batch?: number;
+  /** How many calibration images to draw from. */
+  calibCount?: number;
+  /** TensorFlow.js backend for training (setting qatLens.trainingBackend). */
+  backend?: TrainingBackend;
+  /** Score only the first N evaluation images. */
+  limit?: number;
+  /** Training input size where the model's is dynamic. */
+  imgsz?: number;
+  /** Anchors (pixels, per scale) where neither the graph nor its metadata has them. */
+  anchors?: number[][];
+  /** Skip the before/after mAP (a caller that scores the models itself). */
+  evaluate?: boolean;
 }
 
-export async function runCorrect(_p: CorrectParams, _ctx: JobContext): Promise<CorrectResult> {
-  throw new QatLensError('the "correct" job is not built yet');
+export interface CorrectResult {
+  kind: 'correct';
+  out: string;
+  /** tfjs backend that trained: 'webgpu', 'tensorflow' or 'cpu'. */
+  backend: string;
+  backendNotes: string[];
+  steps: number;
+  lr: number;
+  batch: number;
+  calib: { source: string; split: string; images: number };
+  lossCurve: number[];
+  perLayer: QcLayerSummary[];
+  /** Channels whose γ reached the 1e-3 floor (kept positive to fold into a scale). */
+  clampedChannels: number;
+  sourceSha256: string;
+  /** mAP@.5:.95 on the evaluation split, before and after (undefined when not evaluated). */
+  mapBefore?: number;
+  mapAfter?: number;
+  /** The full scores (mAP@.5, per class, PR curves) as the panel reads them. */
+  before?: Scored;
+  after?: Scored;
+  timings: QcTimings & { setupMs: number; evalMs: number };
+  jsonOut?: string;
+}
+
+export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<CorrectResult> {
+  const qc = await runQC(p.model, {
+    data: p.data, calib: p.calib, steps: p.steps, lr: p.lr, batch: p.batch, calibCount: p.calibCount,
+    backend: p.backend, imgsz: p.imgsz, anchors: p.anchors,
+  }, ctx);
+  throwIfAborted(ctx.signal);
+  await saveModel(qc.model, p.out, { signal: ctx.signal, inputs: [p.model] });
+  ctx.log('info', `QC: wrote ${p.out}`);
+  let before: Scored | undefined, after: Scored | undefined;
+  const te = performance.now();
+  if (p.evaluate !== false) {
+    try {
+      const score = makeScorer();
+      before = await score(p.model, p.data, { engine: p.engine, limit: p.limit }, ctx);
+      after = await score(p.out, p.data, { engine: p.engine, limit: p.limit }, ctx);
+    } catch (err) {
+      if (err instanceof CancelledError) {
+        // A cancelled run leaves nothing behind, the corrected model included.
+        await rm(p.out, { force: true });
+        throw err;
+      }
+      ctx.log('warn', `QC: mAP before/after not measured: ${(err as Error).message}`);
+    }
+  }
+  const r: CorrectResult = {
+    kind: 'correct', out: p.out, backend: qc.backend, backendNotes: qc.backendNotes, steps: qc.steps, lr: qc.lr, batch: qc.batch,
+    calib: qc.calib, lossCurve: qc.lossCurve, perLayer: qc.perLayer, clampedChannels: qc.clampedChannels, sourceSha256: qc.sourceSha256,
+    mapBefore: before?.map, mapAfter: after?.map, before, after,
+    timings: { ...qc.timings, evalMs: performance.now() - te },
+    jsonOut: p.jsonOut,
+  };
+  if (p.jsonOut) await atomicWrite(p.jsonOut, JSON.stringify(r, null, 2) + '\n', { inputs: [p.model, p.out] });
+  return r;
 }

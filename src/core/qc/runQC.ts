@@ -1,0 +1,171 @@
+// Quantization Correction end to end, without writing anything: resolve the labelled calibration
+// images (refusing the evaluation split), start a tfjs backend, fit γ/β, fold them into a new model.
+// The "correct" job writes the result; the compare/example jobs can score it in memory.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { QatLensError } from '../errors';
+import { type LabelledImage, labelledImages, openDataset } from '../data/dataset';
+import type { JobContext } from '../jobs/context';
+import { decodeModel, onnx } from '../onnx/proto';
+import { selectBackend, type TrainingBackend } from './backend';
+import { foldQC } from './fold';
+import { findHeads, findQuantLayers, type HeadSpec } from './heads';
+import { TfGraph } from './tfGraph';
+import { calibSource, trainQC, type QcTimings } from './train';
+
+export const QC_DEFAULTS = { steps: 200, lr: 1e-3, batch: 16, calibCount: 256 } as const;
+/** The split the evaluation (mAP) jobs score: QC never trains on it. */
+export const EVAL_SPLIT = 'val';
+
+export interface QcOptions {
+  /** Evaluation data set (its evaluation split is refused for calibration). */
+  data: string;
+  /** Calibration: a split name of `data` ("calib", "train") or a data set path. Default: calib, else train. */
+  calib?: string;
+  steps?: number;
+  lr?: number;
+  batch?: number;
+  calibCount?: number;
+  backend?: TrainingBackend;
+  /** Training input size where the model's is dynamic (default 640). */
+  imgsz?: number;
+  /** Anchors (pixels, per scale) and strides where the graph and metadata do not give them. */
+  anchors?: number[][];
+  strides?: number[];
+  seed?: number;
+}
+
+export interface QcLayerSummary {
+  name: string;
+  channels: number;
+  gammaMin: number; gammaMax: number; gammaMean: number;
+  betaMin: number; betaMax: number; betaMean: number;
+  perTensorBecamePerChannel: boolean;
+  biasAdded: boolean;
+}
+
+export interface QcOutcome {
+  model: onnx.ModelProto;
+  bytes: Uint8Array;
+  backend: string;
+  backendNotes: string[];
+  steps: number;
+  lr: number;
+  batch: number;
+  lossCurve: number[];
+  perLayer: QcLayerSummary[];
+  clampedChannels: number;
+  calib: { source: string; split: string; images: number };
+  heads: HeadSpec;
+  imgsz: [number, number];
+  sourceSha256: string;
+  timings: QcTimings & { setupMs: number };
+}
+
+/** Labelled calibration images; the evaluation split (or any image of it) is refused. */
+export async function resolveCalibration(data: string, calib: string | undefined, count: number): Promise<{ images: LabelledImage[]; source: string; split: string }> {
+  let src = data, splits: string[];
+  if (calib === undefined) splits = ['calib', 'train'];
+  else if (!existsSync(calib) && /^[\w.-]+$/.test(calib)) splits = [calib];
+  else { src = calib; splits = ['calib', 'train']; }
+  const sameSet = resolve(src) === resolve(data);
+  if (sameSet && splits.includes(EVAL_SPLIT)) {
+    throw new QatLensError(`refusing to calibrate QC on the evaluation split "${EVAL_SPLIT}": QC must not see the images it is scored on; use the calibration or training split`, data, 'EEVALSPLIT');
+  }
+  let got: { images: LabelledImage[]; split: string } | undefined;
+  const errors: string[] = [];
+  for (const split of splits) {
+    try {
+      const r = await labelledImages(src, split, { limit: count });
+      got = { images: r.images, split };
+      break;
+    } catch (err) {
+      errors.push(`${split}: ${(err as Error).message}`);
+    }
+  }
+  if (!got) throw new QatLensError(`no labelled calibration images (${errors.join('; ')})`, src, 'ENOCALIB');
+  if (!got.images.length) throw new QatLensError(`calibration split "${got.split}" has no images`, src, 'ENOCALIB');
+  // A different path can still hold the evaluation images: compare the files themselves.
+  let evalFiles: Set<string> | undefined;
+  try {
+    evalFiles = new Set((await openDataset(data, { split: EVAL_SPLIT, checkFiles: false })).images.map((im) => resolve(im.file)));
+  } catch {
+    evalFiles = undefined; // no evaluation split to collide with
+  }
+  const shared = evalFiles ? got.images.filter((im) => evalFiles!.has(resolve(im.file))).length : 0;
+  if (shared) {
+    throw new QatLensError(`refusing to calibrate QC on images of the evaluation split: ${shared} of the ${got.images.length} calibration images are evaluation images`, src, 'EEVALSPLIT');
+  }
+  return { images: got.images, source: src, split: got.split };
+}
+
+const stats = (a: Float32Array) => {
+  let mn = Infinity, mx = -Infinity, s = 0;
+  for (const v of a) { mn = Math.min(mn, v); mx = Math.max(mx, v); s += v; }
+  return [mn, mx, s / a.length];
+};
+
+export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): Promise<QcOutcome> {
+  const t0 = performance.now();
+  const steps = o.steps ?? QC_DEFAULTS.steps, lr = o.lr ?? QC_DEFAULTS.lr, batchReq = o.batch ?? QC_DEFAULTS.batch;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(modelPath);
+  } catch (err) {
+    throw new QatLensError(`cannot read file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, modelPath, 'EREAD');
+  }
+  const sourceSha256 = createHash('sha256').update(bytes).digest('hex');
+  const calib = await resolveCalibration(o.data, o.calib, o.calibCount ?? QC_DEFAULTS.calibCount);
+  ctx.log('info', `QC calibration: ${calib.images.length} labelled images of split "${calib.split}" of ${calib.source}`);
+  const be = await selectBackend(o.backend ?? 'auto');
+  for (const n of be.notes) ctx.log('info', `QC backend: ${n}`);
+  ctx.log('info', `QC trains on the TensorFlow.js "${be.name}" backend`);
+  const g = new TfGraph(decodeModel(bytes, modelPath), modelPath);
+  try {
+    const layers = findQuantLayers(g);
+    if (!layers.length) throw new QatLensError('no quantized Conv/Gemm (weight through DequantizeLinear) to correct: QC needs a QDQ model', modelPath, 'ENOQUANT');
+    const shape = g.inputs[0]?.shape ?? [];
+    const imgsz: [number, number] = typeof shape[2] === 'number' && typeof shape[3] === 'number' ? [shape[2], shape[3]] : [o.imgsz ?? 640, o.imgsz ?? 640];
+    const heads = findHeads(g, imgsz, { anchors: o.anchors, strides: o.strides });
+    ctx.log('info', `QC: ${layers.length} quantized layers, ${heads.outputs.length} heads (strides ${heads.strides.join(', ')}; anchors from ${heads.anchorSource}), ${heads.nc} classes, input ${imgsz[0]}x${imgsz[1]}`);
+    const maxCls = Math.max(-1, ...calib.images.flatMap((im) => Array.from(im.classes)));
+    if (maxCls >= heads.nc) throw new QatLensError(`calibration labels use class ${maxCls} but the model has ${heads.nc} classes`, calib.source, 'ECLASSES');
+    const src = calibSource(calib.images, imgsz);
+    const batch = Math.min(batchReq, src.count);
+    const setupMs = performance.now() - t0;
+    const fit = await trainQC(g, layers, heads, src, {
+      steps, lr, batch, seed: o.seed, signal: ctx.signal,
+      onProgress: (step, loss) => ctx.progress({ message: `QC step ${step}/${steps}: loss ${loss.toFixed(4)}`, fraction: step / steps, metrics: { loss, step } }),
+    });
+    const metadata = {
+      'qat_lens.qc.objective': 'YOLOv5 detection loss (CIoU box, BCE objectness and classes) with labels',
+      'qat_lens.qc.steps': String(steps),
+      'qat_lens.qc.lr': String(lr),
+      'qat_lens.qc.batch': String(batch),
+      'qat_lens.qc.optimizer': 'Adam(0.9, 0.999, 1e-8)',
+      'qat_lens.qc.calibration_images': String(calib.images.length),
+      'qat_lens.qc.calibration_set': `${calib.source} [${calib.split}]`,
+      'qat_lens.qc.source_sha256': sourceSha256,
+      'qat_lens.qc.backend': be.name,
+    };
+    const folded = foldQC(g.model, g, layers, fit.gamma, fit.beta, { metadata });
+    const perLayer = layers.map((l, i) => {
+      const [gammaMin, gammaMax, gammaMean] = stats(fit.gamma.get(l.name)!);
+      const [betaMin, betaMax, betaMean] = stats(fit.beta.get(l.name)!);
+      const f = folded.layers[i];
+      return { name: l.name, channels: l.channels, gammaMin, gammaMax, gammaMean, betaMin, betaMax, betaMean, perTensorBecamePerChannel: f.perTensorBecamePerChannel, biasAdded: f.biasAdded };
+    });
+    const converted = perLayer.filter((l) => l.perTensorBecamePerChannel).length;
+    if (converted) ctx.log('info', `QC: ${converted} per-tensor weight quantizers became per-channel (γ folds into one scale per output channel)`);
+    if (fit.clampedChannels) ctx.log('warn', `QC: γ of ${fit.clampedChannels} channels reached the floor 1e-3 (kept positive so it folds into a scale)`);
+    return {
+      model: folded.model, bytes: onnx.ModelProto.encode(folded.model).finish(), backend: be.name, backendNotes: be.notes,
+      steps, lr, batch, lossCurve: fit.lossCurve, perLayer, clampedChannels: fit.clampedChannels,
+      calib: { source: calib.source, split: calib.split, images: calib.images.length }, heads, imgsz, sourceSha256,
+      timings: { ...fit.timings, setupMs },
+    };
+  } finally {
+    g.dispose();
+  }
+}
