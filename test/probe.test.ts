@@ -101,3 +101,44 @@ test('integer-only ONNX: hard variant equals the stored integers; no latent sour
   assert.deepEqual(Array.from(chains[0].integers!), ints);
   await assert.rejects(loadProbeSource(file), (e: Error) => e.message.includes(file) && /--pt CHECKPOINT/.test(e.message));
 });
+
+test('integer-only ONNX + PyTorch checkpoint: layers paired by name, hard = stored integers, latent = checkpoint weights; a wrong checkpoint is refused', async () => {
+  const { readCheckpoint } = await import('../src/core/readers');
+  const { DataType, makeTensor } = await import('../src/core/onnx/proto');
+  const { hardIntegers } = await import('../src/core/qc/probeMath');
+  const pt = join(__dirname, 'fixtures', 'readers', 'lsq_module.pt');
+  const ck = await readCheckpoint(pt);
+  const layers = ck.variants[0].layers.filter((l) => l.op === 'Conv');
+  // An integer QDQ export of the checkpoint's convs (int8 containers: the 3/4-bit range is not in the file).
+  const build = (tamper: boolean) => {
+    const inits: ReturnType<typeof makeTensor>[] = [];
+    const nodes: { opType: string; input: string[]; output: string[]; name: string; attribute?: { name: string; type: number; i: number }[] }[] = [];
+    let x = 'x';
+    for (const l of layers) {
+      const q = l.weightQuantizer;
+      const ints = hardIntegers(l.weight.latent!, l.weight.shape, { scale: q.scale, zeroPoint: q.zeroPoint, axis: q.axis, qmin: q.qmin, qmax: q.qmax });
+      if (tamper) for (let i = 0; i < ints.length; i += 7) ints[i] = ints[i] === q.qmax ? q.qmin : ints[i] + 1;
+      inits.push(makeTensor(`${l.name}.weight_quantized`, l.weight.shape, ints, DataType.INT8));
+      inits.push(makeTensor(`${l.name}.s`, [q.scale.length], Array.from(q.scale), DataType.FLOAT));
+      inits.push(makeTensor(`${l.name}.bias`, [l.weight.shape[0]], Array.from(l.bias!), DataType.FLOAT));
+      nodes.push({ opType: 'DequantizeLinear', input: [`${l.name}.weight_quantized`, `${l.name}.s`], output: [`${l.name}.w`], name: `dq_${l.name}`, attribute: q.scale.length > 1 ? [{ name: 'axis', type: 2, i: 0 }] : [] });
+      nodes.push({ opType: 'Conv', input: [x, `${l.name}.w`, `${l.name}.bias`], output: [`${l.name}.y`], name: l.name, attribute: [] });
+      x = `${l.name}.y`;
+    }
+    return { irVersion: 8, opsetImport: [{ domain: '', version: 13 }], graph: { name: 'g', node: nodes, initializer: inits, input: [], output: [{ name: x }] } };
+  };
+  const file = write('int_pt.onnx', build(false) as never);
+  const src = await loadProbeSource(file, { pt });
+  assert.equal(src.integerMismatches, 0);
+  assert.deepEqual(src.layers.map((l) => l.latentName), layers.map((l) => l.name));
+  for (const [i, l] of src.layers.entries()) {
+    assert.equal(l.quant.qmin, layers[i].weightQuantizer.qmin, 'integer range from the checkpoint, not the int8 container');
+    assert.deepEqual(Array.from(l.latent), Array.from(layers[i].weight.latent!));
+  }
+  const hard = buildVariant(src, { kind: 'hard' });
+  const soft = buildVariant(src, { kind: 'soft', delta: 0.25 });
+  assert.ok(soft.soft > 0 && hard.soft === 0);
+  for (const l of hard.layers) assert.equal(l.soft, 0);
+  const bad = write('int_pt_bad.onnx', build(true) as never);
+  await assert.rejects(loadProbeSource(bad, { pt }), (e: Error) => /not the weights this ONNX was exported from/.test(e.message) && e.message.includes(bad));
+});
