@@ -15,7 +15,7 @@ function imageRoots(file: string, split: string): string[] {
   const dir = dirname(file);
   const up = dirname(dir);
   const bare = split.replace(/\d{4}$/, ''); // val2017 -> val
-  return [dir, join(dir, 'images'), join(up, 'images', split), join(up, 'images', bare), join(up, split), join(up, 'images'), join(dir, split)];
+  return [dir, join(dir, 'images'), join(dir, 'images', split), join(dir, 'images', bare), join(up, 'images', split), join(up, 'images', bare), join(up, split), join(up, 'images'), join(dir, split)];
 }
 
 function isNum(v: unknown): v is number {

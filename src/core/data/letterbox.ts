@@ -32,7 +32,7 @@ export interface LetterboxGeometry {
 }
 
 /** Python's round() of a value that is never an exact .5 here (dh ± 0.1). */
-const pyRound = (x: number) => Math.round(x);
+const pyRound = (x: number) => Math.round(x) + 0; // + 0: no -0
 
 export function letterboxGeometry(width0: number, height0: number, inW: number, inH: number): LetterboxGeometry {
   // load_image resizes the long side to the input size; for a non-square input the smaller ratio.

@@ -1,0 +1,135 @@
+// The QDQ -> float fake-quant rewrite for GPU engines, proven against the QDQ graph on the CPU
+// engine, and both against PyTorch's own forward passes (test/fixtures/pipeline/reference.json).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { detectDataset, evaluateModel } from '../src/core/infer/pipeline';
+import { hasQdq, rewriteQdqToFloat } from '../src/core/infer/qdqToFloat';
+import { DataType, loadModel, makeTensor, onnx } from '../src/core/onnx/proto';
+
+const FIX = join(__dirname, 'fixtures', 'pipeline');
+const ref = JSON.parse(readFileSync(join(FIX, 'reference.json'), 'utf8')) as { shape: number[]; outShape: number[]; float: number[]; qdq: number[] };
+
+function refInput(): Float32Array {
+  const n = ref.shape.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = ((i * 7919) % 1000) / 1000;
+  return x;
+}
+
+async function run(model: string | Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(model as Uint8Array, { executionProviders: ['cpu'] });
+  const r = await s.run(feeds);
+  await s.release();
+  return r[s.outputNames[0]].data as Float32Array;
+}
+
+/** Largest |a - b| / max(1, |b|): the reference holds 7 significant digits. */
+function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
+  return m;
+}
+
+const bytesOf = (m: onnx.IModelProto) => onnx.ModelProto.encode(m).finish();
+
+test('float and QDQ fixtures on onnxruntime CPU match PyTorch', async () => {
+  const feeds = { images: new ort.Tensor('float32', refInput(), ref.shape) };
+  assert.ok(relDiff(await run(join(FIX, 'float.onnx'), feeds), ref.float) < 1e-5);
+  const q = await run(join(FIX, 'qdq.onnx'), feeds);
+  assert.ok(relDiff(q, ref.qdq) < 1e-5);
+  assert.ok(relDiff(q, ref.float) > 1e-3, '4-bit quantization must change the output');
+});
+
+test('QDQ -> float rewrite: no Q/DQ left, outputs equal to the QDQ graph on CPU', async () => {
+  const qdq = loadModel(join(FIX, 'qdq.onnx'));
+  const { model, stats } = rewriteQdqToFloat(qdq, 'qdq.onnx');
+  assert.deepEqual(stats, { weights: 6, activations: 6 });
+  assert.ok(hasQdq(qdq));
+  assert.ok(!hasQdq(model));
+  const ops = model.graph!.node!.map((n) => n.opType);
+  assert.equal(ops.filter((o) => o === 'Round').length, 6);
+  const adds = (ops: (string | null | undefined)[]) => ops.filter((o) => o === 'Add').length;
+  assert.equal(adds(ops) - adds(qdq.graph!.node!.map((n) => n.opType)), 1, 'only the uint8 input pair has a zero point');
+  assert.ok(!model.graph!.initializer!.some((t) => t.dataType === DataType.INT8 || t.dataType === DataType.UINT8));
+  const feeds = { images: new ort.Tensor('float32', refInput(), ref.shape) };
+  const a = await run(join(FIX, 'qdq.onnx'), feeds);
+  const b = await run(bytesOf(model), feeds);
+  let maxAbs = 0;
+  for (let i = 0; i < a.length; i++) maxAbs = Math.max(maxAbs, Math.abs(a[i] - b[i]));
+  assert.ok(maxAbs <= 1e-5, `max |QDQ - rewrite| = ${maxAbs}`);
+  assert.ok(relDiff(b, ref.qdq) < 1e-5);
+  // The input model is not modified.
+  assert.ok(loadModel(join(FIX, 'qdq.onnx')).graph!.node!.length === qdq.graph!.node!.length);
+});
+
+test('rewrite keeps half-to-even ties, zero points, Clip ranges and per-axis weights', async () => {
+  // x -> Q(s .5, z 0 int8) -> Clip(-8, 7) -> DQ -> a;  x -> Q(s .25, z 3 uint8) -> DQ -> MatMul(DQ(int8 W, per column)) -> b
+  const T = (name: string, dims: number[], v: number[], dt: number) => makeTensor(name, dims, v, dt);
+  const N = (opType: string, input: string[], output: string[], attrs: onnx.IAttributeProto[] = []) => onnx.NodeProto.create({ opType, input, output, name: output[0], attribute: attrs });
+  const graph = onnx.GraphProto.create({
+    name: 'ties',
+    input: [onnx.ValueInfoProto.create({ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 8 }] } } } })],
+    output: ['a', 'b'].map((name) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: 1 } } })),
+    initializer: [
+      T('s1', [], [0.5], DataType.FLOAT), T('z1', [], [0], DataType.INT8), T('lo', [], [-8], DataType.INT8), T('hi', [], [7], DataType.INT8),
+      T('s2', [], [0.25], DataType.FLOAT), T('z2', [], [3], DataType.UINT8),
+      T('w', [8, 2], [1, -2, 3, -4, 5, -6, 7, -8, -1, 2, -3, 4, -5, 6, -7, 8].map((v) => Math.max(-8, Math.min(7, v))), DataType.INT8),
+      T('ws', [2], [0.125, 0.5], DataType.FLOAT), T('wz', [2], [0, 1], DataType.INT8),
+    ],
+    node: [
+      N('QuantizeLinear', ['x', 's1', 'z1'], ['q1']), N('Clip', ['q1', 'lo', 'hi'], ['c1']), N('DequantizeLinear', ['c1', 's1', 'z1'], ['a']),
+      N('QuantizeLinear', ['x', 's2', 'z2'], ['q2']), N('DequantizeLinear', ['q2', 's2', 'z2'], ['d2']),
+      N('DequantizeLinear', ['w', 'ws', 'wz'], ['wf'], [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 })]),
+      N('MatMul', ['d2', 'wf'], ['b']),
+    ],
+  });
+  const model = onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], graph });
+  // x / .5 = -8.5, -1.5, -.5, .5, 1.5, 2.5, 7.5, 200: every one a tie but the last.
+  const x = Float32Array.of(-4.25, -0.75, -0.25, 0.25, 0.75, 1.25, 3.75, 100);
+  const runBoth = async (bytes: Uint8Array) => {
+    const s = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] });
+    const r = await s.run({ x: new ort.Tensor('float32', x, [1, 8]) });
+    await s.release();
+    // + 0: Round(-0.5) is -0 in float, 0 as an integer; equal as numbers.
+    return [Array.from(r.a.data as Float32Array, (v) => v + 0), Array.from(r.b.data as Float32Array, (v) => v + 0)];
+  };
+  const [qa, qb] = await runBoth(bytesOf(model));
+  const { model: fm, stats } = rewriteQdqToFloat(model);
+  assert.deepEqual(stats, { weights: 1, activations: 2 });
+  const [fa, fb] = await runBoth(bytesOf(fm));
+  assert.deepEqual(qa, [-4, -1, 0, 0, 1, 1, 3.5, 3.5]); // half to even, then the 4-bit clip
+  assert.deepEqual(fa, qa);
+  assert.deepEqual(fb, qb);
+});
+
+test('rewrite refuses what it cannot express, naming the node', () => {
+  const T = (name: string, v: number[], dt: number) => makeTensor(name, [], v, dt);
+  const graph = onnx.GraphProto.create({
+    name: 'g',
+    input: [onnx.ValueInfoProto.create({ name: 'x', type: { tensorType: { elemType: 1 } } })],
+    output: [onnx.ValueInfoProto.create({ name: 'q', type: { tensorType: { elemType: 3 } } })],
+    initializer: [T('s', [0.5], DataType.FLOAT), T('z', [0], DataType.INT8)],
+    node: [onnx.NodeProto.create({ opType: 'QuantizeLinear', input: ['x', 's', 'z'], output: ['q'], name: 'quant_out' })],
+  });
+  const m = onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], graph });
+  assert.throws(() => rewriteQdqToFloat(m, 'm.onnx'), /m\.onnx: QuantizeLinear 'quant_out' feeds a graph output/);
+  const old = onnx.ModelProto.create({ ...m, opsetImport: [{ domain: '', version: 10 }] });
+  assert.throws(() => rewriteQdqToFloat(old, 'm.onnx'), /needs opset 11 or later/);
+});
+
+test('pipeline: QDQ graph and its rewrite give identical detections and mAP', async () => {
+  const rewritten = bytesOf(rewriteQdqToFloat(loadModel(join(FIX, 'qdq.onnx'))).model);
+  const a = await evaluateModel(join(FIX, 'qdq.onnx'), join(FIX, 'data.yaml'), { engine: 'cpu' });
+  const b = await evaluateModel(rewritten, join(FIX, 'data.yaml'), { engine: 'cpu' });
+  assert.equal(a.engine, 'cpu');
+  assert.ok(a.detections.length > 100);
+  assert.deepEqual(b.detections, a.detections);
+  assert.deepEqual(b.eval.stats, a.eval.stats);
+  // And quantization does change them (the comparison is not vacuous).
+  const f = await detectDataset(join(FIX, 'float.onnx'), join(FIX, 'data.yaml'), { engine: 'cpu' });
+  assert.notDeepEqual(f.run.detections, a.detections);
+});
