@@ -184,7 +184,7 @@ def expected(gt, dets, img_ids=None):
 
 
 def write(name, gt, dets, img_ids=None, note=''):
-    case = {'note': note, 'gt': gt, 'dt': dets}
+    case = {'note': note, 'numpy': np.__version__, 'gt': gt, 'dt': dets}
     if img_ids is not None:
         case['imgIds'] = img_ids
     case['expected'] = expected(gt, dets, img_ids)

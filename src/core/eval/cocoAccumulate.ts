@@ -2,8 +2,19 @@
 // images sorted by score (stable across the image-order concatenation), cumulative TP/FP per IoU
 // threshold, precision made monotone from the right and read at the 101 recall thresholds with
 // searchsorted(side='left'). Arrays are laid out like numpy's [T,R,K,A,M] and [T,K,A,M].
-import { A, EPS, M, MAX_DETS, R, REC_THRS, T } from './cocoParams';
-import { FP, TP, type CocoMatches } from './cocoMatch';
+import { FP as FP_, TP as TP_, type CocoMatches } from './cocoMatch';
+import * as P from './cocoParams';
+
+// Module-local copies (imported bindings can compile to getters, too slow in the loops below).
+const T = P.T;
+const R = P.R;
+const A = P.A;
+const M = P.M;
+const EPS = P.EPS;
+const REC_THRS = P.REC_THRS;
+const MAX_DETS = P.MAX_DETS;
+const FP = FP_;
+const TP = TP_;
 
 export interface CocoAccumulated {
   K: number;
@@ -36,10 +47,24 @@ export function accumulate(mt: CocoMatches, K: number): CocoAccumulated {
     // subsequence of a stable order is the stable order of the subset.
     const idx = Array.from({ length: n }, (_, j) => k0 + j);
     idx.sort((x, y) => keptScore[y] - keptScore[x] || x - y);
-    for (let m = 0; m < M; m++) {
+    let ndPrev = -1;
+    for (let m = M - 1; m >= 0; m--) {
       const maxDet = MAX_DETS[m];
       let nd = 0;
       for (let j = 0; j < n; j++) if (keptRank[idx[j]] < maxDet) sel[nd++] = idx[j];
+      if (nd === ndPrev) {
+        // No image had more than maxDet detections of this category: the same detections as
+        // with the next larger cap, hence the same numbers.
+        for (let a = 0; a < A; a++) {
+          if (npig[k * A + a] === 0) continue;
+          for (let t = 0; t < T; t++) {
+            recall[rIndex(K, t, k, a, m)] = recall[rIndex(K, t, k, a, m + 1)];
+            for (let r = 0; r < R; r++) precision[pIndex(K, t, r, k, a, m)] = precision[pIndex(K, t, r, k, a, m + 1)];
+          }
+        }
+        continue;
+      }
+      ndPrev = nd;
       for (let a = 0; a < A; a++) {
         const np = npig[k * A + a];
         if (np === 0) continue;

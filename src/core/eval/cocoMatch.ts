@@ -2,8 +2,18 @@
 // score (stable) and cut at 100, bbox IoU (crowd: intersection over the detection's area), and the
 // greedy matching per area range and IoU threshold. The outcome of each kept detection is one
 // byte per (area range, threshold): FP, TP or ignored.
-import { A, AREA_RNG, IOU_CAP, IOU_THRS, MAX_DETS, T } from './cocoParams';
+import * as P from './cocoParams';
 import type { CocoIndex } from './cocoIndex';
+
+// Module-local copies: imported bindings can compile to property getters (CommonJS), too slow in
+// the inner loops.
+const A = P.A;
+const T = P.T;
+const IOU_THRS = P.IOU_THRS;
+const IOU_CAP = P.IOU_CAP;
+const AREA_LO = Float64Array.from(P.AREA_RNG, (r) => r[0]);
+const AREA_HI = Float64Array.from(P.AREA_RNG, (r) => r[1]);
+const MAX_DET = P.MAX_DETS[P.MAX_DETS.length - 1];
 
 export const FP = 0;
 export const TP = 1;
@@ -47,7 +57,7 @@ function sortByScoreDesc(score: Float64Array, lo: number, hi: number, out: Int32
 export function matchAll(ix: CocoIndex): CocoMatches {
   const I = ix.imgIds.length;
   const K = ix.catIds.length;
-  const maxDet = MAX_DETS[MAX_DETS.length - 1];
+  const maxDet = MAX_DET;
   const keptStart = new Int32Array(K + 1);
   const keptScore = new Float64Array(ix.nDt);
   const keptRank = new Int32Array(ix.nDt);
@@ -113,8 +123,8 @@ export function matchAll(ix: CocoIndex): CocoMatches {
         gtMatched = new Uint8Array(G * 2);
       }
       for (let a = 0; a < A; a++) {
-        const lo = AREA_RNG[a][0];
-        const hi = AREA_RNG[a][1];
+        const lo = AREA_LO[a];
+        const hi = AREA_HI[a];
         // gt order: not ignored first, then ignored, each in file order (stable argsort of _ignore).
         let p = 0;
         for (let g = 0; g < G; g++) {

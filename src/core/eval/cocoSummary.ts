@@ -1,9 +1,12 @@
 // pycocotools' summarize(): the 12 numbers and the 12 printed lines; plus per-category AP/AP50
 // and precision-recall curves read from the same precision array.
-import { pIndex, rIndex, type CocoAccumulated } from './cocoAccumulate';
+import { pIndex as pIndex_, rIndex as rIndex_, type CocoAccumulated } from './cocoAccumulate';
 import { AREA_LBL, IOU_THRS, MAX_DETS, R, REC_THRS, T, type AreaLabel } from './cocoParams';
 import { meanAboveMinusOne, pyFixed } from './numpyCompat';
 import type { CocoCategoryAp, CocoCurves } from './cocoTypes';
+
+const pIndex = pIndex_;
+const rIndex = rIndex_;
 
 interface Query {
   ap: boolean;
