@@ -108,10 +108,10 @@ export function perChannelFigure(layer: LayerReport, delta: number, t: Theme): F
         xgap: nt.length <= 128 ? 1 : 0,
       },
     ],
-    layout: baseLayout(t, `${layer.name}: near-threshold share per output channel (even spread = ${even.toFixed(2)}, grey)`, {
+    layout: baseLayout(t, `${layer.name}: near-threshold share NT(δ) per output channel — grey = even spread (${even.toFixed(2)}), red = pile-up, blue = fewer`, {
       height: 150,
       margin: { l: 40, r: 16, t: 36, b: 36 },
-      xaxis: axis(t, `output channel (axis ${pc.axis})`),
+      xaxis: axis(t, `output channel (axis ${pc.axis})`, { tickmode: 'linear', tick0: 0, dtick: Math.max(1, Math.ceil(nt.length / 32)), range: [-0.5, nt.length - 0.5] }),
       yaxis: axis(t, '', { showticklabels: false }),
     }),
   };

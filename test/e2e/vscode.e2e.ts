@@ -1,0 +1,185 @@
+// End-to-end: the packaged .vsix in a real VS Code (code-server) driven by headless Chromium.
+// Needs test/e2e/setup.sh (code-server, Node 24, Chromium) and `npm run package` (qat-lens.vsix).
+// Run: npm run test:e2e   Screenshots go to test-artifacts/.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
+import { installExtension, launch, prepare, type Prepared, type Server } from './codeServer';
+import { colorTheme, contextMenu, expandFolder, explorerRow, notificationText, palette, panelFrame, sleep } from './workbench';
+
+const REPO = resolve(__dirname, '..', '..');
+const VSIX = join(REPO, 'qat-lens.vsix');
+const ARTIFACTS = join(REPO, 'test-artifacts');
+const EXAMPLE = join(REPO, 'examples', 'shapes');
+const CLI = join(REPO, 'bin', 'qat-lens.js');
+
+// Small, fast QC / mAP settings, given to the extension and to the CLI alike.
+const QC = { steps: 20, calibImages: 32, evalLimit: 40 };
+
+let prep: Prepared;
+let server: Server;
+let ctx: BrowserContext;
+let page: Page;
+let workspace: string;
+
+/** The example's QAT checkpoints (w4a4/epoch_*.pt), last epoch last. */
+function exampleCheckpoints(dir: string): string[] {
+  const d = join(dir, 'w4a4');
+  if (!existsSync(d)) return [];
+  const epoch = (f: string): number => Number(/epoch_(\d+)/.exec(f)?.[1] ?? NaN);
+  return readdirSync(d).filter((f) => /^epoch_\d+\.pt$/.test(f)).sort((a, b) => epoch(a) - epoch(b)).map((f) => join(d, f));
+}
+
+function cliJson(args: string[]): any {
+  const out = join(prep.root, `cli-${Date.now()}.json`);
+  execFileSync(process.execPath, [CLI, ...args, '--json', out], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 });
+  return JSON.parse(readFileSync(out, 'utf8'));
+}
+
+async function shot(name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}
+
+function setSettings(extra: Record<string, unknown>): void {
+  const cur = JSON.parse(readFileSync(prep.userSettings, 'utf8'));
+  writeFileSync(prep.userSettings, JSON.stringify({ ...cur, ...extra }, null, 2));
+}
+
+before(async () => {
+  assert.ok(existsSync(VSIX), `${VSIX} is missing: run "npm run package" first`);
+  prep = prepare({
+    'qatLens.calibrationImages': QC.calibImages,
+    'qatLens.qc.steps': QC.steps,
+    'qatLens.evalLimit': QC.evalLimit,
+    'qatLens.engine': 'cpu',
+  });
+  // The example is copied so the corrected model never lands in the repository.
+  workspace = join(prep.root, 'shapes');
+  cpSync(EXAMPLE, workspace, { recursive: true, filter: (src) => !src.includes(`${join('images', 'train')}`) });
+  setSettings({ 'qatLens.dataset': join(workspace, 'data.yaml') });
+  if (!exampleCheckpoints(workspace).length) {
+    // Until the example's checkpoints exist: a real torch-exported QDQ model from the reader fixtures.
+    cpSync(join(REPO, 'test', 'fixtures', 'readers', 'onnx_torch_qclipdq.onnx'), join(workspace, 'fixture_qdq.onnx'));
+  }
+  const t0 = Date.now();
+  installExtension(prep.root, VSIX);
+  console.log(`extension installed in ${Date.now() - t0} ms; vsix ${(statSync(VSIX).size / 1e6).toFixed(2)} MB`);
+  server = await launch(prep);
+  ctx = await chromium.launchPersistentContext(join(prep.root, 'chromium'), {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1600, height: 1000 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-crash-reporter', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
+  });
+  page = ctx.pages()[0] ?? (await ctx.newPage());
+  await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
+  await explorerRow(page, 'data.yaml', 90_000);
+});
+
+after(async () => {
+  if (page) await shot('vscode-last').catch(() => {});
+  await ctx?.close().catch(() => {});
+  await server?.stop();
+  if (process.env.QAT_LENS_E2E_KEEP) console.log(`kept ${prep?.root}`);
+  else if (prep) rmSync(prep.root, { recursive: true, force: true });
+});
+
+async function failShot<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    await shot(`${name}-failure`).catch(() => {});
+    const notes = await notificationText(page).catch(() => []);
+    if (notes.length) console.log(`notifications: ${notes.join(' | ')}`);
+    throw e;
+  }
+}
+
+async function flaggedInPanel(f: Frame): Promise<string[]> {
+  return f.locator('#layer-table tbody tr.flagged').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.layer ?? ''));
+}
+
+test('Analyze Oscillation from the Explorer opens the panel with the CLI\'s flags and rendered charts', async () => {
+  await failShot('analyze', async () => {
+    const ckpts = exampleCheckpoints(workspace);
+    const target = ckpts.length ? ckpts[ckpts.length - 1]! : join(workspace, 'fixture_qdq.onnx');
+    if (ckpts.length) await expandFolder(page, 'w4a4');
+    await contextMenu(page, basename(target), 'Analyze Oscillation');
+    const f = await panelFrame(page);
+    await f.locator('#layer-table tbody tr').first().waitFor({ timeout: 120_000 });
+
+    const cli = cliJson(['analyze', target]);
+    const report = cli.report ?? cli;
+    const expectFlagged: string[] = report.layers.filter((l: any) => l.flagged).map((l: any) => l.name);
+    assert.equal(await f.locator('#layer-table tbody tr').count(), report.layers.length, 'one table row per layer');
+    assert.deepEqual(await flaggedInPanel(f), expectFlagged, 'flagged layers as the CLI flags them');
+    assert.equal((await f.locator('#flagged-count .v').innerText()).trim(), `${expectFlagged.length} of ${report.layers.length}`);
+
+    // Charts: Plotly drew SVG, one bar per layer with a concentration.
+    await f.locator('#chart-concentration svg.main-svg').first().waitFor({ timeout: 30_000 });
+    const withC = report.layers.filter((l: any) => l.concentration !== null).length;
+    assert.equal(await f.locator('#chart-concentration .bars .point').count(), withC);
+    assert.ok((await f.locator('#chart-histogram svg.main-svg').count()) > 0, 'histogram drawn');
+    assert.ok((await f.locator('#chart-perchannel svg.main-svg').count()) > 0, 'per-channel strip drawn');
+
+    // Selecting a row selects it in the charts too.
+    const pick = report.layers[report.layers.length - 1].name as string;
+    await f.locator(`#layer-table tbody tr[data-layer="${pick}"]`).click();
+    await f.locator(`#layer-table tbody tr.selected[data-layer="${pick}"]`).waitFor();
+    await f.locator('#chart-histogram .gtitle', { hasText: pick }).waitFor({ timeout: 10_000 });
+    await sleep(500);
+    await shot('vscode-analysis-light');
+
+    await colorTheme(page, 'Default Dark Modern', 'vs-dark');
+    await shot('vscode-analysis-dark');
+    await colorTheme(page, 'Default High Contrast', 'hc-black');
+    await shot('vscode-analysis-high-contrast');
+
+    // State survives a window reload (serializer + setState).
+    await page.reload();
+    const g = await panelFrame(page, 90_000);
+    await g.locator(`#layer-table tbody tr.selected[data-layer="${pick}"]`).waitFor({ timeout: 60_000 });
+    assert.deepEqual(await flaggedInPanel(g), expectFlagged, 'restored after reload');
+    await colorTheme(page, 'Default Light Modern', 'vs');
+  });
+});
+
+test('Run QC Correction on the example ONNX writes the corrected model and shows the CLI\'s mAP', async (t) => {
+  const qdq = join(workspace, 'w4a4', 'qdq.onnx');
+  const float = join(workspace, 'float.onnx');
+  if (!existsSync(qdq)) return t.skip('examples/shapes/w4a4/qdq.onnx is not there yet');
+  await failShot('correct', async () => {
+    await expandFolder(page, 'w4a4');
+    await contextMenu(page, 'qdq.onnx', 'Run QC Correction');
+    // The calibration-count prompt, prefilled from settings: accept it.
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    assert.equal(await input.inputValue(), String(QC.calibImages));
+    await page.keyboard.press('Enter');
+
+    const out = join(workspace, 'w4a4', 'qdq.qc.onnx');
+    const f = await panelFrame(page);
+    await f.locator('#map-table tbody tr').first().waitFor({ timeout: 590_000 });
+    assert.ok(existsSync(out), 'corrected model written beside the input');
+    await explorerRow(page, 'qdq.qc.onnx', 30_000);
+
+    const row = async (label: string): Promise<{ map: string; map50: string }> => {
+      const r = f.locator(`#map-table tbody tr[data-label="${label}"]`);
+      return { map: await r.locator('[data-metric=map]').innerText(), map50: await r.locator('[data-metric=map50]').innerText() };
+    };
+    const cliMap = (model: string): { map: string; map50: string } => {
+      const j = cliJson(['map', model, '--data', join(workspace, 'data.yaml'), '--engine', 'cpu', '--limit', String(QC.evalLimit)]);
+      return { map: (j.map * 100).toFixed(2), map50: (j.map50 * 100).toFixed(2) };
+    };
+    assert.deepEqual(await row('QAT'), cliMap(qdq));
+    assert.deepEqual(await row('QC'), cliMap(out));
+    if (existsSync(float)) assert.deepEqual(await row('float'), cliMap(float));
+    await f.locator('#chart-map-bars svg.main-svg').first().waitFor();
+    await sleep(500);
+    await shot('vscode-qc-light');
+  });
+});

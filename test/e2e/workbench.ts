@@ -1,0 +1,92 @@
+// Driving the VS Code workbench in Chromium: Explorer rows, context menus, the palette, the panel.
+import type { Frame, Page } from 'playwright-core';
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The Explorer row of a file or folder (by its label), waiting until the workbench shows it. */
+export async function explorerRow(page: Page, label: string, timeout = 60_000) {
+  const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${label}"], .explorer-folders-view .monaco-list-row:has(.label-name:text-is("${label}"))`).first();
+  await row.waitFor({ state: 'visible', timeout });
+  return row;
+}
+
+/** Expands an Explorer folder (a no-op when open already). */
+export async function expandFolder(page: Page, label: string): Promise<void> {
+  const row = await explorerRow(page, label);
+  if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
+}
+
+/** Right-click an Explorer row and pick a context-menu item. */
+export async function contextMenu(page: Page, label: string, item: string): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const row = await explorerRow(page, label);
+    await row.click({ button: 'right' });
+    const entry = page.locator('.context-view .monaco-menu .action-item', { hasText: item }).first();
+    try {
+      await entry.waitFor({ state: 'visible', timeout: 10_000 });
+      // Menus react to the mouse only once they settled: hover, then click the label itself.
+      await entry.hover();
+      await sleep(200);
+      await entry.locator('.action-label, .action-menu-item').first().click();
+      if (await page.locator('.context-view .monaco-menu').isVisible()) await page.keyboard.press('Enter');
+      await page.locator('.context-view .monaco-menu').waitFor({ state: 'hidden', timeout: 5_000 });
+      return;
+    } catch {
+      await page.keyboard.press('Escape');
+      await sleep(1000);
+    }
+  }
+  throw new Error(`context menu of ${label} has no "${item}"`);
+}
+
+/** Runs a command from the Command Palette (retried: once it was seen not listing a command in time). */
+export async function palette(page: Page, title: string): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+    try {
+      await row.waitFor({ state: 'visible', timeout: 15_000 });
+      await page.keyboard.press('Enter');
+      return;
+    } catch {
+      await page.keyboard.press('Escape');
+      await sleep(2000);
+    }
+  }
+  throw new Error(`the Command Palette does not list "${title}"`);
+}
+
+/** The panel's content frame (a webview is two nested iframes): the one with #app in it. */
+export async function panelFrame(page: Page, timeout = 60_000): Promise<Frame> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeout) {
+    for (const f of page.frames()) {
+      try {
+        if (await f.locator('#app').count()) return f;
+      } catch {
+        /* detached frame */
+      }
+    }
+    await sleep(300);
+  }
+  throw new Error('the QAT Lens panel did not open');
+}
+
+/** Waits for a notification whose text matches, e.g. an error; returns its text or undefined. */
+export async function notificationText(page: Page): Promise<string[]> {
+  return page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts();
+}
+
+/** Switches the colour theme through the palette (as a user would) and waits for the workbench to follow. */
+export async function colorTheme(page: Page, theme: string, cls: 'vs' | 'vs-dark' | 'hc-black' | 'hc-light'): Promise<void> {
+  await palette(page, 'Preferences: Color Theme');
+  const input = page.locator('.quick-input-widget input');
+  await input.fill(theme);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: theme }).first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Enter');
+  await page.locator(`.monaco-workbench.${cls}`).waitFor({ timeout: 15_000 });
+  await sleep(1500);
+}
