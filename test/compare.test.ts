@@ -18,6 +18,7 @@ test('compare: float and QAT scored on the same images; JSON and self-contained 
   const json = join(dir, 'c.json'), html = join(dir, 'c.html');
   const r = await runCompare({ data: join(fx, 'data.yaml'), qat: join(fx, 'qdq.onnx'), float: join(fx, 'float.onnx'), deltas: [0.1], jsonOut: json, htmlOut: html }, quietContext());
   const j = JSON.parse(readFileSync(json, 'utf8')) as CompareReport;
+  assert.equal(r.jsonOut, json);
   assert.equal(j.kind, 'compare');
   assert.deepEqual(j.comparison.entries.map((e) => [e.label, e.role]), [['float', 'float'], ['QAT', 'qat']]);
   for (const e of j.comparison.entries) {
@@ -28,7 +29,7 @@ test('compare: float and QAT scored on the same images; JSON and self-contained 
   }
   // Integer-only QAT ONNX without --latent: the variants are skipped, and the report says why.
   assert.ok(j.comparison.notes!.some((n) => /integer weights only/.test(n)));
-  assert.deepEqual(r.comparison.entries.map((e) => e.map), j.comparison.entries.map((e) => e.map));
+  assert.deepEqual(r.comparison.entries.map((e: CompareEntry) => e.map), j.comparison.entries.map((e) => e.map));
   const page = readFileSync(html, 'utf8');
   assert.ok(page.length > 1_000_000, 'Plotly inlined');
   assert.doesNotMatch(page, /<script[^>]+src=/);

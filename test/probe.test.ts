@@ -9,7 +9,9 @@ import * as ort from 'onnxruntime-node';
 import { analyzeLayer, nearCount } from '../src/core/analysis/layerStats';
 import { readOnnxModel } from '../src/core/readers/onnx';
 import { encodeModel, findWeightChains } from '../src/core/qc/probeGraph';
-import { roundHalfEven, softRound } from '../src/core/qc/probeMath';
+import { hardIntegers, roundHalfEven, softRound } from '../src/core/qc/probeMath';
+import { DataType, makeTensor } from '../src/core/onnx/proto';
+import { readCheckpoint } from '../src/core/readers';
 import { loadProbeSource } from '../src/core/qc/probeSource';
 import { buildVariant } from '../src/core/qc/probeVariants';
 import { buildModel, input, latentWeights, QMAX, QMIN, SCALES, SHAPE } from './probeFixture';
@@ -103,9 +105,6 @@ test('integer-only ONNX: hard variant equals the stored integers; no latent sour
 });
 
 test('integer-only ONNX + PyTorch checkpoint: layers paired by name, hard = stored integers, latent = checkpoint weights; a wrong checkpoint is refused', async () => {
-  const { readCheckpoint } = await import('../src/core/readers');
-  const { DataType, makeTensor } = await import('../src/core/onnx/proto');
-  const { hardIntegers } = await import('../src/core/qc/probeMath');
   const pt = join(__dirname, 'fixtures', 'readers', 'lsq_module.pt');
   const ck = await readCheckpoint(pt);
   const layers = ck.variants[0].layers.filter((l) => l.op === 'Conv');

@@ -18,7 +18,7 @@ export interface CompareEntry extends MapEntry {
 
 export interface CompareReport {
   kind: 'compare';
-  comparison: MapComparison & { entries: CompareEntry[] };
+  comparison: Omit<MapComparison, 'entries'> & { entries: CompareEntry[] };
   /** Share of the float -> QAT gap in mAP@.5:.95 recovered by QC: (QC - QAT) / (float - QAT). */
   gapRecovered?: { map: number; map50: number };
   /** Where the soft/latent variants' latent weights came from. */

@@ -26,7 +26,7 @@ export interface ProbeResult {
   kind: 'probe';
   report: ProbeReport;
   /** The same numbers as the panel's side-by-side view. */
-  comparison: MapComparison & { entries: CompareEntry[] };
+  comparison: Omit<MapComparison, 'entries'> & { entries: CompareEntry[] };
   /** δ = 0 (hard) and the soft variants, as the host reads them. */
   baseline: CompareEntry;
   deltas: CompareEntry[];
