@@ -1,13 +1,14 @@
 // The TensorFlow.js executor against onnxruntime-node on the same inputs (torch-exported models).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
 import { selectBackend } from '../src/core/qc/backend';
 import { TfGraph } from '../src/core/qc/tfGraph';
 import { loadModel, onnx } from '../src/core/onnx/proto';
 
-const fx = (name: string) => new URL(`./fixtures/qc/${name}`, import.meta.url).pathname;
+const fx = (name: string) => join(__dirname, 'fixtures', 'qc', name);
 
 function image(n: number, seed: number): Float32Array {
   let s = seed;

@@ -3,11 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../src/core/qc/backend';
 import { buildTargets, anchorsInGrid, yoloLoss, type Target } from '../src/core/qc/yoloLoss';
 
-const c = JSON.parse(readFileSync(new URL('./fixtures/qc/loss_case.json', import.meta.url), 'utf8'));
+const c = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'qc', 'loss_case.json'), 'utf8'));
 const cfg = { anchors: c.anchors, strides: c.strides, nc: c.nc, imgsz: c.imgsz };
 
 test('YOLOv5 loss equals the PyTorch reference (value and components)', async () => {

@@ -22,7 +22,7 @@ import { TfGraph } from '../src/core/qc/tfGraph';
 import { affineHooks } from '../src/core/qc/train';
 import { onnx } from '../src/core/onnx/proto';
 
-const fx = (name: string) => new URL(`./fixtures/qc/${name}`, import.meta.url).pathname;
+const fx = (name: string) => join(__dirname, 'fixtures', 'qc', name);
 const MODEL = fx('tiny_qdq.onnx');
 const DATA = fx('data/data.yaml');
 const tmp = mkdtempSync(join(tmpdir(), 'qc-test-'));

@@ -221,7 +221,7 @@ export function fromProto(t: onnx.ITensorProto, file: string): Host {
 /** NCHW shape of a value (an NHWC-kept tensor reports its ONNX shape). */
 export function onnxShape(v: Val): number[] {
   if (isHost(v)) return v.h.shape;
-  const s = v.t.shape;
+  const s = v.t.shape as number[];
   return v.nhwc ? [s[0], s[3], s[1], s[2]] : s;
 }
 

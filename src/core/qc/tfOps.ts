@@ -11,10 +11,10 @@ import {
 } from './tfGraph';
 
 /** Round with a straight-through gradient (fake-quant's STE). */
-export const roundSTE = tf.customGrad((x: tf.Tensor) => ({ value: tf.round(x), gradFunc: (dy: tf.Tensor) => dy }));
+export const roundSTE = tf.customGrad(((x: tf.Tensor) => ({ value: tf.round(x), gradFunc: (dy: tf.Tensor) => [dy] })) as unknown as Parameters<typeof tf.customGrad>[0]);
 
 /** Identity forward, zero gradient (torch's .detach()). */
-export const stopGradient = tf.customGrad((x: tf.Tensor) => ({ value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) }));
+export const stopGradient = tf.customGrad(((x: tf.Tensor) => ({ value: tf.clone(x), gradFunc: (dy: tf.Tensor) => [tf.zerosLike(dy)] })) as unknown as Parameters<typeof tf.customGrad>[0]);
 
 const hostNums = (v: Val | undefined): number[] => {
   if (!v) return [];
@@ -99,15 +99,16 @@ function convPads(a: Record<string, onnx.IAttributeProto>, inHW: number[], k: nu
 function conv(g: TfGraph, node: onnx.INodeProto, ins: (Val | undefined)[]): TfVal {
   const a = attrs(node);
   const x = toNhwc(g.toTf(ins[0]!));
+  const xs4 = x.t.shape as number[];
   const wShape = onnxShape(ins[1]!);
   if (wShape.length !== 4) throw new Error(`only 2-D convolutions are supported (weight shape [${wShape}])`);
   const [cout, cinG, kh, kw] = wShape;
   const group = attrInt(a, 'group', 1);
   const strides = attrInts(a, 'strides', [1, 1]) as [number, number];
   const dil = attrInts(a, 'dilations', [1, 1]) as [number, number];
-  const cin = x.t.shape[3];
+  const cin = xs4[3];
   if (cinG * group !== cin) throw new Error(`input has ${cin} channels, weight expects ${cinG} x ${group} groups`);
-  const [ph, pw] = convPads(a, [x.t.shape[1], x.t.shape[2]], [kh, kw], strides, dil);
+  const [ph, pw] = convPads(a, [xs4[1], xs4[2]], [kh, kw], strides, dil);
   const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], ph, pw, [0, 0]];
   const key = `${nodeName(node, -1)}|${node.input![1]}`;
   const isStatic = isHost(ins[1]!);
@@ -145,7 +146,7 @@ function pool(node: onnx.INodeProto, x0: TfVal, kind: 'max' | 'avg'): TfVal {
   const s = attrInts(a, 'strides', [1, 1]) as [number, number];
   const d = attrInts(a, 'dilations', [1, 1]);
   if (d.some((v) => v !== 1)) throw new Error('dilated pooling is not supported');
-  const [ph, pw] = convPads(a, [x.t.shape[1], x.t.shape[2]], k, s, [1, 1]);
+  const [ph, pw] = convPads(a, [x.t.shape[1]!, x.t.shape[2]!], k, s, [1, 1]);
   let t = x.t as tf.Tensor4D;
   if (kind === 'max') {
     // Pad with -inf explicitly (ONNX semantics), then pool without padding.
@@ -324,7 +325,7 @@ export function runTfOp(node: onnx.INodeProto, ins: (Val | undefined)[], g: TfGr
     }
     case 'MatMul': {
       const x = toPlain(tv(0)), w = toPlain(tv(1));
-      return [{ t: w.t.rank === 2 && x.t.rank > 2 ? tf.reshape(tf.matMul(tf.reshape(x.t, [-1, x.t.shape[x.t.rank - 1]]), w.t), [...x.t.shape.slice(0, -1), w.t.shape[1]]) : tf.matMul(x.t, w.t), nhwc: false }];
+      return [{ t: w.t.rank === 2 && x.t.rank > 2 ? tf.reshape(tf.matMul(tf.reshape(x.t, [-1, x.t.shape[x.t.rank - 1]]), w.t), [...x.t.shape.slice(0, -1), w.t.shape[1]!]) : tf.matMul(x.t, w.t), nhwc: false }];
     }
     case 'Gemm': {
       const x = toPlain(tv(0)), w = toPlain(tv(1));

@@ -144,7 +144,7 @@ export async function trainQC(g: TfGraph, layers: QuantLayer[], heads: HeadSpec,
       value.dispose();
       if (!Number.isFinite(loss)) throw new Error(`QC loss is ${loss} at step ${step + 1}: lower the learning rate`);
       const to = performance.now();
-      opt.applyGradients(grads);
+      opt.applyGradients(grads as tf.NamedTensorMap as Parameters<typeof opt.applyGradients>[0]);
       tf.dispose(Object.values(grads));
       tf.tidy(() => { for (const v of gv.values()) v.assign(tf.maximum(v, GAMMA_MIN)); });
       await gv.values().next().value!.data();

@@ -148,10 +148,10 @@ export function yoloLoss(p: tf.Tensor[], targets: Target[], cfg: YoloLossConfig)
       idx.forEach((c, k) => last.set(c, k));
       const keep = [...last.values()].sort((x, y) => x - y);
       const cellsKept = keep.map((k) => idx[k]);
-      const scatter = tf.customGrad((u: tf.Tensor) => ({
+      const scatter = tf.customGrad(((u: tf.Tensor) => ({
         value: tf.scatterND(tf.tensor2d(cellsKept, [cellsKept.length, 1], 'int32'), tf.relu(u), [cells]),
-        gradFunc: (dy: tf.Tensor) => tf.zerosLike(u),
-      }));
+        gradFunc: () => [tf.zerosLike(u)],
+      })) as unknown as Parameters<typeof tf.customGrad>[0]);
       tobj = scatter(tf.gather(stopGradient(iou), tf.tensor1d(keep, 'int32')));
       if (cfg.nc > 1) {
         const tc = tf.cast(tf.oneHot(tf.tensor1d(t.tcls, 'int32'), cfg.nc), 'float32');
