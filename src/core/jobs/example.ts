@@ -105,7 +105,9 @@ export async function runExample(p: ExampleParams, ctx: JobContext): Promise<Exa
   for (const f of probe.findings) ctx.log('info', f);
 
   // 3. QC on the calibration split, written next to the report.
-  const qc: CorrectResult = await runCorrect({ model: qdq, data, calib: 'calib', steps, batch, engine: p.engine, limit: p.limit, out: files.corrected } as Parameters<typeof runCorrect>[0], subContext(ctx, 'QC', 0.4, 0.4));
+  // evaluate: false: the comparison below scores QAT and QC on the same decoded images.
+  const qc: CorrectResult = await runCorrect({ model: qdq, data, calib: 'calib', steps, batch, engine: p.engine, out: files.corrected, evaluate: false }, subContext(ctx, 'QC', 0.4, 0.4));
+  ctx.log('info', `QC: ${qc.steps} steps on the ${qc.backend} backend, loss ${qc.lossCurve[0]?.toFixed(3)} → ${qc.lossCurve[qc.lossCurve.length - 1]?.toFixed(3)}`);
   throwIfAborted(ctx.signal);
 
   // 4. Side by side: float, QAT as deployed, the probe's variants (already scored), QC.
