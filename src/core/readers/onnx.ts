@@ -165,8 +165,8 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
     const values = tensorToArray(wt, file);
     const weight: QuantizedLayer['weight'] = { shape, storedDtype: dtypeName(wt.dataType ?? 0) };
     if (w.latent) {
-      if (values instanceof Float32Array) weight.latent = wt.dataType === 1 ? Float32Array.from(values) : values;
-      else if (values instanceof Float64Array) weight.latent = Float64Array.from(values);
+      if (values instanceof Float32Array) weight.latent = values; // a view into the file buffer where aligned
+      else if (values instanceof Float64Array) weight.latent = values;
       else throw new FormatError(file, `weight '${w.weightName}' feeds QuantizeLinear but is ${dtypeName(wt.dataType ?? 0)}, not float`);
     } else {
       if (values instanceof Float32Array || values instanceof Float64Array || values instanceof BigInt64Array) {

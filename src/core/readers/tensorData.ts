@@ -109,7 +109,14 @@ export function storageTensor(
         const h = typed(b, Uint16Array);
         const t = halfLookup();
         const out = new Float32Array(n);
-        for (let i = 0; i < n; i++) out[i] = t[h[i]];
+        const bits = new Uint32Array(out.buffer);
+        for (let i = 0; i < n; i++) {
+          const x = h[i];
+          const e = x & 0x7c00;
+          // Normal numbers: move sign, rebias exponent (15 -> 127), widen mantissa. Others: table.
+          if (e !== 0 && e !== 0x7c00) bits[i] = ((x & 0x8000) << 16) | (((x & 0x7fff) << 13) + 0x38000000);
+          else out[i] = t[x];
+        }
         return out;
       }
       case 'bfloat16': {
