@@ -73,7 +73,10 @@ export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptio
   const { ordered, orderedBy } = orderCheckpoints(checkpoints);
   const K = ordered.length;
   const notes: string[] = [];
-  for (const ck of ordered) for (const n of ck.notes) notes.push(K > 1 ? `${basename(ck.file)}: ${n}` : n);
+  // Reader notes, once each; with several files, prefixed by the files that have them unless all do.
+  const noteFiles = new Map<string, string[]>();
+  for (const ck of ordered) for (const n of new Set(ck.notes)) noteFiles.set(n, [...(noteFiles.get(n) ?? []), basename(ck.file)]);
+  for (const [n, fs] of noteFiles) notes.push(K > 1 && fs.length < K ? `${fs.join(', ')}: ${n}` : n);
 
   const variants = ordered.map(analyzedVariant);
   const maps = ordered.map((ck, t) => layerMap(variants[t], notes, ck.file));
