@@ -1,21 +1,31 @@
+import type { CorrectResult } from '../../core/jobs/correct';
 import { type Command, engineOf, num, str, UsageError } from '../command';
+
+const BACKENDS = ['auto', 'webgpu', 'tensorflow', 'cpu'] as const;
 
 export const correct: Command = {
   name: 'correct',
   summary: 'Quantization Correction: fit per-channel γ/β with the detection loss, write a corrected ONNX',
-  usage: 'MODEL.onnx --data DATASET --out FILE.onnx [--calib DATASET_OR_SPLIT] [--steps N] [--lr X] [--json FILE]',
+  usage: 'MODEL.onnx --data DATASET --out FILE.onnx [--calib DATASET_OR_SPLIT] [--steps N] [--lr X] [--batch N] [--json FILE]',
   help: [
-    '  --data PATH    evaluation data set (mAP before and after)',
-    '  --calib PATH   labelled calibration images (default: the data set\'s calibration/training split)',
-    '  --steps N      Adam steps',
-    '  --lr X         Adam learning rate (default 1e-3)',
-    '  --out FILE     corrected ONNX model to write (never the input)',
-    '  --engine E     inference engine for mAP: auto (default), cpu, webgpu or cuda',
-    '  --json FILE    write the report as JSON',
+    '  --data PATH        evaluation data set (mAP before and after, on its val split)',
+    '  --calib PATH       labelled calibration images: a split of --data ("calib", "train") or another',
+    '                     data set (default: the data set\'s calib split, else train; never val)',
+    '  --steps N          Adam steps (default 200)',
+    '  --lr X             Adam learning rate (default 1e-3; the paper used 1e-4)',
+    '  --batch N          calibration images per step (default 16)',
+    '  --calib-images N   calibration images to draw from (default 256)',
+    '  --backend B        TensorFlow.js training backend: auto (default), webgpu, tensorflow or cpu',
+    '  --imgsz N          training input size where the model\'s is dynamic (default 640)',
+    '  --limit N          score only the first N evaluation images',
+    '  --out FILE         corrected ONNX model to write (never the input)',
+    '  --engine E         inference engine for mAP: auto (default), cpu, webgpu or cuda',
+    '  --json FILE        write the report as JSON',
   ].join('\n'),
   options: {
     data: { type: 'string' }, calib: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
-    out: { type: 'string' }, engine: { type: 'string' }, json: { type: 'string' },
+    batch: { type: 'string' }, 'calib-images': { type: 'string' }, backend: { type: 'string' }, imgsz: { type: 'string' },
+    limit: { type: 'string' }, out: { type: 'string' }, engine: { type: 'string' }, json: { type: 'string' },
   },
   positionals: { min: 1, max: 1 },
   inputs: (v, pos) => [pos[0]!, str(v, 'data')!],
@@ -24,6 +34,11 @@ export const correct: Command = {
     const out = str(v, 'out');
     if (!data) throw new UsageError('--data is required');
     if (!out) throw new UsageError('--out is required');
+    const backend = str(v, 'backend');
+    if (backend !== undefined && !(BACKENDS as readonly string[]).includes(backend)) {
+      throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}; got "${backend}"`);
+    }
+    const posInt = (n: number) => Number.isInteger(n) && n > 0;
     return {
       kind: 'correct',
       params: {
@@ -31,12 +46,47 @@ export const correct: Command = {
         data,
         out,
         calib: str(v, 'calib'),
-        steps: num(v, 'steps', (n) => Number.isInteger(n) && n > 0, 'a positive whole number'),
+        steps: num(v, 'steps', posInt, 'a positive whole number'),
         lr: num(v, 'lr', (n) => n > 0, 'a positive number'),
+        batch: num(v, 'batch', posInt, 'a positive whole number'),
+        calibCount: num(v, 'calib-images', posInt, 'a positive whole number'),
+        backend: backend as (typeof BACKENDS)[number] | undefined,
+        imgsz: num(v, 'imgsz', (n) => posInt(n) && n % 32 === 0, 'a positive multiple of 32'),
+        limit: num(v, 'limit', posInt, 'a positive whole number'),
         engine: engineOf(v),
         jsonOut: str(v, 'json'),
       },
     };
   },
-  print: (r, out) => out(JSON.stringify(r, null, 2)),
+  print: (res, out) => {
+    const r = res as CorrectResult;
+    const pct = (x: number | undefined) => (x === undefined ? '   -  ' : (100 * x).toFixed(2).padStart(6));
+    out(`QC: ${r.steps} Adam steps (lr ${r.lr}, batch ${r.batch}) on ${r.calib.images} labelled images of split "${r.calib.split}" (${r.calib.source})`);
+    out(`trained on the TensorFlow.js ${r.backend} backend${r.backendNotes.length ? ` (${r.backendNotes.join('; ')})` : ''}`);
+    const c = r.lossCurve;
+    if (c.length) {
+      const k = Math.min(5, c.length);
+      const head = c.slice(0, k).reduce((a, b) => a + b, 0) / k, tail = c.slice(-k).reduce((a, b) => a + b, 0) / k;
+      out(`loss: ${c[0].toFixed(4)} at step 1 -> ${c[c.length - 1].toFixed(4)} at step ${c.length} (mean of first/last ${k}: ${head.toFixed(4)} -> ${tail.toFixed(4)})`);
+    }
+    out('');
+    out(`${'layer'.padEnd(36)} ${'ch'.padStart(4)}  ${'γ min'.padStart(7)} ${'γ mean'.padStart(7)} ${'γ max'.padStart(7)}  ${'β min'.padStart(8)} ${'β mean'.padStart(8)} ${'β max'.padStart(8)}`);
+    for (const l of r.perLayer) {
+      const name = l.name.length > 36 ? '…' + l.name.slice(-35) : l.name;
+      out(`${name.padEnd(36)} ${String(l.channels).padStart(4)}  ${l.gammaMin.toFixed(4).padStart(7)} ${l.gammaMean.toFixed(4).padStart(7)} ${l.gammaMax.toFixed(4).padStart(7)}  ${l.betaMin.toFixed(4).padStart(8)} ${l.betaMean.toFixed(4).padStart(8)} ${l.betaMax.toFixed(4).padStart(8)}${l.perTensorBecamePerChannel ? '  per-tensor -> per-channel' : ''}${l.biasAdded ? '  bias added' : ''}`);
+    }
+    if (r.clampedChannels) out(`γ of ${r.clampedChannels} channels held at the 1e-3 floor (it must stay positive to fold into a scale)`);
+    out('');
+    if (r.before && r.after) {
+      out(`mAP on the evaluation split (${r.before.images ?? '?'} images, ${r.before.engine ?? '?'} engine), percent:`);
+      out(`            mAP@.5:.95  mAP@.5`);
+      out(`  before       ${pct(r.before.map)}  ${pct(r.before.map50)}`);
+      out(`  after QC     ${pct(r.after.map)}  ${pct(r.after.map50)}`);
+      out(`  change       ${((r.after.map! - r.before.map!) * 100 >= 0 ? '+' : '') + ((r.after.map! - r.before.map!) * 100).toFixed(2).padStart(5)}`);
+    } else out('mAP before/after: not measured');
+    const t = r.timings;
+    out(`time: ${(t.totalMs / 1000).toFixed(1)} s training (${(t.forwardBackwardMs / 1000).toFixed(1)} s forward+backward, ${(t.optimizerMs / 1000).toFixed(1)} s optimizer, ${(t.loadMs / 1000).toFixed(1)} s images), ${(t.evalMs / 1000).toFixed(1)} s evaluation`);
+    out(`wrote ${r.out}`);
+    if (r.jsonOut) out(`JSON: ${r.jsonOut}`);
+  },
 };

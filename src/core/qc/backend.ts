@@ -3,10 +3,14 @@
 // The recipe for WebGPU in Node is in notes/gpu-check.md: set the `webgpu` globals and a writable
 // `navigator` with `gpu`, THEN import tfjs-backend-webgpu (it registers only if navigator.gpu exists).
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+// A named import (used below): esbuild drops bare imports of packages marked side-effect free, and
+// this module registers the 'cpu' backend when it loads.
+import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 // Gradients are registered by the tfjs union package; we import core directly, so register them here.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 
 export type TrainingBackend = 'auto' | 'webgpu' | 'tensorflow' | 'cpu';
 export interface BackendChoice {
@@ -38,6 +42,7 @@ async function choose(pref: TrainingBackend): Promise<BackendChoice> {
       if (b === 'webgpu' && (await tryWebGpu())) return { name: 'webgpu', notes };
       if (b === 'tensorflow' && (await tryTfNode())) return { name: 'tensorflow', notes };
       if (b === 'cpu') {
+        if (!tf.findBackendFactory('cpu')) throw new Error(`tfjs-backend-cpu ${version_cpu} did not register`);
         await tf.setBackend('cpu');
         await tf.ready();
         return { name: 'cpu', notes };
@@ -52,7 +57,15 @@ async function choose(pref: TrainingBackend): Promise<BackendChoice> {
 
 const req = createRequire(__filename);
 
+/** Dawn needs the Vulkan loader on Linux; without it, skip WebGPU quietly (Dawn would print a warning). */
+function vulkanLoaderMissing(): boolean {
+  if (process.platform !== 'linux') return false;
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', '/lib/x86_64-linux-gnu'];
+  return !dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
+}
+
 async function tryWebGpu(): Promise<boolean> {
+  if (vulkanLoaderMissing()) throw new Error('no Vulkan loader (libvulkan.so.1) on this machine');
   let webgpu: { create: (o: string[]) => unknown; globals: Record<string, unknown> };
   try {
     webgpu = req('webgpu');

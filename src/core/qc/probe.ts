@@ -26,6 +26,8 @@ export interface ProbeOptions {
   perLayerImages?: number;
   /** Only these layers in the per-layer probe (e.g. the analysis's flagged ones). */
   perLayerOnly?: string[];
+  /** Also score mAP with only that layer soft-rounded, for the top N layers by output change (default 0). */
+  perLayerMap?: number;
   engine?: Engine;
   limit?: number;
 }
@@ -111,9 +113,18 @@ export async function probeModel(model: string, o: ProbeOptions, ctx: JobContext
     const inputs = await probeInputs(o.data, src.model, images);
     const sub = subContext(ctx, `per-layer probe δ=${delta}`, 1 - per, per);
     const layers = await perLayerOutputChange(src, inputs, delta, sub, o.perLayerOnly);
+    const top = layers.filter((l) => l.softWeights > 0).slice(0, o.perLayerMap ?? 0);
+    for (const [i, l] of top.entries()) {
+      throwIfAborted(ctx.signal);
+      const v = buildVariant(src, { kind: 'soft', delta }, new Set([l.name]));
+      const s = await scorer(v.bytes, o.data, { engine: o.engine, limit: o.limit }, subContext(ctx, `mAP with ${l.name} soft-rounded (${i + 1}/${top.length})`, 1, 0));
+      l.map = s.map;
+      l.map50 = s.map50;
+      ctx.log('info', `only ${l.name} soft-rounded at δ=${delta}: mAP@.5:.95 ${(s.map * 100).toFixed(1)} (${pts(s.map - baseline.map)} vs hard)`);
+    }
     perLayer = { delta, images: inputs.length, layers };
-    const top = layers.slice(0, 3).map((l) => `${l.name} (relative output change ${l.relativeChange.toExponential(2)})`);
-    if (top.length) findings.push(`per layer at δ=${delta}, the outputs move most when soft-rounding: ${top.join(', ')}`);
+    const first = layers.slice(0, 3).map((l) => `${l.name} (relative output change ${l.relativeChange.toExponential(2)}${l.map !== undefined ? `, mAP@.5:.95 ${pts(l.map - baseline.map)} points` : ''})`);
+    if (first.length) findings.push(`per layer at δ=${delta}, the outputs move most when soft-rounding: ${first.join(', ')}`);
   }
   return { model, data: o.data, latentFrom: src.latentFrom, deltas, baseline, soft, latent, layers: [...counts.values()], perLayer, findings, notes, seconds: (Date.now() - t0) / 1000 };
 }

@@ -22,6 +22,9 @@ export interface LayerOutputChange {
   relativeChange: number;
   /** Share of output elements whose value changed at all. */
   changedFraction: number;
+  /** mAP@.5:.95 / mAP@.5 with only this layer soft-rounded (top layers only, where asked). */
+  map?: number;
+  map50?: number;
 }
 
 /** Input size [H, W] from the model's first input (NCHW), or `fallback` where dims are symbolic. */

@@ -3,7 +3,7 @@
 // activation quantizers unchanged, serialised for onnxruntime.
 import type { onnx } from '../onnx/proto';
 import { encodeModel, replaceWeights } from './probeGraph';
-import { softRound } from './probeMath';
+import { softRound, type SoftRoundResult } from './probeMath';
 import type { ProbeSource } from './probeSource';
 
 export type VariantSpec = { kind: 'hard' } | { kind: 'soft'; delta: number } | { kind: 'latent' };
@@ -37,6 +37,17 @@ export function variantLabel(spec: VariantSpec): string {
  * the per-layer probe. Weight tensors of untouched layers are hard-quantized floats too, so every
  * variant runs the same graph.
  */
+/** Hard (δ = 0) results per source, reused by the per-layer probe's many one-layer variants. */
+const hardCache = new WeakMap<ProbeSource, Map<string, SoftRoundResult>>();
+
+function hardOf(src: ProbeSource, l: ProbeSource['layers'][number]): SoftRoundResult {
+  let m = hardCache.get(src);
+  if (!m) hardCache.set(src, (m = new Map()));
+  let r = m.get(l.chain.name);
+  if (!r) m.set(l.chain.name, (r = softRound(l.latent, l.chain.shape, l.quant, 0, l.integers)));
+  return r;
+}
+
 export function buildVariant(src: ProbeSource, spec: VariantSpec, only?: Set<string>): ProbeVariant {
   const weights = new Map<string, Float32Array>();
   const layers: VariantLayerStats[] = [];
@@ -44,7 +55,7 @@ export function buildVariant(src: ProbeSource, spec: VariantSpec, only?: Set<str
   for (const l of src.layers) {
     const touched = !only || only.has(l.chain.name);
     const delta = touched && spec.kind === 'soft' ? spec.delta : 0;
-    const r = softRound(l.latent, l.chain.shape, l.quant, delta, l.integers);
+    const r = delta === 0 ? hardOf(src, l) : softRound(l.latent, l.chain.shape, l.quant, delta, l.integers);
     let w = r.weights;
     let s = r.soft;
     if (touched && spec.kind === 'latent') {
