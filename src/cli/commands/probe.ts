@@ -15,13 +15,14 @@ export const probe: Command = {
     '  --layer-delta X      δ of the per-layer probe (default 0.1 if listed, else the largest δ)',
     '  --layer-images N     evaluation images of the per-layer probe (default 4)',
     '  --layers LIST        per-layer probe of only these layers (comma-separated weight names)',
+    '  --layer-map N        also score mAP with one layer soft-rounded, for the N layers that move the outputs most',
     '  --engine E           auto (default), cpu, webgpu or cuda',
     '  --limit N            score only the first N images',
     '  --json FILE          write the report as JSON',
   ].join('\n'),
   options: {
     data: { type: 'string' }, delta: { type: 'string' }, pt: { type: 'string' }, variant: { type: 'string' },
-    'per-layer': { type: 'boolean' }, 'layer-delta': { type: 'string' }, 'layer-images': { type: 'string' }, layers: { type: 'string' },
+    'per-layer': { type: 'boolean' }, 'layer-delta': { type: 'string' }, 'layer-images': { type: 'string' }, layers: { type: 'string' }, 'layer-map': { type: 'string' },
     engine: { type: 'string' }, limit: { type: 'string' }, json: { type: 'string' },
   },
   positionals: { min: 1, max: 1 },
@@ -42,6 +43,7 @@ export const probe: Command = {
         perLayerDelta: num(v, 'layer-delta', (n) => n > 0 && n <= 0.5, 'a number in (0, 0.5]'),
         perLayerImages: num(v, 'layer-images', whole, 'a positive whole number'),
         layers: str(v, 'layers')?.split(',').map((s) => s.trim()).filter(Boolean),
+        perLayerMap: num(v, 'layer-map', (n) => Number.isInteger(n) && n >= 0, 'a whole number'),
         engine: engineOf(v),
         limit: num(v, 'limit', whole, 'a positive whole number'),
         jsonOut: str(v, 'json'),
@@ -61,7 +63,8 @@ export const probe: Command = {
       out('');
       out(`per layer, δ=${r.perLayer.delta}, ${r.perLayer.images} images (largest output change first):`);
       for (const [i, l] of r.perLayer.layers.slice(0, 15).entries()) {
-        out(`  ${String(i + 1).padStart(2)}. ${l.name.padEnd(40)} soft ${String(l.softWeights).padStart(6)}  relative MSE ${l.relativeChange.toExponential(2)}`);
+        const m = l.map !== undefined ? `  mAP@.5:.95 ${(l.map * 100).toFixed(1)}` : '';
+        out(`  ${String(i + 1).padStart(2)}. ${l.name.padEnd(40)} soft ${String(l.softWeights).padStart(6)}  relative MSE ${l.relativeChange.toExponential(2)}${m}`);
       }
       if (r.perLayer.layers.length > 15) out(`  ... ${r.perLayer.layers.length - 15} more in the JSON`);
     }
