@@ -70,7 +70,10 @@ export function matchAll(ix: CocoIndex): CocoMatches {
   let ious = new Float64Array(1024);
   let perm = new Int32Array(64);
   let ig = new Uint8Array(64);
-  let gtMatched = new Uint8Array(64);
+  // gtTaken[s] === stamp marks gt s as matched in the current (cell, area, threshold) pass; a new
+  // stamp per pass replaces clearing the array.
+  let gtTaken = new Int32Array(64);
+  let stamp = 0;
   let nKept = 0;
 
   for (let k = 0; k < K; k++) {
@@ -120,7 +123,8 @@ export function matchAll(ix: CocoIndex): CocoMatches {
       if (perm.length < G) {
         perm = new Int32Array(G * 2);
         ig = new Uint8Array(G * 2);
-        gtMatched = new Uint8Array(G * 2);
+        gtTaken = new Int32Array(G * 2);
+        stamp = 0;
       }
       for (let a = 0; a < A; a++) {
         const lo = AREA_LO[a];
@@ -142,18 +146,26 @@ export function matchAll(ix: CocoIndex): CocoMatches {
           ig[s] = gtCrowd[g0 + g] || ar < lo || ar > hi ? 1 : 0;
         }
 
+        if (G === 0) {
+          // Nothing to match: each detection is a false positive, or ignored outside the range.
+          for (let d = 0; d < D; d++) {
+            const dArea = dtArea[order[d]];
+            state.fill(dArea < lo || dArea > hi ? IGNORED : FP, ((nKept + d) * A + a) * T, ((nKept + d) * A + a + 1) * T);
+          }
+          continue;
+        }
         for (let t = 0; t < T; t++) {
-          gtMatched.fill(0, 0, G);
+          stamp++;
           const start = Math.min(IOU_THRS[t], IOU_CAP);
           for (let d = 0; d < D; d++) {
             let best = start;
             let m = -1;
-            if (G > 0) {
+            {
               const row = d * G;
               for (let s = 0; s < G; s++) {
                 const g = perm[s];
                 // A matched gt is taken, unless it is a crowd region.
-                if (gtMatched[s] && !gtCrowd[g0 + g]) continue;
+                if (gtTaken[s] === stamp && !gtCrowd[g0 + g]) continue;
                 // Matched to a regular gt already: ignored gts (sorted last) cannot replace it.
                 if (m > -1 && ig[m] === 0 && ig[s] === 1) break;
                 const v = ious[row + g];
@@ -168,7 +180,7 @@ export function matchAll(ix: CocoIndex): CocoMatches {
             if (m === -1) {
               st = areaOut ? IGNORED : FP;
             } else {
-              gtMatched[m] = 1;
+              gtTaken[m] = stamp;
               const dtm = gtIdNonzero[g0 + perm[m]] !== 0;
               if (ig[m] || (!dtm && areaOut)) st = IGNORED;
               else st = dtm ? TP : FP;
