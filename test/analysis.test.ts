@@ -177,6 +177,8 @@ test('bad quantizers are named', () => {
   assert.throws(() => analyzeLayer(bad, 0.05), /layer "x\.conv": 3 per-channel scales along axis 0 do not fit shape \[2, 3\]/);
   const zero = layerOf({ name: 'y', shape: [2], latent: [0, 0], scale: [0], axis: null });
   assert.throws(() => analyzeLayer(zero, 0.05), /layer "y": scale 0 is 0/);
+  const ck: Checkpoint = { file: 'run/bad.pt', format: 'pytorch', notes: [], variants: [{ variant: 'model', layers: [bad], activations: [] }] };
+  assert.throws(() => analyzeCheckpoints([ck]), /^QatLensError: run\/bad\.pt: layer "x\.conv": 3 per-channel scales/);
 });
 
 test('near threshold is strict: d = δ exactly does not count', () => {

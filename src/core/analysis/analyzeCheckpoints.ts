@@ -3,7 +3,7 @@
 // tracking across them. Layer-major: each layer of each checkpoint is read in one pass that yields
 // its stats and its integer states; only one layer's states are held at a time.
 import { basename } from 'node:path';
-import { throwIfAborted } from '../errors';
+import { QatLensError, throwIfAborted } from '../errors';
 import type { Checkpoint, QuantizedLayer, QuantModel } from '../model';
 import { DEFAULT_DELTA, DEFAULT_MAX_P_VALUE, DEFAULT_MIN_CONCENTRATION, flagLayers } from './flags';
 import { analyzeLayer, checkQuantizer, granularityOf, integerStates, type LayerStats, summarizeScale, summarizeZeroPoint } from './layerStats';
@@ -115,10 +115,10 @@ export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptio
       let q: Int32Array | undefined;
       if (tracker) q = bufs[t % 2];
       else if (compareEma) q = new Int32Array(countOf(layer));
-      stats[t].push(analyzeLayer(layer, settings.delta, q));
+      stats[t].push(inFile(ordered[t].file, () => analyzeLayer(layer, settings.delta, q)));
       if (tracker) tracker.push(q!);
       if (compareEma) {
-        emaFlips[t].set(name, flipFraction(q!, integerStates(ema!)));
+        emaFlips[t].set(name, flipFraction(q!, inFile(ordered[t].file, () => integerStates(ema!))));
         const m = scaleMovement([layer.weightQuantizer.scale, ema!.weightQuantizer.scale]);
         if (m) emaScale[t].set(name, m.scaleRelativeChange[0]);
       }
@@ -141,8 +141,12 @@ export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptio
     for (const a of v?.activations ?? []) if (!m.has(a.name)) m.set(a.name, a.quantizer);
     return m;
   });
+  const lastFile = ordered[K - 1].file;
   const activations = [...actMaps[K - 1]].map(([n, q]) => {
-    checkQuantizer(q, [q.scale.length], `activation "${n}"`);
+    // An activation has no tensor here: check the scales against a shape that fits their axis.
+    const shape = new Array((q.axis ?? 0) + 1).fill(1);
+    shape[q.axis ?? 0] = q.scale.length;
+    inFile(lastFile, () => checkQuantizer(q, shape, `activation "${n}"`));
     return activationReport(n, q);
   });
 
@@ -253,6 +257,16 @@ export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptio
   if (sequence) report.sequence = sequence;
   if (modelVsEma.length > 0) report.modelVsEma = modelVsEma;
   return report;
+}
+
+/** Runs f; an engine error without a file gets the checkpoint's file name. */
+function inFile<T>(file: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof QatLensError && !err.file) throw new QatLensError(err.message, file, err.code);
+    throw err;
+  }
 }
 
 function present(maps: Map<string, QuantizedLayer>[], name: string): QuantizedLayer[] {
