@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { readCheckpoint } from '../src/core/readers/index';
 import { FIXTURES, checkCheckpoint, expected } from './readersExpect';
 
-for (const [file, e] of Object.entries(expected)) {
+for (const [file, e] of Object.entries(expected).filter(([k]) => !k.startsWith('_'))) {
   test(`reads ${file}`, async () => {
     const ck = await readCheckpoint(join(FIXTURES, file), e.bits ? { bits: e.bits } : {});
     checkCheckpoint(ck, e);
