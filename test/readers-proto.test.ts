@@ -12,7 +12,7 @@ const e = expected._dtypes;
 // Non-finite values are stored as "inf" / "-inf" strings (JSON has no Infinity).
 e.float16 = e.float16.map((v: number | string) => (v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v));
 const model = loadModel(join(FIXTURES, 'onnx_dtypes.onnx.pb'));
-const init = (name: string) => model.graph!.initializer.find((t) => t.name === name)!;
+const init = (name: string) => model.graph!.initializer!.find((t) => t.name === name)!;
 const num = (a: ArrayLike<number | bigint>) => Array.from(a as ArrayLike<number>, (v) => Number(v));
 
 test('tensorToArray: raw_data and typed fields of every type equal numpy', () => {
@@ -61,7 +61,7 @@ test('saveModel writes atomically and loadModel reads it back; errors name the f
     await saveModel(model, out);
     assert.deepEqual(readdirSync(dir), ['copy.onnx']); // no temp file left behind
     const back = loadModel(out);
-    assert.deepEqual(num(tensorToArray(back.graph!.initializer.find((t) => t.name === 'f16_raw')!)), e.float16);
+    assert.deepEqual(num(tensorToArray(back.graph!.initializer!.find((t) => t.name === 'f16_raw')!)), e.float16);
     await assert.rejects(saveModel(model, out, { inputs: [out] }), /refusing to write over an input file/);
     const bad = join(dir, 'bad.onnx');
     writeFileSync(bad, Buffer.from([0x08, 0x07, 0xff, 0xff, 0xff]));
