@@ -116,3 +116,17 @@ test('head layout from the output shape, with class count and override', () => {
   assert.deepEqual(detectLayout([1, 25200, 85], undefined, 'yolov8'), { layout: 'yolov8', anchors: 85, classes: 25196 });
   assert.throws(() => detectLayout([1, 3, 640, 640]), /expected \[batch, anchors, 5\+classes\]/);
 });
+
+test('top max_nms selection equals a full sort, ties by candidate order', async () => {
+  const { topOrder } = await import('../src/core/infer/nms');
+  // Many ties (scores on a 1/1000 grid), more candidates than kept.
+  const s = Float32Array.from({ length: 50000 }, (_, i) => ((i * 7919) % 1000) / 1000 + 0.001);
+  for (const k of [1, 999, 30000, 50000]) {
+    const ref = Array.from(s.keys()).sort((i, j) => s[j] - s[i] || i - j).slice(0, k);
+    assert.deepEqual(Array.from(topOrder(s, s.length, k)), ref, `k=${k}`);
+  }
+  // max_nms cuts the candidates before NMS: with 1 candidate allowed only the best survives.
+  const pred = Float32Array.from([[50, 50, 20, 20, 0.9, 0.5, 0.6], [150, 50, 20, 20, 0.9, 0.7, 0.1]].flat());
+  const d = nonMaxSuppression(pred, 0, 2, 2, 'yolov5', { ...NMS_DEFAULTS, maxNms: 1 });
+  assert.deepEqual([d.count, d.classes[0], d.boxes[0]], [1, 0, 140]);
+});

@@ -44,40 +44,40 @@ export function nonMaxSuppression(pred: Float32Array, offset: number, anchors: n
   const at = v5 ? (a: number, k: number) => pred[offset + a * rowLen + k] : (a: number, k: number) => pred[offset + k * anchors + a];
   const clsBase = v5 ? 5 : 4;
   const conf = o.confThreshold;
-  let cap = 1024;
-  let cAnchor = new Int32Array(cap), cClass = new Int32Array(cap), cScore = new Float32Array(cap);
+  // Candidates go into module-level buffers that grow as needed (no per-image allocation).
   let n = 0;
-  const push = (a: number, c: number, s: number) => {
-    if (n === cap) {
-      cap *= 2;
-      const a2 = new Int32Array(cap); a2.set(cAnchor); cAnchor = a2;
-      const c2 = new Int32Array(cap); c2.set(cClass); cClass = c2;
-      const s2 = new Float32Array(cap); s2.set(cScore); cScore = s2;
-    }
-    cAnchor[n] = a; cClass[n] = c; cScore[n] = s; n++;
-  };
+  const aStride = v5 ? rowLen : 1, kStride = v5 ? 1 : anchors;
   for (let a = 0; a < anchors; a++) {
-    const obj = v5 ? at(a, 4) : 1;
+    const base = offset + a * aStride;
+    const obj = v5 ? pred[base + 4] : 1;
     if (v5 && !(obj > conf)) continue;
+    const cb = base + clsBase * kStride;
+    if (n + classes > bufCap) grow(n + classes);
     if (o.multiLabel) {
-      for (let c = 0; c < classes; c++) {
-        const s = v5 ? f(at(a, clsBase + c) * obj) : at(a, clsBase + c);
-        if (s > conf) push(a, c, s);
+      if (v5) {
+        for (let c = 0; c < classes; c++) {
+          const s = f(pred[cb + c] * obj);
+          if (s > conf) { bufAnchor[n] = a; bufClass[n] = c; bufScore[n] = s; n++; }
+        }
+      } else {
+        for (let c = 0; c < classes; c++) {
+          const s = pred[cb + c * kStride];
+          if (s > conf) { bufAnchor[n] = a; bufClass[n] = c; bufScore[n] = s; n++; }
+        }
       }
     } else {
       let best = -Infinity, bc = 0;
       for (let c = 0; c < classes; c++) {
-        const s = v5 ? f(at(a, clsBase + c) * obj) : at(a, clsBase + c);
+        const s = v5 ? f(pred[cb + c] * obj) : pred[cb + c * kStride];
         if (s > best) { best = s; bc = c; }
       }
-      if (best > conf) push(a, bc, best);
+      if (best > conf) { bufAnchor[n] = a; bufClass[n] = bc; bufScore[n] = best; n++; }
     }
   }
-  // One sort by score (descending; ties by candidate order, so results are deterministic).
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((i, j) => cScore[j] - cScore[i] || i - j);
-  const m = Math.min(n, o.maxNms);
+  const cAnchor = bufAnchor, cClass = bufClass, cScore = bufScore;
+  // The top max_nms by score, sorted descending (ties by candidate order: deterministic).
+  const order = topOrder(cScore, n, o.maxNms);
+  const m = order.length;
 
   const outBoxes = new Float32Array(o.maxDetections * 4), outScores = new Float32Array(o.maxDetections), outClasses = new Int32Array(o.maxDetections);
   // Kept boxes per class (offset coordinates, as torchvision sees them) for the overlap test.
@@ -119,4 +119,58 @@ export function nonMaxSuppression(pred: Float32Array, offset: number, anchors: n
     kept++;
   }
   return { count: kept, boxes: outBoxes.subarray(0, kept * 4), scores: outScores.subarray(0, kept), classes: outClasses.subarray(0, kept) };
+}
+
+const KEY_SHIFT = 2 ** 21; // candidate indices below 2^21 (25200 anchors x 80 classes fits)
+const scoreBits = new Uint32Array(1);
+const scoreF = new Float32Array(scoreBits.buffer);
+
+/** Candidate indices by score descending, ties by index ascending. */
+export function sortByScore(scores: Float32Array, n: number): Uint32Array {
+  const order = new Uint32Array(n);
+  if (n < KEY_SHIFT) {
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      scoreF[0] = scores[i];
+      keys[i] = scoreBits[0] * KEY_SHIFT + (KEY_SHIFT - 1 - i); // exact: < 2^53
+    }
+    keys.sort();
+    for (let r = 0; r < n; r++) order[r] = KEY_SHIFT - 1 - (keys[n - 1 - r] % KEY_SHIFT);
+    return order;
+  }
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order.sort((i, j) => scores[j] - scores[i] || i - j);
+}
+
+let bufCap = 0;
+let bufAnchor = new Int32Array(0), bufClass = new Int32Array(0), bufScore = new Float32Array(0);
+function grow(need: number): void {
+  const cap = Math.max(need, bufCap * 2, 4096);
+  const a = new Int32Array(cap); a.set(bufAnchor); bufAnchor = a;
+  const c = new Int32Array(cap); c.set(bufClass); bufClass = c;
+  const s = new Float32Array(cap); s.set(bufScore); bufScore = s;
+  bufCap = cap;
+}
+
+/**
+ * Indices of the k highest of scores[0..n), by score descending, ties by index. Above k
+ * candidates, a histogram of the float bits' top 16 bits (order-preserving for positive floats)
+ * finds the bucket holding the k-th score in one pass; only candidates from that bucket up are sorted.
+ */
+export function topOrder(scores: Float32Array, n: number, k: number): Uint32Array {
+  if (n <= k) return sortByScore(scores, n);
+  const bits = new Uint32Array(scores.buffer, scores.byteOffset, n);
+  const hist = new Uint32Array(65536);
+  for (let i = 0; i < n; i++) hist[bits[i] >>> 16]++;
+  let tb = 65535, acc = 0;
+  for (; tb > 0; tb--) { acc += hist[tb]; if (acc >= k) break; }
+  if (tb === 0) acc += hist[0];
+  const sel = new Uint32Array(acc);
+  const sub = new Float32Array(acc);
+  let w = 0;
+  for (let i = 0; i < n; i++) if (bits[i] >>> 16 >= tb) { sel[w] = i; sub[w] = scores[i]; w++; }
+  const so = sortByScore(sub, w);
+  const out = new Uint32Array(k);
+  for (let r = 0; r < k; r++) out[r] = sel[so[r]];
+  return out;
 }
