@@ -126,6 +126,7 @@ export function analyzeLayer(layer: QuantizedLayer, delta: number, qOut?: Int32A
   const chNear = new Float64Array(channels);
   const hist = new Int32Array(HISTOGRAM_BINS);
   const needQ = !!ints || !!qOut;
+  const nearCounter = new Int32Array(2); // [not near, near]; a tensor has < 2^31 weights
   const lo = qmin - 0.5;
   const hi = qmax + 0.5;
   let clipped = 0;
@@ -138,7 +139,7 @@ export function analyzeLayer(layer: QuantizedLayer, delta: number, qOut?: Int32A
       const s = perScale ? qz.scale[c] : qz.scale[0];
       const z = perScale ? qz.zeroPoint[c] : qz.zeroPoint[0];
       let nIn = 0;
-      let nNear = 0;
+      const nearBefore = nearCounter[1];
       const end = i + inner;
       for (; i < end; i++) {
         const u = lat[i] / s + z;
@@ -155,9 +156,10 @@ export function analyzeLayer(layer: QuantizedLayer, delta: number, qOut?: Int32A
         const fl = Math.floor(u);
         const f = u - fl;
         nIn++;
-        const d = f < 0.5 ? 0.5 - f : f - 0.5;
+        // Branch-free on purpose: d < δ and f < 0.5 are coin flips, and mispredictions cost 2x here.
+        const d = Math.abs(f - 0.5);
         sumD += d;
-        if (d < delta) nNear++;
+        nearCounter[+(d < delta)]++;
         hist[(f * HISTOGRAM_BINS) | 0]++; // f < 1, so the bin is at most 19
         if (needQ) {
           let q = f > 0.5 ? fl + 1 : f < 0.5 ? fl : fl % 2 === 0 ? fl : fl + 1;
@@ -169,7 +171,7 @@ export function analyzeLayer(layer: QuantizedLayer, delta: number, qOut?: Int32A
         }
       }
       chIn[c] += nIn;
-      chNear[c] += nNear;
+      chNear[c] += nearCounter[1] - nearBefore;
     }
   }
   if (ints && qOut) qOut.set(ints);
