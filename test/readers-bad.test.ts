@@ -32,6 +32,7 @@ const cases: [string, RegExp][] = [
   ['bad_no_quant.pt', /no quantized layer found \(state_dict: 2 weights/],
   ['bad_unknown_opcode.pt', /unknown pickle opcode 0xff \(pickle offset 5\)/],
   ['bad_truncated.safetensors', /data_offsets .* lie outside the data .*truncated/],
+  ['bad_torchscript.pt', /TorchScript archive \(torch\.jit\.save\).*torch\.save\(model\.state_dict\(\)\)/],
   ['bad_eval.pt', /refusing this file: its pickle references __builtin__\.eval.*nothing was executed/],
 ];
 for (const [name, pattern] of cases) test(`refuses ${name}`, () => rejectsWith(name, pattern, { bits: 4 }));

@@ -23,6 +23,9 @@ export async function readPytorch(file: string, bytes: Uint8Array, opts: ReadOpt
   const pkls = [...zip.entries.keys()].filter((n) => n === 'data.pkl' || n.endsWith('/data.pkl')).sort((a, b) => a.length - b.length);
   if (pkls.length === 0) throw new FormatError(file, 'zip archive has no data.pkl: not a torch.save checkpoint');
   const prefix = pkls[0].slice(0, -'data.pkl'.length); // "archive/" (or "")
+  if (zip.entries.has(`${prefix}constants.pkl`) || [...zip.entries.keys()].some((n) => n.startsWith(`${prefix}code/`))) {
+    throw new FormatError(file, 'this is a TorchScript archive (torch.jit.save), which holds compiled code: save the model with torch.save(model) or torch.save(model.state_dict()) instead');
+  }
   let bigEndian = false;
   if (zip.entries.has(`${prefix}byteorder`)) {
     const order = new TextDecoder().decode(zip.read(`${prefix}byteorder`)).trim();
