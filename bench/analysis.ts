@@ -121,4 +121,4 @@ export async function benchAnalysis(log: (s: string) => void = console.log): Pro
   return res;
 }
 
-if (require.main === module) benchAnalysis().catch((e) => (console.error(e), process.exit(1)));
+if (typeof require !== 'undefined' && require.main === module) benchAnalysis().catch((e) => (console.error(e), process.exit(1)));

@@ -73,7 +73,7 @@ export interface LayerReport {
   /** Bonferroni-corrected: min(1, pValue × number of layers tested). */
   pValueAdjusted: number | null;
   /** log10 of the adjusted p-value (finite where it underflows). */
-  log10PValueAdjusted: number | null;
+  log10PValueAdjusted?: number | null;
   /** Where the checkpoint holds `model` and `ema`: share of this layer's integer states that differ. */
   modelVsEmaFlipFraction?: number;
 }
