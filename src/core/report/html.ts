@@ -109,7 +109,9 @@ Plotly.newPlot('conc', [{
   yaxis:{title:{text:'C(δ = ' + delta + ')'}, rangemode:'tozero'},
   shapes:[hline(1, '#1e8449', 'dot'), hline(R.settings.minConcentration, RED, 'dash')],
   annotations:[{xref:'paper', x:1, y:1, yanchor:'top', xanchor:'right', text:'even spread (C = 1)', showarrow:false, font:{color:'#1e8449', size:11}},
-    {xref:'paper', x:1, y:R.settings.minConcentration, yanchor:'bottom', xanchor:'right', text:'flag level', showarrow:false, font:{color:RED, size:11}}]
+    {xref:'paper', x:0, y:R.settings.minConcentration, yanchor:'bottom', xanchor:'left', text:'flag level', showarrow:false, font:{color:RED, size:11}}]
+    .concat(L.length <= 60 ? L.map(function(l, i){ return l.concentration === null ? {x:i, y:0, yanchor:'bottom', text:'N/A', showarrow:false, font:{size:10, color:'#667085'}} : null; }).filter(Boolean) : [])
+    .concat(L.length && L.every(function(l){ return l.concentration === null; }) ? [{xref:'paper', yref:'paper', x:0.5, y:0.5, showarrow:false, text:'No layer stores latent weights (integers only): C(δ) is N/A; compare checkpoints for flips'}] : [])
 }, cfg);
 function hline(y, color, dash){ return {type:'line', xref:'paper', x0:0, x1:1, y0:y, y1:y, line:{color:color, width:1.5, dash:dash}}; }
 document.getElementById('conc').on('plotly_click', function(e){ select(e.points[0].x); });
@@ -139,7 +141,7 @@ function select(i){
       {type:'line', xref:'x', yref:'paper', x0:0.5, x1:0.5, y0:0, y1:1, line:{color:RED, width:1, dash:'dash'}}]
   }, cfg);
   var pc = l.perChannel, ch = pc.concentration.map(function(_, c){ return c; });
-  Plotly.react('chan', [{type:'bar', x:ch, y:pc.concentration.map(function(c){ return c === null ? 0 : c; }), marker:{color:BLUE}, hovertemplate:'channel %{x}: C = %{y:.2f}<extra></extra>'}], {
+  Plotly.react('chan', [{type:'bar', x:ch, y:pc.concentration, marker:{color:BLUE}, hovertemplate:'channel %{x}: C = %{y:.2f}<extra></extra>'}], {
     title:{text:'C(δ) per channel (axis ' + pc.axis + ', ' + ch.length + ' channels)', font:{size:13}, x:0.01, xanchor:'left'}, margin:{t:40,r:10,b:45,l:55},
     xaxis:{title:{text:'channel'}}, yaxis:{title:{text:'C(δ)'}, rangemode:'tozero'}, shapes:[hline(1, '#1e8449', 'dot')]
   }, cfg);
