@@ -164,6 +164,7 @@ export function layersFromFlat(file: string, flat: FlatModel, variant: string, o
     (byOwner.get(owner) ?? byOwner.set(owner, []).get(owner)!).push(g);
   }
   const used = new Set<string>();
+  const bnFolded: string[] = [];
   const layers: QuantizedLayer[] = [];
   const floatLayers: string[] = [];
   for (const [key, t] of flat.tensors) {
@@ -177,7 +178,9 @@ export function layersFromFlat(file: string, flat: FlatModel, variant: string, o
     const wq = buildQuantizer(wg, 'weight');
     used.add(wg.root);
     if (!wq) continue;
-    const latent = t.toFloat();
+    let latent = t.toFloat();
+    const bn = foldedBatchNorm(flat, name, t.shape[0]);
+    if (bn) { latent = bn.foldWeight(latent); bnFolded.push(name); }
     if (wq.axis !== null && (wq.axis >= t.shape.length || t.shape[wq.axis] !== wq.scale.length)) {
       throw new FormatError(file, `quantizer '${wg.root}' has ${wq.scale.length} scales but weight '${key}' has shape [${t.shape.join(', ')}]`);
     }
@@ -197,6 +200,7 @@ export function layersFromFlat(file: string, flat: FlatModel, variant: string, o
     }
     const bias = flat.tensors.get(name ? `${name}.bias` : 'bias');
     if (bias && bias.shape.length === 1) layer.bias = Float32Array.from(bias.toFloat());
+    if (bn) layer.bias = bn.foldBias(layer.bias);
     layers.push(layer);
   }
   const activations: ActivationQuantizer[] = [];
@@ -222,6 +226,7 @@ export function layersFromFlat(file: string, flat: FlatModel, variant: string, o
       ? `${pre}${n} ${family} quantizer(s) do not record their bit-width; --bits ${opts.bits} was used (signed range unless the file says unsigned)`
       : `${pre}${n} ${family} quantizer(s): integer range inferred from the attribute(s) ${from}`);
   }
+  if (bnFolded.length) notes.push(`${pre}${bnFolded.length} layer(s) quantize their weight with BatchNorm folded in (torch.ao ConvBn): latent = w · γ/√(running_var + ε), bias = β − γ·running_mean/√(running_var + ε) (+ conv bias folded): ${bnFolded.slice(0, 3).join(', ')}${bnFolded.length > 3 ? ', ...' : ''}`);
   if (floatLayers.length) notes.push(`${pre}${floatLayers.length} weight(s) without a weight quantizer left out: ${floatLayers.slice(0, 5).join(', ')}${floatLayers.length > 5 ? ', ...' : ''}`);
   return { model: { variant, layers, activations }, notes, floatLayers };
 }
@@ -238,4 +243,34 @@ function opOf(cls: string | undefined, rank: number): string {
     if (/Linear/i.test(c)) return 'Linear';
   }
   return rank === 2 ? 'Linear' : 'Conv';
+}
+
+/**
+ * torch.ao's fused QAT modules (ConvBn2d, ConvBnReLU2d, ...) keep the conv weight and a child `bn`, and
+ * fake-quantize weight · γ/√(running_var + ε) (torch/ao/nn/intrinsic/qat/modules/conv_fused.py). The
+ * quantized weight is that product, computed here in float32 as torch does.
+ */
+function foldedBatchNorm(flat: FlatModel, name: string, outChannels: number) {
+  const p = name ? `${name}.bn.` : 'bn.';
+  const gammaT = flat.tensors.get(`${p}weight`), varT = flat.tensors.get(`${p}running_var`);
+  const betaT = flat.tensors.get(`${p}bias`), meanT = flat.tensors.get(`${p}running_mean`);
+  if (!gammaT || !varT || !betaT || !meanT || gammaT.shape[0] !== outChannels) return undefined;
+  const eps = Math.fround(typeof flat.attrs.get(`${p}eps`) === 'number' ? (flat.attrs.get(`${p}eps`) as number) : 1e-5);
+  const gamma = gammaT.toFloat(), variance = varT.toFloat(), beta = betaT.toFloat(), mean = meanT.toFloat();
+  const factor = new Float32Array(outChannels);
+  for (let c = 0; c < outChannels; c++) factor[c] = Math.fround(gamma[c] / Math.fround(Math.sqrt(Math.fround(variance[c] + eps))));
+  return {
+    foldWeight(w: Float32Array | Float64Array): Float32Array {
+      const out = new Float32Array(w.length);
+      const per = w.length / outChannels;
+      for (let i = 0; i < w.length; i++) out[i] = Math.fround(w[i] * factor[Math.floor(i / per)]);
+      return out;
+    },
+    foldBias(b: Float32Array | undefined): Float32Array {
+      // BN(conv(x, w·f) + b·f... ): torch adds the conv bias before BN, so bias' = β + (b − μ)·f.
+      const out = new Float32Array(outChannels);
+      for (let c = 0; c < outChannels; c++) out[c] = beta[c] + ((b ? b[c] : 0) - mean[c]) * factor[c];
+      return out;
+    },
+  };
 }
