@@ -30,3 +30,14 @@ export async function rememberPairing(ctx: HostContext, checkpoint: string, onnx
   const all = { ...ctx.ext.workspaceState.get<Record<string, string>>(PAIRING_KEY, {}), [checkpoint]: onnx };
   await ctx.ext.workspaceState.update(PAIRING_KEY, all);
 }
+
+const PROBE_KEY = 'qatLens.probedDeltas';
+
+/** δ values of the last soft-rounding probe on this model (shown beside QC), or none. */
+export function probedDeltas(ctx: HostContext, model: string): number[] {
+  return ctx.ext.workspaceState.get<Record<string, number[]>>(PROBE_KEY, {})[model] ?? [];
+}
+
+export async function rememberProbe(ctx: HostContext, model: string, deltas: number[]): Promise<void> {
+  await ctx.ext.workspaceState.update(PROBE_KEY, { ...ctx.ext.workspaceState.get<Record<string, number[]>>(PROBE_KEY, {}), [model]: deltas });
+}

@@ -115,7 +115,7 @@ export class JobRunner implements vscode.Disposable {
       const msg = err instanceof Error ? err.message : String(err);
       this.log.error(`${title}: failed after ${formatDuration(Date.now() - t0)}: ${msg}`);
       if (err instanceof Error && err.stack) this.log.debug(err.stack);
-      void showError(this.log, `${title} failed: ${msg}`);
+      void showError(this.log, `${title} failed: ${headline(msg)}`);
       return undefined;
     } finally {
       this.jobs.splice(this.jobs.indexOf(job), 1);
@@ -137,6 +137,12 @@ export class JobRunner implements vscode.Disposable {
     this.status.dispose();
     this.changed.dispose();
   }
+}
+
+/** A notification shows the first line of an error (the log has all of it, e.g. a crashed worker's output). */
+function headline(msg: string): string {
+  const first = msg.split('\n')[0]!.replace(/; last output:$/, '');
+  return first.length > 300 ? `${first.slice(0, 299)}…` : first;
 }
 
 /** Short, readable parameter summary for the log (file names, not whole paths). */

@@ -99,6 +99,18 @@ async function failShot<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The extension's own log line "activated in X ms", from the output channel's log file. */
+function activationMs(): number | undefined {
+  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
+  const logs = join(prep.root, 'user-data', 'logs');
+  if (!existsSync(logs)) return undefined;
+  for (const f of walk(logs).filter((x) => x.endsWith('QAT Lens.log'))) {
+    const m = /activated in ([\d.]+) ms/.exec(readFileSync(f, 'utf8'));
+    if (m) return Number(m[1]);
+  }
+  return undefined;
+}
+
 async function flaggedInPanel(f: Frame): Promise<string[]> {
   return f.locator('#layer-table tbody tr.flagged').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.layer ?? ''));
 }
@@ -111,6 +123,12 @@ test('Analyze Oscillation from the Explorer opens the panel with the CLI\'s flag
     await contextMenu(page, basename(target), 'Analyze Oscillation');
     const f = await panelFrame(page);
     await f.locator('#layer-table tbody tr').first().waitFor({ timeout: 120_000 });
+
+    const act = activationMs();
+    console.log(`activation: ${act ?? '?'} ms (the extension's own measurement)`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    writeFileSync(join(ARTIFACTS, 'e2e-metrics.json'), JSON.stringify({ activationMs: act, vsixBytes: statSync(VSIX).size }, null, 2));
+    if (act !== undefined) assert.ok(act < 500, `activation took ${act} ms`);
 
     const cli = cliJson(['analyze', target]);
     const report = cli.report ?? cli;

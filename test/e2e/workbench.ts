@@ -83,8 +83,9 @@ export async function notificationText(page: Page): Promise<string[]> {
 /** Switches the colour theme through the palette (as a user would) and waits for the workbench to follow. */
 export async function colorTheme(page: Page, theme: string, cls: 'vs' | 'vs-dark' | 'hc-black' | 'hc-light'): Promise<void> {
   await palette(page, 'Preferences: Color Theme');
-  const input = page.locator('.quick-input-widget input');
-  await input.fill(theme);
+  // The palette closes and the theme picker opens in the same widget: wait for it, then type.
+  await page.locator('.quick-input-widget input[aria-label*="Theme" i], .quick-input-widget input[placeholder*="Theme" i]').first().waitFor({ state: 'visible', timeout: 10_000 });
+  await page.keyboard.type(theme);
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: theme }).first().waitFor({ timeout: 10_000 });
   await page.keyboard.press('Enter');
   await page.locator(`.monaco-workbench.${cls}`).waitFor({ timeout: 15_000 });

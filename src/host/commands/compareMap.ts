@@ -1,26 +1,33 @@
-// "Compare mAP": several ONNX models (e.g. float, QAT, QC) on one data set, side by side.
-// Each model is its own job (queued in order), so one failure does not lose the others.
+// "Compare mAP": the QAT model against its float export, soft-round δ variants and the latest QC
+// output, all on the same images (one compare job).
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pickFiles, resolveDataset } from '../ask';
-import { mapComparison } from '../comparison';
+import { pickFiles, resolveDataset, resolveOnnx } from '../ask';
+import { toComparison } from '../comparison';
 import { type HostContext, settings } from '../context';
+import { findCorrected, findFloatModel } from '../models';
 import { isOnnx, selectedFiles } from '../targets';
 
 export async function compareMap(ctx: HostContext, clicked?: unknown, all?: unknown): Promise<void> {
-  let models = selectedFiles(clicked, all).filter(isOnnx);
-  if (models.length < 2) {
-    const picked = await pickFiles('ONNX models to compare (e.g. float, QAT and QC)', ['.onnx'], true);
-    models = [...new Set([...models, ...picked])];
-  }
-  if (!models.length) return;
-  const data = await resolveDataset(models[0]!);
+  const sel = selectedFiles(clicked, all);
+  const qat = sel.length ? await resolveOnnx(ctx, sel[0], 'Compare mAP') : (await pickFiles('The QAT model (QDQ ONNX) to compare', ['.onnx'], false))[0];
+  if (!qat) return;
+  const data = await resolveDataset(qat);
   if (!data) return;
+  const ls = (d: string): string[] => fs.readdirSync(d);
+  const others = sel.filter((f) => f !== qat && isOnnx(f));
+  const float = others.find((f) => /float|fp32|fp16/i.test(path.basename(f))) ?? findFloatModel(qat, ls);
+  const corrected = others.find((f) => /\.qc(-\d+)?\.onnx$/i.test(f)) ?? findCorrected(qat, ls);
   const s = settings();
-  const runs = await Promise.all(
-    models.map((model) =>
-      ctx.runner.run(`mAP of ${path.basename(model)}`, 'map', { model, data, engine: s.engine, limit: s.evalLimit || undefined }).then((r) => ({ model, r })),
-    ),
-  );
-  const done = runs.filter((x): x is { model: string; r: NonNullable<typeof x.r> } => x.r !== undefined);
-  if (done.length) ctx.panel.showComparison(mapComparison(data, done));
+  const r = await ctx.runner.run(`Compare mAP of ${path.basename(qat)}`, 'compare', {
+    data,
+    qat,
+    float,
+    corrected,
+    latent: sel[0] && !isOnnx(sel[0]) ? sel[0] : undefined,
+    deltas: s.probeDeltas,
+    engine: s.engine,
+    limit: s.evalLimit || undefined,
+  });
+  if (r) ctx.panel.showComparison(toComparison(r, 'Compare mAP'));
 }

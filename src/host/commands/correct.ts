@@ -1,12 +1,14 @@
 // "Run QC Correction": on an .onnx, or on a PyTorch checkpoint with its (remembered) ONNX export.
 // Asks for the data set and calibration count where settings leave them open, writes the corrected
-// model beside the input, reveals it, and shows float / QAT / QC mAP side by side.
+// model beside the input, reveals it, then scores float / QAT / QC (and soft-round δ where a probe
+// ran on this model) on the same images, side by side.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { askCount, resolveDataset, resolveOnnx } from '../ask';
-import { correctionComparison } from '../comparison';
-import { type HostContext, settings } from '../context';
+import { toComparison } from '../comparison';
+import { type HostContext, probedDeltas, settings } from '../context';
+import { findFloatModel } from '../models';
 import { correctedPath, selectedFiles } from '../targets';
 
 export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown): Promise<void> {
@@ -15,20 +17,41 @@ export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown
   const data = await resolveDataset(model);
   if (!data) return;
   const s = settings();
-  const calibImages = await askCount(`Calibration images for QC (from ${s.calibrationSet || "the data set's calib/train split"})`, s.calibrationImages);
-  if (calibImages === undefined) return;
+  const calibCount = await askCount(`QC: how many calibration images (from ${s.calibrationSet || "the data set's calib or train split"})?`, s.calibrationImages);
+  if (calibCount === undefined) return;
   const out = correctedPath(model, fs.existsSync);
   const r = await ctx.runner.run(`QC Correction of ${path.basename(model)}`, 'correct', {
     model,
     data,
     out,
     calib: s.calibrationSet || undefined,
+    calibCount,
     steps: s.qcSteps,
+    batch: s.qcBatchSize,
     lr: s.qcLearningRate,
+    backend: s.trainingBackend,
     engine: s.engine,
+    // The comparison below scores every model on the same images in one job.
+    evaluate: false,
   });
   if (!r) return;
-  ctx.log.info(`QC Correction: wrote ${out}`);
+  ctx.log.info(`QC Correction: wrote ${out} (backend ${r.backend}, ${r.steps} steps, ${r.calib.images} calibration images${r.clampedChannels ? `, ${r.clampedChannels} channels with γ clamped` : ''})`);
+  for (const n of r.backendNotes) ctx.log.info(`QC Correction: ${n}`);
   void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(out));
-  ctx.panel.showComparison(correctionComparison(model, out, data, r));
+  const float = findFloatModel(model, (d) => fs.readdirSync(d));
+  if (!float) ctx.log.info(`QC Correction: no float ONNX (name with "float"/"fp32") beside ${model}: the comparison shows QAT and QC only`);
+  const deltas = probedDeltas(ctx, model);
+  const c = await ctx.runner.run(`mAP: ${float ? 'float / ' : ''}QAT / QC`, 'compare', {
+    data,
+    qat: model,
+    float,
+    corrected: out,
+    deltas,
+    latentVariant: false,
+    engine: s.engine,
+    limit: s.evalLimit || undefined,
+    title: 'QC Correction',
+  });
+  if (!c) return;
+  ctx.panel.showComparison(toComparison(c, 'QC Correction', [{ label: 'corrected model', file: out }]));
 }
