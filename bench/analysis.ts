@@ -77,6 +77,8 @@ export interface AnalysisBench {
   numpySeconds: number | null;
   /** numpy time / TypeScript time (> 1: the engine is faster). */
   speedupVsNumpy: number | null;
+  /** Three checkpoints of the same model as a sequence. */
+  sequenceSeconds: number | null;
 }
 
 export async function benchAnalysis(log: (s: string) => void = console.log): Promise<AnalysisBench> {
@@ -90,8 +92,21 @@ export async function benchAnalysis(log: (s: string) => void = console.log): Pro
     report = analyzeCheckpoints([ck]);
     best = Math.min(best, (performance.now() - t0) / 1000);
   }
-  const res: AnalysisBench = { weights: count, layers, seconds: best, weightsPerSecond: count / best, numpySeconds: null, speedupVsNumpy: null };
+  const res: AnalysisBench = { weights: count, layers, seconds: best, weightsPerSecond: count / best, numpySeconds: null, speedupVsNumpy: null, sequenceSeconds: null };
   log(`analysis: ${(count / 1e6).toFixed(1)}M weights in ${layers} layers (4-bit per-channel): ${best.toFixed(3)} s, ${(res.weightsPerSecond / 1e6).toFixed(1)}M weights/s (best of 3)`);
+
+  // A run of 3 checkpoints (same latent weights, scales drifting 0.5% per epoch): adds the integer
+  // states, flips and reversals of every layer.
+  const run = [0, 1, 2].map((e) => ({
+    ...ck,
+    file: `epoch_${e}.pt`,
+    epoch: e,
+    variants: [{ variant: 'model', activations: [], layers: ck.variants[0].layers.map((l) => ({ ...l, weightQuantizer: { ...l.weightQuantizer, scale: l.weightQuantizer.scale.map((x) => x * (1 + 0.005 * e)) } })) }],
+  }));
+  const t1 = performance.now();
+  const seqReport = analyzeCheckpoints(run);
+  res.sequenceSeconds = (performance.now() - t1) / 1000;
+  log(`sequence of 3 checkpoints (stats of each, flips, reversals, scale movement): ${res.sequenceSeconds.toFixed(3)} s, ${((3 * count) / res.sequenceSeconds / 1e6).toFixed(1)}M weights/s; mean flip fraction ${(seqReport.sequence!.layers.reduce((a, l) => a + l.flipFractions[0], 0) / layers).toFixed(4)}`);
 
   const dir = mkdtempSync(join(tmpdir(), 'qat-lens-bench-'));
   try {

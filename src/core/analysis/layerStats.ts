@@ -162,7 +162,9 @@ export function analyzeLayer(layer: QuantizedLayer, delta: number, qOut?: Int32A
         nearCounter[+(d < delta)]++;
         hist[(f * HISTOGRAM_BINS) | 0]++; // f < 1, so the bin is at most 19
         if (needQ) {
-          let q = f > 0.5 ? fl + 1 : f < 0.5 ? fl : fl % 2 === 0 ? fl : fl + 1;
+          // Math.round is exact except at ties (f = 0.5), where it goes up and half-to-even may not.
+          let q = Math.round(u);
+          if (f === 0.5 && (fl & 1) === 0) q = fl;
           if (q < qmin) q = qmin;
           else if (q > qmax) q = qmax;
           if (ints) {
