@@ -91,7 +91,8 @@ export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptio
   for (let t = K - 1; t >= 0; t--) for (const n of maps[t].keys()) if (!seen.has(n)) (seen.add(n), names.push(n));
 
   const stats: LayerStats[][] = ordered.map(() => []);
-  const seqTrackers = new Map<string, FlipTracker>();
+  // Only each layer's summary is kept: the trackers' per-weight arrays go as soon as the layer is done.
+  const seqTrackers = new Map<string, Pick<FlipTracker, 'flipFractions' | 'meanReversals' | 'reversalShare'>>();
   const shapeMismatch: string[] = [];
   const emaFlips: Map<string, number>[] = ordered.map(() => new Map());
   const emaScale: Map<string, number>[] = ordered.map(() => new Map());
@@ -125,7 +126,7 @@ export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptio
       done += countOf(layer);
       opts.progress?.(done / totalWork, `layer ${name}`);
     }
-    if (tracker) seqTrackers.set(name, tracker);
+    if (tracker) seqTrackers.set(name, { flipFractions: tracker.flipFractions, meanReversals: tracker.meanReversals, reversalShare: tracker.reversalShare });
   }
 
   for (const s of stats) flagLayers(s, settings);
