@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { formatDuration, progressMessage, queuedNotice, statusText } from '../src/host/jobText';
 import { csp, panelHtml } from '../src/host/panelHtml';
+import { findCorrected, findFloatModel } from '../src/host/models';
+import { toComparison } from '../src/host/comparison';
 import { readSettings } from '../src/host/settings';
 import { correctedPath, isCheckpoint, onnxCandidates, selectedFiles } from '../src/host/targets';
 
@@ -102,4 +104,24 @@ test('the extension bundle is light: it loads nothing but node built-ins and vsc
   for (const r of required) assert.ok(r === 'vscode' || r.startsWith('node:'), `extension.js requires ${r}`);
   assert.ok(!/onnxruntime|tfjs|protobufjs/.test(js), 'no engine code in the extension bundle');
   assert.ok(js.length < 100_000, `extension.js is ${js.length} bytes`);
+});
+
+test('models beside the QAT one: float export in the folder or its parent, newest QC output', () => {
+  const fs: Record<string, string[]> = { '/r/w4a4': ['qdq.onnx', 'qdq.qc.onnx', 'qdq.qc-3.onnx', 'qdq.qc-2.onnx', 'other.qc.onnx'], '/r': ['float.onnx', 'floaty.onnx', 'data.yaml'] };
+  const ls = (d: string) => fs[d] ?? [];
+  assert.equal(findFloatModel('/r/w4a4/qdq.onnx', ls), '/r/float.onnx');
+  assert.equal(findFloatModel('/x/qdq.onnx', ls), undefined);
+  assert.equal(findCorrected('/r/w4a4/qdq.onnx', ls), '/r/w4a4/qdq.qc-3.onnx');
+  assert.equal(findCorrected('/r/w4a4/none.onnx', ls), undefined);
+});
+
+test('comparison view: entries as the engine scored them, QC gap recovery first in the notes, outputs added', () => {
+  const c = toComparison({
+    kind: 'compare', seconds: 1, gapRecovered: { map: 0.25, map50: 0.5 },
+    comparison: { title: 'x', entries: [{ label: 'QAT', role: 'qat', map: 0.3, map50: 0.5 }], notes: ['engine note'] },
+  }, 'QC Correction', [{ label: 'corrected model', file: '/m/q.qc.onnx' }]);
+  assert.equal(c.title, 'QC Correction');
+  assert.equal(c.entries[0]!.map, 0.3);
+  assert.deepEqual(c.notes, ['QC recovered 25.0% of the float → QAT gap in mAP@.5:.95 (50.0% at .5).', 'engine note']);
+  assert.deepEqual(c.outputs, [{ label: 'corrected model', file: '/m/q.qc.onnx' }]);
 });

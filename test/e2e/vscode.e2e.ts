@@ -189,13 +189,17 @@ test('Run QC Correction on the example ONNX writes the corrected model and shows
       const r = f.locator(`#map-table tbody tr[data-label="${label}"]`);
       return { map: await r.locator('[data-metric=map]').innerText(), map50: await r.locator('[data-metric=map50]').innerText() };
     };
-    const cliMap = (model: string): { map: string; map50: string } => {
-      const j = cliJson(['map', model, '--data', join(workspace, 'data.yaml'), '--engine', 'cpu', '--limit', String(QC.evalLimit)]);
-      return { map: (j.map * 100).toFixed(2), map50: (j.map50 * 100).toFixed(2) };
+    // The CLI on the same files, images and engine.
+    const cli = cliJson(['compare', '--data', join(workspace, 'data.yaml'), '--qat', qdq, ...(existsSync(float) ? ['--float', float] : []),
+      '--corrected', out, '--delta', '', '--no-latent', '--engine', 'cpu', '--limit', String(QC.evalLimit)]);
+    const cliRow = (label: string): { map: string; map50: string } => {
+      const e = cli.comparison.entries.find((x: any) => x.label === label);
+      assert.ok(e, `the CLI has no ${label} row`);
+      return { map: (e.map * 100).toFixed(2), map50: (e.map50 * 100).toFixed(2) };
     };
-    assert.deepEqual(await row('QAT'), cliMap(qdq));
-    assert.deepEqual(await row('QC'), cliMap(out));
-    if (existsSync(float)) assert.deepEqual(await row('float'), cliMap(float));
+    const labels = existsSync(float) ? ['float', 'QAT', 'QC'] : ['QAT', 'QC'];
+    assert.deepEqual(await f.locator('#map-table tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.label)), labels);
+    for (const l of labels) assert.deepEqual(await row(l), cliRow(l), `${l} row equals the CLI's`);
     await f.locator('#chart-map-bars svg.main-svg').first().waitFor();
     await sleep(500);
     await shot('vscode-qc-light');

@@ -49,7 +49,8 @@ export async function palette(page: Page, title: string): Promise<void> {
     const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
     try {
       await row.waitFor({ state: 'visible', timeout: 15_000 });
-      await page.keyboard.press('Enter');
+      // Press on the input itself: the keyboard focus may still sit in a webview frame.
+      await input.press('Enter');
       return;
     } catch {
       await page.keyboard.press('Escape');
@@ -84,10 +85,11 @@ export async function notificationText(page: Page): Promise<string[]> {
 export async function colorTheme(page: Page, theme: string, cls: 'vs' | 'vs-dark' | 'hc-black' | 'hc-light'): Promise<void> {
   await palette(page, 'Preferences: Color Theme');
   // The palette closes and the theme picker opens in the same widget: wait for it, then type.
-  await page.locator('.quick-input-widget input[aria-label*="Theme" i], .quick-input-widget input[placeholder*="Theme" i]').first().waitFor({ state: 'visible', timeout: 10_000 });
-  await page.keyboard.type(theme);
+  const input = page.locator('.quick-input-widget input');
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Default Light Modern' }).first().waitFor({ timeout: 10_000 });
+  await input.fill(theme);
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: theme }).first().waitFor({ timeout: 10_000 });
-  await page.keyboard.press('Enter');
+  await input.press('Enter');
   await page.locator(`.monaco-workbench.${cls}`).waitFor({ timeout: 15_000 });
   await sleep(1500);
 }
