@@ -33,6 +33,7 @@ const cases: [string, RegExp][] = [
   ['bad_unknown_opcode.pt', /unknown pickle opcode 0xff \(pickle offset 5\)/],
   ['bad_truncated.safetensors', /data_offsets .* lie outside the data .*truncated/],
   ['bad_torchscript.pt', /TorchScript archive \(torch\.jit\.save\).*torch\.save\(model\.state_dict\(\)\)/],
+  ['pickle_p2.pkl', /a pickle, but not a torch\.save file/],
   ['bad_eval.pt', /refusing this file: its pickle references __builtin__\.eval.*nothing was executed/],
 ];
 for (const [name, pattern] of cases) test(`refuses ${name}`, () => rejectsWith(name, pattern, { bits: 4 }));
@@ -57,11 +58,13 @@ test('random bytes, an empty file and a missing file: clear errors, no crash', a
     await assert.rejects(readCheckpoint(empty), /file is empty/);
     await assert.rejects(readCheckpoint(join(dir, 'missing.pt')), (e: Error) => e instanceof QatLensError && /ENOENT/.test(e.message));
     // Every truncation of a real checkpoint fails cleanly (QatLensError), never with a raw exception.
-    const good = readFileSync(join(FIXTURES, 'yolov5_style_fp16.pt'));
-    const cut = join(dir, 'cut.pt');
-    for (let n = 0; n < good.length; n += 997) {
-      writeFileSync(cut, good.subarray(0, n));
-      await assert.rejects(readCheckpoint(cut), (e: unknown) => e instanceof QatLensError);
+    for (const name of ['yolov5_style_fp16.pt', 'lsq_module_legacy.pt', 'lsq_fp16.safetensors', 'onnx_torch_qclipdq.onnx']) {
+      const good = readFileSync(join(FIXTURES, name));
+      const cut = join(dir, `cut-${name}`);
+      for (let n = 0; n < good.length; n += 331) {
+        writeFileSync(cut, good.subarray(0, n));
+        await assert.rejects(readCheckpoint(cut), (e: unknown) => e instanceof QatLensError, `${name} cut at ${n}`);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { extname } from 'node:path';
 import type { Checkpoint, ReadOptions } from '../model';
 import { FormatError, QatLensError } from '../errors';
 import { readOnnx } from './onnx';
-import { readPytorch } from './pytorch';
+import { readPytorch, readPytorchLegacy } from './pytorch';
 import { readSafetensors } from './safetensors';
 
 export type { Checkpoint, ReadOptions };
@@ -52,8 +52,7 @@ export async function readCheckpoint(file: string, opts: ReadOptions = {}): Prom
       case 'onnx': return await readOnnx(file, bytes, opts);
       case 'pytorch-zip': return await readPytorch(file, bytes, opts);
       case 'safetensors': return await readSafetensors(file, bytes, opts);
-      case 'pytorch-legacy':
-        throw new FormatError(file, 'legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it with torch.save(obj, path) from PyTorch >= 1.6');
+      case 'pytorch-legacy': return await readPytorchLegacy(file, bytes, opts);
       default:
         throw new FormatError(file, 'unrecognised file: not ONNX, a PyTorch zip checkpoint (.pt/.pth/.ckpt) or safetensors');
     }

@@ -69,11 +69,17 @@ export class PickleError extends FormatError {
 }
 
 export function unpickle(data: Uint8Array, opts: UnpickleOptions): unknown {
+  return unpickleAt(data, 0, opts).value;
+}
+
+/** One pickle starting at `start`; `end` is the offset just after its STOP (the legacy torch format
+ *  writes several pickles and raw storages one after another). */
+export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOptions): { value: unknown; end: number } {
   const { file } = opts;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const dec = new TextDecoder('utf-8', { fatal: false });
   const latin1 = new TextDecoder('latin1');
-  let pos = 0;
+  let pos = start;
   let opPos = 0;
   let stack: unknown[] = [];
   const marks: unknown[][] = [];
@@ -225,8 +231,8 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): unknown {
       case 0x80: { const p = u8(); if (p > 5) fail(`unsupported pickle protocol ${p}`); break; } // PROTO
       case 0x95: u64(); break; // FRAME: framing is transparent
       case 0x2e: { // STOP
-        if (stack.length !== 1) { if (stack.length === 0) fail('STOP with an empty stack'); }
-        return stack.pop();
+        if (stack.length === 0) fail('STOP with an empty stack');
+        return { value: stack.pop(), end: pos };
       }
       case 0x28: marks.push(stack); stack = []; break; // MARK
       case 0x30: pop(); break; // POP

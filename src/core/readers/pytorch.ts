@@ -3,9 +3,9 @@
 // interpreter (pickle.ts), which never runs code from the file.
 import type { Checkpoint, ReadOptions } from '../model';
 import { FormatError } from '../errors';
-import { PyGlobal, PyObject, isTensorRef, typeName, unpickle, type TensorRef } from './pickle';
+import { PyGlobal, PyObject, isTensorRef, typeName, unpickle, unpickleAt, type TensorRef } from './pickle';
 import { layersFromFlat, type FlatModel, type Scalar } from './stateDictLayers';
-import { storageTensor, type DType } from './tensorData';
+import { DTYPE_SIZE, storageTensor, type DType } from './tensorData';
 import { ZipArchive } from './zip';
 
 const STORAGE_DTYPES: Record<string, DType> = {
@@ -36,12 +36,8 @@ export async function readPytorch(file: string, bytes: Uint8Array, opts: ReadOpt
   const root = unpickle(zip.read(pkls[0]), {
     file,
     persistentLoad: (pid) => {
-      if (!Array.isArray(pid) || pid[0] !== 'storage') throw new FormatError(file, `unexpected persistent id ${JSON.stringify(typeName(pid))} in data.pkl`);
-      const type = pid[1];
-      const typeName_ = type instanceof PyGlobal ? type.name : String(type);
-      const dtype = STORAGE_DTYPES[typeName_];
-      if (!dtype) throw new FormatError(file, `unsupported storage type ${type instanceof PyGlobal ? type.fullName : typeName_}`);
-      return { key: String(pid[2]), dtype } satisfies StorageRef;
+      const ref = storageRef(file, pid);
+      return { key: ref.rootKey, dtype: ref.dtype } satisfies StorageRef;
     },
   });
 
@@ -56,6 +52,78 @@ export async function readPytorch(file: string, bytes: Uint8Array, opts: ReadOpt
     }
     return b;
   };
+  return buildCheckpoint(file, root, storageBytes, bigEndian, opts);
+}
+
+/**
+ * The pre-1.6 torch.save format (_use_new_zipfile_serialization=False): pickled magic number,
+ * protocol version and sys_info, then the object, then the sorted storage keys, then each storage
+ * as an int64 element count followed by its raw (little-endian) bytes.
+ */
+export async function readPytorchLegacy(file: string, bytes: Uint8Array, opts: ReadOptions = {}): Promise<Checkpoint> {
+  const magic = unpickleAt(bytes, 0, { file });
+  if (magic.value !== 0x1950a86a20f9469cfc6cn) {
+    throw new FormatError(file, 'a pickle, but not a torch.save file (no torch magic number)');
+  }
+  const version = unpickleAt(bytes, magic.end, { file });
+  if (version.value !== 1001) throw new FormatError(file, `unsupported legacy torch.save protocol version ${String(version.value)}`);
+  const sysInfo = unpickleAt(bytes, version.end, { file });
+  const littleEndian = sysInfo.value instanceof Map ? sysInfo.value.get('little_endian') !== false : true;
+  const storageTypes = new Map<string, DType>();
+  const views = new Map<string, { root: string; offset: number; size: number }>();
+  const obj = unpickleAt(bytes, sysInfo.end, {
+    file,
+    persistentLoad: (pid) => {
+      // ('module', cls, source_file, source): the legacy format's class reference; the source text is ignored.
+      if (Array.isArray(pid) && pid[0] === 'module') return pid[1];
+      const ref = storageRef(file, pid);
+      storageTypes.set(ref.rootKey, ref.dtype);
+      const view = Array.isArray(pid) ? pid[5] : null;
+      if (Array.isArray(view)) {
+        views.set(String(view[0]), { root: ref.rootKey, offset: Number(view[1]), size: Number(view[2]) });
+        return { key: String(view[0]), dtype: ref.dtype } satisfies StorageRef;
+      }
+      return { key: ref.rootKey, dtype: ref.dtype } satisfies StorageRef;
+    },
+  });
+  const keys = unpickleAt(bytes, obj.end, { file });
+  if (!Array.isArray(keys.value)) throw new FormatError(file, 'legacy torch.save file: storage key list missing');
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const roots = new Map<string, Uint8Array>();
+  let pos = keys.end;
+  for (const k of keys.value.map(String)) {
+    const dtype = storageTypes.get(k);
+    if (!dtype) throw new FormatError(file, `legacy torch.save file: storage '${k}' has no type`);
+    if (pos + 8 > bytes.length) throw new FormatError(file, `legacy torch.save file truncated before storage '${k}'`);
+    const n = Number(littleEndian ? dv.getBigInt64(pos, true) : dv.getBigInt64(pos, false));
+    const len = n * DTYPE_SIZE[dtype];
+    if (n < 0 || pos + 8 + len > bytes.length) throw new FormatError(file, `legacy torch.save file truncated in storage '${k}' (${len} bytes expected)`);
+    roots.set(k, bytes.subarray(pos + 8, pos + 8 + len));
+    pos += 8 + len;
+  }
+  const storageBytes = (key: string): Uint8Array => {
+    const root = roots.get(key);
+    if (root) return root;
+    const v = views.get(key);
+    const r = v && roots.get(v.root);
+    if (!v || !r) throw new FormatError(file, `storage '${key}' referenced by the pickle is missing`);
+    const size = DTYPE_SIZE[storageTypes.get(v.root)!];
+    return r.subarray(v.offset * size, (v.offset + v.size) * size);
+  };
+  return buildCheckpoint(file, obj.value, storageBytes, !littleEndian, opts);
+}
+
+function storageRef(file: string, pid: unknown): { rootKey: string; dtype: DType } {
+  if (!Array.isArray(pid) || pid[0] !== 'storage') throw new FormatError(file, `unexpected persistent id (${typeName(pid)}) in the pickle`);
+  const type = pid[1];
+  const name = type instanceof PyGlobal ? type.name : String(type);
+  const dtype = STORAGE_DTYPES[name];
+  if (!dtype) throw new FormatError(file, `unsupported storage type ${type instanceof PyGlobal ? type.fullName : name}`);
+  return { rootKey: String(pid[2]), dtype };
+}
+
+/** The unpickled root object -> variants (model / ema / state_dict) -> Checkpoint. */
+function buildCheckpoint(file: string, root: unknown, storageBytes: (key: string) => Uint8Array, bigEndian: boolean, opts: ReadOptions): Checkpoint {
   const addTensor = (flat: FlatModel, name: string, t: TensorRef) => {
     const s = t.storage as StorageRef;
     if (!s || typeof s.key !== 'string') throw new FormatError(file, `tensor '${name}' has no storage`);
