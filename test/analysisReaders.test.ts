@@ -34,7 +34,7 @@ function checkLayers(r: AnalysisReport, e: any, file: string) {
     close(l.concentration, x.concentration, 1e-12, `${what} C`);
     close(l.meanDistance, x.meanDistance, 1e-12, `${what} mean d`);
     assert.deepEqual(l.histogram, x.histogram, `${what} histogram`);
-    l.perChannel!.nearThresholdFraction.forEach((v, i) => close(v, x.perChannelNT[i], 1e-15, `${what} NT channel ${i}`));
+    if (x.perChannelNT) l.perChannel!.nearThresholdFraction.forEach((v, i) => close(v, x.perChannelNT[i], 1e-15, `${what} NT channel ${i}`));
   }
 }
 
@@ -111,4 +111,24 @@ test('CLI prints a readable table', { skip: !existsSync(join(__dirname, '..', 'd
   assert.match(r.stdout, /^\s+layer\s+bits\s+gran\s+weights\s+scale\s+clipped\s+NT\s+C\s+mean d\s+z\s+p adj$/m);
   assert.match(r.stdout, /model\.0\.conv\s+4\s+tensor\s+216\s/);
   assert.match(r.stdout, /model vs ema \(share of integer states that differ\):\n\s+yolov5_style_fp16\.pt: \d+\.\d\d%/);
+});
+
+// The bundled example's QAT run (tools/example; expectations from make_example_cases.py).
+const exDir = join(__dirname, '..', 'examples', 'shapes', 'w4a4');
+const exExpected = join(fx, 'analysis', 'example_expected.json');
+const ex = existsSync(exExpected) ? JSON.parse(readFileSync(exExpected, 'utf8')) : null;
+const exReady = !!ex && ex.files.every((f: string) => existsSync(join(exDir, f)));
+test('the example run (epochs of a real 4-bit QAT training): quantities, model vs ema, sequence vs numpy', { skip: !exReady && 'example run or its expectations not built' }, async () => {
+  const { report: r } = await runAnalyze({ files: [...ex.files].reverse().map((f: string) => join(exDir, f)) }, quietContext());
+  assert.deepEqual(r.sequence!.order.map((o) => o.epoch), ex.epochs);
+  checkLayers(r, { layers: ex.last }, 'example');
+  for (const [name, f] of Object.entries<number>(ex.modelVsEma ?? {})) close(r.layers.find((l) => l.name === name)!.modelVsEmaFlipFraction!, f, 1e-15, `${name} model vs ema`);
+  for (const [name, x] of Object.entries<any>(ex.sequence)) {
+    const l = r.sequence!.layers.find((y) => y.name === name)!;
+    l.flipFractions.forEach((f, i) => close(f, x.flipFractions[i], 1e-15, `${name} flips`));
+    close(l.meanReversals, x.meanReversals, 1e-15, `${name} reversals`);
+    close(l.reversalShare, x.reversalShare, 1e-15, `${name} reversal share`);
+    l.scaleRelativeChange.forEach((v, i) => close(v, x.scaleRelativeChange[i], 1e-12, `${name} scale change`));
+    close(l.scaleCV, x.scaleCV, 1e-12, `${name} CV`);
+  }
 });
