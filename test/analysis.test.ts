@@ -190,3 +190,18 @@ test('near threshold is strict: d = δ exactly does not count', () => {
   assert.equal(s.meanDistance, (0.25 + 0.25 + 0 + 0.5) / 4);
   assert.deepEqual(s.histogram!.map((x, i) => [i, x]).filter(([, x]) => x > 0), [[0, 1], [5, 1], [10, 1], [15, 1]]);
 });
+
+test('flag settings are honoured: a looser p-value flags the tiny layer, a higher concentration unflags', () => {
+  const layers = (cases.layers as Case[]).map((c) => analyzeLayer(layerOf(c), cases.delta));
+  const tinyIdx = (cases.layers as Case[]).findIndex((c) => c.note.startsWith('tiny'));
+  flagLayers(layers, { delta: cases.delta, minConcentration: 1.5, maxPValue: 0.2 });
+  assert.equal(layers[tinyIdx].flagged, true, layers[tinyIdx].reason);
+  flagLayers(layers, { delta: cases.delta, minConcentration: 5, maxPValue: 0.2 });
+  assert.equal(layers[tinyIdx].flagged, false);
+  assert.match(layers[tinyIdx].reason, /below the 5x flag level/);
+  const ck: Checkpoint = { file: 'x.pt', format: 'pytorch', notes: [], variants: [{ variant: 'state_dict', layers: (cases.layers as Case[]).map(layerOf), activations: [] }] };
+  const r = analyzeCheckpoints([ck], { minConcentration: 1.5, maxPValue: 0.2 });
+  assert.equal(r.layers[tinyIdx].flagged, true);
+  assert.equal(r.summary.flaggedCount, r.layers.filter((l) => l.flagged).length);
+  assert.deepEqual(r.settings, { delta: 0.05, minConcentration: 1.5, maxPValue: 0.2, bits: null });
+});
