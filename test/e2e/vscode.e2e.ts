@@ -7,8 +7,8 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statS
 import { basename, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
-import { installExtension, launch, prepare, type Prepared, type Server } from './codeServer';
-import { colorTheme, contextMenu, expandFolder, explorerRow, notificationText, palette, panelFrame, sleep } from './workbench';
+import { baseSettings, installExtension, launch, prepare, type Prepared, type Server } from './codeServer';
+import { contextMenu, expandFolder, explorerRow, notificationText, palette, panelFrame, sleep } from './workbench';
 
 const REPO = resolve(__dirname, '..', '..');
 const VSIX = join(REPO, 'qat-lens.vsix');
@@ -152,17 +152,31 @@ test('Analyze Oscillation from the Explorer opens the panel with the CLI\'s flag
     await sleep(500);
     await shot('vscode-analysis-light');
 
-    await colorTheme(page, 'Default Dark Modern', 'vs-dark');
-    await shot('vscode-analysis-dark');
-    await colorTheme(page, 'Default High Contrast', 'hc-black');
-    await shot('vscode-analysis-high-contrast');
-
-    // State survives a window reload (serializer + setState).
+    // Other themes, each after a window reload: the panel must come back as it was (serializer +
+    // setState), selection included, in the new theme's colours.
+    for (const [theme, cls, name] of [['Default Dark Modern', 'vs-dark', 'dark'], ['Default High Contrast', 'hc-black', 'high-contrast']] as const) {
+      setSettings({ 'workbench.colorTheme': theme });
+      await page.reload();
+      await page.locator(`.monaco-workbench.${cls}`).waitFor({ timeout: 60_000 });
+      const g = await panelFrame(page, 90_000);
+      await g.locator(`#layer-table tbody tr.selected[data-layer="${pick}"]`).waitFor({ timeout: 60_000 });
+      assert.deepEqual(await flaggedInPanel(g), expectFlagged, 'restored after reload');
+      await g.locator('#chart-histogram svg.main-svg').first().waitFor({ timeout: 30_000 });
+      await sleep(1000);
+      await shot(`vscode-analysis-${name}`);
+    }
+    setSettings({ 'workbench.colorTheme': baseSettings['workbench.colorTheme'] });
     await page.reload();
-    const g = await panelFrame(page, 90_000);
-    await g.locator(`#layer-table tbody tr.selected[data-layer="${pick}"]`).waitFor({ timeout: 60_000 });
-    assert.deepEqual(await flaggedInPanel(g), expectFlagged, 'restored after reload');
-    await colorTheme(page, 'Default Light Modern', 'vs');
+    await page.locator('.monaco-workbench.vs').waitFor({ timeout: 60_000 });
+    await explorerRow(page, 'data.yaml', 60_000);
+  });
+});
+
+test('the Command Palette runs QAT Lens commands (Show Panel)', async () => {
+  await failShot('palette', async () => {
+    await palette(page, 'QAT Lens: Show Panel');
+    const f = await panelFrame(page);
+    await f.locator('#app').waitFor();
   });
 });
 

@@ -49,8 +49,8 @@ export async function palette(page: Page, title: string): Promise<void> {
     const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
     try {
       await row.waitFor({ state: 'visible', timeout: 15_000 });
-      // Press on the input itself: the keyboard focus may still sit in a webview frame.
-      await input.press('Enter');
+      // Click the row itself: Enter would run whichever row is highlighted first.
+      await row.click();
       return;
     } catch {
       await page.keyboard.press('Escape');
@@ -79,17 +79,4 @@ export async function panelFrame(page: Page, timeout = 60_000): Promise<Frame> {
 /** Waits for a notification whose text matches, e.g. an error; returns its text or undefined. */
 export async function notificationText(page: Page): Promise<string[]> {
   return page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts();
-}
-
-/** Switches the colour theme through the palette (as a user would) and waits for the workbench to follow. */
-export async function colorTheme(page: Page, theme: string, cls: 'vs' | 'vs-dark' | 'hc-black' | 'hc-light'): Promise<void> {
-  await palette(page, 'Preferences: Color Theme');
-  // The palette closes and the theme picker opens in the same widget: wait for it, then type.
-  const input = page.locator('.quick-input-widget input');
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Default Light Modern' }).first().waitFor({ timeout: 10_000 });
-  await input.fill(theme);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: theme }).first().waitFor({ timeout: 10_000 });
-  await input.press('Enter');
-  await page.locator(`.monaco-workbench.${cls}`).waitFor({ timeout: 15_000 });
-  await sleep(1500);
 }
