@@ -66,6 +66,12 @@ export function checkCheckpoint(ck: Checkpoint, e: any) {
   assert.equal(ck.format, e.format);
   if ('epoch' in e) assert.equal(ck.epoch, e.epoch);
   if (e.modelClass) assert.equal(ck.modelClass, e.modelClass);
+  if (e.noteMatches) assert.ok(ck.notes.some((n) => n.includes(e.noteMatches)), `no note with '${e.noteMatches}': ${ck.notes.join(' | ')}`);
+  if (e.activationScales) {
+    const scales = ck.variants[0].activations.map((a) => a.quantizer.scale[0]);
+    assert.equal(scales.length, e.activationScales.length, 'activation quantizers');
+    e.activationScales.forEach((s: number, i: number) => assert.ok(Math.abs(scales[i] - s) < 1e-6, `activation scale ${i}`));
+  }
   const variants: Record<string, any> = e.variants ?? { graph: e.layers };
   assert.deepEqual(ck.variants.map((v) => v.variant).sort(), Object.keys(variants).sort());
   for (const v of ck.variants) {

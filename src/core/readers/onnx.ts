@@ -39,6 +39,8 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
       const v = n.attribute?.find((a) => a.name === 'value')?.t;
       if (v && n.output?.[0]) consts.set(n.output[0], { ...v, name: n.output[0] });
     }
+    // Identity of a constant is that constant (some exporters route initializers through Identity).
+    if (n.opType === 'Identity' && n.input?.[0] && consts.has(n.input[0]) && n.output?.[0]) consts.set(n.output[0], consts.get(n.input[0])!);
     for (const o of n.output ?? []) producer.set(o, n);
     for (const i of n.input ?? []) if (i) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(n);
   }
@@ -52,7 +54,7 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
   const quantParams = (n: Node, what: string) => {
     const sName = n.input?.[1] ?? '';
     const st = consts.get(sName);
-    if (!st) throw new FormatError(file, `${n.opType} '${nodeName(n)}' (${what}): scale '${sName}' is not a constant`);
+    if (!st) throw new NotConstant(`${n.opType} '${nodeName(n)}' (${what}): scale '${sName}' is computed in the graph, not stored`);
     const scale = tensorToFloat64(st, file);
     for (let i = 0; i < scale.length; i++) {
       const s = scale[i];
@@ -63,7 +65,7 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
     }
     const zName = n.input?.[2];
     const zt = zName ? consts.get(zName) : undefined;
-    if (zName && !zt) throw new FormatError(file, `${n.opType} '${nodeName(n)}': zero point '${zName}' is not a constant`);
+    if (zName && !zt) throw new NotConstant(`${n.opType} '${nodeName(n)}' (${what}): zero point '${zName}' is computed in the graph, not stored`);
     let zeroPoint = zt ? tensorToFloat64(zt, file) : new Float64Array(scale.length);
     if (zeroPoint.length === 1 && scale.length > 1) zeroPoint = new Float64Array(scale.length).fill(zeroPoint[0]);
     if (zeroPoint.length !== scale.length) throw new FormatError(file, `zero point '${zName}' has ${zeroPoint.length} values, scale '${sName}' has ${scale.length}`);
@@ -79,8 +81,8 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
     if (a('max')) hi = a('max')!.f ?? hi;
     const loT = c.input?.[1] ? consts.get(c.input[1]) : undefined;
     const hiT = c.input?.[2] ? consts.get(c.input[2]) : undefined;
-    if (c.input?.[1] && !loT) throw new FormatError(file, `Clip '${nodeName(c)}': min '${c.input[1]}' is not a constant`);
-    if (c.input?.[2] && !hiT) throw new FormatError(file, `Clip '${nodeName(c)}': max '${c.input[2]}' is not a constant`);
+    if (c.input?.[1] && !loT) throw new NotConstant(`Clip '${nodeName(c)}': min '${c.input[1]}' is computed in the graph, not stored`);
+    if (c.input?.[2] && !hiT) throw new NotConstant(`Clip '${nodeName(c)}': max '${c.input[2]}' is computed in the graph, not stored`);
     if (loT) lo = tensorToFloat64(loT, file)[0];
     if (hiT) hi = tensorToFloat64(hiT, file)[0];
     return [lo, hi];
@@ -132,9 +134,15 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
     if (src?.opType !== 'QuantizeLinear') continue; // a DQ of something else: not a pattern we read
     const qIn = src.input?.[0] ?? '';
     if (consts.has(qIn)) { weightDqs.push({ dq, weightName: qIn, latent: true, q: src, clip }); continue; }
-    const p = quantParams(src, `activation '${qIn}'`);
-    const container = p.zeroType ?? 2; // QuantizeLinear without zero point outputs uint8
-    const qz = makeQuantizer(p, container, clip ? clipBounds(clip) : null, 4, qIn);
+    let qz: Quantizer;
+    try {
+      const p = quantParams(src, `activation '${qIn}'`);
+      const container = p.zeroType ?? 2; // QuantizeLinear without zero point outputs uint8
+      qz = makeQuantizer(p, container, clip ? clipBounds(clip) : null, 4, qIn);
+    } catch (err) {
+      if (err instanceof NotConstant) { notes.push(`skipped activation quantizer on '${qIn}': ${err.message}`); continue; }
+      throw err;
+    }
     qz.source = qIn;
     activations.push({ name: qIn, quantizer: qz });
     actByDqOut.set(dq.output![0], qz);
@@ -142,13 +150,23 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
   }
 
   for (const w of weightDqs) {
+    try {
+      const layer = readWeightLayer(w);
+      if (layer) layers.push(layer);
+    } catch (err) {
+      if (err instanceof NotConstant) { notes.push(`skipped weight '${w.weightName}': ${err.message}`); continue; }
+      throw err;
+    }
+  }
+
+  function readWeightLayer(w: (typeof weightDqs)[number]): QuantizedLayer | undefined {
     const wt = consts.get(w.weightName)!;
     const uses = usesOf(w.dq.output![0]);
     const asWeight = uses.find((u) => WEIGHT_OPS.has(u.node.opType ?? '') && (u.slot === 1 || (u.node.opType === 'MatMul' && u.slot === 0)));
     const asBias = uses.find((u) => (u.node.opType === 'Conv' || u.node.opType === 'ConvTranspose' || u.node.opType === 'Gemm') && u.slot === 2);
-    if (!asWeight && asBias) { biasDq.add(w.dq); continue; }
+    if (!asWeight && asBias) { biasDq.add(w.dq); return undefined; }
     const shape = tensorShape(wt);
-    if (!asWeight && shape.length < 2) { notes.push(`skipped DequantizeLinear of '${w.weightName}' (not a layer weight)`); continue; }
+    if (!asWeight && shape.length < 2) { notes.push(`skipped DequantizeLinear of '${w.weightName}' (not a layer weight)`); return undefined; }
     const op = asWeight?.node.opType ?? uses[0]?.node.opType ?? 'DequantizeLinear';
     const p = quantParams(w.dq, `weight '${w.weightName}'`);
     let container: number;
@@ -174,7 +192,7 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
       }
       weight.integer = Int32Array.from(values as ArrayLike<number>);
     }
-    const layer: QuantizedLayer = { name: w.weightName, op, weight, weightQuantizer: quantizer };
+    const layer: QuantizedLayer = { name: wt.name || w.weightName, op, weight, weightQuantizer: quantizer };
     const consumer = asWeight?.node;
     if (consumer) {
       layer.graph = { node: nodeName(consumer), inputs: [...(consumer.input ?? [])], outputs: [...(consumer.output ?? [])] };
@@ -185,7 +203,7 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
       const b = consumer.opType !== 'MatMul' ? consumer.input?.[2] : undefined;
       if (b) layer.bias = readBias(file, b, consts, producer, quantParams);
     }
-    layers.push(layer);
+    return layer;
   }
   if (layers.length === 0) {
     throw new FormatError(file, 'no quantized layer found: no weight reaches a Conv/Gemm/MatMul through DequantizeLinear (is this a QDQ model?)');
@@ -223,3 +241,6 @@ function readBias(
   }
   return undefined;
 }
+
+/** A scale, zero point or Clip bound computed in the graph: that quantizer is skipped with a note. */
+class NotConstant extends Error {}
