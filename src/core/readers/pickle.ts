@@ -153,6 +153,11 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
         if (isTensorRef(t)) return { ...t, isParameter: true, requiresGrad: !!args[1] };
         return t;
       }
+      case 'torch._tensor._rebuild_from_type_v2': {
+        // (func, type, args, state): a tensor subclass or a tensor with Python attributes; rebuild the tensor.
+        const [fn, , inner] = args as [unknown, unknown, unknown];
+        return call(fn, Array.isArray(inner) ? inner : []);
+      }
       case 'torch._utils._rebuild_device_tensor_from_numpy':
         return new PyObject(name, args);
       case 'collections.OrderedDict':
