@@ -52,7 +52,7 @@ export interface UnpickleOptions {
 }
 
 /** Callables that run code or touch the system when Python unpickles a call to them. */
-const CODE_RUNNING = /^(os|posix|nt|subprocess|sys|shutil|socket|importlib|runpy|pty|code|ctypes|multiprocessing|webbrowser|pickle|_pickle|marshal|commands|asyncio|signal|_posixsubprocess|popen2)\.|^(builtins|__builtin__)\.(eval|exec|execfile|compile|getattr|setattr|delattr|__import__|open|input|globals|locals|vars|breakpoint|help|exit|quit|reload)$|^(io|codecs)\.open$|^operator\.(attrgetter|methodcaller)$|^torch\.(load$|hub\.|jit\.(load|_script|frontend)|ops\.|_ops\.|classes\.|serialization\.|package\.)|^numpy\.(load|fromfile)$|^(yaml|dill|cloudpickle|joblib)\./;
+const CODE_RUNNING = /^(os|posix|nt|subprocess|sys|shutil|socket|importlib|runpy|pty|code|ctypes|multiprocessing|webbrowser|pickle|_pickle|marshal|commands|asyncio|signal|_posixsubprocess|popen2)\.|^(builtins|__builtin__)\.(eval|exec|execfile|compile|getattr|setattr|delattr|__import__|open|input|globals|locals|vars|breakpoint|help|exit|quit|reload)$|^(io|codecs)\.open$|^operator\.(attrgetter|methodcaller)$|^torch\.(load$|hub\.|jit\.(load|_script|frontend)|ops\.|_ops\.|classes\.|serialization\.(load|_load)|package\.)|^numpy\.(load|fromfile)$|^(yaml|dill|cloudpickle|joblib)\./;
 
 export function isCodeRunning(fullName: string): boolean {
   return CODE_RUNNING.test(fullName);
