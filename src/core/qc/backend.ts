@@ -10,11 +10,15 @@ import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
+import { registerWasmExtras } from './wasmKernels';
 
 export type TrainingBackend = 'auto' | 'webgpu' | 'tensorflow' | 'cpu';
+// 'cpu' means the CPU backends: tfjs-backend-wasm (XNNPACK convolutions) where it starts, else the
+// pure-JS 'cpu' backend. The wasm backend lacks UnsortedSegmentSum (the gradient of Gather, used by
+// the loss); wasmKernels.ts adds it.
 export interface BackendChoice {
-  /** tfjs backend name now active: 'webgpu', 'tensorflow' or 'cpu'. */
+  /** tfjs backend name now active: 'webgpu', 'tensorflow', 'wasm' or 'cpu'. */
   name: string;
   /** Why the preferred ones were not used (empty when the first choice ran). */
   notes: string[];
@@ -27,8 +31,12 @@ let current: Promise<BackendChoice> | undefined;
 let currentPref: TrainingBackend | undefined;
 
 /** Activate the best backend allowed by `pref` (cached per process: tfjs backends are global). */
-export function selectBackend(pref: TrainingBackend = 'auto'): Promise<BackendChoice> {
-  if (current && currentPref === pref) return current;
+export async function selectBackend(pref: TrainingBackend = 'auto'): Promise<BackendChoice> {
+  if (current && currentPref === pref) {
+    const c = await current;
+    if (tf.getBackend() !== c.name) await tf.setBackend(c.name); // someone switched meanwhile
+    return c;
+  }
   currentPref = pref;
   current = choose(pref);
   return current;
@@ -42,6 +50,13 @@ async function choose(pref: TrainingBackend): Promise<BackendChoice> {
       if (b === 'webgpu' && (await tryWebGpu())) return { name: 'webgpu', notes };
       if (b === 'tensorflow' && (await tryTfNode())) return { name: 'tensorflow', notes };
       if (b === 'cpu') {
+        if (process.env.QAT_LENS_TFJS_CPU !== 'js') {
+          try {
+            if (await tryWasm()) return { name: 'wasm', notes };
+          } catch (err) {
+            notes.push(`wasm: ${(err as Error).message.split('\n')[0]}`);
+          }
+        }
         if (!tf.findBackendFactory('cpu')) throw new Error(`tfjs-backend-cpu ${version_cpu} did not register`);
         await tf.setBackend('cpu');
         await tf.ready();
@@ -87,6 +102,25 @@ async function tryWebGpu(): Promise<boolean> {
   const ok = await tf.setBackend('webgpu');
   await tf.ready();
   return ok && tf.getBackend() === 'webgpu';
+}
+
+async function tryWasm(): Promise<boolean> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  // The .wasm binaries: beside the bundle (dist/) when packaged, else in node_modules.
+  let dir: string | undefined;
+  if (existsSync(join(__dirname, 'tfjs-backend-wasm-simd.wasm'))) dir = __dirname;
+  else {
+    try {
+      dir = join(dirname(req.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+    } catch {
+      throw new Error('the tfjs wasm binaries are not found');
+    }
+  }
+  wasm.setWasmPaths(dir.endsWith(sep) ? dir : dir + sep);
+  registerWasmExtras();
+  if (!(await tf.setBackend('wasm'))) return false;
+  await tf.ready();
+  return tf.getBackend() === 'wasm';
 }
 
 async function tryTfNode(): Promise<boolean> {

@@ -16,6 +16,16 @@ export const roundSTE = tf.customGrad(((x: tf.Tensor) => ({ value: tf.round(x), 
 /** Identity forward, zero gradient (torch's .detach()). */
 export const stopGradient = tf.customGrad(((x: tf.Tensor) => ({ value: tf.clone(x), gradFunc: (dy: tf.Tensor) => [tf.zerosLike(dy)] })) as unknown as Parameters<typeof tf.customGrad>[0]);
 
+/** clipByValue whose gradient is dy where the value was not clipped: 3 kernels instead of tfjs's 5. */
+export function clipGrad(x: tf.Tensor, lo: number, hi: number): tf.Tensor {
+  const op = tf.customGrad(((xx: tf.Tensor, save: (t: tf.Tensor[]) => void) => {
+    const value = tf.clipByValue(xx, lo, hi);
+    save([xx, value]);
+    return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, tf.cast(tf.equal(saved[0], saved[1]), 'float32'))] };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x);
+}
+
 const hostNums = (v: Val | undefined): number[] => {
   if (!v) return [];
   if (!isHost(v)) throw new Error('expected a constant (shape/parameter) input, got a computed tensor');
@@ -114,28 +124,119 @@ function conv(g: TfGraph, node: onnx.INodeProto, ins: (Val | undefined)[]): TfVa
   const isStatic = isHost(ins[1]!);
   const weight = () => g.toTf(ins[1]!).t;
   const x4 = x.t as tf.Tensor4D;
+  // With frozen (static) weights only dx is needed; where the backend's own input-gradient kernel is
+  // slow (wasm: a plain loop) it is computed as a forward convolution (XNNPACK): see convDx.
+  const fast = isStatic && useForwardConvForDx() && dil[0] === 1 && dil[1] === 1;
   let y: tf.Tensor;
   if (group === 1) {
     const make = () => tf.transpose(weight(), [2, 3, 1, 0]) as tf.Tensor4D;
     const f = isStatic ? (g.cached(`${key}|hwio`, make) as tf.Tensor4D) : make();
-    y = tf.conv2d(x4, f, strides, pad, 'NHWC', dil);
+    y = fast ? convFrozen(x4, f, strides, pad, false, () => g.cached(`${key}|rot`, () => rotated(f, false)) as tf.Tensor4D) : tf.conv2d(x4, f, strides, pad, 'NHWC', dil);
   } else if (group === cin && cinG === 1) {
     const mult = cout / cin;
     const make = () => tf.transpose(tf.reshape(weight(), [cin, mult, kh, kw]), [2, 3, 0, 1]) as tf.Tensor4D;
     const f = isStatic ? (g.cached(`${key}|dw`, make) as tf.Tensor4D) : make();
-    y = tf.depthwiseConv2d(x4, f, strides, pad, 'NHWC', dil);
+    y = fast && mult === 1 ? convFrozen(x4, f, strides, pad, true, () => g.cached(`${key}|rot`, () => rotated(f, true)) as tf.Tensor4D) : tf.depthwiseConv2d(x4, f, strides, pad, 'NHWC', dil);
   } else {
     const coutG = cout / group;
     const xs = tf.split(x4, group, 3);
     const parts = xs.map((xi, gi) => {
       const make = () => tf.transpose(tf.slice(weight(), [gi * coutG, 0, 0, 0], [coutG, cinG, kh, kw]), [2, 3, 1, 0]) as tf.Tensor4D;
       const f = isStatic ? (g.cached(`${key}|g${gi}`, make) as tf.Tensor4D) : make();
-      return tf.conv2d(xi as tf.Tensor4D, f, strides, pad, 'NHWC', dil);
+      return fast ? convFrozen(xi as tf.Tensor4D, f, strides, pad, false, () => g.cached(`${key}|g${gi}|rot`, () => rotated(f, false)) as tf.Tensor4D) : tf.conv2d(xi as tf.Tensor4D, f, strides, pad, 'NHWC', dil);
     });
     y = tf.concat(parts, 3);
   }
   if (ins[2]) y = tf.add(y, g.toTf(ins[2]).t);
   return { t: y, nhwc: true };
+}
+
+/**
+ * Nearest upsampling by integer factors with an exact gradient (the sum over each block). tfjs's
+ * own ResizeNearestNeighborGrad disagrees between its cpu and wasm backends on some shapes.
+ */
+export function upsampleNearest(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
+  const op = tf.customGrad(((xx: tf.Tensor4D) => {
+    const [n, h, w, c] = xx.shape;
+    const value = tf.image.resizeNearestNeighbor(xx, [h * sh, w * sw], false, false);
+    const gradFunc = (dy: tf.Tensor4D) => [tf.sum(tf.reshape(dy, [n, h, sh, w, sw, c]), [2, 4])];
+    return { value, gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x) as tf.Tensor4D;
+}
+
+/**
+ * Max pooling ('valid') whose gradient goes to the FIRST maximum of each window in row-major order,
+ * as PyTorch and tfjs's cpu kernel do. Backends break ties differently (wasm), and after 4-bit
+ * quantization windows hold many equal values, so the choice changes γ/β gradients visibly.
+ */
+export function maxPoolFirst(x: tf.Tensor4D, k: [number, number], s: [number, number]): tf.Tensor4D {
+  const op = tf.customGrad(((xx: tf.Tensor4D, save: (t: tf.Tensor[]) => void) => {
+    const value = tf.maxPool(xx, k, s, 'valid');
+    save([xx, value]);
+    const gradFunc = (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+      const [xs, y] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const [n, hp, wp, c] = xs.shape;
+      const [, ho, wo] = y.shape;
+      let taken: tf.Tensor = tf.zerosLike(y);
+      let dx: tf.Tensor = tf.zerosLike(xs);
+      for (let a = 0; a < k[0]; a++) for (let b = 0; b < k[1]; b++) {
+        const view = tf.stridedSlice(xs, [0, a, b, 0], [n, a + (ho - 1) * s[0] + 1, b + (wo - 1) * s[1] + 1, c], [1, s[0], s[1], 1]);
+        const hit = tf.mul(tf.cast(tf.equal(view, y), 'float32'), tf.sub(1, taken));
+        taken = tf.add(taken, hit);
+        let gab: tf.Tensor = tf.mul(dy, hit);
+        if (s[0] > 1 || s[1] > 1) {
+          const z = tf.pad(tf.reshape(gab, [n, ho, 1, wo, 1, c]), [[0, 0], [0, 0], [0, s[0] - 1], [0, 0], [0, s[1] - 1], [0, 0]]);
+          gab = tf.slice(tf.reshape(z, [n, ho * s[0], wo * s[1], c]), [0, 0, 0, 0], [n, (ho - 1) * s[0] + 1, (wo - 1) * s[1] + 1, c]);
+        }
+        const [, gh, gw] = gab.shape;
+        dx = tf.add(dx, tf.pad(gab, [[0, 0], [a, hp - gh - a], [b, wp - gw - b], [0, 0]]));
+      }
+      return [dx];
+    };
+    return { value, gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x) as tf.Tensor4D;
+}
+
+type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
+
+/** The filter for dx as a forward convolution: spatially flipped, in/out channels swapped. */
+function rotated(f: tf.Tensor4D, depthwise: boolean): tf.Tensor4D {
+  const r = tf.reverse(f, [0, 1]);
+  return (depthwise ? r : tf.transpose(r, [0, 1, 3, 2])) as tf.Tensor4D;
+}
+
+export const useForwardConvForDx = (): boolean => tf.getBackend() === 'wasm' && process.env.QC_NO_FAST_DX !== '1';
+
+/**
+ * conv2d with a frozen filter whose input gradient is itself a stride-1 convolution: dy with
+ * (stride - 1) zeros between its entries, padded by (k - 1 - pad), convolved with the rotated filter.
+ */
+export function convFrozen(x: tf.Tensor4D, f: tf.Tensor4D, strides: [number, number], pad: Pad4, depthwise: boolean, rot: () => tf.Tensor4D): tf.Tensor4D {
+  const op = tf.customGrad(((xx: tf.Tensor4D) => {
+    const value = depthwise ? tf.depthwiseConv2d(xx, f, strides, pad, 'NHWC') : tf.conv2d(xx, f, strides, pad, 'NHWC');
+    const gradFunc = (dy: tf.Tensor4D) => {
+      const [n, ho, wo, c] = dy.shape;
+      const [sh, sw] = strides;
+      let d: tf.Tensor4D = dy;
+      if (sh > 1 || sw > 1) {
+        const z = tf.pad(tf.reshape(dy, [n, ho, 1, wo, 1, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+        d = tf.slice(tf.reshape(z, [n, ho * sh, wo * sw, c]), [0, 0, 0, 0], [n, (ho - 1) * sh + 1, (wo - 1) * sw + 1, c]) as tf.Tensor4D;
+      }
+      const [kh, kw] = f.shape;
+      const [, h, w] = xx.shape;
+      const top = kh - 1 - pad[1][0], left = kw - 1 - pad[2][0];
+      const bottom = h + kh - 1 - d.shape[1] - top, right = w + kw - 1 - d.shape[2] - left;
+      const p: Pad4 = [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]];
+      const r = rot();
+      let dx = depthwise ? tf.depthwiseConv2d(d, r, 1, p, 'NHWC') : tf.conv2d(d, r, 1, p, 'NHWC');
+      if (top < 0 || left < 0 || bottom < 0 || right < 0) dx = tf.slice(dx, [0, Math.max(0, -top), Math.max(0, -left), 0], [n, h, w, dx.shape[3]]);
+      return [dx];
+    };
+    return { value, gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x) as tf.Tensor4D;
 }
 
 function pool(node: onnx.INodeProto, x0: TfVal, kind: 'max' | 'avg'): TfVal {
@@ -151,7 +252,7 @@ function pool(node: onnx.INodeProto, x0: TfVal, kind: 'max' | 'avg'): TfVal {
   if (kind === 'max') {
     // Pad with -inf explicitly (ONNX semantics), then pool without padding.
     if (ph[0] || ph[1] || pw[0] || pw[1]) t = tf.pad(t, [[0, 0], ph, pw, [0, 0]], -3.4e38);
-    return { t: tf.maxPool(t, k, s, 'valid'), nhwc: true };
+    return { t: maxPoolFirst(t, k, s), nhwc: true };
   }
   if ((ph[0] || ph[1] || pw[0] || pw[1]) && attrInt(a, 'count_include_pad', 0) === 0) throw new Error('padded AveragePool without count_include_pad is not supported');
   if (ph[0] || ph[1] || pw[0] || pw[1]) t = tf.pad(t, [[0, 0], ph, pw, [0, 0]]);
@@ -180,6 +281,7 @@ function resize(node: onnx.INodeProto, ins: (Val | undefined)[], g: TfGraph): Tf
     if (ctm === 'align_corners') return { t: tf.image.resizeNearestNeighbor(t, [outH, outW], true, false), nhwc: true };
     // At integer upscales every coordinate mode (asymmetric, half_pixel...) picks floor(i / scale).
     if (!integer && !(ctm === 'asymmetric' && nm === 'floor')) throw new Error(`nearest Resize with ${ctm}/${nm} at a non-integer scale is not supported`);
+    if (integer) return { t: upsampleNearest(t, outH / h, outW / w), nhwc: true };
     return { t: tf.image.resizeNearestNeighbor(t, [outH, outW], false, false), nhwc: true };
   }
   if (mode === 'linear') {
@@ -249,7 +351,7 @@ export function runTfOp(node: onnx.INodeProto, ins: (Val | undefined)[], g: TfGr
       const x = tv(0);
       const lo = ins[1] ? hostNums(ins[1])[0] : attrFloat(a, 'min', -3.4e38);
       const hi = ins[2] ? hostNums(ins[2])[0] : attrFloat(a, 'max', 3.4e38);
-      return [{ t: tf.clipByValue(x.t, lo, hi), nhwc: x.nhwc }];
+      return [{ t: clipGrad(x.t, lo, hi), nhwc: x.nhwc }];
     }
     case 'QuantizeLinear': {
       const x = tv(0);
@@ -258,7 +360,7 @@ export function runTfOp(node: onnx.INodeProto, ins: (Val | undefined)[], g: TfGr
       const [lo, hi] = qrange(zpVal && isHost(zpVal) ? zpVal.h.dtype : 2);
       let q = roundSTE(tf.div(x.t, alongAxis(g, ins[1]!, x, axis)));
       if (zpVal) q = tf.add(q, alongAxis(g, zpVal, x, axis));
-      return [{ t: tf.clipByValue(q, lo, hi), nhwc: x.nhwc }];
+      return [{ t: clipGrad(q, lo, hi), nhwc: x.nhwc }];
     }
     case 'DequantizeLinear': {
       const x = tv(0);
