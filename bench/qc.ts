@@ -1,0 +1,82 @@
+// QC training speed on this machine's CPU backends: steps/s of Adam on γ/β with YOLOv5's loss, for
+// the bundled example at 320x320, and where the time goes (image loading, forward, backward,
+// optimizer). Model: examples/shapes/w4a4/qdq.onnx, or (until the example lands) a QDQ model of the
+// same architecture made by tools/fixtures/qc/make_bench_model.py (random weights: speed only).
+//   npm run bench qc            QC_BENCH_BATCH=16 QC_BENCH_STEPS=5 npm run bench qc
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { labelledImages } from '../src/core/data/dataset';
+import { selectBackend } from '../src/core/qc/backend';
+import { findHeads, findQuantLayers } from '../src/core/qc/heads';
+import { TfGraph } from '../src/core/qc/tfGraph';
+import { affineHooks, calibSource, qcLoss, trainQC } from '../src/core/qc/train';
+
+function benchModel(): { path: string; what: string } {
+  const example = 'examples/shapes/w4a4/qdq.onnx';
+  if (existsSync(example)) return { path: example, what: 'the bundled example (W4A4 QDQ)' };
+  const path = '/tmp/qc-bench/example_arch_w4a4.onnx';
+  if (!existsSync(path)) execFileSync('/usr/bin/python3', ['tools/fixtures/qc/make_bench_model.py', path], { stdio: 'ignore' });
+  return { path, what: "a W4A4 QDQ model of the example's architecture (random weights; the example's qdq.onnx is not there yet)" };
+}
+
+export async function benchQC(): Promise<Record<string, number>> {
+  const batch = Number(process.env.QC_BENCH_BATCH ?? 8);
+  const steps = Number(process.env.QC_BENCH_STEPS ?? 4);
+  const size: [number, number] = [320, 320];
+  const m = benchModel();
+  console.log(`model: ${m.what}: ${m.path}`);
+  const be = await selectBackend('cpu');
+  console.log(`backend: tfjs ${be.name}${be.notes.length ? ` (${be.notes.join('; ')})` : ''}, batch ${batch}, ${size[0]}x${size[1]}, ${steps} timed steps after 1 warm-up step`);
+  const g = TfGraph.load(m.path);
+  const layers = findQuantLayers(g);
+  const heads = findHeads(g, size);
+  const { images } = await labelledImages('examples/shapes', 'calib', { limit: Math.max(batch * (steps + 1), batch) });
+  const src = calibSource(images, size);
+  console.log(`${layers.length} quantized layers (${layers.reduce((s, l) => s + l.channels, 0)} channels: as many γ and β), ${heads.outputs.length} heads`);
+
+  // Forward alone (loss, no tape), on a warm graph.
+  const b = await src.batch(Array.from({ length: batch }, (_, i) => i));
+  const ones = new Map(layers.map((l) => [l.name, tf.keep(tf.ones([l.channels]))]));
+  const zeros = new Map(layers.map((l) => [l.name, tf.keep(tf.zeros([l.channels]))]));
+  const hooks = affineHooks(layers, (l) => ones.get(l.name)!, (l) => zeros.get(l.name)!);
+  tf.tidy(() => qcLoss(g, heads, hooks, b, batch, size).dataSync());
+  let t = performance.now();
+  for (let i = 0; i < 2; i++) tf.tidy(() => qcLoss(g, heads, hooks, b, batch, size).dataSync());
+  const forwardMs = (performance.now() - t) / 2;
+
+  await trainQC(g, layers, heads, src, { steps: 1, lr: 1e-3, batch });
+  const fit = await trainQC(g, layers, heads, src, { steps, lr: 1e-3, batch });
+  const tm = fit.timings;
+  const stepMs = tm.totalMs / steps;
+  const fbMs = tm.forwardBackwardMs / steps;
+  const r = {
+    batch, steps,
+    stepMs, stepsPerSecond: 1000 / stepMs, imagesPerSecond: (1000 * batch) / stepMs,
+    forwardMs, backwardMs: fbMs - forwardMs, optimizerMs: tm.optimizerMs / steps, loadMs: tm.loadMs / steps,
+  };
+  console.log(`QC step (batch ${batch}): ${stepMs.toFixed(0)} ms = ${r.stepsPerSecond.toFixed(3)} steps/s, ${r.imagesPerSecond.toFixed(1)} images/s`);
+  console.log(`  forward (loss included) ${forwardMs.toFixed(0)} ms, backward ${r.backwardMs.toFixed(0)} ms, optimizer (Adam + γ clamp) ${r.optimizerMs.toFixed(1)} ms, images ${r.loadMs.toFixed(1)} ms (decoded once, then cached)`);
+  const paper = 400 * 64;
+  console.log(`  400 steps x 64 images (the held-out PyTorch run: 25 s on an H200) would take ≈ ${((paper / r.imagesPerSecond) / 60).toFixed(0)} min here`);
+
+  // The pure-JS cpu backend for comparison (one step, batch 2: it is much slower).
+  await tf.setBackend('cpu');
+  const b2 = await src.batch([0, 1]);
+  tf.tidy(() => qcLoss(g, heads, hooks, b2, 2, size).dataSync());
+  t = performance.now();
+  const gv = new Map(layers.map((l) => [l.name, tf.variable(tf.ones([l.channels]))]));
+  const bv = new Map(layers.map((l) => [l.name, tf.variable(tf.zeros([l.channels]))]));
+  const vars = [...gv.values(), ...bv.values()];
+  const vhooks = affineHooks(layers, (l) => gv.get(l.name)!, (l) => bv.get(l.name)!);
+  tf.tidy(() => { const { value, grads } = tf.variableGrads(() => qcLoss(g, heads, vhooks, b2, 2, size), vars); value.dataSync(); Object.values(grads).forEach((x) => x.dataSync()); });
+  const jsMs = performance.now() - t;
+  t = performance.now();
+  await selectBackend('cpu');
+  tf.tidy(() => { const { value, grads } = tf.variableGrads(() => qcLoss(g, heads, vhooks, b2, 2, size), vars); value.dataSync(); Object.values(grads).forEach((x) => x.dataSync()); });
+  const wasmMs = performance.now() - t;
+  console.log(`forward+backward of 2 images: pure-JS cpu backend ${jsMs.toFixed(0)} ms, ${be.name} ${wasmMs.toFixed(0)} ms (${(jsMs / wasmMs).toFixed(1)}x)`);
+  tf.dispose([...ones.values(), ...zeros.values(), ...vars]);
+  g.dispose();
+  return { ...r, jsCpuFwdBwd2Ms: jsMs, wasmFwdBwd2Ms: wasmMs };
+}
