@@ -111,6 +111,16 @@ function activationMs(): number | undefined {
   return undefined;
 }
 
+/**
+ * VS Code's own window reload (Developer: Reload Window): the workbench shuts down cleanly and saves
+ * webview state, as when a user reloads. (A browser reload of code-server may drop the latest state.)
+ */
+async function reloadWindow(): Promise<void> {
+  await palette(page, 'Developer: Reload Window');
+  await page.waitForLoadState('load');
+  await sleep(2000);
+}
+
 async function flaggedInPanel(f: Frame): Promise<string[]> {
   return f.locator('#layer-table tbody tr.flagged').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.layer ?? ''));
 }
@@ -156,7 +166,7 @@ test('Analyze Oscillation from the Explorer opens the panel with the CLI\'s flag
     // setState), selection included, in the new theme's colours.
     for (const [theme, cls, name] of [['Default Dark Modern', 'vs-dark', 'dark'], ['Default High Contrast', 'hc-black', 'high-contrast']] as const) {
       setSettings({ 'workbench.colorTheme': theme });
-      await page.reload();
+      await reloadWindow();
       await page.locator(`.monaco-workbench.${cls}`).waitFor({ timeout: 60_000 });
       const g = await panelFrame(page, 90_000);
       await g.locator(`#layer-table tbody tr.selected[data-layer="${pick}"]`).waitFor({ timeout: 60_000 });
@@ -166,9 +176,34 @@ test('Analyze Oscillation from the Explorer opens the panel with the CLI\'s flag
       await shot(`vscode-analysis-${name}`);
     }
     setSettings({ 'workbench.colorTheme': baseSettings['workbench.colorTheme'] });
-    await page.reload();
+    await reloadWindow();
     await page.locator('.monaco-workbench.vs').waitFor({ timeout: 60_000 });
     await explorerRow(page, 'data.yaml', 60_000);
+  });
+});
+
+test('several checkpoints selected together are analyzed as one run (scale trajectories, flips)', async (t) => {
+  const ckpts = exampleCheckpoints(workspace);
+  if (ckpts.length < 2) return t.skip('the example has fewer than two checkpoints');
+  await failShot('sequence', async () => {
+    await expandFolder(page, 'w4a4');
+    // Select from the last to the first with Shift (the analysis orders them by epoch itself).
+    await (await explorerRow(page, basename(ckpts[ckpts.length - 1]!))).click();
+    await (await explorerRow(page, basename(ckpts[0]!))).click({ modifiers: ['Shift'] });
+    await contextMenu(page, basename(ckpts[0]!), 'Analyze Oscillation');
+    const f = await panelFrame(page);
+    await f.locator('#chart-scale svg.main-svg').first().waitFor({ timeout: 120_000 });
+    const cli = cliJson(['analyze', ...ckpts]);
+    assert.equal(cli.sequence.order.length, ckpts.length);
+    assert.deepEqual(await flaggedInPanel(f), cli.layers.filter((l: any) => l.flagged).map((l: any) => l.name));
+    assert.equal(await f.locator('#chart-scale .scatterlayer .trace').count(), cli.sequence.layers.length, 'one trajectory per tracked layer');
+    // The flips column shows the CLI's mean flip fraction for the first layer.
+    const first = cli.sequence.layers.find((l: any) => l.name === cli.layers[0].name);
+    const mean = first.flipFractions.reduce((a: number, b: number) => a + b, 0) / first.flipFractions.length;
+    const cell = await f.locator(`#layer-table tbody tr[data-layer="${cli.layers[0].name}"] td`).nth(7).innerText();
+    assert.equal(cell.trim(), `${(mean * 100).toFixed(2)}%`);
+    await sleep(500);
+    await shot('vscode-sequence-light');
   });
 });
 

@@ -20,5 +20,5 @@ export async function analyze(ctx: HostContext, clicked?: unknown, all?: unknown
   ctx.lastAnalyzed = { files };
   ctx.log.info(`Analyze: ${r.report.summary.layerCount} layers, ${r.report.summary.flaggedCount} flagged`);
   for (const n of r.report.summary.notes) ctx.log.info(`Analyze note: ${n}`);
-  ctx.panel.showAnalysis(r.report, 'none (weights only, no inference)');
+  ctx.panel.showAnalysis(r.report, 'none needed (weights only)');
 }
