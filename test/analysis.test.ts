@@ -16,12 +16,12 @@ const cases = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'analysis', 'c
 
 interface Case {
   name: string; op: string; note: string; shape: number[]; storedDtype: string;
-  latent: number[] | null; integer: number[] | null; scale: number[]; zeroPoint: number[];
+  latent: number[] | null; latent64?: boolean; integer: number[] | null; scale: number[]; zeroPoint: number[];
   axis: number | null; qmin: number; qmax: number; bits: number;
   expected: null | Record<string, any>;
 }
 
-function layerOf(c: { name: string; shape: number[]; latent?: number[] | null; integer?: number[] | null; scale: number[]; zeroPoint?: number[]; axis: number | null; qmin?: number; qmax?: number; op?: string; storedDtype?: string }): QuantizedLayer {
+function layerOf(c: { name: string; shape: number[]; latent?: number[] | null; latent64?: boolean; integer?: number[] | null; scale: number[]; zeroPoint?: number[]; axis: number | null; qmin?: number; qmax?: number; op?: string; storedDtype?: string }): QuantizedLayer {
   const qmin = c.qmin ?? -8;
   const qmax = c.qmax ?? 7;
   return {
@@ -29,7 +29,7 @@ function layerOf(c: { name: string; shape: number[]; latent?: number[] | null; i
     op: c.op ?? 'Conv',
     weight: {
       shape: c.shape,
-      latent: c.latent ? Float32Array.from(c.latent) : undefined,
+      latent: c.latent ? (c.latent64 ? Float64Array.from(c.latent) : Float32Array.from(c.latent)) : undefined,
       integer: c.integer ? Int32Array.from(c.integer) : undefined,
       storedDtype: c.storedDtype ?? 'float32',
     },

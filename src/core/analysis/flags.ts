@@ -18,8 +18,8 @@ const pct = (x: number): string => {
   const p = x * 100;
   return `${p >= 10 || p === 0 ? Math.round(p) : p.toPrecision(2)}%`;
 };
-const times = (x: number): string => `${x >= 10 ? x.toFixed(0) : x.toFixed(1)}x`;
-const zText = (z: number): string => (Math.abs(z) >= 10 ? z.toFixed(0) : z.toFixed(1));
+const times = (x: number): string => `${x >= 9.95 ? x.toFixed(0) : x.toFixed(1)}x`;
+const zText = (z: number): string => (Math.abs(z) >= 9.95 ? z.toFixed(0) : z.toFixed(1));
 export const pText = (p: number, log10p: number): string =>
   p >= 1e-3 ? p.toPrecision(2) : p > 0 ? p.toExponential(1) : `1e${Math.floor(log10p)}`;
 

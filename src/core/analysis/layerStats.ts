@@ -5,6 +5,7 @@ import { QatLensError } from '../errors';
 import type { QuantizedLayer, Quantizer } from '../model';
 import type { ChannelSummary, Granularity, LayerReport } from './types';
 
+/** 20 bins: the exact-bin correction below relies on 20 = 16 + 4. */
 export const HISTOGRAM_BINS = 20;
 
 /** ONNX QuantizeLinear rounding: to nearest, ties to even. */
@@ -160,7 +161,17 @@ export function analyzeLayer(layer: QuantizedLayer, delta: number, qOut?: Int32A
         const d = Math.abs(f - 0.5);
         sumD += d;
         nearCounter[+(d < delta)]++;
-        hist[(f * HISTOGRAM_BINS) | 0]++; // f < 1, so the bin is at most 19
+        // Bin floor(20 f) in exact arithmetic: fl(20 f) can round up onto an edge (f = 0.8999999999999999
+        // gives 18.0). Only then, recover the rounding error of 16f + 4f (both exact) by TwoSum.
+        const x = f * HISTOGRAM_BINS;
+        let bin = x | 0;
+        if (x === bin && bin > 0) {
+          const a1 = f * 16;
+          const a2 = f * 4;
+          const bv = x - a1;
+          if (a1 - (x - bv) + (a2 - bv) < 0) bin--;
+        }
+        hist[bin]++;
         if (needQ) {
           // Math.round is exact except at ties (f = 0.5), where it goes up and half-to-even may not.
           let q = Math.round(u);
