@@ -109,6 +109,8 @@ export async function loadProbeSource(file: string, opts: { pt?: string; variant
   if (best.mismatches > MAX_MISMATCH * weights) {
     throw new QatLensError(`the latent weights of ${opts.pt} (${best.v.variant}) round to integers that differ from the ONNX's stored integers in ${best.mismatches} of ${weights} weights (${(100 * best.mismatches / weights).toFixed(2)}%): they are not the weights this ONNX was exported from`, file, 'EMISMATCH');
   }
+  const half = best.v.layers.filter((l) => /float16/.test(l.weight.storedDtype)).length;
+  if (half) notes.push(`${opts.pt} stores its weights in ${best.v.layers[0].weight.storedDtype === 'bfloat16' ? 'bfloat16' : 'float16'} (as YOLOv5 checkpoints do): the latent values are rounded to half precision, so a few near-tie weights round differently than in the float32 export`);
   notes.push(`latent weights from ${opts.pt} (${best.v.variant}); ${best.mismatches} of ${weights} stored integers differ from clamp(roundHalfEven(W/s)) of them (rounding ties or float noise); the stored integers are used as the hard states`);
   return { file, model, layers: best.layers, latentFrom: `${opts.pt} (${best.v.variant})`, integerMismatches: best.mismatches, weights, notes };
 }
