@@ -173,9 +173,8 @@ export function analyzeLayer(layer: QuantizedLayer, delta: number, qOut?: Int32A
         }
         hist[bin]++;
         if (needQ) {
-          // Math.round is exact except at ties (f = 0.5), where it goes up and half-to-even may not.
-          let q = Math.round(u);
-          if (f === 0.5 && (fl & 1) === 0) q = fl;
+          // Half to even without branches: up when f > 0.5; at a tie, up only from an odd floor.
+          let q = fl + +(f > 0.5) + (+(f === 0.5) & fl);
           if (q < qmin) q = qmin;
           else if (q > qmax) q = qmax;
           if (ints) {
