@@ -11,13 +11,14 @@ import { openDataset, type Dataset } from '../src/core/data/dataset';
 import { letterboxInto } from '../src/core/data/letterbox';
 import { type EngineName, openSession, probeEngines } from '../src/core/infer/engine';
 import { decodeDetector } from '../src/core/infer/modelInfo';
+import { detectLayout } from '../src/core/infer/decode';
 import { detectDataset } from '../src/core/infer/pipeline';
 import { rewriteQdqToFloat } from '../src/core/infer/qdqToFloat';
 import { onnx } from '../src/core/onnx/proto';
 import { readFileSync } from 'node:fs';
 
 const ROOT = join(__dirname, '..');
-const SHAPES = join(ROOT, 'examples', 'shapes');
+const SHAPES = process.env.QATLENS_SHAPES ?? join(ROOT, 'examples', 'shapes');
 
 export interface PipelineBenchRow {
   model: string;
@@ -37,6 +38,9 @@ export interface PipelineBenchRow {
 }
 
 function models(): { name: string; file: string }[] {
+  // QATLENS_BENCH_MODELS=a.onnx,b.onnx overrides (e.g. YOLOv5n-sized models on a GPU host).
+  const env = process.env.QATLENS_BENCH_MODELS;
+  if (env) return env.split(',').map((file) => ({ name: file.split('/').pop()!, file }));
   const ex = [['float', join(SHAPES, 'float.onnx')], ['w4a4 qdq', join(SHAPES, 'w4a4', 'qdq.onnx')]].filter(([, f]) => existsSync(f));
   if (ex.length) return ex.map(([name, file]) => ({ name: `shapes ${name}`, file }));
   const fix = join(ROOT, 'test', 'fixtures', 'pipeline');
@@ -48,7 +52,7 @@ async function bare(file: string, engine: EngineName, ds: Dataset, batch: number
   const { proto, info } = decodeDetector(bytes, file);
   const H = info.height ?? 640, W = info.width ?? 640;
   const b = info.batch ?? batch;
-  const es = await openSession({ original: bytes, gpu: () => ({ bytes: info.qdq ? onnx.ModelProto.encode(rewriteQdqToFloat(proto).model).finish() : bytes, rewritten: info.qdq }) }, engine);
+  const es = await openSession({ original: bytes, gpu: () => ({ bytes: info.qdq ? onnx.ModelProto.encode(rewriteQdqToFloat(proto, file, { round: 'magic' }).model).finish() : bytes, rewritten: info.qdq }) }, engine);
   const plane = 3 * H * W;
   const inputs: ort.Tensor[] = [];
   for (let i = 0; i < ds.images.length; i += b) {
@@ -71,9 +75,11 @@ export async function benchPipeline(log: (line: string) => void = console.log): 
   const shapes = await openDataset(join(SHAPES, 'data.yaml'), { split: 'val' });
   for (const m of models()) {
     const { info } = decodeDetector(readFileSync(m.file), m.file);
-    // The fixtures have 3 classes: give them the shapes images under their own names (speed only).
-    const ds: Dataset = info.names && info.names.length !== shapes.names.length
-      ? { ...shapes, names: info.names, categoryIds: info.names.map((_, i) => i + 1), gt: { ...shapes.gt, annotations: [], categories: info.names.map((name, i) => ({ id: i + 1, name })) } }
+    // Models with other classes (the fixtures, COCO-80 models) get the shapes images under their
+    // own class names: speed only, no scoring.
+    const names = info.names ?? Array.from({ length: detectLayout(info.outputDims.map((d) => d ?? 1)).classes }, (_, i) => `class${i}`);
+    const ds: Dataset = names.length !== shapes.names.length
+      ? { ...shapes, names, categoryIds: names.map((_, i) => i + 1), gt: { ...shapes.gt, annotations: [], categories: names.map((name, i) => ({ id: i + 1, name })) } }
       : shapes;
     const engines = await probeEngines({ original: readFileSync(m.file), gpu: () => ({ bytes: readFileSync(m.file), rewritten: false }) });
     for (const e of engines) {

@@ -118,7 +118,7 @@ test('head layout from the output shape, with class count and override', () => {
 });
 
 test('top max_nms selection equals a full sort, ties by candidate order', async () => {
-  const { topOrder } = await import('../src/core/infer/nms');
+  const { topOrder } = await import('../src/core/infer/nms.js');
   // Many ties (scores on a 1/1000 grid), more candidates than kept.
   const s = Float32Array.from({ length: 50000 }, (_, i) => ((i * 7919) % 1000) / 1000 + 0.001);
   for (const k of [1, 999, 30000, 50000]) {

@@ -104,6 +104,10 @@ test('rewrite keeps half-to-even ties, zero points, Clip ranges and per-axis wei
   assert.deepEqual(qa, [-4, -1, 0, 0, 1, 1, 3.5, 3.5]); // half to even, then the 4-bit clip
   assert.deepEqual(fa, qa);
   assert.deepEqual(fb, qb);
+  // Rounding by adding and subtracting 1.5 * 2^23 gives the same ties (and 100 / .5 = 200 still clips).
+  const [ma, mb] = await runBoth(bytesOf(rewriteQdqToFloat(model, 'ties', { round: 'magic' }).model));
+  assert.deepEqual(ma, qa);
+  assert.deepEqual(mb, qb);
 });
 
 test('rewrite refuses what it cannot express, naming the node', () => {
@@ -129,6 +133,9 @@ test('pipeline: QDQ graph and its rewrite give identical detections and mAP', as
   assert.ok(a.detections.length > 100);
   assert.deepEqual(b.detections, a.detections);
   assert.deepEqual(b.eval.stats, a.eval.stats);
+  const magic = bytesOf(rewriteQdqToFloat(loadModel(join(FIX, 'qdq.onnx')), 'qdq.onnx', { round: 'magic' }).model);
+  const c = await detectDataset(magic, join(FIX, 'data.yaml'), { engine: 'cpu' });
+  assert.deepEqual(c.run.detections, a.detections);
   // And quantization does change them (the comparison is not vacuous).
   const f = await detectDataset(join(FIX, 'float.onnx'), join(FIX, 'data.yaml'), { engine: 'cpu' });
   assert.notDeepEqual(f.run.detections, a.detections);

@@ -112,7 +112,7 @@ export async function detectDataset(model: string | Uint8Array, dataset: string 
     gpu: () => {
       if (!info.qdq) return { bytes, rewritten: false };
       try {
-        const r = rewriteQdqToFloat(proto, file);
+        const r = rewriteQdqToFloat(proto, file, { round: 'magic' }); // Round has no WebGPU kernel
         return { bytes: onnx.ModelProto.encode(r.model).finish(), rewritten: true, note: `${r.stats.activations} activation Q/DQ pairs and ${r.stats.weights} weights turned to float` };
       } catch (err) {
         return { bytes, rewritten: false, note: `QDQ graph kept as is (${(err as Error).message})` };
