@@ -30,7 +30,7 @@ export async function benchQC(): Promise<Record<string, number>> {
   console.log(`backend: tfjs ${be.name}${be.notes.length ? ` (${be.notes.join('; ')})` : ''}, batch ${batch}, ${size[0]}x${size[1]}, ${steps} timed steps after 1 warm-up step`);
   const g = TfGraph.load(m.path);
   const layers = findQuantLayers(g);
-  const heads = findHeads(g, size);
+  const heads = await findHeads(g, size);
   const { images } = await labelledImages('examples/shapes', 'calib', { limit: Math.max(batch * (steps + 1), batch) });
   const src = calibSource(images, size);
   console.log(`${layers.length} quantized layers (${layers.reduce((s, l) => s + l.channels, 0)} channels: as many γ and β), ${heads.outputs.length} heads`);

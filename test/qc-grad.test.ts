@@ -68,7 +68,7 @@ test('γ/β gradients of the detection loss: wasm fast path equals the pure-JS b
   const b = await selectBackend('cpu');
   if (b.name !== 'wasm') { console.log('# SKIP: wasm backend not available here'); return; }
   const g = TfGraph.load(join(__dirname, 'fixtures', 'qc', 'tiny_qdq.onnx'));
-  const layers = findQuantLayers(g), heads = findHeads(g, [64, 64]);
+  const layers = findQuantLayers(g), heads = await findHeads(g, [64, 64]);
   const images = tf.add(rand([2, 3, 64, 64], 9), 0.5).dataSync() as Float32Array;
   const batch = { images, targets: [[0, 0, 0.3, 0.4, 0.2, 0.3], [0, 1, 0.7, 0.6, 0.4, 0.3], [1, 1, 0.5, 0.5, 0.6, 0.5]] as [number, number, number, number, number, number][] };
   const run = () => {

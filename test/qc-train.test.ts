@@ -123,7 +123,7 @@ test('the evaluation split is refused for calibration', async () => {
 test('heads: anchors and strides read from the decode constants', async () => {
   await selectBackend('cpu');
   const g = TfGraph.load(MODEL);
-  const h = findHeads(g, [64, 64]);
+  const h = await findHeads(g, [64, 64]);
   assert.deepEqual(h.strides, [8, 16]);
   assert.deepEqual(h.anchors, [[10, 13, 16, 30, 33, 23], [30, 61, 62, 45, 59, 119]]);
   assert.equal(h.nc, 2);

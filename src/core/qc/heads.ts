@@ -72,7 +72,7 @@ export interface HeadOverrides { anchors?: number[][]; strides?: number[] }
  * followed by a Transpose to [b, na, ny, nx, no]. One probe forward at `imgsz` reads the shapes and
  * the anchor-grid operands of the decode (a Mul by a [1, na, *, *, 2] tensor after the wh Pow).
  */
-export function findHeads(g: TfGraph, imgsz: [number, number], over: HeadOverrides = {}): HeadSpec {
+export async function findHeads(g: TfGraph, imgsz: [number, number], over: HeadOverrides = {}): Promise<HeadSpec> {
   const cands: { conv: string; reshape: string; after: string }[] = [];
   for (const node of g.nodes) {
     if (node.opType !== 'Conv') continue;
@@ -99,12 +99,17 @@ export function findHeads(g: TfGraph, imgsz: [number, number], over: HeadOverrid
     mulOperands.set(c.conv, ops);
   }
   const want = [...new Set([...cands.map((c) => c.reshape), ...[...mulOperands.values()].flat()])];
-  const probe = tf.tidy(() => {
+  const outs = tf.tidy(() => {
     const feeds: Record<string, tf.Tensor> = {};
     for (const inp of g.inputs) feeds[inp.name] = tf.zeros([1, 3, imgsz[0], imgsz[1]]);
-    const r = g.run(feeds, { outputs: want });
-    return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, { shape: v.shape, data: v.shape.length === 5 && v.shape[4] === 2 ? Array.from(v.dataSync()) : [] }]));
+    return g.run(feeds, { outputs: want });
   });
+  // Asynchronous reads: WebGPU has no synchronous read-back of GPU tensors.
+  const probe: Record<string, { shape: number[]; data: number[] }> = {};
+  for (const [k, v] of Object.entries(outs)) {
+    probe[k] = { shape: v.shape, data: v.shape.length === 5 && v.shape[4] === 2 ? Array.from(await v.data()) : [] };
+  }
+  tf.dispose(Object.values(outs));
   const heads = cands.map((c) => {
     const s = probe[c.reshape].shape;
     if (s.length !== 5) return undefined;

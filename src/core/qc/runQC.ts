@@ -127,7 +127,7 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
     if (!layers.length) throw new QatLensError('no quantized Conv/Gemm (weight through DequantizeLinear) to correct: QC needs a QDQ model', modelPath, 'ENOQUANT');
     const shape = g.inputs[0]?.shape ?? [];
     const imgsz: [number, number] = typeof shape[2] === 'number' && typeof shape[3] === 'number' ? [shape[2], shape[3]] : [o.imgsz ?? 640, o.imgsz ?? 640];
-    const heads = findHeads(g, imgsz, { anchors: o.anchors, strides: o.strides });
+    const heads = await findHeads(g, imgsz, { anchors: o.anchors, strides: o.strides });
     ctx.log('info', `QC: ${layers.length} quantized layers, ${heads.outputs.length} heads (strides ${heads.strides.join(', ')}; anchors from ${heads.anchorSource}), ${heads.nc} classes, input ${imgsz[0]}x${imgsz[1]}`);
     const maxCls = Math.max(-1, ...calib.images.flatMap((im) => Array.from(im.classes)));
     if (maxCls >= heads.nc) throw new QatLensError(`calibration labels use class ${maxCls} but the model has ${heads.nc} classes`, calib.source, 'ECLASSES');

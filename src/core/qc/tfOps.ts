@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { onnx } from '../onnx/proto';
-import { qrange } from './hostOps';
+import { broadcastShape, qrange } from './hostOps';
 import {
   attrFloat, attrInt, attrInts, attrs, attrStr, isHost, NHWC_AXIS, nodeName, onnxShape, toNhwc, toPlain,
   type TfGraph, type TfVal, type Val,
@@ -481,7 +481,8 @@ export function runTfOp(node: onnx.INodeProto, ins: (Val | undefined)[], g: TfGr
     }
     case 'Where': {
       const c = toPlain(tv(0)), x = toPlain(tv(1)), y = toPlain(tv(2));
-      const shape = tf.broadcastArgs(tf.broadcastArgs(tf.tensor1d(c.t.shape, 'int32'), tf.tensor1d(x.t.shape, 'int32')), tf.tensor1d(y.t.shape, 'int32')).arraySync() as number[];
+      // Shapes are known on the host: no read-back (WebGPU has no synchronous reads).
+      const shape = broadcastShape(broadcastShape(c.t.shape, x.t.shape, 'Where'), y.t.shape, 'Where');
       return [{ t: tf.where(tf.broadcastTo(tf.cast(c.t, 'bool'), shape), tf.broadcastTo(x.t, shape), tf.broadcastTo(y.t, shape)), nhwc: false }];
     }
   }
