@@ -3,11 +3,12 @@
 // optimizer). Model: examples/shapes/w4a4/qdq.onnx, or (until the example lands) a QDQ model of the
 // same architecture made by tools/fixtures/qc/make_bench_model.py (random weights: speed only).
 //   npm run bench qc            QC_BENCH_BATCH=16 QC_BENCH_STEPS=5 npm run bench qc
+//   On a GPU machine (notes/gpu-check.md): QC_BENCH_BACKEND=webgpu (or auto) QC_BENCH_BATCH=64 ...
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { labelledImages } from '../src/core/data/dataset';
-import { selectBackend } from '../src/core/qc/backend';
+import { selectBackend, type TrainingBackend } from '../src/core/qc/backend';
 import { findHeads, findQuantLayers } from '../src/core/qc/heads';
 import { TfGraph } from '../src/core/qc/tfGraph';
 import { affineHooks, calibSource, qcLoss, trainQC } from '../src/core/qc/train';
@@ -26,7 +27,8 @@ export async function benchQC(): Promise<Record<string, number>> {
   const size: [number, number] = [320, 320];
   const m = benchModel();
   console.log(`model: ${m.what}: ${m.path}`);
-  const be = await selectBackend('cpu');
+  const pref = (process.env.QC_BENCH_BACKEND ?? 'cpu') as TrainingBackend;
+  const be = await selectBackend(pref);
   console.log(`backend: tfjs ${be.name}${be.notes.length ? ` (${be.notes.join('; ')})` : ''}, batch ${batch}, ${size[0]}x${size[1]}, ${steps} timed steps after 1 warm-up step`);
   const g = TfGraph.load(m.path);
   const layers = findQuantLayers(g);
@@ -60,6 +62,11 @@ export async function benchQC(): Promise<Record<string, number>> {
   const paper = 400 * 64;
   console.log(`  400 steps x 64 images (the held-out PyTorch run: 25 s on an H200) would take ≈ ${((paper / r.imagesPerSecond) / 60).toFixed(0)} min here`);
 
+  if (be.name !== 'wasm') {
+    tf.dispose([...ones.values(), ...zeros.values()]);
+    g.dispose();
+    return r;
+  }
   // The pure-JS cpu backend for comparison (one step, batch 2: it is much slower).
   await tf.setBackend('cpu');
   const b2 = await src.batch([0, 1]);
@@ -72,7 +79,7 @@ export async function benchQC(): Promise<Record<string, number>> {
   tf.tidy(() => { const { value, grads } = tf.variableGrads(() => qcLoss(g, heads, vhooks, b2, 2, size), vars); value.dataSync(); Object.values(grads).forEach((x) => x.dataSync()); });
   const jsMs = performance.now() - t;
   t = performance.now();
-  await selectBackend('cpu');
+  await selectBackend(pref);
   tf.tidy(() => { const { value, grads } = tf.variableGrads(() => qcLoss(g, heads, vhooks, b2, 2, size), vars); value.dataSync(); Object.values(grads).forEach((x) => x.dataSync()); });
   const wasmMs = performance.now() - t;
   console.log(`forward+backward of 2 images: pure-JS cpu backend ${jsMs.toFixed(0)} ms, ${be.name} ${wasmMs.toFixed(0)} ms (${(jsMs / wasmMs).toFixed(1)}x)`);
