@@ -205,3 +205,22 @@ test('flag settings are honoured: a looser p-value flags the tiny layer, a highe
   assert.equal(r.summary.flaggedCount, r.layers.filter((l) => l.flagged).length);
   assert.deepEqual(r.settings, { delta: 0.05, minConcentration: 1.5, maxPValue: 0.2, bits: null });
 });
+
+test('layers match across formats without ".weight"/"_int" suffixes (checkpoint vs its exported integers)', () => {
+  // latent weights of a PyTorch layer, and the integers an exporter wrote for it (one changed)
+  const latent = [0.26, -0.14, 0.05, 0.31, -0.33, 0.12];
+  const pt = layerOf({ name: 'model.1.conv', shape: [2, 3], latent, scale: [0.1], axis: null });
+  const ints = latent.map((w) => roundHalfEven(Math.fround(w) / 0.1)); // latent weights are float32
+  ints[4] += 1;
+  const onnx = layerOf({ name: 'model.1.conv.weight_int', shape: [2, 3], integer: ints, scale: [0.1], axis: null });
+  const other = layerOf({ name: 'model.2.conv.weight', shape: [1], latent: [0.1], scale: [0.1], axis: null });
+  const cks: Checkpoint[] = [
+    { file: 'a/epoch_28.pt', format: 'pytorch', notes: [], variants: [{ variant: 'model', layers: [pt], activations: [] }] },
+    { file: 'a/qdq.onnx', format: 'onnx', notes: [], variants: [{ variant: 'graph', layers: [onnx, other], activations: [] }] },
+  ];
+  const r = analyzeCheckpoints(cks);
+  assert.equal(r.sequence!.orderedBy, 'name');
+  assert.deepEqual(r.sequence!.layers.map((l) => [l.name, l.flipFractions]), [['model.1.conv.weight_int', [1 / 6]]]);
+  assert.deepEqual(r.sequence!.partial, [{ name: 'model.2.conv.weight', kind: 'layer', presentIn: ['a/qdq.onnx'] }]);
+  assert.ok(r.summary.notes.some((n) => n.includes('"model.1.conv.weight_int" = "model.1.conv"') || n.includes('"model.1.conv" = "model.1.conv.weight_int"')), r.summary.notes.join('\n'));
+});

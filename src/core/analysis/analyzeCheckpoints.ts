@@ -38,11 +38,26 @@ export function analyzedVariant(ck: Checkpoint): QuantModel | undefined {
 const scalesEqualShape = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 const countOf = (l: QuantizedLayer) => l.weight.shape.reduce((a, b) => a * b, 1);
 
+/**
+ * The key a layer is matched by across checkpoints: its name without a trailing ".weight" and the
+ * integer-initializer suffixes exporters add ("_int", "_q", "_quant", "_quantized"), so that a
+ * PyTorch "model.1.conv" meets an ONNX "model.1.conv.weight" or "model.1.conv.weight_int".
+ */
+export const matchKey = (name: string): string =>
+  name.replace(/\.weight(?:_int|_q|_quant|_quantized)?$/, '').replace(/_(?:int|q|quant|quantized)$/, '');
+
+/** Layers of a variant by match key; a key two layers share falls back to their full names. */
 function layerMap(model: QuantModel | undefined, notes: string[], file: string): Map<string, QuantizedLayer> {
   const m = new Map<string, QuantizedLayer>();
+  const seen = new Set<string>();
   for (const l of model?.layers ?? []) {
-    if (m.has(l.name)) notes.push(`${basename(file)}: layer "${l.name}" appears twice in variant "${model!.variant}"; the first is analyzed`);
-    else m.set(l.name, l);
+    if (seen.has(l.name)) {
+      notes.push(`${basename(file)}: layer "${l.name}" appears twice in variant "${model!.variant}"; the first is analyzed`);
+      continue;
+    }
+    seen.add(l.name);
+    const key = matchKey(l.name);
+    m.set(m.has(key) || key === '' ? l.name : key, l);
   }
   return m;
 }
@@ -89,8 +104,19 @@ export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptio
   const names: string[] = [];
   const seen = new Set<string>();
   for (let t = K - 1; t >= 0; t--) for (const n of maps[t].keys()) if (!seen.has(n)) (seen.add(n), names.push(n));
+  /** A key's name in the report: the layer's own name in the last checkpoint that has it. */
+  const shown = (key: string): string => {
+    for (let t = K - 1; t >= 0; t--) {
+      const l = maps[t].get(key) ?? emaMaps[t]?.get(key);
+      if (l) return l.name;
+    }
+    return key;
+  };
+  const renamed = names.find((k) => new Set(maps.flatMap((m) => (m.has(k) ? [m.get(k)!.name] : []))).size > 1);
+  if (renamed) notes.push(`layers matched across checkpoints by name without ".weight"/"_int"-style suffixes (e.g. ${[...new Set(maps.flatMap((m) => (m.has(renamed) ? [`"${m.get(renamed)!.name}"`] : [])))].join(' = ')})`);
 
   const stats: LayerStats[][] = ordered.map(() => []);
+  const statsByKey: Map<string, LayerStats>[] = ordered.map(() => new Map());
   // Only each layer's summary is kept: the trackers' per-weight arrays go as soon as the layer is done.
   const seqTrackers = new Map<string, Pick<FlipTracker, 'flipFractions' | 'meanReversals' | 'reversalShare'>>();
   const shapeMismatch: string[] = [];
@@ -104,7 +130,7 @@ export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptio
     const present = maps.map((m) => m.get(name));
     const inAll = present.every((l) => l !== undefined);
     const sameShape = inAll && present.every((l) => scalesEqualShape(l!.weight.shape, present[0]!.weight.shape));
-    if (inAll && !sameShape) shapeMismatch.push(name);
+    if (inAll && !sameShape) shapeMismatch.push(shown(name));
     const track = K > 1 && inAll && sameShape;
     const tracker = track ? new FlipTracker(countOf(present[0]!)) : null;
     const bufs = track ? [new Int32Array(countOf(present[0]!)), new Int32Array(countOf(present[0]!))] : [];
@@ -116,7 +142,9 @@ export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptio
       let q: Int32Array | undefined;
       if (tracker) q = bufs[t % 2];
       else if (compareEma) q = new Int32Array(countOf(layer));
-      stats[t].push(inFile(ordered[t].file, () => analyzeLayer(layer, settings.delta, q)));
+      const st = inFile(ordered[t].file, () => analyzeLayer(layer, settings.delta, q));
+      stats[t].push(st);
+      statsByKey[t].set(name, st);
       if (tracker) tracker.push(q!);
       if (compareEma) {
         emaFlips[t].set(name, flipFraction(q!, inFile(ordered[t].file, () => integerStates(ema!))));
@@ -131,8 +159,8 @@ export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptio
 
   for (const s of stats) flagLayers(s, settings);
   const last = stats[K - 1];
-  for (const l of last) {
-    const f = emaFlips[K - 1].get(l.name);
+  for (const [key, l] of statsByKey[K - 1]) {
+    const f = emaFlips[K - 1].get(key);
     if (f !== undefined) l.modelVsEmaFlipFraction = f;
   }
 
@@ -162,19 +190,18 @@ export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptio
 
   let sequence: SequenceReport | undefined;
   if (K > 1) {
-    const statIndex = stats.map((s) => new Map(s.map((l) => [l.name, l])));
     const partial: SequenceReport['partial'] = [];
     const seqLayers: SequenceReport['layers'] = [];
     for (const name of names) {
       const tr = seqTrackers.get(name);
       if (!tr) {
-        if (!shapeMismatch.includes(name)) partial.push({ name, kind: 'layer', presentIn: ordered.filter((_, t) => maps[t].has(name)).map((c) => c.file) });
+        if (!inAllKeys(maps, name)) partial.push({ name: shown(name), kind: 'layer', presentIn: ordered.filter((_, t) => maps[t].has(name)).map((c) => c.file) });
         continue;
       }
-      const per = statIndex.map((m) => m.get(name)!);
+      const per = statsByKey.map((m) => m.get(name)!);
       const mv = scaleMovement(present(maps, name).map((l) => l.weightQuantizer.scale));
       seqLayers.push({
-        name,
+        name: shown(name),
         flipFractions: tr.flipFractions,
         meanReversals: tr.meanReversals,
         reversalShare: tr.reversalShare,
@@ -215,19 +242,19 @@ export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptio
     let flips = 0;
     let total = 0;
     const layers: ModelVsEma['layers'] = [];
-    for (const [name, f] of emaFlips[t]) {
-      const n = countOf(model.get(name)!);
+    for (const [key, f] of emaFlips[t]) {
+      const n = countOf(model.get(key)!);
       flips += f * n;
       total += n;
-      layers.push({ name, flipFraction: f, scaleRelativeChange: emaScale[t].get(name) ?? NaN });
+      layers.push({ name: model.get(key)!.name, flipFraction: f, scaleRelativeChange: emaScale[t].get(key) ?? NaN });
     }
     modelVsEma.push({
       file: ck.file,
       epoch: ck.epoch ?? null,
       flipFraction: total > 0 ? flips / total : 0,
       layers,
-      onlyInModel: [...model.keys()].filter((n) => !ema.has(n)),
-      onlyInEma: [...ema.keys()].filter((n) => !model.has(n)),
+      onlyInModel: [...model].filter(([k]) => !ema.has(k)).map(([, l]) => l.name),
+      onlyInEma: [...ema].filter(([k]) => !model.has(k)).map(([, l]) => l.name),
     });
   });
 
@@ -269,6 +296,8 @@ function inFile<T>(file: string, f: () => T): T {
     throw err;
   }
 }
+
+const inAllKeys = (maps: Map<string, QuantizedLayer>[], key: string) => maps.every((m) => m.has(key));
 
 function present(maps: Map<string, QuantizedLayer>[], name: string): QuantizedLayer[] {
   return maps.map((m) => m.get(name)!);

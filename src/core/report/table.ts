@@ -56,7 +56,8 @@ export function formatReportTable(r: AnalysisReport): string[] {
   if (r.sequence) {
     const q = r.sequence;
     out.push('', `Across ${q.order.length} checkpoints (ordered by ${q.orderedBy}: ${q.order.map((o) => (o.epoch !== null ? `epoch ${o.epoch}` : basename(o.file))).join(' → ')}):`);
-    const top = [...q.layers].sort((a, b) => b.reversalShare - a.reversalShare || b.meanReversals - a.meanReversals).slice(0, 15);
+    const meanFlips = (l: (typeof q.layers)[number]) => l.flipFractions.reduce((x, y) => x + y, 0) / Math.max(1, l.flipFractions.length);
+    const top = [...q.layers].sort((a, b) => b.reversalShare - a.reversalShare || meanFlips(b) - meanFlips(a)).slice(0, 15);
     out.push(
       ...table(
         ['layer', 'flips per transition', 'reversals/weight/step', 'reversal share', 'scale CV', 'max scale change'],
@@ -64,13 +65,16 @@ export function formatReportTable(r: AnalysisReport): string[] {
         [false, false, true, true, true, true],
       ).map((x) => `  ${x}`),
     );
-    if (q.layers.length > top.length) out.push(`  (${top.length} of ${q.layers.length} layers with the most reversals; all in --json)`);
+    if (q.layers.length > top.length) out.push(`  (${top.length} of ${q.layers.length} layers with the most reversals, then flips; all in --json)`);
     if (q.activations.length) {
       const a = [...q.activations].sort((x, y) => y.scaleCV - x.scaleCV).slice(0, 5);
       out.push(`  activation scales, largest CV: ${a.map((x) => `${x.name} ${fix(x.scaleCV, 4)}`).join(', ')}`);
     }
-    for (const p of q.partial) out.push(`  ${p.kind} ${p.name} only in: ${p.presentIn.map((f) => basename(f)).join(', ')}`);
-    for (const n of q.shapeMismatch) out.push(`  layer ${n} changes shape between checkpoints: not compared`);
+    const LIST = 8;
+    for (const p of q.partial.slice(0, LIST)) out.push(`  ${p.kind} ${p.name} only in: ${p.presentIn.map((f) => basename(f)).join(', ')}`);
+    if (q.partial.length > LIST) out.push(`  … and ${q.partial.length - LIST} more layers or activations in some checkpoints only (all in --json)`);
+    for (const n of q.shapeMismatch.slice(0, LIST)) out.push(`  layer ${n} changes shape between checkpoints: not compared`);
+    if (q.shapeMismatch.length > LIST) out.push(`  … and ${q.shapeMismatch.length - LIST} more layers that change shape`);
   }
   const mve = r.modelVsEma ?? [];
   if (mve.length) {
