@@ -150,10 +150,10 @@ def write_split(out, split, count, seed=SEED, workers=1):
         lines = []
         for cls, x0, y0, x1, y1 in boxes:
             lines.append(f'{cls} {(x0 + x1) / 2 / IMG:.6f} {(y0 + y1) / 2 / IMG:.6f} {(x1 - x0) / IMG:.6f} {(y1 - y0) / IMG:.6f}')
-            w, h = x1 - x0, y1 - y0
+            w, h = round(x1 - x0, 3), round(y1 - y0, 3)
             anns.append({'id': len(anns) + 1, 'image_id': i + 1, 'category_id': cls + 1,
-                         'bbox': [round(x0, 3), round(y0, 3), round(w, 3), round(h, 3)],
-                         'area': round(w * h, 3), 'iscrowd': 0})
+                         'bbox': [round(x0, 3), round(y0, 3), w, h],
+                         'area': round(w * h, 3), 'iscrowd': 0})  # area of the stored box
         with open(os.path.join(out, 'labels', split, name + '.txt'), 'w') as f:
             f.write('\n'.join(lines) + ('\n' if lines else ''))
         images.append({'id': i + 1, 'file_name': name + '.jpg', 'width': IMG, 'height': IMG})
