@@ -24,10 +24,10 @@ test('compare on the example: float, QAT, soft δ, latent entries; the latent ON
     deltas: [0.1], limit: 8, jsonOut: json,
   }, quietContext());
   const r = JSON.parse(readFileSync(json, 'utf8')) as CompareReport;
-  assert.deepEqual(r.comparison.entries.map((e) => e.role), ['float', 'qat', 'soft', 'latent']);
+  assert.deepEqual(r.comparison.entries.map((e) => e.role), ['float', 'qat', 'hard', 'soft', 'latent']);
   assert.equal(r.images, 8);
-  const [f, q, s, l] = r.comparison.entries;
-  for (const e of [f, q, s, l]) {
+  const [f, q, h, s, l] = r.comparison.entries;
+  for (const e of [f, q, h, s, l]) {
     assert.ok(e.map > 0 && e.map <= 1 && e.map50 >= e.map, `${e.label}: ${e.map} / ${e.map50}`);
     assert.equal(e.pr!.recall.length, e.pr!.precision.length);
     assert.ok(Object.keys(e.perCategory!).length > 0);
@@ -35,6 +35,7 @@ test('compare on the example: float, QAT, soft δ, latent entries; the latent ON
   assert.equal(s.delta, 0.1);
   assert.ok(s.softWeights! > 0 && s.softWeights! < s.probedWeights!);
   assert.equal(l.softWeights, l.probedWeights);
+  assert.equal(h.softWeights, 0);
   assert.ok(r.comparison.notes!.some((n) => /rounded weights equal the QAT model's integers/.test(n)));
 });
 
@@ -45,7 +46,7 @@ test('example job with tiny settings writes report.json, report.html and a corre
   assert.equal(j.settings.steps, 2);
   assert.ok(j.analysis.layers.length > 0);
   assert.equal(j.qc.steps, 2);
-  assert.deepEqual(j.comparison.comparison.entries.map((e: { role: string }) => e.role), ['float', 'qat', 'soft', 'latent', 'qc']);
+  assert.deepEqual(j.comparison.comparison.entries.map((e: { role: string }) => e.role), ['float', 'qat', 'hard', 'soft', 'latent', 'qc']);
   const page = readFileSync(r.files.html, 'utf8');
   assert.match(page, /id="compare"/);
   assert.match(page, /id="probe"/);

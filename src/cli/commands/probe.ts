@@ -54,7 +54,7 @@ export const probe: Command = {
     const r = (res as ProbeResult).report;
     out(`Soft-rounding probe of ${r.model} on ${r.data}${r.baseline.images ? ` (${r.baseline.images} images, ${r.baseline.engine} engine)` : ''}`);
     out(`latent weights: ${r.latentFrom}`);
-    out('mAP in percent');
+    out('mAP in percent; Δ against the hard (δ=0) row');
     out('');
     for (const l of compareTable([r.baseline, ...r.soft, ...(r.latent ? [r.latent] : [])])) out(l);
     out('');

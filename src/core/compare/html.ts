@@ -1,6 +1,7 @@
 // The comparison as chart data (grouped mAP bars, precision/recall curves overlaid) and as a
 // self-contained HTML section. Plotly figures are plain JSON so the report page, the panel and
 // tests all use the same ones.
+import { referenceOf } from './table';
 import type { CompareEntry, CompareReport } from './types';
 
 export interface PlotlyFigure {
@@ -37,13 +38,13 @@ export function compareFigures(entries: CompareEntry[]): PlotlyFigure[] {
 
 /** An HTML table of the entries. */
 export function compareTableHtml(entries: CompareEntry[]): string {
-  const qat = entries.find((e) => e.role === 'qat') ?? entries.find((e) => e.role === 'hard');
   const rows = entries.map((e) => {
-    const d = qat && e !== qat ? `${e.map - qat.map >= 0 ? '+' : '−'}${Math.abs((e.map - qat.map) * 100).toFixed(1)}` : '';
+    const ref = referenceOf(e, entries);
+    const d = ref ? `${e.map - ref.map >= 0 ? '+' : '−'}${Math.abs((e.map - ref.map) * 100).toFixed(1)} vs ${esc(ref.label)}` : '';
     const soft = e.softWeights !== undefined && e.probedWeights ? `${e.softWeights} (${((100 * e.softWeights) / e.probedWeights).toFixed(1)}%)` : '';
     return `<tr><td>${esc(e.label)}</td><td class="num">${(e.map * 100).toFixed(1)}</td><td class="num">${(e.map50 * 100).toFixed(1)}</td><td class="num">${d}</td><td class="num">${soft}</td><td>${esc(e.file ?? '')}</td></tr>`;
   });
-  return `<table class="compare"><thead><tr><th>model</th><th>mAP@.5:.95 (%)</th><th>mAP@.5 (%)</th><th>vs QAT</th><th>latent-valued weights</th><th>file</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<table class="compare"><thead><tr><th>model</th><th>mAP@.5:.95 (%)</th><th>mAP@.5 (%)</th><th>Δ mAP@.5:.95</th><th>latent-valued weights</th><th>file</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 /** Figures as divs plus the script that draws them (Plotly must be loaded before). */

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { AnalysisReport } from '../analysis/types';
-import { gapRecovered, subContext } from '../compare/compare';
+import { gapRecovered, hardNote, subContext } from '../compare/compare';
 import { compareSectionHtml } from '../compare/html';
 import { addSections } from '../compare/page';
 import { makeScorer } from '../compare/score';
@@ -119,7 +119,7 @@ export async function runExample(p: ExampleParams, ctx: JobContext): Promise<Exa
   };
   await score('float', 'float', floatOnnx, 0.8);
   await score('QAT', 'qat', qdq, 0.866);
-  entries.push(...probe.soft, ...(probe.latent ? [probe.latent] : []));
+  entries.push({ ...probe.baseline, label: 'QAT hard δ=0 (float weights)' }, ...probe.soft, ...(probe.latent ? [probe.latent] : []));
   await score('QC', 'qc', files.corrected, 0.933);
   const comparison: CompareReport = {
     kind: 'compare',
@@ -134,10 +134,7 @@ export async function runExample(p: ExampleParams, ctx: JobContext): Promise<Exa
     images: entries[0]?.images,
     seconds: 0,
   };
-  const qat = entries.find((e) => e.role === 'qat')!;
-  comparison.comparison.notes!.push(Math.abs(probe.baseline.map - qat.map) < 1e-9
-    ? `the probe's hard variant (δ = 0, float weights s·q from ${latentOnnx}) scores exactly the QAT model's mAP: same integers, same outputs`
-    : `the probe's hard variant (δ = 0) scores mAP@.5:.95 ${(probe.baseline.map * 100).toFixed(2)} vs the QAT ONNX's ${(qat.map * 100).toFixed(2)}: the soft/latent rows compare against the first`);
+  comparison.comparison.notes!.push(hardNote(entries));
   const g = comparison.gapRecovered;
   if (g) ctx.log('info', `QC recovers ${(g.map * 100).toFixed(1)}% of the float → QAT gap in mAP@.5:.95`);
 
