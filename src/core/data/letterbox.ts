@@ -80,12 +80,14 @@ export async function letterboxInto(file: string, inW: number, inH: number, out:
 }
 
 /** scale_boxes + clip_boxes for xyxy boxes in place (n boxes from index 0). */
-export function boxesToOriginal(xyxy: Float32Array | Float64Array, n: number, g: LetterboxGeometry): void {
+export function boxesToOriginal(xyxy: Float32Array | Float64Array, n: number, g: LetterboxGeometry, clip = true): void {
+  const cx = (v: number) => (clip ? Math.min(Math.max(v, 0), g.width0) : v);
+  const cy = (v: number) => (clip ? Math.min(Math.max(v, 0), g.height0) : v);
   for (let i = 0; i < n; i++) {
     const o = i * 4;
-    xyxy[o] = Math.min(Math.max((xyxy[o] - g.padX) / g.gain, 0), g.width0);
-    xyxy[o + 1] = Math.min(Math.max((xyxy[o + 1] - g.padY) / g.gain, 0), g.height0);
-    xyxy[o + 2] = Math.min(Math.max((xyxy[o + 2] - g.padX) / g.gain, 0), g.width0);
-    xyxy[o + 3] = Math.min(Math.max((xyxy[o + 3] - g.padY) / g.gain, 0), g.height0);
+    xyxy[o] = cx((xyxy[o] - g.padX) / g.gain);
+    xyxy[o + 1] = cy((xyxy[o + 1] - g.padY) / g.gain);
+    xyxy[o + 2] = cx((xyxy[o + 2] - g.padX) / g.gain);
+    xyxy[o + 3] = cy((xyxy[o + 3] - g.padY) / g.gain);
   }
 }

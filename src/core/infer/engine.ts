@@ -55,9 +55,11 @@ function shortReason(err: unknown): string {
   return m.split('\n')[0].replace(/^\/onnxruntime_src\/\S+\s*/, '').slice(0, 200);
 }
 
-const sessionOptions = (ep: EngineName): ort.InferenceSession.SessionOptions => ({
+export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
+
+const sessionOptions = (ep: EngineName, level: GraphOptimization): ort.InferenceSession.SessionOptions => ({
   executionProviders: [ep],
-  graphOptimizationLevel: 'all',
+  graphOptimizationLevel: level,
   logSeverityLevel: 3,
 });
 
@@ -65,7 +67,7 @@ const sessionOptions = (ep: EngineName): ort.InferenceSession.SessionOptions => 
  * Open a session on the chosen engine. 'auto' tries cuda, webgpu, cpu in that order; an explicit
  * GPU choice that is unavailable falls back to CPU and says so in `note`.
  */
-export async function openSession(model: ModelVariants, choice: EngineChoice = 'auto'): Promise<EngineSession> {
+export async function openSession(model: ModelVariants, choice: EngineChoice = 'auto', optimization: GraphOptimization = 'all'): Promise<EngineSession> {
   const order: EngineName[] = choice === 'auto' ? ['cuda', 'webgpu', 'cpu'] : choice === 'cpu' ? ['cpu'] : [choice, 'cpu'];
   const skipped: { engine: EngineName; reason: string }[] = [];
   let gpuModel: ReturnType<ModelVariants['gpu']> | undefined;
@@ -81,7 +83,7 @@ export async function openSession(model: ModelVariants, choice: EngineChoice = '
       ({ bytes, rewritten, note: rewriteNote } = gpuModel);
     }
     try {
-      const session = await ort.InferenceSession.create(bytes, sessionOptions(engine));
+      const session = await ort.InferenceSession.create(bytes, sessionOptions(engine, optimization));
       const parts = [`ran on ${engine}${rewritten ? ' (QDQ graph rewritten to float fake-quant)' : ''}`];
       if (rewriteNote) parts.push(rewriteNote);
       for (const s of skipped) parts.push(`${s.engine} skipped: ${s.reason}`);

@@ -12,7 +12,7 @@ import { boxesToOriginal, type LetterboxGeometry, letterboxInto } from '../data/
 import { evaluateCoco, type CocoEvalResult } from '../eval/cocoeval';
 import { onnx } from '../onnx/proto';
 import { detectLayout, type HeadShape, type OutputLayout } from './decode';
-import { type EngineChoice, type EngineName, type EngineSession, openSession } from './engine';
+import { type EngineChoice, type EngineName, type EngineSession, type GraphOptimization, openSession } from './engine';
 import { decodeDetector, type DetectorInfo } from './modelInfo';
 import { NMS_DEFAULTS, type NmsOptions, nonMaxSuppression } from './nms';
 import { rewriteQdqToFloat } from './qdqToFloat';
@@ -28,6 +28,17 @@ export interface PipelineOptions {
   nms?: Partial<NmsOptions>;
   /** Input size where the model's height/width are dynamic (default: metadata stride-aligned 640). */
   imgsz?: number;
+  /**
+   * Clip boxes to the image after mapping back (YOLOv5's scale_boxes/clip_boxes; default true).
+   * false reproduces evaluators that skip it (tools/example/evaluate.py).
+   */
+  clipBoxes?: boolean;
+  /**
+   * onnxruntime graph optimization (default 'all'). At 'all' the CPU engine runs float convs with
+   * its blocked (NCHWc) kernels, whose summation order differs from the plain kernel's: at 4 bits
+   * a last-bit difference can move an activation across a rounding threshold.
+   */
+  optimization?: GraphOptimization;
   /** Split when `dataset` is a path (default 'val'). */
   split?: string;
   /**
@@ -118,7 +129,7 @@ export async function detectDataset(model: string | Uint8Array, dataset: string 
         return { bytes, rewritten: false, note: `QDQ graph kept as is (${(err as Error).message})` };
       }
     },
-  }, opts.engine ?? 'auto');
+  }, opts.engine ?? 'auto', opts.optimization ?? 'all');
   const sessionMs = performance.now() - tS;
   ctx.log('info', `engine: ${es.note}`);
   const nms: NmsOptions = { ...NMS_DEFAULTS, ...opts.nms };
@@ -169,7 +180,7 @@ export async function detectDataset(model: string | Uint8Array, dataset: string 
       const per = head.anchors * (head.layout === 'yolov5' ? 5 + head.classes : 4 + head.classes);
       for (let k = 0; k < cur.list.length; k++) {
         const d = nonMaxSuppression(pred, k * per, head.anchors, head.classes, head.layout, nms);
-        boxesToOriginal(d.boxes, d.count, cur.geoms[k]);
+        boxesToOriginal(d.boxes, d.count, cur.geoms[k], opts.clipBoxes ?? true);
         const id = cur.list[k].id;
         for (let j = 0; j < d.count; j++) {
           const cat = catMap![d.classes[j]];
