@@ -47,3 +47,11 @@ test('shapes: float and W4A4 QDQ mAP match the PyTorch-side measurement; the rew
   assert.ok(Math.abs(a60.stats[0] - q60.stats[0]) < 0.01, `rewrite at 'all': mAP ${a60.stats[0]} vs ${q60.stats[0]}`);
   t.diagnostic(`shapes w4a4, 40 images: QDQ mAP ${q60.stats[0].toFixed(6)}, rewrite (extended) ${r60.stats[0].toFixed(6)}, rewrite (all) ${a60.stats[0].toFixed(6)}`);
 });
+
+test('shapes: a QAT checkpoint pairs with its own export and not with the other bit-width', { skip: have && existsSync(join(SHAPES, 'w3a3', 'epoch_27.pt')) ? false : 'examples/shapes checkpoints not built yet' }, async () => {
+  const { resolvePairedModel } = await import('../src/core/infer/pairing.js');
+  const ok = await resolvePairedModel(join(SHAPES, 'w4a4', 'epoch_28.pt'), join(SHAPES, 'w4a4', 'qdq.onnx'));
+  assert.equal(ok.note, undefined);
+  await assert.rejects(resolvePairedModel(join(SHAPES, 'w3a3', 'epoch_27.pt'), join(SHAPES, 'w4a4', 'qdq.onnx')),
+    /epoch_27\.pt: the checkpoint and the ONNX export .*qdq\.onnx are not the same model: layer model\.1\.conv is 3-bit \(-4\.\.3\) in the checkpoint but its ONNX integer weights span -8\.\.7/);
+});
