@@ -50,3 +50,22 @@ test('an unsupported op is an error naming the op and the node', async () => {
   assert.throws(() => tf.tidy(() => { g.run({ images: tf.zeros([1, 3, 64, 64]) }); }),
     (e: Error) => /edited\.onnx/.test(e.message) && /Mish/.test(e.message) && e.message.includes(sig.name!));
 });
+
+test('tfjs forward equals onnxruntime on the bundled example (W4A4 and W3A3 QDQ, 320x320)', async (t) => {
+  await selectBackend('cpu');
+  const root = join(__dirname, '..', 'examples', 'shapes');
+  const { existsSync } = await import('node:fs');
+  for (const bits of ['w4a4', 'w3a3']) {
+    const path = join(root, bits, 'qdq.onnx');
+    if (!existsSync(path)) { t.diagnostic(`SKIP ${bits}: ${path} is not there`); continue; }
+    const g = TfGraph.load(path);
+    const data = image(3 * 320 * 320, 5);
+    const ours = tf.tidy(() => g.run({ [g.inputs[0].name]: tf.tensor(data, [1, 3, 320, 320]) })[g.outputs[0]].dataSync());
+    const s = await ort.InferenceSession.create(path, { graphOptimizationLevel: 'disabled' });
+    const ref = (await s.run({ [g.inputs[0].name]: new ort.Tensor('float32', data, [1, 3, 320, 320]) }))[g.outputs[0]].data as Float32Array;
+    let max = 0, big = 0;
+    for (let i = 0; i < ref.length; i++) { max = Math.max(max, Math.abs(ours[i] - ref[i])); big = Math.max(big, Math.abs(ref[i])); }
+    assert.ok(max <= 1e-5 * big + 1e-5, `${bits}: max |tfjs - ort| = ${max} (largest value ${big})`);
+    g.dispose();
+  }
+});
