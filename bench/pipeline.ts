@@ -14,6 +14,7 @@ import { decodeDetector } from '../src/core/infer/modelInfo';
 import { detectLayout } from '../src/core/infer/decode';
 import { detectDataset } from '../src/core/infer/pipeline';
 import { rewriteQdqToFloat } from '../src/core/infer/qdqToFloat';
+import { benchQdqRewrite } from './qdqRewrite';
 import { onnx } from '../src/core/onnx/proto';
 import { readFileSync } from 'node:fs';
 
@@ -98,6 +99,9 @@ export async function benchPipeline(log: (line: string) => void = console.log): 
       log(`${m.name} on ${e.engine} (${row.input}, batch ${row.batch}, ${row.images} images): pipeline ${pipe.toFixed(1)} images/s, bare session ${b.toFixed(1)} images/s, overhead ${(row.overhead * 100).toFixed(1)}% (decode ${t.decodeMs.toFixed(0)} ms overlapped, inference ${t.inferenceMs.toFixed(0)} ms, NMS ${t.nmsMs.toFixed(0)} ms)`);
     }
   }
+  // The QDQ model against its GPU-engine rewrite, bare sessions, on every available engine.
+  const qdq = models().find((m) => decodeDetector(readFileSync(m.file), m.file).info.qdq);
+  if (qdq) await benchQdqRewrite(qdq.file, 10, log);
   return rows;
 }
 
