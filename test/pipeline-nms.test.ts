@@ -130,3 +130,12 @@ test('top max_nms selection equals a full sort, ties by candidate order', async 
   const d = nonMaxSuppression(pred, 0, 2, 2, 'yolov5', { ...NMS_DEFAULTS, maxNms: 1 });
   assert.deepEqual([d.count, d.classes[0], d.boxes[0]], [1, 0, 140]);
 });
+
+test('model metadata: class names and input size in the forms exporters write', async () => {
+  const { parseNames } = await import('../src/core/infer/modelInfo.js');
+  assert.deepEqual(parseNames("{0: 'person', 1: \"traffic light\", 10: 'dog', 2: 'cat'}"), ['person', 'traffic light', 'cat', 'dog']);
+  assert.deepEqual(parseNames('["a", "b"]'), ['a', 'b']);
+  assert.deepEqual(parseNames('{"1": "b", "0": "a"}'), ['a', 'b']);
+  assert.deepEqual(parseNames('[cat, dog]'), ['cat', 'dog']);
+  assert.equal(parseNames('nothing here'), undefined);
+});

@@ -15,6 +15,8 @@ export interface DetectorInfo {
   outputDims: (number | null)[];
   names?: string[];
   stride?: number;
+  /** Input size from metadata ("imgsz": "[640, 640]" or "640"), for models with dynamic H/W. */
+  imgsz?: [number, number];
   qdq: boolean;
 }
 
@@ -51,7 +53,9 @@ export function detectorInfo(model: onnx.IModelProto, file = '<onnx>'): Detector
   const meta = new Map((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
   const names = meta.has('names') ? parseNames(meta.get('names')!) : undefined;
   const stride = meta.has('stride') ? Number(/\d+/.exec(meta.get('stride')!)?.[0]) : undefined;
-  return { input: img.name!, batch: d[0], height: d[2], width: d[3], output: det.name!, outputDims: dimsOf(det), names, stride: stride || undefined, qdq: hasQdq(model) };
+  const sz = meta.has('imgsz') ? [...meta.get('imgsz')!.matchAll(/\d+/g)].map((m) => Number(m[0])) : [];
+  const imgsz: [number, number] | undefined = sz.length ? [sz[0], sz[1] ?? sz[0]] : undefined;
+  return { input: img.name!, batch: d[0], height: d[2], width: d[3], output: det.name!, outputDims: dimsOf(det), names, stride: stride || undefined, imgsz, qdq: hasQdq(model) };
 }
 
 export function decodeDetector(bytes: Uint8Array, file: string): { proto: onnx.ModelProto; info: DetectorInfo } {

@@ -26,7 +26,7 @@ export interface PipelineOptions {
   /** Force the head layout (default: detected from the output shape). */
   layout?: OutputLayout | 'auto';
   nms?: Partial<NmsOptions>;
-  /** Input size where the model's height/width are dynamic (default: metadata stride-aligned 640). */
+  /** Input size where the model's height/width are dynamic (default: metadata `imgsz`, else 640). */
   imgsz?: number;
   /**
    * Clip boxes to the image after mapping back (YOLOv5's scale_boxes/clip_boxes; default true).
@@ -112,8 +112,8 @@ export async function detectDataset(model: string | Uint8Array, dataset: string 
   const ds = typeof dataset === 'string' ? await openDataset(dataset, { split: opts.split ?? 'val' }) : dataset;
   throwIfAborted(ctx.signal);
   const images = opts.limit ? ds.images.slice(0, opts.limit) : ds.images;
-  const imgsz = opts.imgsz ?? 640;
-  const H = info.height ?? imgsz, W = info.width ?? imgsz;
+  // Dynamic height/width: the option, else the size the export records, else YOLOv5's 640.
+  const H = info.height ?? opts.imgsz ?? info.imgsz?.[0] ?? 640, W = info.width ?? opts.imgsz ?? info.imgsz?.[1] ?? 640;
   const batch = info.batch ?? Math.max(1, opts.batch ?? 8);
   const dynamicBatch = info.batch === null;
 
