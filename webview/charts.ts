@@ -45,18 +45,13 @@ export function concentrationFigure(report: AnalysisReport, selected: string | u
         hovertemplate: '%{x}<br>C(δ) = %{y:.2f}<br>NT = %{customdata[1]:.3f}<br>%{customdata[0]}<extra></extra>',
       },
     ],
-    layout: baseLayout(t, `Threshold concentration C(δ=${report.settings.delta}) per layer — red: flagged, 1 = even spread`, {
-      margin: { l: 56, r: 96, t: 36, b: 48 },
+    layout: baseLayout(t, `Threshold concentration C(δ=${report.settings.delta}) per layer — red bars: flagged · dashed line: flag threshold C = ${minC} · dotted line: even spread C = 1`, {
       // Every layer named (smaller as they get many): a user must see which bar is which at a glance.
       xaxis: axis(t, 'layer (model order)', { tickangle: -60, type: 'category', tickfont: { size: layers.length > 80 ? 7 : layers.length > 40 ? 9 : 11 }, nticks: 400 }),
       yaxis: axis(t, 'C(δ)', { rangemode: 'tozero' }),
       shapes: [
         { type: 'line', xref: 'paper', x0: 0, x1: 1, y0: 1, y1: 1, line: { color: t.muted, dash: 'dot', width: 1 } },
         { type: 'line', xref: 'paper', x0: 0, x1: 1, y0: minC, y1: minC, line: { color: t.flagged, dash: 'dash', width: 1 } },
-      ],
-      annotations: [
-        { xref: 'paper', x: 1.005, y: 1, text: 'C = 1: even<br>spread', showarrow: false, xanchor: 'left', yanchor: 'middle', align: 'left', font: { color: t.muted, size: 10 } },
-        { xref: 'paper', x: 1.005, y: minC, text: `C = ${minC}: flag<br>threshold`, showarrow: false, xanchor: 'left', yanchor: 'middle', align: 'left', font: { color: t.flagged, size: 10 } },
       ],
     }),
   };

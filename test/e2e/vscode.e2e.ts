@@ -8,7 +8,7 @@ import { basename, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
 import { baseSettings, installExtension, launch, prepare, type Prepared, type Server } from './codeServer';
-import { contextMenu, expandFolder, explorerRow, notificationText, palette, panelFrame, sleep } from './workbench';
+import { contextMenu, contextMenuOfSelection, expandFolder, explorerRow, notificationText, palette, panelFrame, sleep } from './workbench';
 
 const REPO = resolve(__dirname, '..', '..');
 const VSIX = join(REPO, 'qat-lens.vsix');
@@ -17,7 +17,7 @@ const EXAMPLE = join(REPO, 'examples', 'shapes');
 const CLI = join(REPO, 'bin', 'qat-lens.js');
 
 // Small, fast QC / mAP settings, given to the extension and to the CLI alike.
-const QC = { steps: 20, calibImages: 32, evalLimit: 40 };
+const QC = { steps: 10, batch: 4, calibImages: 16, evalLimit: 40 };
 
 let prep: Prepared;
 let server: Server;
@@ -54,6 +54,7 @@ before(async () => {
   prep = prepare({
     'qatLens.calibrationImages': QC.calibImages,
     'qatLens.qc.steps': QC.steps,
+    'qatLens.qc.batchSize': QC.batch,
     'qatLens.evalLimit': QC.evalLimit,
     'qatLens.engine': 'cpu',
   });
@@ -82,6 +83,8 @@ before(async () => {
 
 after(async () => {
   if (page) await shot('vscode-last').catch(() => {});
+  // The extension's output channel, every window's, for whoever reads the CI artifacts.
+  if (prep) writeFileSync(join(ARTIFACTS, 'qat-lens-output.log'), outputLogs().map((f) => `== ${f}\n${readFileSync(f, 'utf8')}`).join('\n'));
   await ctx?.close().catch(() => {});
   await server?.stop();
   if (process.env.QAT_LENS_E2E_KEEP) console.log(`kept ${prep?.root}`);
@@ -100,11 +103,14 @@ async function failShot<T>(name: string, fn: () => Promise<T>): Promise<T> {
 }
 
 /** The extension's own log line "activated in X ms", from the output channel's log file. */
-function activationMs(): number | undefined {
-  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
+const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
+const outputLogs = (): string[] => {
   const logs = join(prep.root, 'user-data', 'logs');
-  if (!existsSync(logs)) return undefined;
-  for (const f of walk(logs).filter((x) => x.endsWith('QAT Lens.log'))) {
+  return existsSync(logs) ? walk(logs).filter((x) => x.endsWith('QAT Lens.log')) : [];
+};
+
+function activationMs(): number | undefined {
+  for (const f of outputLogs()) {
     const m = /activated in ([\d.]+) ms/.exec(readFileSync(f, 'utf8'));
     if (m) return Number(m[1]);
   }
@@ -187,10 +193,12 @@ test('several checkpoints selected together are analyzed as one run (scale traje
   if (ckpts.length < 2) return t.skip('the example has fewer than two checkpoints');
   await failShot('sequence', async () => {
     await expandFolder(page, 'w4a4');
-    // Select from the last to the first with Shift (the analysis orders them by epoch itself).
-    await (await explorerRow(page, basename(ckpts[ckpts.length - 1]!))).click();
-    await (await explorerRow(page, basename(ckpts[0]!))).click({ modifiers: ['Shift'] });
-    await contextMenu(page, basename(ckpts[0]!), 'Analyze Oscillation');
+    // Select them all from the keyboard (the analysis orders them by epoch itself), then the
+    // selection's context menu.
+    await (await explorerRow(page, basename(ckpts[0]!))).click();
+    for (let i = 1; i < ckpts.length; i++) await page.keyboard.press('Shift+ArrowDown');
+    await sleep(300);
+    await contextMenuOfSelection(page, 'Analyze Oscillation');
     const f = await panelFrame(page);
     await f.locator('#chart-scale svg.main-svg').first().waitFor({ timeout: 120_000 });
     const cli = cliJson(['analyze', ...ckpts]);
