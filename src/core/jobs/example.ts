@@ -84,8 +84,12 @@ export async function runExample(p: ExampleParams, ctx: JobContext): Promise<Exa
   const data = need(join(dir, 'data.yaml'), 'data.yaml');
   const floatOnnx = need(join(dir, 'float.onnx'), 'float model');
   const qdq = need(join(run, 'qdq.onnx'), `W${bits}A${bits} QDQ model`);
-  const latentOnnx = need(join(run, 'qdq_latent.onnx'), `W${bits}A${bits} QDQ model with latent weights`);
   const checkpoints = epochCheckpoints(run);
+  // Latent weights for the probe: the float-weight QDQ export where there is one, else the last
+  // checkpoint paired with the integer QDQ model (the W3A3 run ships no latent export).
+  const latentOnnx = existsSync(join(run, 'qdq_latent.onnx')) ? join(run, 'qdq_latent.onnx') : undefined;
+  const probeModelFile = latentOnnx ?? qdq;
+  const probePt = latentOnnx ? undefined : checkpoints[checkpoints.length - 1];
   const out = resolve(p.out ?? 'qat-lens-example-out');
   mkdirSync(out, { recursive: true });
   const files = { json: join(out, 'report.json'), html: join(out, 'report.html'), corrected: join(out, `w${bits}a${bits}_qc.onnx`) };
@@ -101,7 +105,7 @@ export async function runExample(p: ExampleParams, ctx: JobContext): Promise<Exa
   throwIfAborted(ctx.signal);
 
   // 2. Soft-rounding probe on the latent QDQ export (same integers as qdq.onnx), per layer on a few images.
-  const probe = await probeModel(latentOnnx, { data, deltas, perLayer: true, perLayerImages: 2, engine: p.engine, limit: p.limit }, subContext(ctx, 'probe', 0.05, 0.35), scorer);
+  const probe = await probeModel(probeModelFile, { data, deltas, pt: probePt, perLayer: true, perLayerImages: 2, engine: p.engine, limit: p.limit }, subContext(ctx, 'probe', 0.05, 0.35), scorer);
   for (const f of probe.findings) ctx.log('info', f);
 
   // 3. QC on the calibration split, written next to the report.
@@ -138,7 +142,7 @@ export async function runExample(p: ExampleParams, ctx: JobContext): Promise<Exa
   const g = comparison.gapRecovered;
   if (g) ctx.log('info', `QC recovers ${(g.map * 100).toFixed(1)}% of the float → QAT gap in mAP@.5:.95`);
 
-  const inputs = [qdq, latentOnnx, floatOnnx, ...checkpoints];
+  const inputs = [qdq, ...(latentOnnx ? [latentOnnx] : []), floatOnnx, ...checkpoints];
   const settings = { bits, steps, batch, limit: p.limit, deltas, checkpoints };
   const report = { kind: 'qat-lens example report', example: dir, settings, analysis, probe, qc, comparison };
   await atomicWrite(files.json, `${JSON.stringify(report, null, 1)}\n`, { signal: ctx.signal, inputs });
