@@ -1,8 +1,9 @@
 // Job "correct": Quantization Correction (src/core/qc/runQC.ts), the corrected model written
 // atomically beside (never over) the input, mAP before and after on the evaluation split.
 import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { makeScorer, type Scored } from '../compare/score';
-import { CancelledError, throwIfAborted } from '../errors';
+import { CancelledError, QatLensError, throwIfAborted } from '../errors';
 import { atomicWrite } from '../io/atomicWrite';
 import { saveModel } from '../onnx/proto';
 import type { TrainingBackend } from '../qc/backend';
@@ -64,6 +65,8 @@ export interface CorrectResult {
 }
 
 export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<CorrectResult> {
+  // Checked before training too (saveModel checks again): minutes of fitting must not end in this error.
+  if (resolve(p.out) === resolve(p.model)) throw new QatLensError('refusing to write over an input file; choose another output path', p.out);
   const qc = await runQC(p.model, {
     data: p.data, calib: p.calib, steps: p.steps, lr: p.lr, batch: p.batch, calibCount: p.calibCount,
     backend: p.backend, imgsz: p.imgsz, anchors: p.anchors,
