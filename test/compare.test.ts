@@ -53,3 +53,22 @@ test('gap recovered and the table read the right entries', () => {
   assert.match(lines[4], /^QC\s+45\.0\s+72\.0\s+\+5\.0$/);
   assert.equal(gapRecovered(entries.slice(0, 2)), undefined);
 });
+
+test('CLI: compare/probe/example flags are checked and engine errors name the file', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const bin = join(__dirname, '..', 'bin', 'qat-lens.js');
+  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  let r = run('compare', '--data', join(fx, 'data.yaml'));
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--qat is required/);
+  r = run('example', '--bits', '5');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--bits must be 4 or 3/);
+  r = run('probe', join(fx, 'qdq.onnx'), '--data', join(fx, 'data.yaml'), '--delta', '0.7');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--delta must be a comma-separated list of numbers in \[0, 0.5\]/);
+  r = run('probe', join(fx, 'qdq.onnx'), '--data', join(fx, 'data.yaml'));
+  assert.equal(r.status, 1);
+  assert.ok(r.stderr.includes(`${join(fx, 'qdq.onnx')}: stores 6 layers as integers only`), r.stderr);
+  assert.match(r.stderr, /--pt CHECKPOINT/);
+});
