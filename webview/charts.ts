@@ -139,7 +139,7 @@ export function scaleTrajectoryFigure(report: AnalysisReport, selected: string |
   data.sort((a, b) => Number(a.name === selected) - Number(b.name === selected));
   return {
     data,
-    layout: baseLayout(t, `Weight scale across checkpoints, relative to the first (bold: ${selected ?? 'none'}, red: flagged)`, {
+    layout: baseLayout(t, `Weight scale per layer across checkpoints, s / s₀ — bold: ${selected ?? 'selected'}, red: flagged`, {
       xaxis: axis(t, `checkpoint (ordered by ${seq.orderedBy})`, { type: 'category' }),
       yaxis: axis(t, 's / s₀'),
     }),

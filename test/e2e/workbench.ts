@@ -28,7 +28,6 @@ export async function contextMenu(page: Page, label: string, item: string): Prom
       await entry.hover();
       await sleep(200);
       await entry.locator('.action-label, .action-menu-item').first().click();
-      if (await page.locator('.context-view .monaco-menu').isVisible()) await page.keyboard.press('Enter');
       await page.locator('.context-view .monaco-menu').waitFor({ state: 'hidden', timeout: 5_000 });
       return;
     } catch {
@@ -37,17 +36,6 @@ export async function contextMenu(page: Page, label: string, item: string): Prom
     }
   }
   throw new Error(`context menu of ${label} has no "${item}"`);
-}
-
-/** Opens the context menu of the Explorer's current selection from the keyboard (Shift+F10) and picks an item. */
-export async function contextMenuOfSelection(page: Page, item: string): Promise<void> {
-  await page.keyboard.press('Shift+F10');
-  const entry = page.locator('.context-view .monaco-menu .action-item', { hasText: item }).first();
-  await entry.waitFor({ state: 'visible', timeout: 10_000 });
-  await entry.hover();
-  await sleep(200);
-  await entry.locator('.action-label, .action-menu-item').first().click();
-  await page.locator('.context-view .monaco-menu').waitFor({ state: 'hidden', timeout: 5_000 });
 }
 
 /** Runs a command from the Command Palette (retried: once it was seen not listing a command in time). */
