@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { formatDuration, progressMessage, queuedNotice, statusText } from '../src/host/jobText';
 import { csp, panelHtml } from '../src/host/panelHtml';
 import { findCorrected, findFloatModel } from '../src/host/models';
-import { toComparison } from '../src/host/comparison';
+import { gapSentence, toComparison } from '../src/host/comparison';
 import { readSettings } from '../src/host/settings';
 import { correctedPath, isCheckpoint, onnxCandidates, selectedFiles } from '../src/host/targets';
 
@@ -119,9 +119,12 @@ test('comparison view: entries as the engine scored them, QC gap recovery first 
   const c = toComparison({
     kind: 'compare', seconds: 1, gapRecovered: { map: 0.25, map50: 0.5 },
     comparison: { title: 'x', entries: [{ label: 'QAT', role: 'qat', map: 0.3, map50: 0.5 }], notes: ['engine note'] },
-  }, 'QC Correction', [{ label: 'corrected model', file: '/m/q.qc.onnx' }]);
+  }, 'QC Correction', { outputs: [{ label: 'corrected model', file: '/m/q.qc.onnx' }], lead: ['how'] });
   assert.equal(c.title, 'QC Correction');
   assert.equal(c.entries[0]!.map, 0.3);
-  assert.deepEqual(c.notes, ['QC recovered 25.0% of the float → QAT gap in mAP@.5:.95 (50.0% at .5).', 'engine note']);
+  assert.deepEqual(c.notes, ['how', 'QC recovered 25.0% of the float → QAT gap in mAP@.5:.95 (50.0% at .5).', 'engine note']);
+  assert.match(gapSentence({ map: -0.533, map50: -0.7 }), /^QC lowered mAP@\.5:\.95 below the QAT model's, by 53\.3% of the float → QAT gap/);
+  const quiet = toComparison({ kind: 'compare', seconds: 1, comparison: { title: 'x', entries: [], notes: ['q.onnx stores integer weights only: soft-round and latent variants skipped', 'other'] } }, 'QC', { variantsAsked: false });
+  assert.deepEqual(quiet.notes, ['other']);
   assert.deepEqual(c.outputs, [{ label: 'corrected model', file: '/m/q.qc.onnx' }]);
 });

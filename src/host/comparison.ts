@@ -3,8 +3,26 @@
 import type { CompareReport } from '../core/compare/types';
 import type { MapComparison } from '../shared/protocol';
 
-export function toComparison(r: CompareReport, title: string, outputs: { label: string; file: string }[] = []): MapComparison {
-  const notes = [...(r.comparison.notes ?? [])];
-  if (r.gapRecovered) notes.unshift(`QC recovered ${(r.gapRecovered.map * 100).toFixed(1)}% of the float → QAT gap in mAP@.5:.95 (${(r.gapRecovered.map50 * 100).toFixed(1)}% at .5).`);
-  return { ...r.comparison, title, entries: r.comparison.entries, outputs: [...(r.comparison.outputs ?? []), ...outputs], notes };
+export interface ComparisonExtras {
+  outputs?: { label: string; file: string }[];
+  /** Lines shown first (e.g. how QC was run). */
+  lead?: string[];
+  /** False where the caller asked for no soft-round/latent variants: the engine's note on skipping them is noise then. */
+  variantsAsked?: boolean;
+}
+
+/** One sentence on QC against QAT that reads right whether QC helped or not. */
+export function gapSentence(g: { map: number; map50: number }): string {
+  const pct = (x: number): string => `${(Math.abs(x) * 100).toFixed(1)}%`;
+  return g.map >= 0
+    ? `QC recovered ${pct(g.map)} of the float → QAT gap in mAP@.5:.95 (${g.map50 >= 0 ? '' : 'lost '}${pct(g.map50)} at .5).`
+    : `QC lowered mAP@.5:.95 below the QAT model's, by ${pct(g.map)} of the float → QAT gap: keep the QAT model, or try more calibration images or steps.`;
+}
+
+export function toComparison(r: CompareReport, title: string, extras: ComparisonExtras = {}): MapComparison {
+  let notes = [...(r.comparison.notes ?? [])];
+  if (extras.variantsAsked === false) notes = notes.filter((n) => !/soft-round|latent variant/i.test(n));
+  if (r.gapRecovered) notes.unshift(gapSentence(r.gapRecovered));
+  notes.unshift(...(extras.lead ?? []));
+  return { ...r.comparison, title, entries: r.comparison.entries, outputs: [...(r.comparison.outputs ?? []), ...(extras.outputs ?? [])], notes };
 }

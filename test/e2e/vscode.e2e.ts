@@ -261,5 +261,12 @@ test('Run QC Correction on the example ONNX writes the corrected model and shows
     await f.locator('#chart-map-bars svg.main-svg').first().waitFor();
     await sleep(500);
     await shot('vscode-qc-light');
+    setSettings({ 'workbench.colorTheme': 'Default Dark Modern' });
+    await reloadWindow();
+    const g = await panelFrame(page, 90_000);
+    await g.locator('#map-table tbody tr[data-label="QC"]').waitFor({ timeout: 60_000 });
+    await g.locator('#chart-pr svg.main-svg').first().waitFor({ timeout: 30_000 });
+    await sleep(1000);
+    await shot('vscode-qc-dark');
   });
 });

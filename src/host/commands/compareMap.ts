@@ -29,5 +29,5 @@ export async function compareMap(ctx: HostContext, clicked?: unknown, all?: unkn
     engine: s.engine,
     limit: s.evalLimit || undefined,
   });
-  if (r) ctx.panel.showComparison(toComparison(r, 'Compare mAP'));
+  if (r) ctx.panel.showComparison(toComparison(r, 'Compare mAP', { variantsAsked: true }));
 }

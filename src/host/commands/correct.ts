@@ -53,5 +53,6 @@ export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown
     title: 'QC Correction',
   });
   if (!c) return;
-  ctx.panel.showComparison(toComparison(c, 'QC Correction', [{ label: 'corrected model', file: out }]));
+  const how = `QC: ${r.steps} Adam steps of ${r.batch} images (lr ${r.lr}) on ${r.calib.images} calibration images (split "${r.calib.split}"), TensorFlow.js ${r.backend} backend${r.clampedChannels ? `; ${r.clampedChannels} channels had γ clamped` : ''}.`;
+  ctx.panel.showComparison(toComparison(c, 'QC Correction', { outputs: [{ label: 'corrected model', file: out }], lead: [how], variantsAsked: deltas.length > 0 }));
 }
