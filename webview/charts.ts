@@ -16,6 +16,8 @@ const baseLayout = (t: Theme, title: string, extra: Record<string, unknown> = {}
   margin: { l: 56, r: 16, t: 36, b: 48 },
   showlegend: false,
   hoverlabel: { font: { family: t.font } },
+  // Vertical tool bar on the right: a horizontal one covers the chart's title.
+  modebar: { orientation: 'v', bgcolor: 'rgba(0,0,0,0)', color: t.muted, activecolor: t.fg },
   ...extra,
 });
 const axis = (t: Theme, title: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -152,7 +154,7 @@ export function mapBarsFigure(c: MapComparison, t: Theme): Figure {
   return {
     data: [
       { type: 'bar', name: 'mAP@.5:.95', x: labels, y: c.entries.map((e) => e.map * 100), marker: { color: t.accent }, text: c.entries.map((e) => (e.map * 100).toFixed(1)), textposition: 'outside', hovertemplate: '%{x}: mAP@.5:.95 %{y:.2f}<extra></extra>' },
-      { type: 'bar', name: 'mAP@.5', x: labels, y: c.entries.map((e) => e.map50 * 100), marker: { color: t.series[1] }, text: c.entries.map((e) => (e.map50 * 100).toFixed(1)), textposition: 'outside', hovertemplate: '%{x}: mAP@.5 %{y:.2f}<extra></extra>' },
+      { type: 'bar', name: 'mAP@.5', x: labels, y: c.entries.map((e) => e.map50 * 100), marker: { color: t.accent, opacity: 0.45 }, text: c.entries.map((e) => (e.map50 * 100).toFixed(1)), textposition: 'outside', hovertemplate: '%{x}: mAP@.5 %{y:.2f}<extra></extra>' },
     ],
     layout: baseLayout(t, 'COCO mAP (%) side by side', {
       showlegend: true,
@@ -162,6 +164,14 @@ export function mapBarsFigure(c: MapComparison, t: Theme): Figure {
       yaxis: axis(t, 'mAP (%)', { rangemode: 'tozero' }),
     }),
   };
+}
+
+/** Fixed colours for the three models people compare most, so float/QAT/QC read the same everywhere. */
+export function lineColor(label: string, i: number, t: Theme): string {
+  if (label === 'float') return t.fg;
+  if (/^QAT\b/.test(label)) return t.accent;
+  if (label === 'QC') return t.ok;
+  return t.series[(i % (t.series.length - 1)) + 1]!;
 }
 
 /** Precision-recall curves, one per model. */
@@ -175,7 +185,7 @@ export function prFigure(c: MapComparison, t: Theme): Figure | undefined {
       name: e.label,
       x: e.pr!.recall,
       y: e.pr!.precision,
-      line: { color: t.series[i % t.series.length], width: 2 },
+      line: { color: lineColor(e.label, i, t), width: e.label === 'QC' ? 2.5 : 2 },
       hovertemplate: `${e.label}<br>recall %{x:.2f}: precision %{y:.3f}<extra></extra>`,
     })),
     layout: baseLayout(t, `Precision–recall${c.prIou ? ` (IoU ${c.prIou})` : ''}, all categories`, {

@@ -46,6 +46,6 @@ export function mapTableView(c: MapComparison, reveal: (file: string) => void): 
       ),
     ),
     c.outputs?.length ? h('p', {}, 'Written: ', ...c.outputs.flatMap((o) => [h('a', { href: '#', title: o.file, onclick: (ev: Event) => { ev.preventDefault(); reveal(o.file); } }, `${o.label} (${baseName(o.file)})`), ' '])) : null,
-    c.notes?.length ? h('ul', { class: 'notes' }, ...c.notes.map((n) => h('li', {}, n))) : null,
+    c.notes?.length ? h('ul', { class: 'notes info' }, ...c.notes.map((n) => h('li', {}, n))) : null,
   );
 }
