@@ -125,6 +125,7 @@ export async function probeModel(model: string, o: ProbeOptions, ctx: JobContext
     perLayer = { delta, images: inputs.length, layers };
     const first = layers.slice(0, 3).map((l) => `${l.name} (relative output change ${l.relativeChange.toExponential(2)}${l.map !== undefined ? `, mAP@.5:.95 ${pts(l.map - baseline.map)} points` : ''})`);
     if (first.length) findings.push(`per layer at δ=${delta}, the outputs move most when soft-rounding: ${first.join(', ')}`);
+    notes.push('the per-layer output change is a fast proxy, not the mAP: at 4 bits any weight change flips activation roundings downstream, and how much the raw outputs move predicts a layer\'s own mAP change only weakly; score the top layers with --layer-map before acting on the ranking');
   }
   return { model, data: o.data, latentFrom: src.latentFrom, deltas, baseline, soft, latent, layers: [...counts.values()], perLayer, findings, notes, seconds: (Date.now() - t0) / 1000 };
 }
