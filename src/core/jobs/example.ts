@@ -2,6 +2,7 @@
 // oscillation analysis of the QAT checkpoints, the soft-rounding probe, QC, and float / QAT /
 // soft-round / QC mAP side by side. Writes report.json, report.html and the corrected ONNX.
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { AnalysisReport } from '../analysis/types';
 import { gapRecovered, hardNote, subContext } from '../compare/compare';
@@ -9,7 +10,7 @@ import { compareSectionHtml } from '../compare/html';
 import { addSections } from '../compare/page';
 import { makeScorer } from '../compare/score';
 import type { CompareEntry, CompareReport } from '../compare/types';
-import { QatLensError, throwIfAborted } from '../errors';
+import { CancelledError, QatLensError, throwIfAborted } from '../errors';
 import { atomicWrite } from '../io/atomicWrite';
 import { probeModel, type ProbeReport } from '../qc/probe';
 import { probeSectionHtml } from '../qc/probeHtml';
@@ -112,8 +113,17 @@ export async function runExample(p: ExampleParams, ctx: JobContext): Promise<Exa
   // evaluate: false: the comparison below scores QAT and QC on the same decoded images.
   const qc: CorrectResult = await runCorrect({ model: qdq, data, calib: 'calib', steps, batch, engine: p.engine, out: files.corrected, evaluate: false }, subContext(ctx, 'QC', 0.4, 0.4));
   ctx.log('info', `QC: ${qc.steps} steps on the ${qc.backend} backend, loss ${qc.lossCurve[0]?.toFixed(3)} → ${qc.lossCurve[qc.lossCurve.length - 1]?.toFixed(3)}`);
-  throwIfAborted(ctx.signal);
 
+  try {
+    throwIfAborted(ctx.signal);
+    return await compareAndWrite();
+  } catch (err) {
+    // A cancelled example leaves no corrected model behind (the reports are written atomically, last).
+    if (err instanceof CancelledError) await rm(files.corrected, { force: true });
+    throw err;
+  }
+
+  async function compareAndWrite(): Promise<ExampleResult> {
   // 4. Side by side: float, QAT as deployed, the probe's variants (already scored), QC.
   const entries: CompareEntry[] = [];
   const score = async (label: string, role: CompareEntry['role'], file: string, start: number) => {
@@ -130,7 +140,7 @@ export async function runExample(p: ExampleParams, ctx: JobContext): Promise<Exa
     comparison: {
       title: `Bundled example, W${bits}A${bits}: float / QAT / soft-round / QC`, data, prIou: '.50:.95', entries,
       outputs: [{ label: 'corrected model', file: files.corrected }],
-      notes: [`QC: ${steps} Adam steps × ${batch} labelled calibration images (calib split), evaluated on the val split`, ...probe.notes.slice(-1)],
+      notes: [`QC: ${steps} Adam steps × ${batch} labelled calibration images (calib split), evaluated on the val split`, ...probe.notes],
     },
     gapRecovered: gapRecovered(entries),
     latentFrom: probe.latentFrom,
@@ -154,4 +164,5 @@ export async function runExample(p: ExampleParams, ctx: JobContext): Promise<Exa
     kind: 'example', dir, out, files, settings, comparison, probe,
     analysis: { layers: analysis.layers.length, flagged }, seconds: (Date.now() - t0) / 1000,
   };
+  }
 }
