@@ -29,7 +29,7 @@ const actions: AnalysisActions = {
   },
   sort: (key) => update({ sort: nextSort(state.sort, key) }, 'table'),
   filter: (text, flaggedOnly) => update({ filter: { text, flaggedOnly } }, 'table'),
-  exportReport: (format) => api.postMessage({ type: 'exportReport', format }),
+  exportReport: (format) => api.postMessage({ type: 'exportReport', format, files: state.analysis?.report.summary.files }),
 };
 const reveal = (file: string): void => api.postMessage({ type: 'reveal', file });
 

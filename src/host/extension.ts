@@ -21,7 +21,7 @@ export function activate(ext: vscode.ExtensionContext): HostContext {
   const log = createLog();
   const runner = new JobRunner(ext.extensionPath, log);
   const panel = new QatLensPanel(ext.extensionUri, {
-    exportReport: (format) => void exportReport(ctx, format),
+    exportReport: (format, files) => void exportReport(ctx, format, files),
     runCommand: (command) => void vscode.commands.executeCommand(command),
   });
   const ctx: HostContext = { ext, runner, panel, log };

@@ -9,7 +9,7 @@ import { panelHtml } from './panelHtml';
 export const PANEL_VIEW_TYPE = 'qatLens.panel';
 
 export interface PanelHandlers {
-  exportReport(format: 'html' | 'json'): void;
+  exportReport(format: 'html' | 'json', files?: string[]): void;
   runCommand(command: string): void;
 }
 
@@ -105,7 +105,7 @@ export class QatLensPanel implements vscode.Disposable {
         break;
       }
       case 'exportReport':
-        this.handlers.exportReport(m.format);
+        this.handlers.exportReport(m.format, m.files);
         break;
       case 'runCommand':
         this.handlers.runCommand(m.command);

@@ -92,6 +92,7 @@ export type HostToPanel =
 export type PanelToHost =
   | { type: 'ready' }
   | { type: 'selectLayer'; layer: string }
-  | { type: 'exportReport'; format: 'html' | 'json' }
+  /** `files`: the analyzed checkpoints, from the panel's own state (it outlives the host across a reload). */
+  | { type: 'exportReport'; format: 'html' | 'json'; files?: string[] }
   | { type: 'reveal'; file: string }
   | { type: 'runCommand'; command: 'qatLens.analyze' | 'qatLens.correct' | 'qatLens.probe' | 'qatLens.compareMap' | 'qatLens.cancelJob' };

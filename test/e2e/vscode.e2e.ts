@@ -8,7 +8,7 @@ import { basename, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type BrowserContext, type Frame, type Page } from 'playwright-core';
 import { baseSettings, installExtension, launch, prepare, type Prepared, type Server } from './codeServer';
-import { contextMenu, expandFolder, explorerRow, notificationText, palette, panelFrame, sleep } from './workbench';
+import { contextMenu, selectRows, expandFolder, explorerRow, notificationText, palette, panelFrame, sleep } from './workbench';
 
 const REPO = resolve(__dirname, '..', '..');
 const VSIX = join(REPO, 'qat-lens.vsix');
@@ -193,12 +193,8 @@ test('several checkpoints selected together are analyzed as one run (scale traje
   if (ckpts.length < 2) return t.skip('the example has fewer than two checkpoints');
   await failShot('sequence', async () => {
     await expandFolder(page, 'w4a4');
-    // Click the first, Shift+click the last, right-click the selection (the analysis orders them by epoch).
-    await (await explorerRow(page, basename(ckpts[0]!))).click();
-    await sleep(500);
-    await (await explorerRow(page, basename(ckpts[ckpts.length - 1]!))).click({ modifiers: ['Shift'] });
-    await sleep(500);
-    assert.equal(await page.locator('.explorer-folders-view .monaco-list-row.selected').count(), ckpts.length);
+    // Select them all, in reverse order (the analysis orders them by epoch itself), then right-click.
+    await selectRows(page, [...ckpts].reverse().map((c) => basename(c)));
     await contextMenu(page, basename(ckpts[ckpts.length - 1]!), 'Analyze Oscillation');
     const f = await panelFrame(page);
     await f.locator('#chart-scale svg.main-svg').first().waitFor({ timeout: 120_000 });
@@ -213,6 +209,29 @@ test('several checkpoints selected together are analyzed as one run (scale traje
     assert.equal(cell.trim(), `${(mean * 100).toFixed(2)}%`);
     await sleep(500);
     await shot('vscode-sequence-light');
+  });
+});
+
+test('Export JSON from the panel writes what qat-lens analyze --json writes', async (t) => {
+  const ckpts = exampleCheckpoints(workspace);
+  if (ckpts.length < 2) return t.skip('needs the sequence analysis above');
+  await failShot('export', async () => {
+    await palette(page, 'QAT Lens: Show Panel');
+    const f = await panelFrame(page);
+    await f.locator('#summary').waitFor({ timeout: 30_000 });
+    assert.match(await f.locator('#summary').innerText(), new RegExp(`${ckpts.length} \\(by epoch\\)`), 'the panel shows the sequence');
+    await f.locator('#summary button', { hasText: 'Export JSON' }).click();
+    // VS Code's own save dialog (a quick input with the proposed path): accept the proposal.
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    const target = join(workspace, 'w4a4', `${basename(ckpts[ckpts.length - 1]!, '.pt')}.qat-lens.json`);
+    await input.fill(target);
+    await input.press('Enter');
+    const t0 = Date.now();
+    while (!existsSync(target) && Date.now() - t0 < 60_000) await sleep(300);
+    assert.ok(existsSync(target), `${target} was not written`);
+    const cli = cliJson(['analyze', ...ckpts]);
+    assert.deepEqual(JSON.parse(readFileSync(target, 'utf8')), cli);
   });
 });
 

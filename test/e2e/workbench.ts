@@ -16,6 +16,22 @@ export async function expandFolder(page: Page, label: string): Promise<void> {
   if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
 }
 
+/** Selects several Explorer rows (click the first, Ctrl+click the rest), retried until the list shows them selected. */
+export async function selectRows(page: Page, labels: string[]): Promise<void> {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    await (await explorerRow(page, labels[0]!)).click();
+    await sleep(700);
+    for (const l of labels.slice(1)) {
+      await (await explorerRow(page, l)).click({ modifiers: ['Control'] });
+      await sleep(300);
+    }
+    const selected = await page.locator('.explorer-folders-view .monaco-list-row.selected').count();
+    if (selected === labels.length) return;
+    await sleep(1000);
+  }
+  throw new Error(`could not select ${labels.join(', ')} in the Explorer`);
+}
+
 /** Right-click an Explorer row and pick a context-menu item. */
 export async function contextMenu(page: Page, label: string, item: string): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
