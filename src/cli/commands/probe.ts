@@ -15,6 +15,7 @@ export const probe: Command = {
     '  --layer-delta X      δ of the per-layer probe (default 0.1 if listed, else the largest δ)',
     '  --layer-images N     evaluation images of the per-layer probe (default 4)',
     '  --layers LIST        per-layer probe of only these layers (comma-separated weight names)',
+    '  --flagged            per-layer probe of only the layers the oscillation analysis flags (implies --per-layer)',
     '  --layer-map N        also score mAP with one layer soft-rounded, for the N layers that move the outputs most',
     '  --engine E           auto (default), cpu, webgpu or cuda',
     '  --limit N            score only the first N images',
@@ -22,7 +23,7 @@ export const probe: Command = {
   ].join('\n'),
   options: {
     data: { type: 'string' }, delta: { type: 'string' }, pt: { type: 'string' }, variant: { type: 'string' },
-    'per-layer': { type: 'boolean' }, 'layer-delta': { type: 'string' }, 'layer-images': { type: 'string' }, layers: { type: 'string' }, 'layer-map': { type: 'string' },
+    'per-layer': { type: 'boolean' }, 'layer-delta': { type: 'string' }, 'layer-images': { type: 'string' }, layers: { type: 'string' }, 'layer-map': { type: 'string' }, flagged: { type: 'boolean' },
     engine: { type: 'string' }, limit: { type: 'string' }, json: { type: 'string' },
   },
   positionals: { min: 1, max: 1 },
@@ -37,7 +38,8 @@ export const probe: Command = {
         model: pos[0]!,
         data,
         deltas: numList(v, 'delta', (n) => n >= 0 && n <= 0.5, 'numbers in [0, 0.5]') ?? [0.05, 0.1, 0.25],
-        perLayer: v['per-layer'] === true,
+        perLayer: v['per-layer'] === true || v.flagged === true,
+        flaggedOnly: v.flagged === true,
         pt: str(v, 'pt'),
         variant: str(v, 'variant'),
         perLayerDelta: num(v, 'layer-delta', (n) => n > 0 && n <= 0.5, 'a number in (0, 0.5]'),
@@ -64,7 +66,7 @@ export const probe: Command = {
       out(`per layer, δ=${r.perLayer.delta}, ${r.perLayer.images} images (largest output change first):`);
       for (const [i, l] of r.perLayer.layers.slice(0, 15).entries()) {
         const m = l.map !== undefined ? `  mAP@.5:.95 ${(l.map * 100).toFixed(1)}` : '';
-        out(`  ${String(i + 1).padStart(2)}. ${l.name.padEnd(40)} soft ${String(l.softWeights).padStart(6)}  relative MSE ${l.relativeChange.toExponential(2)}${m}`);
+        out(`  ${String(i + 1).padStart(2)}. ${(l.flagged ? '⚑ ' : '') + l.name.padEnd(40)} soft ${String(l.softWeights).padStart(6)}  relative MSE ${l.relativeChange.toExponential(2)}${m}`);
       }
       if (r.perLayer.layers.length > 15) out(`  ... ${r.perLayer.layers.length - 15} more in the JSON`);
     }

@@ -20,6 +20,8 @@ export interface ProbeParams {
   layers?: string[];
   /** Score mAP for the top N layers of the per-layer probe too. */
   perLayerMap?: number;
+  /** Per-layer probe of the layers the oscillation analysis flags only. */
+  flaggedOnly?: boolean;
   engine?: "auto" | "cpu" | "webgpu" | "cuda";
   limit?: number;
   jsonOut?: string;
@@ -38,7 +40,7 @@ export interface ProbeResult {
 export async function runProbe(p: ProbeParams, ctx: JobContext): Promise<ProbeResult> {
   const report = await probeModel(p.model, {
     data: p.data, deltas: p.deltas, pt: p.pt, variant: p.variant, perLayer: p.perLayer, perLayerDelta: p.perLayerDelta,
-    perLayerImages: p.perLayerImages, perLayerOnly: p.layers, perLayerMap: p.perLayerMap, engine: p.engine, limit: p.limit,
+    perLayerImages: p.perLayerImages, perLayerOnly: p.layers, perLayerMap: p.perLayerMap, flaggedOnly: p.flaggedOnly, engine: p.engine, limit: p.limit,
   }, ctx);
   const entries = [report.baseline, ...report.soft, ...(report.latent ? [report.latent] : [])];
   const comparison = { title: 'Soft-Rounding Probe', data: p.data, prIou: '.50:.95', entries, notes: [...report.findings, ...report.notes] };

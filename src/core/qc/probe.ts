@@ -1,7 +1,9 @@
 // The soft-rounding probe (design.md "soft rounding at threshold δ"): mAP of the QAT model with its
 // weights hard-quantized (δ = 0), soft-rounded at each δ, and unquantized (latent), all on the same
 // graph with activation quantizers unchanged; optionally a per-layer ranking by output change.
+import { analyzeCheckpoints, matchKey } from '../analysis/analyzeCheckpoints';
 import { throwIfAborted } from '../errors';
+import { readCheckpoint } from '../readers';
 import type { JobContext } from '../jobs/context';
 import { subContext, type Engine } from '../compare/compare';
 import { makeScorer, type Scorer } from '../compare/score';
@@ -28,6 +30,10 @@ export interface ProbeOptions {
   perLayerOnly?: string[];
   /** Also score mAP with only that layer soft-rounded, for the top N layers by output change (default 0). */
   perLayerMap?: number;
+  /** Names of layers the oscillation analysis flagged (any naming: matched like the analysis matches checkpoints); marks the per-layer rows. */
+  flagged?: string[];
+  /** Per-layer probe of the flagged layers only (analysed here from the model, or --pt, when `flagged` is not given). */
+  flaggedOnly?: boolean;
   engine?: Engine;
   limit?: number;
 }
@@ -110,9 +116,24 @@ export async function probeModel(model: string, o: ProbeOptions, ctx: JobContext
   if (o.perLayer) {
     const delta = o.perLayerDelta ?? (deltas.includes(0.1) ? 0.1 : deltas[deltas.length - 1] ?? 0.1);
     const images = o.perLayerImages ?? 4;
+    let only = o.perLayerOnly;
+    let flagged = o.flagged;
+    if (o.flaggedOnly && !flagged) flagged = await flaggedByAnalysis(o.pt ?? model, o.variant);
+    const isFlagged = flaggedMatcher(flagged ?? []);
+    if (o.flaggedOnly) {
+      only = src.layers.filter((l) => isFlagged(l.chain.name, l.latentName)).map((l) => l.chain.name);
+      notes.push(`per-layer probe of the ${only.length} layers the oscillation analysis flags`);
+      if (only.length === 0) findings.push('the oscillation analysis flags no layer: the per-layer probe has nothing to do');
+    }
     const inputs = await probeInputs(o.data, src.model, images);
     const sub = subContext(ctx, `per-layer probe δ=${delta}`, 1 - per, per);
-    const layers = await perLayerOutputChange(src, inputs, delta, sub, o.perLayerOnly);
+    const layers = only && only.length === 0 ? [] : await perLayerOutputChange(src, inputs, delta, sub, only);
+    if (flagged) {
+      for (const l of layers) {
+        const srcLayer = src.layers.find((x) => x.chain.name === l.name);
+        l.flagged = isFlagged(l.name, srcLayer?.latentName);
+      }
+    }
     const top = layers.filter((l) => l.softWeights > 0).slice(0, o.perLayerMap ?? 0);
     for (const [i, l] of top.entries()) {
       throwIfAborted(ctx.signal);
@@ -128,4 +149,17 @@ export async function probeModel(model: string, o: ProbeOptions, ctx: JobContext
     notes.push('the per-layer output change is a fast proxy, not the mAP: at 4 bits any weight change flips activation roundings downstream, and how much the raw outputs move predicts a layer\'s own mAP change only weakly; score the top layers with --layer-map before acting on the ranking');
   }
   return { model, data: o.data, latentFrom: src.latentFrom, deltas, baseline, soft, latent, layers: [...counts.values()], perLayer, findings, notes, seconds: (Date.now() - t0) / 1000 };
+}
+
+/** Layers the oscillation analysis flags in a checkpoint (the ONNX itself, or the --pt checkpoint). */
+async function flaggedByAnalysis(file: string, variant?: string): Promise<string[]> {
+  const ck = await readCheckpoint(file);
+  if (variant) ck.variants = ck.variants.filter((v) => v.variant === variant);
+  return analyzeCheckpoints([ck]).layers.filter((l) => l.flagged).map((l) => l.name);
+}
+
+/** Whether a probe layer (ONNX weight name, checkpoint name) is one of `names`, by the analysis's match key. */
+function flaggedMatcher(names: string[]): (name: string, latentName?: string) => boolean {
+  const keys = new Set(names.map(matchKey));
+  return (name, latentName) => keys.has(matchKey(name)) || (latentName !== undefined && keys.has(matchKey(latentName)));
 }

@@ -10,7 +10,7 @@ export function probeSectionHtml(r: ProbeReport, maxRows = 40): string {
   let perLayer = '';
   if (r.perLayer) {
     const rows = r.perLayer.layers.slice(0, maxRows).map((l, i) =>
-      `<tr><td class="num">${i + 1}</td><td>${esc(l.name)}</td><td>${esc(l.op)} [${l.shape.join('×')}]</td><td class="num">${l.softWeights}</td><td class="num">${l.meanSquaredChange.toExponential(3)}</td><td class="num">${l.relativeChange.toExponential(3)}</td><td class="num">${(100 * l.changedFraction).toFixed(1)}%</td></tr>`);
+      `<tr><td class="num">${i + 1}</td><td>${l.flagged ? '⚑ ' : ''}${esc(l.name)}</td><td>${esc(l.op)} [${l.shape.join('×')}]</td><td class="num">${l.softWeights}</td><td class="num">${l.meanSquaredChange.toExponential(3)}</td><td class="num">${l.relativeChange.toExponential(3)}</td><td class="num">${(100 * l.changedFraction).toFixed(1)}%</td></tr>`);
     const fig: PlotlyFigure = {
       id: 'probe-per-layer',
       title: `Output change when soft-rounding one layer at δ=${r.perLayer.delta} (${r.perLayer.images} images)`,

@@ -25,6 +25,8 @@ export interface LayerOutputChange {
   /** mAP@.5:.95 / mAP@.5 with only this layer soft-rounded (top layers only, where asked). */
   map?: number;
   map50?: number;
+  /** Flagged by the oscillation analysis (where the probe was given its result). */
+  flagged?: boolean;
 }
 
 /** Input size [H, W] from the model's first input (NCHW), or `fallback` where dims are symbolic. */
