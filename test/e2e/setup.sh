@@ -10,11 +10,9 @@ mkdir -p "$CACHE"
 if ! command -v chromium >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   need="build-essential python3 libkrb5-dev chromium"
-  if [ -e /tmp/apt.lock ] || command -v flock >/dev/null; then
-    $SUDO flock /tmp/apt.lock apt-get install -y --no-install-recommends $need
-  else
-    $SUDO apt-get install -y --no-install-recommends $need
-  fi
+  apt() { if command -v flock >/dev/null; then $SUDO flock /tmp/apt.lock apt-get "$@"; else $SUDO apt-get "$@"; fi; }
+  # A fresh machine may have no package lists yet: update once, then retry.
+  apt install -y --no-install-recommends $need || { apt update && apt install -y --no-install-recommends $need; }
 fi
 
 # Node 24, in its own folder (never inside the code-server project: npm moves nested folders mid-build).

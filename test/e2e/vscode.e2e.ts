@@ -256,6 +256,11 @@ test('Run QC Correction on the example ONNX writes the corrected model and shows
     assert.equal(await input.inputValue(), String(QC.calibImages));
     await page.keyboard.press('Enter');
 
+    // A second job while QC runs is queued, and the user is told so.
+    await page.locator('.statusbar-item', { hasText: 'QC Correction of qdq.onnx' }).first().waitFor({ timeout: 30_000 });
+    await contextMenu(page, 'epoch_28.pt', 'Analyze Oscillation');
+    await page.locator('.notifications-toasts .notification-list-item-message', { hasText: '"Analyze Oscillation" is queued' }).first().waitFor({ timeout: 15_000 });
+
     const out = join(workspace, 'w4a4', 'qdq.qc.onnx');
     const f = await panelFrame(page);
     await f.locator('#map-table tbody tr').first().waitFor({ timeout: 590_000 });
