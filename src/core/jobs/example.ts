@@ -32,6 +32,8 @@ export interface ExampleParams {
   /** Score only the first N evaluation images (default all 200). */
   limit?: number;
   deltas?: number[];
+  /** The per-layer probe (one layer soft-rounded at a time, on 2 images; default true). */
+  perLayer?: boolean;
   engine?: 'auto' | 'cpu' | 'webgpu' | 'cuda';
 }
 
@@ -106,7 +108,7 @@ export async function runExample(p: ExampleParams, ctx: JobContext): Promise<Exa
   throwIfAborted(ctx.signal);
 
   // 2. Soft-rounding probe on the latent QDQ export (same integers as qdq.onnx), per layer on a few images.
-  const probe = await probeModel(probeModelFile, { data, deltas, pt: probePt, perLayer: true, perLayerImages: 2, flagged, engine: p.engine, limit: p.limit }, subContext(ctx, 'probe', 0.05, 0.35), scorer);
+  const probe = await probeModel(probeModelFile, { data, deltas, pt: probePt, perLayer: p.perLayer !== false, perLayerImages: 2, flagged, engine: p.engine, limit: p.limit }, subContext(ctx, 'probe', 0.05, 0.35), scorer);
   for (const f of probe.findings) ctx.log('info', f);
 
   // 3. QC on the calibration split, written next to the report.
