@@ -294,3 +294,44 @@ test('Run QC Correction on the example ONNX writes the corrected model and shows
     await shot('vscode-qc-dark');
   });
 });
+
+/** The mAP table's rows as the panel shows them: label -> [mAP@.5:.95, mAP@.5] in percent. */
+async function mapRows(f: Frame): Promise<Record<string, [string, string]>> {
+  return f.locator('#map-table tbody tr').evaluateAll((rows) =>
+    Object.fromEntries(rows.map((r) => [(r as HTMLElement).dataset.label ?? '', [r.querySelector('[data-metric=map]')!.textContent ?? '', r.querySelector('[data-metric=map50]')!.textContent ?? '']])),
+  );
+}
+const pctPair = (e: { map: number; map50: number }): [string, string] => [(e.map * 100).toFixed(2), (e.map50 * 100).toFixed(2)];
+
+test('Soft-Rounding Probe on the example QDQ model with float weights shows the CLI\'s probe mAP per δ', async (t) => {
+  const latent = join(workspace, 'w4a4', 'qdq_latent.onnx');
+  if (!existsSync(latent)) return t.skip('examples/shapes/w4a4/qdq_latent.onnx is not there');
+  await failShot('probe', async () => {
+    await expandFolder(page, 'w4a4');
+    await contextMenu(page, 'qdq_latent.onnx', 'Soft-Rounding Probe');
+    const f = await panelFrame(page);
+    await f.locator('.map h1', { hasText: 'Soft-Rounding Probe' }).waitFor({ timeout: 300_000 });
+    const cli = cliJson(['probe', latent, '--data', join(workspace, 'data.yaml'), '--engine', 'cpu', '--limit', String(QC.evalLimit)]);
+    const expected = Object.fromEntries([cli.baseline, ...cli.soft, ...(cli.latent ? [cli.latent] : [])].map((e: any) => [e.label, pctPair(e)]));
+    assert.ok(Object.keys(expected).some((l) => /δ=0\.05/.test(l)), 'the CLI scored δ = 0.05');
+    assert.deepEqual(await mapRows(f), expected);
+    await f.locator('#chart-pr svg.main-svg').first().waitFor({ timeout: 30_000 });
+    await sleep(500);
+    await shot('vscode-probe-dark');
+  });
+});
+
+test('Compare mAP on the example QAT model finds the float export and the QC output', async (t) => {
+  const qdq = join(workspace, 'w4a4', 'qdq.onnx');
+  const out = join(workspace, 'w4a4', 'qdq.qc.onnx');
+  if (!existsSync(out)) return t.skip('needs the QC output of the test above');
+  await failShot('compare', async () => {
+    await contextMenu(page, 'qdq.onnx', 'Compare mAP');
+    const f = await panelFrame(page);
+    await f.locator('.map h1', { hasText: 'Compare mAP' }).waitFor({ timeout: 300_000 });
+    const cli = cliJson(['compare', '--data', join(workspace, 'data.yaml'), '--qat', qdq, '--float', join(workspace, 'float.onnx'), '--corrected', out, '--engine', 'cpu', '--limit', String(QC.evalLimit)]);
+    const expected = Object.fromEntries(cli.comparison.entries.map((e: any) => [e.label, pctPair(e)]));
+    assert.deepEqual(Object.keys(expected).filter((l) => ['float', 'QAT', 'QC'].includes(l)), ['float', 'QAT', 'QC']);
+    assert.deepEqual(await mapRows(f), expected);
+  });
+});
