@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import sharp from 'sharp';
 import { labelledImages, openDataset } from '../src/core/data/dataset';
 import { boxesToOriginal, letterboxGeometry, letterboxInto } from '../src/core/data/letterbox';
-import { parseYamlLite } from '../src/core/data/yamlLite';
+import { parseYaml } from '../src/core/data/yamlFile';
 
 const FIX = join(__dirname, 'fixtures', 'pipeline');
 const SHAPES = join(__dirname, '..', 'examples', 'shapes');
@@ -109,9 +109,13 @@ test('bad COCO files: missing images, unknown categories, boxes out of range', a
 });
 
 test('data.yaml subset: flow lists, block lists, id maps, comments', () => {
-  const y = parseYamlLite("# c\npath: ../d  # root\ntrain: [a/x, 'b y']\nval: images/val\nnames:\n  - 'cat'\n  - dog # pet\nnc: 2\n", 'f.yaml');
+  const y = parseYaml("# c\npath: ../d  # root\ntrain: [a/x, 'b y']\nval: images/val\nnames:\n  - 'cat'\n  - dog # pet\nnc: 2\n", 'f.yaml');
   assert.deepEqual(y, { path: '../d', train: ['a/x', 'b y'], val: 'images/val', names: ['cat', 'dog'], nc: 2 });
-  assert.throws(() => parseYamlLite('names: {0: a}\n', 'f.yaml'), /f\.yaml: line 1: inline maps are not supported/);
+  // Ultralytics' newer files use maps of class ids, block or flow.
+  assert.deepEqual(parseYaml('names: {0: a, 1: b}\n', 'f.yaml'), { names: { 0: 'a', 1: 'b' } });
+  assert.deepEqual(parseYaml('names:\n  0: person\n  1: car\n', 'f.yaml'), { names: { 0: 'person', 1: 'car' } });
+  assert.throws(() => parseYaml('names: [a, b\nval: x\n', 'f.yaml'), /f\.yaml: line \d+: not valid YAML/);
+  assert.throws(() => parseYaml('a: 1\na: 2\n', 'f.yaml'), /f\.yaml: line 2: not valid YAML/);
 });
 
 test('letterbox geometry follows YOLOv5 val (load_image ceil resize, then centred 114 padding)', () => {

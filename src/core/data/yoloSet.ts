@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { FormatError, QatLensError } from '../errors';
 import type { CocoAnnotation, CocoImage } from './coco';
 import type { Dataset, DatasetImage } from './dataset';
-import { parseYamlLite, type YamlValue } from './yamlLite';
+import { parseYaml, type YamlValue } from './yamlFile';
 
 export const IMAGE_EXTS = new Set(['bmp', 'jpg', 'jpeg', 'png', 'tif', 'tiff', 'webp']);
 
@@ -25,7 +25,9 @@ export function readDataYaml(file: string): YoloConfig {
   } catch (err) {
     throw new QatLensError(`cannot read file (${(err as NodeJS.ErrnoException).code})`, file, 'EREAD');
   }
-  const y = parseYamlLite(text, file);
+  const doc = parseYaml(text, file);
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new FormatError(file, 'expected a map with names, path and split entries (train, val, ...)');
+  const y = doc;
   let names: string[];
   const n = y.names;
   if (Array.isArray(n)) names = n.map(String);
