@@ -154,7 +154,7 @@ export function mapBarsFigure(c: MapComparison, t: Theme): Figure {
   return {
     data: [
       { type: 'bar', name: 'mAP@.5:.95', x: labels, y: c.entries.map((e) => e.map * 100), marker: { color: t.accent }, text: c.entries.map((e) => (e.map * 100).toFixed(1)), textposition: 'outside', hovertemplate: '%{x}: mAP@.5:.95 %{y:.2f}<extra></extra>' },
-      { type: 'bar', name: 'mAP@.5', x: labels, y: c.entries.map((e) => e.map50 * 100), marker: { color: t.accent, opacity: 0.45 }, text: c.entries.map((e) => (e.map50 * 100).toFixed(1)), textposition: 'outside', hovertemplate: '%{x}: mAP@.5 %{y:.2f}<extra></extra>' },
+      { type: 'bar', name: 'mAP@.5', x: labels, y: c.entries.map((e) => e.map50 * 100), marker: { color: 'rgba(0,0,0,0)', line: { color: t.accent, width: 2 }, pattern: { shape: '/', fgcolor: t.accent, size: 6, solidity: 0.25 } }, text: c.entries.map((e) => (e.map50 * 100).toFixed(1)), textposition: 'outside', hovertemplate: '%{x}: mAP@.5 %{y:.2f}<extra></extra>' },
     ],
     layout: baseLayout(t, 'COCO mAP (%) side by side', {
       showlegend: true,
@@ -171,7 +171,9 @@ export function lineColor(label: string, i: number, t: Theme): string {
   if (label === 'float') return t.fg;
   if (/^QAT\b/.test(label)) return t.accent;
   if (label === 'QC') return t.ok;
-  return t.series[(i % (t.series.length - 1)) + 1]!;
+  // The rest cycle through colours none of those three use (orange, purple, yellow).
+  const rest = [t.series[1]!, t.series[3]!, t.series[4]!];
+  return rest[i % rest.length]!;
 }
 
 /** Precision-recall curves, one per model. */
