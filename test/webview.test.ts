@@ -7,7 +7,7 @@ import type { AnalysisReport, LayerReport } from '../src/core/analysis/types';
 import { quietContext } from '../src/core/jobs/context';
 import { runAnalyze } from '../src/core/jobs/analyze';
 import type { MapComparison } from '../src/shared/protocol';
-import { concentrationFigure, histogramFigure, mapBarsFigure, perChannelFigure, prFigure, scaleTrajectoryFigure } from '../webview/charts';
+import { concentrationFigure, histogramFigure, lineColor, mapBarsFigure, perChannelFigure, prFigure, scaleTrajectoryFigure } from '../webview/charts';
 import { fixed, pct, sig } from '../webview/format';
 import { deltaText, referenceIndex } from '../webview/mapView';
 import { defaultSelection, filterRows, initialState, layerRows, nextSort, sortRows, visibleRows } from '../webview/state';
@@ -22,7 +22,7 @@ function layer(name: string, over: Partial<LayerReport> = {}): LayerReport {
     integerSource: 'computed', storedIntegerMismatches: null, clippedFraction: 0, inRange: 100,
     nearThresholdFraction: 0.1, concentration: 1, meanDistance: 0.25, histogram: new Array(20).fill(5),
     perChannel: { axis: 0, nearThresholdFraction: [0.05, 0.15], concentration: [0.5, 1.5] },
-    flagged: false, reason: 'not significant', z: 0, pValue: 0.5, log10PValue: -0.3, pValueAdjusted: 1, ...over,
+    flagged: false, reason: 'not significant', z: 0, pValue: 0.5, log10PValue: -0.3, pValueAdjusted: 1, log10PValueAdjusted: 0, ...over,
   };
 }
 
@@ -146,4 +146,12 @@ test('a real report (analyze job on a torch-exported QDQ model) gives one row pe
   for (const [i, l] of r.layers.entries()) assert.equal(rows[i]!.nt, l.nearThresholdFraction);
   const f = concentrationFigure(r, defaultSelection(r), theme);
   assert.equal((f.data[0] as { x: string[] }).x.length, r.layers.filter((l) => l.concentration !== null).length);
+});
+
+test('PR colours: float, QAT and QC fixed; other rows never take one of theirs', () => {
+  const t6: Theme = { ...theme, series: ['s0', 's1', 's2', 's3', 's4', 'blue'] };
+  assert.equal(lineColor('float', 0, t6), t6.fg);
+  assert.equal(lineColor('QAT (hard, δ=0)', 0, t6), t6.accent);
+  assert.equal(lineColor('QC', 5, t6), t6.ok);
+  for (let i = 0; i < 6; i++) assert.ok(![t6.fg, t6.accent, t6.ok, 'blue'].includes(lineColor(`soft-round δ=${i}`, i, t6)));
 });
