@@ -153,5 +153,7 @@ test('PR colours: float, QAT and QC fixed; other rows never take one of theirs',
   assert.equal(lineColor('float', 0, t6), t6.fg);
   assert.equal(lineColor('QAT (hard, δ=0)', 0, t6), t6.accent);
   assert.equal(lineColor('QC', 5, t6), t6.ok);
-  for (let i = 0; i < 6; i++) assert.ok(![t6.fg, t6.accent, t6.ok, 'blue'].includes(lineColor(`soft-round δ=${i}`, i, t6)));
+  const others = [0, 1, 2, 3].map((i) => lineColor(`soft-round δ=${i}`, i, t6));
+  assert.equal(new Set(others).size, 4, 'four other rows, four colours');
+  for (const c of others) assert.ok(![t6.fg, t6.accent, t6.ok, 'blue'].includes(c));
 });

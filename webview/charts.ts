@@ -172,7 +172,7 @@ export function lineColor(label: string, i: number, t: Theme): string {
   if (/^QAT\b/.test(label)) return t.accent;
   if (label === 'QC') return t.ok;
   // The rest cycle through colours none of those three use (orange, purple, yellow).
-  const rest = [t.series[1]!, t.series[3]!, t.series[4]!];
+  const rest = [t.series[1]!, t.series[3]!, t.series[4]!, t.muted];
   return rest[i % rest.length]!;
 }
 
@@ -180,14 +180,17 @@ export function lineColor(label: string, i: number, t: Theme): string {
 export function prFigure(c: MapComparison, t: Theme): Figure | undefined {
   const withPr = c.entries.filter((e) => e.pr);
   if (!withPr.length) return undefined;
+  // Colour index counts only the rows without a fixed colour, so they never repeat among themselves (up to 4).
+  const fixed = (l: string): boolean => l === 'float' || l === 'QC' || /^QAT\b/.test(l);
+  const otherIndex = new Map(withPr.filter((e) => !fixed(e.label)).map((e, k) => [e, k]));
   return {
-    data: withPr.map((e, i) => ({
+    data: withPr.map((e) => ({
       type: 'scatter',
       mode: 'lines',
       name: e.label,
       x: e.pr!.recall,
       y: e.pr!.precision,
-      line: { color: lineColor(e.label, i, t), width: e.label === 'QC' ? 2.5 : 2 },
+      line: { color: lineColor(e.label, otherIndex.get(e) ?? 0, t), width: e.label === 'QC' ? 2.5 : 2 },
       hovertemplate: `${e.label}<br>recall %{x:.2f}: precision %{y:.3f}<extra></extra>`,
     })),
     layout: baseLayout(t, `Precision–recall${c.prIou ? ` (IoU ${c.prIou})` : ''}, all categories`, {

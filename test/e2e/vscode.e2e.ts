@@ -335,3 +335,22 @@ test('Compare mAP on the example QAT model finds the float export and the QC out
     assert.deepEqual(await mapRows(f), expected);
   });
 });
+
+test('clicking the status-bar item cancels a running QC job and nothing is written', async (t) => {
+  const qdq = join(workspace, 'w4a4', 'qdq.onnx');
+  if (!existsSync(qdq)) return t.skip('examples/shapes/w4a4/qdq.onnx is not there');
+  await failShot('cancel', async () => {
+    const before = readdirSync(join(workspace, 'w4a4')).sort();
+    await contextMenu(page, 'qdq.onnx', 'Run QC Correction');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    await input.press('Enter');
+    const item = page.locator('.statusbar-item', { hasText: 'QC Correction of qdq.onnx' }).first();
+    await item.waitFor({ timeout: 30_000 });
+    await item.click();
+    await page.locator('.notifications-toasts .notification-list-item-message', { hasText: 'was cancelled' }).first().waitFor({ timeout: 30_000 });
+    await item.waitFor({ state: 'hidden', timeout: 15_000 });
+    await sleep(1000);
+    assert.deepEqual(readdirSync(join(workspace, 'w4a4')).sort(), before, 'no corrected model (and no temp file) left behind');
+  });
+});
