@@ -125,10 +125,9 @@ export async function trainQC(g: TfGraph, layers: QuantLayer[], heads: HeadSpec,
   const timings: QcTimings = { loadMs: 0, forwardBackwardMs: 0, optimizerMs: 0, totalMs: 0 };
   // Inside tidy: the initial ones/zeros are freed, the variables survive.
   const run = ++runs;
-  const [gv, bv] = tf.tidy(() => [
-    new Map(layers.map((l) => [l.name, tf.variable(tf.ones([l.channels]), true, `qc_gamma/${l.name}/${run}`)])),
-    new Map(layers.map((l) => [l.name, tf.variable(tf.zeros([l.channels]), true, `qc_beta/${l.name}/${run}`)])),
-  ]);
+  const mk = (n: number, v: number, name: string) => tf.tidy(() => tf.variable(tf.fill([n], v), true, name));
+  const gv = new Map(layers.map((l) => [l.name, mk(l.channels, 1, `qc_gamma/${l.name}/${run}`)]));
+  const bv = new Map(layers.map((l) => [l.name, mk(l.channels, 0, `qc_beta/${l.name}/${run}`)]));
   const vars = [...gv.values(), ...bv.values()];
   const opt = tf.train.adam(o.lr, 0.9, 0.999, 1e-8);
   const hooks = affineHooks(layers, (l) => gv.get(l.name)!, (l) => bv.get(l.name)!);
