@@ -51,6 +51,8 @@ function setSettings(extra: Record<string, unknown>): void {
 
 before(async () => {
   assert.ok(existsSync(VSIX), `${VSIX} is missing: run "npm run package" first`);
+  // Failure screenshots of an earlier run would mislead whoever reads the artifacts.
+  if (existsSync(ARTIFACTS)) for (const f of readdirSync(ARTIFACTS)) if (f.endsWith('-failure.png')) rmSync(join(ARTIFACTS, f));
   prep = prepare({
     'qatLens.calibrationImages': QC.calibImages,
     'qatLens.qc.steps': QC.steps,
