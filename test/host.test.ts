@@ -22,6 +22,11 @@ test('settings: the defaults are package.json\'s; bad values fall back to them',
   assert.equal(defaults.flagConcentration, props['qatLens.flag.concentration']!.default);
   assert.equal(defaults.qcSteps, props['qatLens.qc.steps']!.default);
   assert.equal(defaults.bits, undefined);
+  assert.deepEqual(defaults.nms, {
+    confThreshold: props['qatLens.nms.confThreshold']!.default,
+    iouThreshold: props['qatLens.nms.iouThreshold']!.default,
+    maxDetections: props['qatLens.nms.maxDetections']!.default,
+  });
   const bad = readSettings((k) => ({ delta: 0.9, engine: 'tpu', bits: 1.5, calibrationImages: -3, probeDeltas: [0.1, 'x'], 'qc.learningRate': 0 } as Record<string, unknown>)[k]);
   assert.equal(bad.delta, 0.05);
   assert.equal(bad.engine, 'auto');
@@ -38,6 +43,8 @@ test('every setting the host reads is declared in package.json', () => {
   const keys = [...src.matchAll(/get\('([\w.]+)'\)/g)].map((m) => m[1]);
   assert.ok(keys.length >= 10);
   for (const k of keys) assert.ok(props[`qatLens.${k}`], `qatLens.${k} is not contributed`);
+  // ...and no contributed setting is left unread.
+  for (const k of Object.keys(props)) assert.ok(keys.includes(k.replace(/^qatLens\./, '')), `${k} is contributed but never read`);
 });
 
 test('command targets: multi-selection wins, else the clicked file, deduplicated', () => {

@@ -17,6 +17,8 @@ export interface Settings {
   qcBatchSize: number;
   qcLearningRate: number;
   evalLimit: number;
+  /** NMS for every mAP the panel shows (qatLens.nms.*). */
+  nms: { confThreshold: number; iouThreshold: number; maxDetections: number };
 }
 
 type Getter = (key: string) => unknown;
@@ -49,5 +51,10 @@ export function readSettings(get: Getter): Settings {
     qcBatchSize: num(get('qc.batchSize'), 16, posInt),
     qcLearningRate: num(get('qc.learningRate'), 0.001, (n) => n > 0),
     evalLimit: num(get('evalLimit'), 0, (n) => Number.isInteger(n) && n >= 0),
+    nms: {
+      confThreshold: num(get('nms.confThreshold'), 0.001, (n) => n >= 0 && n <= 1),
+      iouThreshold: num(get('nms.iouThreshold'), 0.6, (n) => n >= 0 && n <= 1),
+      maxDetections: num(get('nms.maxDetections'), 300, posInt),
+    },
   };
 }

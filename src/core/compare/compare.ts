@@ -8,6 +8,7 @@ import { buildVariant, type VariantSpec } from '../qc/probeVariants';
 import { hardIntegers } from '../qc/probeMath';
 import { findWeightChains } from '../qc/probeGraph';
 import { loadModel } from '../onnx/proto';
+import type { NmsOptions } from '../infer/nms';
 import { makeScorer, type Scorer } from './score';
 import type { CompareEntry, CompareReport } from './types';
 
@@ -27,6 +28,7 @@ export interface CompareParams {
   latentVariant?: boolean;
   engine?: Engine;
   limit?: number;
+  nms?: Partial<NmsOptions>;
   title?: string;
 }
 
@@ -83,7 +85,7 @@ export async function compareModels(p: CompareParams, ctx: JobContext, scorer: S
   const t0 = Date.now();
   const notes: string[] = [];
   const entries: CompareEntry[] = [];
-  const opts = { engine: p.engine, limit: p.limit };
+  const opts = { engine: p.engine, limit: p.limit, nms: p.nms };
   const deltas = [...new Set((p.deltas ?? [0.05, 0.1, 0.25]).filter((d) => d > 0))].sort((a, b) => a - b);
   const src = await compareLatentSource(p.qat, p.latent, notes);
   if (src) notes.push(...src.notes);

@@ -4,6 +4,7 @@ import type { Dataset } from '../data/dataset';
 import { openDataset } from '../data/dataset';
 import type { CocoCurves, CocoCategoryAp } from '../eval/cocoTypes';
 import { evaluateModel, type PipelineOptions } from '../infer/pipeline';
+import type { NmsOptions } from '../infer/nms';
 import type { JobContext } from '../jobs/context';
 import type { MapEntry } from '../../shared/protocol';
 
@@ -17,6 +18,8 @@ export interface ScoreOptions {
    * W4A4 example: the δ = 0 variant 63.12 vs the QDQ file 63.29 at 'all', both 63.29 at 'extended').
    */
   optimization?: PipelineOptions['optimization'];
+  /** NMS settings (YOLOv5's validation defaults where absent). */
+  nms?: Partial<NmsOptions>;
 }
 
 export type Scored = Omit<MapEntry, 'label'> & { pr50?: { recall: number[]; precision: number[] } };
@@ -68,7 +71,7 @@ export function makeScorer(): Scorer {
       cache = caches.get(data) ?? new Map();
       caches.set(data, cache);
     }
-    const r = await evaluateModel(model, ds, { engine: opts.engine, limit: opts.limit, cache, optimization: opts.optimization ?? 'extended' }, ctx);
+    const r = await evaluateModel(model, ds, { engine: opts.engine, limit: opts.limit, nms: opts.nms, cache, optimization: opts.optimization ?? 'extended' }, ctx);
     return toScored(r.eval, r.engine, r.images.length);
   };
 }

@@ -1,5 +1,6 @@
 // Job "correct": Quantization Correction (src/core/qc/runQC.ts), the corrected model written
 // atomically beside (never over) the input, mAP before and after on the evaluation split.
+import type { NmsOptions } from '../infer/nms';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { makeScorer, type Scored } from '../compare/score';
@@ -37,6 +38,8 @@ export interface CorrectParams {
   anchors?: number[][];
   /** Skip the before/after mAP (a caller that scores the models itself). */
   evaluate?: boolean;
+  /** NMS settings for the before/after mAP. */
+  nms?: Partial<NmsOptions>;
 }
 
 export interface CorrectResult {
@@ -79,8 +82,8 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
   if (p.evaluate !== false) {
     try {
       const score = makeScorer();
-      before = await score(p.model, p.data, { engine: p.engine, limit: p.limit }, ctx);
-      after = await score(p.out, p.data, { engine: p.engine, limit: p.limit }, ctx);
+      before = await score(p.model, p.data, { engine: p.engine, limit: p.limit, nms: p.nms }, ctx);
+      after = await score(p.out, p.data, { engine: p.engine, limit: p.limit, nms: p.nms }, ctx);
     } catch (err) {
       if (err instanceof CancelledError) {
         // A cancelled run leaves nothing behind, the corrected model included.

@@ -1,4 +1,5 @@
 // Job "probe": the soft-rounding probe (src/core/qc/probe.ts), its JSON and a terminal summary.
+import type { NmsOptions } from '../infer/nms';
 import type { MapComparison } from '../../shared/protocol';
 import type { CompareEntry } from '../compare/types';
 import { atomicWrite } from '../io/atomicWrite';
@@ -24,6 +25,7 @@ export interface ProbeParams {
   flaggedOnly?: boolean;
   engine?: "auto" | "cpu" | "webgpu" | "cuda";
   limit?: number;
+  nms?: Partial<NmsOptions>;
   jsonOut?: string;
 }
 export interface ProbeResult {
@@ -40,7 +42,7 @@ export interface ProbeResult {
 export async function runProbe(p: ProbeParams, ctx: JobContext): Promise<ProbeResult> {
   const report = await probeModel(p.model, {
     data: p.data, deltas: p.deltas, pt: p.pt, variant: p.variant, perLayer: p.perLayer, perLayerDelta: p.perLayerDelta,
-    perLayerImages: p.perLayerImages, perLayerOnly: p.layers, perLayerMap: p.perLayerMap, flaggedOnly: p.flaggedOnly, engine: p.engine, limit: p.limit,
+    perLayerImages: p.perLayerImages, perLayerOnly: p.layers, perLayerMap: p.perLayerMap, flaggedOnly: p.flaggedOnly, engine: p.engine, limit: p.limit, nms: p.nms,
   }, ctx);
   const entries = [report.baseline, ...report.soft, ...(report.latent ? [report.latent] : [])];
   const comparison = { title: 'Soft-Rounding Probe', data: p.data, prIou: '.50:.95', entries, notes: [...report.findings, ...report.notes] };

@@ -7,6 +7,7 @@ import { readCheckpoint } from '../readers';
 import type { JobContext } from '../jobs/context';
 import { subContext, type Engine } from '../compare/compare';
 import { makeScorer, type Scorer } from '../compare/score';
+import type { NmsOptions } from '../infer/nms';
 import type { CompareEntry } from '../compare/types';
 import { perLayerOutputChange, probeInputs, type LayerOutputChange } from './probeOutputs';
 import { loadProbeSource } from './probeSource';
@@ -36,6 +37,7 @@ export interface ProbeOptions {
   flaggedOnly?: boolean;
   engine?: Engine;
   limit?: number;
+  nms?: Partial<NmsOptions>;
 }
 
 export interface ProbeLayerCounts {
@@ -90,7 +92,7 @@ export async function probeModel(model: string, o: ProbeOptions, ctx: JobContext
     const label = spec.kind === 'hard' ? 'QAT (hard, δ=0)' : spec.kind === 'soft' ? `soft-round δ=${spec.delta}` : 'latent weights';
     const sub = subContext(ctx, `${label} (${i + 1}/${specs.length})`, (i / specs.length) * (1 - per), (1 - per) / specs.length);
     const t = Date.now();
-    const s = await scorer(v.bytes, o.data, { engine: o.engine, limit: o.limit }, sub);
+    const s = await scorer(v.bytes, o.data, { engine: o.engine, limit: o.limit, nms: o.nms }, sub);
     const e: CompareEntry = { ...s, label, role: spec.kind, file: model, softWeights: v.soft, probedWeights: v.weights, seconds: (Date.now() - t) / 1000 };
     if (spec.kind === 'soft') e.delta = spec.delta;
     entries.push(e);
@@ -138,7 +140,7 @@ export async function probeModel(model: string, o: ProbeOptions, ctx: JobContext
     for (const [i, l] of top.entries()) {
       throwIfAborted(ctx.signal);
       const v = buildVariant(src, { kind: 'soft', delta }, new Set([l.name]));
-      const s = await scorer(v.bytes, o.data, { engine: o.engine, limit: o.limit }, subContext(ctx, `mAP with ${l.name} soft-rounded (${i + 1}/${top.length})`, 1, 0));
+      const s = await scorer(v.bytes, o.data, { engine: o.engine, limit: o.limit, nms: o.nms }, subContext(ctx, `mAP with ${l.name} soft-rounded (${i + 1}/${top.length})`, 1, 0));
       l.map = s.map;
       l.map50 = s.map50;
       ctx.log('info', `only ${l.name} soft-rounded at δ=${delta}: mAP@.5:.95 ${(s.map * 100).toFixed(1)} (${pts(s.map - baseline.map)} vs hard)`);

@@ -27,6 +27,7 @@ export async function compareMap(ctx: HostContext, clicked?: unknown, all?: unkn
     latent: sel[0] && !isOnnx(sel[0]) ? sel[0] : undefined,
     deltas: s.probeDeltas,
     engine: s.engine,
+    nms: s.nms,
     limit: s.evalLimit || undefined,
   });
   if (r) ctx.panel.showComparison(toComparison(r, 'Compare mAP', { variantsAsked: true }));

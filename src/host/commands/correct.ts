@@ -31,6 +31,7 @@ export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown
     lr: s.qcLearningRate,
     backend: s.trainingBackend,
     engine: s.engine,
+    nms: s.nms,
     // The comparison below scores every model on the same images in one job.
     evaluate: false,
   });
@@ -49,6 +50,7 @@ export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown
     deltas,
     latentVariant: false,
     engine: s.engine,
+    nms: s.nms,
     limit: s.evalLimit || undefined,
     title: 'QC Correction',
   });

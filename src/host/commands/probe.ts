@@ -20,6 +20,7 @@ export async function probe(ctx: HostContext, clicked?: unknown, all?: unknown):
     // Where a checkpoint was clicked, its latent weights drive the probe (the ONNX may hold integers only).
     pt: clickedFile && !isOnnx(clickedFile) ? clickedFile : undefined,
     engine: s.engine,
+    nms: s.nms,
     limit: s.evalLimit || undefined,
   });
   if (!r) return;
