@@ -16,10 +16,9 @@ import { loadModel, onnx } from '../src/core/onnx/proto';
 
 const SHAPES = join(__dirname, '..', 'examples', 'shapes');
 const CHECK = join(SHAPES, 'onnx_check.json');
-const have = existsSync(join(SHAPES, 'float.onnx')) && existsSync(join(SHAPES, 'w4a4', 'qdq.onnx')) && existsSync(CHECK);
 const cache = new Map();
 
-test('shapes: float and W4A4 QDQ mAP match the PyTorch-side measurement; the rewrite gives identical detections', { skip: have ? false : 'examples/shapes models not built yet' }, async (t) => {
+test('shapes: float and W4A4 QDQ mAP match the PyTorch-side measurement; the rewrite gives identical detections', async (t) => {
   const measured = JSON.parse(readFileSync(CHECK, 'utf8')) as Record<string, { map: number; map50: number }>;
   const ds = await openDataset(SHAPES);
   assert.equal(ds.images.length, 200);
@@ -48,7 +47,7 @@ test('shapes: float and W4A4 QDQ mAP match the PyTorch-side measurement; the rew
   t.diagnostic(`shapes w4a4, 40 images: QDQ mAP ${q60.stats[0].toFixed(6)}, rewrite (extended) ${r60.stats[0].toFixed(6)}, rewrite (all) ${a60.stats[0].toFixed(6)}`);
 });
 
-test('shapes: a QAT checkpoint pairs with its own export and not with the other bit-width', { skip: have && existsSync(join(SHAPES, 'w3a3', 'epoch_27.pt')) ? false : 'examples/shapes checkpoints not built yet' }, async () => {
+test('shapes: a QAT checkpoint pairs with its own export and not with the other bit-width', async () => {
   const { resolvePairedModel } = await import('../src/core/infer/pairing.js');
   const ok = await resolvePairedModel(join(SHAPES, 'w4a4', 'epoch_28.pt'), join(SHAPES, 'w4a4', 'qdq.onnx'));
   assert.equal(ok.note, undefined);
