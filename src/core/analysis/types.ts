@@ -16,14 +16,9 @@ export interface ChannelSummary {
 
 export type Granularity = 'per-tensor' | 'per-channel';
 
-/** One quantized weight tensor of one checkpoint variant. */
-export interface LayerReport {
+/** A quantizer as the report describes it: weights and activations alike. */
+export interface QuantizerReport {
   name: string;
-  /** "Conv", "Gemm", "Linear", ... as the reader found it. */
-  op: string;
-  shape: number[];
-  /** dtype of the stored weights ("float32", "float16", "int8", ...). */
-  storedDtype: string;
   bits: number;
   /** Where the bit-width came from (read from the range, an attribute, assumed by the user, ...). */
   bitsSource: string;
@@ -35,6 +30,15 @@ export interface LayerReport {
   scale: number | ChannelSummary;
   /** Scalar zero point, or per-channel values. */
   zeroPoint: number | number[];
+}
+
+/** One quantized weight tensor of one checkpoint variant. */
+export interface LayerReport extends QuantizerReport {
+  /** "Conv", "Gemm", "Linear", ... as the reader found it. */
+  op: string;
+  shape: number[];
+  /** dtype of the stored weights ("float32", "float16", "int8", ...). */
+  storedDtype: string;
   /** All weights of the tensor. */
   count: number;
   /** True when latent (full-precision) weights exist, so fractional positions are defined. */
@@ -79,17 +83,7 @@ export interface LayerReport {
 }
 
 /** One activation quantizer (its scales only: activations have no latent weights in a checkpoint). */
-export interface ActivationReport {
-  name: string;
-  bits: number;
-  bitsSource: string;
-  qmin: number;
-  qmax: number;
-  quantizerKind: string;
-  granularity: Granularity;
-  scale: number | ChannelSummary;
-  zeroPoint: number | number[];
-}
+export type ActivationReport = QuantizerReport;
 
 /** A layer (or activation) tracked over the checkpoints of a sequence, in order. */
 export interface SequenceLayer {

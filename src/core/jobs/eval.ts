@@ -1,7 +1,7 @@
 // Job "eval": score a COCO results file against a COCO instances file exactly as pycocotools'
 // COCOeval does. Runs the same in the worker, the CLI and tests.
 import { throwIfAborted } from '../errors';
-import { evaluateCoco, type CocoCategoryAp, type CocoCurves } from '../eval/cocoeval';
+import { evaluateCoco, type CocoEvalResult } from '../eval/cocoeval';
 import { loadCocoGt, loadCocoResults } from '../eval/cocoFiles';
 import { checkDetsMatchGt } from '../eval/cocoValidate';
 import { atomicWrite } from '../io/atomicWrite';
@@ -12,19 +12,10 @@ export interface EvalParams {
   dt: string;
   jsonOut?: string;
 }
-export interface EvalResult {
+export interface EvalResult extends CocoEvalResult {
   kind: 'eval';
   gt: string;
   dt: string;
-  /** pycocotools' 12 summary numbers in its order. */
-  stats: number[];
-  /** By category id. */
-  perCategory: Record<number, CocoCategoryAp>;
-  curves: CocoCurves;
-  /** pycocotools' 12 summary lines. */
-  summaryText: string;
-  warnings: string[];
-  counts: { images: number; categories: number; annotations: number; detections: number };
   seconds: number;
 }
 
