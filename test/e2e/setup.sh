@@ -4,6 +4,10 @@
 # See ../../docs/vscode.md (E2E) for why each step is the way it is.
 set -euo pipefail
 CACHE="${QAT_LENS_E2E_CACHE:-$HOME/.cache/qat-lens-e2e}"
+# Run from `npm run test:e2e`, the outer npm's settings arrive as npm_* variables; the installs
+# below must not inherit them (code-server's postinstall reads the Node version from
+# npm_config_user_agent, which would still name the outer Node 20).
+while IFS= read -r v; do unset "$v"; done < <(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p')
 mkdir -p "$CACHE"
 
 # Chromium (and the tools code-server's native addons build with).
