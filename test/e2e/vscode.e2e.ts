@@ -227,7 +227,16 @@ test('Export JSON from the panel writes what qat-lens analyze --json writes', as
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible', timeout: 15_000 });
     const target = join(workspace, 'w4a4', `${basename(ckpts[ckpts.length - 1]!, '.pt')}.qat-lens.json`);
-    await input.fill(target);
+    // The simple save dialog fills in its proposal asynchronously and may still be editing the
+    // value when we type: wait for the proposal, then set the path until the input holds exactly it.
+    const t1 = Date.now();
+    while ((await input.inputValue()) === '' && Date.now() - t1 < 10_000) await sleep(100);
+    await sleep(300);
+    for (let i = 0; i < 10 && (await input.inputValue()) !== target; i++) {
+      await input.fill(target);
+      await sleep(300);
+    }
+    assert.equal(await input.inputValue(), target, 'the save dialog holds the export path');
     await input.press('Enter');
     const t0 = Date.now();
     while (!existsSync(target) && Date.now() - t0 < 60_000) await sleep(300);
