@@ -62,7 +62,17 @@ const CACHE_IMAGES = 300;
 export function makeScorer(): Scorer {
   const datasets = new Map<string, Dataset>();
   const caches = new Map<string, NonNullable<PipelineOptions['cache']>>();
-  return async (model, data, opts, ctx) => {
+  // Every model of a comparison runs on the same engine: say each info line (the engine note) once.
+  const said = new Set<string>();
+  return async (model, data, opts, outer) => {
+    const ctx: JobContext = {
+      ...outer,
+      log: (level, message) => {
+        if (level === 'info' && said.has(message)) return;
+        said.add(message);
+        outer.log(level, message);
+      },
+    };
     let ds = datasets.get(data);
     if (!ds) datasets.set(data, (ds = await openDataset(data, { split: 'val' })));
     const n = opts.limit ? Math.min(opts.limit, ds.images.length) : ds.images.length;
