@@ -24,6 +24,18 @@ const close = (a: number | null, b: number | null, tol: number, what: string) =>
   assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
 };
 
+/** Sequence statistics of each named layer against numpy's (flips, reversals, scale movement). */
+function checkSequence(r: AnalysisReport, expected: Record<string, any>): void {
+  for (const [name, x] of Object.entries<any>(expected)) {
+    const l = r.sequence!.layers.find((y) => y.name === name)!;
+    l.flipFractions.forEach((f, i) => close(f, x.flipFractions[i], 1e-15, `${name} flips`));
+    close(l.meanReversals, x.meanReversals, 1e-15, `${name} reversals`);
+    close(l.reversalShare, x.reversalShare, 1e-15, `${name} reversal share`);
+    l.scaleRelativeChange.forEach((v, i) => close(v, x.scaleRelativeChange[i], 1e-12, `${name} scale change`));
+    close(l.scaleCV, x.scaleCV, 1e-12, `${name} CV`);
+  }
+}
+
 function checkLayers(r: AnalysisReport, e: any, file: string) {
   assert.deepEqual(r.layers.map((l) => l.name).sort(), Object.keys(e.layers).sort(), `${file}: layer names`);
   for (const l of r.layers) {
@@ -78,14 +90,9 @@ test('a 3-checkpoint run through the job: ordered by epoch, flips/reversals/scal
   const { report: r } = await runAnalyze({ files, jsonOut, htmlOut }, quietContext());
   assert.deepEqual(r.sequence!.order.map((o) => o.epoch), s.epochs);
   assert.deepEqual(r.summary.files, s.files.map((f: string) => join(fx, 'analysis', 'seq', f)));
+  checkSequence(r, s.layers);
   for (const [name, x] of Object.entries<any>(s.layers)) {
-    const l = r.sequence!.layers.find((y) => y.name === name)!;
-    l.flipFractions.forEach((f, i) => close(f, x.flipFractions[i], 1e-15, `${name} flips`));
-    close(l.meanReversals, x.meanReversals, 1e-15, `${name} reversals`);
-    close(l.reversalShare, x.reversalShare, 1e-15, `${name} reversal share`);
-    l.scaleRelativeChange.forEach((v, i) => close(v, x.scaleRelativeChange[i], 1e-12, `${name} scale change`));
-    close(l.scaleCV, x.scaleCV, 1e-12, `${name} CV`);
-    l.concentration.forEach((v, i) => close(v, x.concentration[i], 1e-12, `${name} C at ${i}`));
+    r.sequence!.layers.find((y) => y.name === name)!.concentration.forEach((v, i) => close(v, x.concentration[i], 1e-12, `${name} C at ${i}`));
   }
   assert.ok(r.sequence!.layers.find((l) => l.name === 'conv1')!.meanReversals > 0);
   const json = JSON.parse(readFileSync(jsonOut, 'utf8'));
@@ -128,12 +135,5 @@ test('the example run (epochs of a real 4-bit QAT training): quantities, model v
   assert.deepEqual(r.sequence!.order.map((o) => o.epoch), ex.epochs);
   checkLayers(r, { layers: ex.last }, 'example');
   for (const [name, f] of Object.entries<number>(ex.modelVsEma ?? {})) close(r.layers.find((l) => l.name === name)!.modelVsEmaFlipFraction!, f, 1e-15, `${name} model vs ema`);
-  for (const [name, x] of Object.entries<any>(ex.sequence)) {
-    const l = r.sequence!.layers.find((y) => y.name === name)!;
-    l.flipFractions.forEach((f, i) => close(f, x.flipFractions[i], 1e-15, `${name} flips`));
-    close(l.meanReversals, x.meanReversals, 1e-15, `${name} reversals`);
-    close(l.reversalShare, x.reversalShare, 1e-15, `${name} reversal share`);
-    l.scaleRelativeChange.forEach((v, i) => close(v, x.scaleRelativeChange[i], 1e-12, `${name} scale change`));
-    close(l.scaleCV, x.scaleCV, 1e-12, `${name} CV`);
-  }
+  checkSequence(r, ex.sequence);
 });
