@@ -190,9 +190,9 @@ test('Analyze Oscillation from the Explorer opens the panel with the CLI\'s flag
   });
 });
 
-test('several checkpoints selected together are analyzed as one run (scale trajectories, flips)', async (t) => {
+test('several checkpoints selected together are analyzed as one run (scale trajectories, flips)', async () => {
   const ckpts = exampleCheckpoints(workspace);
-  if (ckpts.length < 2) return t.skip('the example has fewer than two checkpoints');
+  assert.equal(ckpts.length, 3, 'the committed example has three W4A4 checkpoints');
   await failShot('sequence', async () => {
     await expandFolder(page, 'w4a4');
     // Select them all, in reverse order (the analysis orders them by epoch itself), then right-click.
@@ -254,10 +254,10 @@ test('the Command Palette runs QAT Lens commands (Show Panel)', async () => {
   });
 });
 
-test('Run QC Correction on the example ONNX writes the corrected model and shows the CLI\'s mAP', async (t) => {
+test('Run QC Correction on the example ONNX writes the corrected model and shows the CLI\'s mAP', async () => {
   const qdq = join(workspace, 'w4a4', 'qdq.onnx');
   const float = join(workspace, 'float.onnx');
-  if (!existsSync(qdq)) return t.skip('examples/shapes/w4a4/qdq.onnx is not there yet');
+  assert.ok(existsSync(qdq), `${qdq} is part of the committed example`);
   await failShot('correct', async () => {
     await expandFolder(page, 'w4a4');
     await contextMenu(page, 'qdq.onnx', 'Run QC Correction');
@@ -314,9 +314,9 @@ async function mapRows(f: Frame): Promise<Record<string, [string, string]>> {
 }
 const pctPair = (e: { map: number; map50: number }): [string, string] => [(e.map * 100).toFixed(2), (e.map50 * 100).toFixed(2)];
 
-test('Soft-Rounding Probe on the example QDQ model with float weights shows the CLI\'s probe mAP per δ', async (t) => {
+test('Soft-Rounding Probe on the example QDQ model with float weights shows the CLI\'s probe mAP per δ', async () => {
   const latent = join(workspace, 'w4a4', 'qdq_latent.onnx');
-  if (!existsSync(latent)) return t.skip('examples/shapes/w4a4/qdq_latent.onnx is not there');
+  assert.ok(existsSync(latent), `${latent} is part of the committed example`);
   await failShot('probe', async () => {
     await expandFolder(page, 'w4a4');
     await contextMenu(page, 'qdq_latent.onnx', 'Soft-Rounding Probe');
@@ -347,9 +347,9 @@ test('Compare mAP on the example QAT model finds the float export and the QC out
   });
 });
 
-test('clicking the status-bar item cancels a running QC job and nothing is written', async (t) => {
+test('clicking the status-bar item cancels a running QC job and nothing is written', async () => {
   const qdq = join(workspace, 'w4a4', 'qdq.onnx');
-  if (!existsSync(qdq)) return t.skip('examples/shapes/w4a4/qdq.onnx is not there');
+  assert.ok(existsSync(qdq), `${qdq} is part of the committed example`);
   await failShot('cancel', async () => {
     const before = readdirSync(join(workspace, 'w4a4')).sort();
     await contextMenu(page, 'qdq.onnx', 'Run QC Correction');
