@@ -42,9 +42,15 @@ export async function benchQC(): Promise<Record<string, number>> {
   const ones = new Map(layers.map((l) => [l.name, tf.keep(tf.ones([l.channels]))]));
   const zeros = new Map(layers.map((l) => [l.name, tf.keep(tf.zeros([l.channels]))]));
   const hooks = affineHooks(layers, (l) => ones.get(l.name)!, (l) => zeros.get(l.name)!);
-  tf.tidy(() => qcLoss(g, heads, hooks, b, batch, size).dataSync());
+  // Read back asynchronously: tfjs-backend-webgpu's dataSync needs OffscreenCanvas, which Node lacks.
+  const forward = async () => {
+    const loss = tf.tidy(() => qcLoss(g, heads, hooks, b, batch, size));
+    await loss.data();
+    loss.dispose();
+  };
+  await forward();
   let t = performance.now();
-  for (let i = 0; i < 2; i++) tf.tidy(() => qcLoss(g, heads, hooks, b, batch, size).dataSync());
+  for (let i = 0; i < 2; i++) await forward();
   const forwardMs = (performance.now() - t) / 2;
 
   await trainQC(g, layers, heads, src, { steps: 1, lr: 1e-3, batch });

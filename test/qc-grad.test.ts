@@ -4,19 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../src/core/qc/backend';
-import { join } from 'node:path';
 import { clipGrad, convFrozen } from '../src/core/qc/tfOps';
-import { TfGraph } from '../src/core/qc/tfGraph';
-import { findHeads, findQuantLayers } from '../src/core/qc/heads';
-import { affineHooks, qcLoss } from '../src/core/qc/train';
+import { assertSameLossAndGrads, rand, tinyLossAndGrads } from './qcGradCase';
 
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
 
-function rand(shape: number[], seed: number): tf.Tensor {
-  let s = seed;
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5), shape);
-}
 
 const cases: { k: number; s: number; p: [number, number, number, number]; hw: number; dw?: boolean }[] = [
   { k: 3, s: 1, p: [1, 1, 1, 1], hw: 9 },
@@ -67,32 +59,9 @@ test('clip gradient passes dy inside the range, boundaries included, and 0 outsi
 test('γ/β gradients of the detection loss: wasm fast path equals the pure-JS backend', async () => {
   const b = await selectBackend('cpu');
   if (b.name !== 'wasm') { console.log('# SKIP: wasm backend not available here'); return; }
-  const g = TfGraph.load(join(__dirname, 'fixtures', 'qc', 'tiny_qdq.onnx'));
-  const layers = findQuantLayers(g), heads = await findHeads(g, [64, 64]);
-  const images = tf.add(rand([2, 3, 64, 64], 9), 0.5).dataSync() as Float32Array;
-  const batch = { images, targets: [[0, 0, 0.3, 0.4, 0.2, 0.3], [0, 1, 0.7, 0.6, 0.4, 0.3], [1, 1, 0.5, 0.5, 0.6, 0.5]] as [number, number, number, number, number, number][] };
-  const run = () => {
-    const gv = layers.map((l) => tf.variable(tf.fill([l.channels], 1.1)));
-    const bv = layers.map((l) => tf.variable(tf.fill([l.channels], 0.01)));
-    const hooks = affineHooks(layers, (l) => gv[layers.indexOf(l)], (l) => bv[layers.indexOf(l)]);
-    const { value, grads } = tf.variableGrads(() => qcLoss(g, heads, hooks, batch, 2, [64, 64]), [...gv, ...bv]);
-    const loss = value.dataSync()[0];
-    const per = layers.map((_, i) => [...Array.from(grads[gv[i].name].dataSync()), ...Array.from(grads[bv[i].name].dataSync())]);
-    tf.dispose([value, ...Object.values(grads), ...gv, ...bv]);
-    return { loss, per };
-  };
-  const fast = run();
+  const fast = await tinyLossAndGrads();
   await tf.setBackend('cpu');
-  const ref = run();
+  const ref = await tinyLossAndGrads();
   await selectBackend('cpu');
-  assert.ok(Math.abs(fast.loss - ref.loss) <= 1e-6 * ref.loss);
-  // MaxPool ties (many after 4-bit quantization) go to the first maximum on every backend
-  // (tfOps.maxPoolFirst), so all layers must match, up to summation order (XNNPACK vs JS loops).
-  layers.forEach((l, i) => {
-    const a = fast.per[i] as number[], b = ref.per[i] as number[];
-    const big = Math.max(...b.map(Math.abs));
-    const max = Math.max(...a.map((v, k) => Math.abs(v - b[k])));
-    assert.ok(max <= 2e-3 * big + 1e-9, `${l.name}: max difference ${max} (largest ${big})`);
-  });
-  g.dispose();
+  assertSameLossAndGrads(fast, ref);
 });

@@ -62,7 +62,8 @@ export const correct: Command = {
     const r = res as CorrectResult;
     const pct = (x: number | undefined) => (x === undefined ? '   -  ' : (100 * x).toFixed(2).padStart(6));
     out(`QC: ${r.steps} Adam steps (lr ${r.lr}, batch ${r.batch}) on ${r.calib.images} labelled images of split "${r.calib.split}" (${r.calib.source})`);
-    out(`trained on the TensorFlow.js ${r.backend} backend${r.backendNotes.length ? ` (${r.backendNotes.join('; ')})` : ''}`);
+    const about = [...(r.backendAdapter ? [`adapter: ${r.backendAdapter}`] : []), ...r.backendNotes];
+    out(`trained on the TensorFlow.js ${r.backend} backend${about.length ? ` (${about.join('; ')})` : ''}`);
     const c = r.lossCurve;
     if (c.length) {
       const k = Math.min(5, c.length);

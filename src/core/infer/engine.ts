@@ -1,5 +1,5 @@
 // Inference engine choice for onnxruntime-node: auto = CUDA where its provider library is
-// installed, else WebGPU where an adapter exists, else CPU. Every result records the engine that
+// installed, else WebGPU where a hardware adapter exists, else CPU. Every result records the engine that
 // ran and why the others were skipped. GPU engines get the float fake-quant rewrite of a QDQ graph
 // (their Q/DQ kernels are slow: see docs/pipeline.md); the CPU engine runs the graph as given.
 import { existsSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { QatLensError } from '../errors';
+import { softwareSkipNote, webgpuAdapter } from '../gpu/webgpu';
 
 export type EngineName = 'cpu' | 'webgpu' | 'cuda';
 export type EngineChoice = 'auto' | EngineName;
@@ -77,6 +78,14 @@ export async function openSession(model: ModelVariants, choice: EngineChoice = '
       if (why) { skipped.push({ engine, reason: why }); continue; }
     }
     if (engine === 'webgpu' && webgpuUnavailable) { skipped.push({ engine, reason: webgpuUnavailable }); continue; }
+    let adapterNote: string | undefined;
+    if (engine === 'webgpu') {
+      // onnxruntime's Dawn enumerates the same drivers as the `webgpu` package's: ask that one what
+      // the adapter is (when it is installed), so that 'auto' passes over software Vulkan (llvmpipe).
+      const adapter = await webgpuAdapter().catch(() => undefined);
+      if (adapter?.software && choice === 'auto') { skipped.push({ engine, reason: softwareSkipNote(adapter) }); continue; }
+      if (adapter) adapterNote = `WebGPU adapter: ${adapter.description}`;
+    }
     let bytes = model.original, rewritten = false, rewriteNote: string | undefined;
     if (engine !== 'cpu') {
       gpuModel ??= model.gpu();
@@ -85,6 +94,7 @@ export async function openSession(model: ModelVariants, choice: EngineChoice = '
     try {
       const session = await ort.InferenceSession.create(bytes, sessionOptions(engine, optimization));
       const parts = [`ran on ${engine}${rewritten ? ' (QDQ graph rewritten to float fake-quant)' : ''}`];
+      if (adapterNote) parts.push(adapterNote);
       if (rewriteNote) parts.push(rewriteNote);
       for (const s of skipped) parts.push(`${s.engine} skipped: ${s.reason}`);
       if (choice !== 'auto' && engine !== choice) parts.push(`${choice} was asked for but is unavailable, fell back to cpu`);

@@ -48,6 +48,7 @@ export interface CorrectResult {
   /** tfjs backend that trained: 'webgpu', 'tensorflow' or 'cpu'. */
   backend: string;
   backendNotes: string[];
+  backendAdapter?: string;
   steps: number;
   lr: number;
   batch: number;
@@ -94,7 +95,7 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
     }
   }
   const r: CorrectResult = {
-    kind: 'correct', out: p.out, backend: qc.backend, backendNotes: qc.backendNotes, steps: qc.steps, lr: qc.lr, batch: qc.batch,
+    kind: 'correct', out: p.out, backend: qc.backend, backendNotes: qc.backendNotes, backendAdapter: qc.backendAdapter, steps: qc.steps, lr: qc.lr, batch: qc.batch,
     calib: qc.calib, lossCurve: qc.lossCurve, perLayer: qc.perLayer, clampedChannels: qc.clampedChannels, sourceSha256: qc.sourceSha256,
     mapBefore: before?.map, mapAfter: after?.map, before, after,
     timings: { ...qc.timings, evalMs: performance.now() - te },

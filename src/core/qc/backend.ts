@@ -1,7 +1,7 @@
 // Picks the TensorFlow.js backend QC trains on: WebGPU (through the `webgpu` npm package: Dawn on
 // Vulkan), tfjs-node / tfjs-node-gpu when the user has installed one, else the pure-JS CPU backend.
-// The recipe for WebGPU in Node is in notes/gpu-check.md: set the `webgpu` globals and a writable
-// `navigator` with `gpu`, THEN import tfjs-backend-webgpu (it registers only if navigator.gpu exists).
+// WebGPU setup (navigator.gpu, adapter facts) is in ../gpu/webgpu.ts; a software adapter is used only
+// when asked for by name.
 import * as tf from '@tensorflow/tfjs-core';
 // A named import (used below): esbuild drops bare imports of packages marked side-effect free, and
 // this module registers the 'cpu' backend when it loads.
@@ -9,6 +9,7 @@ import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 // Gradients are registered by the tfjs union package; we import core directly, so register them here.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { existsSync } from 'node:fs';
+import { softwareSkipNote, webgpuAdapter } from '../gpu/webgpu';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { registerWasmExtras } from './wasmKernels';
@@ -20,8 +21,10 @@ export type TrainingBackend = 'auto' | 'webgpu' | 'tensorflow' | 'cpu';
 export interface BackendChoice {
   /** tfjs backend name now active: 'webgpu', 'tensorflow', 'wasm' or 'cpu'. */
   name: string;
-  /** Why the preferred ones were not used (empty when the first choice ran). */
+  /** Why the preferred ones were not used, and warnings (empty when the first choice ran as expected). */
   notes: string[];
+  /** The WebGPU adapter tfjs runs on, when name is 'webgpu'. */
+  adapter?: string;
 }
 
 // Silence tfjs's "install tfjs-node" banner and debug checks: the engine reports the backend itself.
@@ -47,7 +50,12 @@ async function choose(pref: TrainingBackend): Promise<BackendChoice> {
   const order: TrainingBackend[] = pref === 'auto' ? ['webgpu', 'tensorflow', 'cpu'] : [pref, ...(pref === 'cpu' ? [] : ['cpu' as const])];
   for (const b of order) {
     try {
-      if (b === 'webgpu' && (await tryWebGpu())) return { name: 'webgpu', notes };
+      if (b === 'webgpu') {
+        const n = notes.length;
+        const adapter = await tryWebGpu(pref, notes);
+        if (adapter) return { name: 'webgpu', notes, adapter };
+        if (notes.length > n) continue; // it said why
+      }
       if (b === 'tensorflow' && (await tryTfNode())) return { name: 'tensorflow', notes };
       if (b === 'cpu') {
         if (process.env.QAT_LENS_TFJS_CPU !== 'js') {
@@ -72,36 +80,19 @@ async function choose(pref: TrainingBackend): Promise<BackendChoice> {
 
 const req = createRequire(__filename);
 
-/** Dawn needs the Vulkan loader on Linux; without it, skip WebGPU quietly (Dawn would print a warning). */
-function vulkanLoaderMissing(): boolean {
-  if (process.platform !== 'linux') return false;
-  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', '/lib/x86_64-linux-gnu'];
-  return !dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
-}
-
-async function tryWebGpu(): Promise<boolean> {
-  if (vulkanLoaderMissing()) throw new Error('no Vulkan loader (libvulkan.so.1) on this machine');
-  let webgpu: { create: (o: string[]) => unknown; globals: Record<string, unknown> };
-  try {
-    webgpu = req('webgpu');
-  } catch {
-    throw new Error('the optional `webgpu` package is not installed');
+/** The adapter's name when tfjs now runs on WebGPU; undefined (a note pushed if it is a choice) when not. */
+async function tryWebGpu(pref: TrainingBackend, notes: string[]): Promise<string | undefined> {
+  const adapter = await webgpuAdapter();
+  if (!adapter) return undefined;
+  if (adapter.software) {
+    if (pref === 'auto') { notes.push(`WebGPU: ${softwareSkipNote(adapter)}`); return undefined; }
+    notes.push(`the WebGPU adapter is a software one: expect it to be slower than the CPU backend`);
   }
-  const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
-  if (!g.navigator?.gpu) {
-    Object.assign(globalThis, webgpu.globals);
-    const gpu = webgpu.create([]);
-    Object.defineProperty(globalThis, 'navigator', {
-      value: Object.assign(Object.create(g.navigator ?? {}), { gpu }), configurable: true, writable: true,
-    });
-  }
-  const adapter = await (g.navigator!.gpu as { requestAdapter(): Promise<unknown> }).requestAdapter();
-  if (!adapter) return false;
   await import('@tensorflow/tfjs-backend-webgpu');
-  if (!tf.findBackendFactory('webgpu')) return false;
+  if (!tf.findBackendFactory('webgpu')) return undefined;
   const ok = await tf.setBackend('webgpu');
   await tf.ready();
-  return ok && tf.getBackend() === 'webgpu';
+  return ok && tf.getBackend() === 'webgpu' ? adapter.description : undefined;
 }
 
 async function tryWasm(): Promise<boolean> {

@@ -50,6 +50,8 @@ export interface QcOutcome {
   bytes: Uint8Array;
   backend: string;
   backendNotes: string[];
+  /** The WebGPU adapter it trained on, when backend is 'webgpu'. */
+  backendAdapter?: string;
   steps: number;
   lr: number;
   batch: number;
@@ -120,7 +122,7 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
   ctx.log('info', `QC calibration: ${calib.images.length} labelled images of split "${calib.split}" of ${calib.source}`);
   const be = await selectBackend(o.backend ?? 'auto');
   for (const n of be.notes) ctx.log('info', `QC backend: ${n}`);
-  ctx.log('info', `QC trains on the TensorFlow.js "${be.name}" backend`);
+  ctx.log('info', `QC trains on the TensorFlow.js "${be.name}" backend${be.adapter ? ` (adapter: ${be.adapter})` : ''}`);
   const g = new TfGraph(decodeModel(bytes, modelPath), modelPath);
   try {
     const layers = findQuantLayers(g);
@@ -147,7 +149,7 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
       'qat_lens.qc.calibration_images': String(calib.images.length),
       'qat_lens.qc.calibration_set': `${calib.source} [${calib.split}]`,
       'qat_lens.qc.source_sha256': sourceSha256,
-      'qat_lens.qc.backend': be.name,
+      'qat_lens.qc.backend': be.adapter ? `${be.name} (${be.adapter})` : be.name,
     };
     const folded = foldQC(g.model, g, layers, fit.gamma, fit.beta, { metadata });
     const perLayer = layers.map((l, i) => {
@@ -160,7 +162,7 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
     if (converted) ctx.log('info', `QC: ${converted} per-tensor weight quantizers became per-channel (γ folds into one scale per output channel)`);
     if (fit.clampedChannels) ctx.log('warn', `QC: γ of ${fit.clampedChannels} channels reached the floor 1e-3 (kept positive so it folds into a scale)`);
     return {
-      model: folded.model, bytes: onnx.ModelProto.encode(folded.model).finish(), backend: be.name, backendNotes: be.notes,
+      model: folded.model, bytes: onnx.ModelProto.encode(folded.model).finish(), backend: be.name, backendNotes: be.notes, backendAdapter: be.adapter,
       steps, lr, batch, lossCurve: fit.lossCurve, perLayer, clampedChannels: fit.clampedChannels,
       calib: { source: calib.source, split: calib.split, images: calib.images.length }, heads, imgsz, sourceSha256,
       timings: { ...fit.timings, setupMs },

@@ -36,7 +36,7 @@ export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown
     evaluate: false,
   });
   if (!r) return;
-  ctx.log.info(`QC Correction: wrote ${out} (backend ${r.backend}, ${r.steps} steps, ${r.calib.images} calibration images${r.clampedChannels ? `, ${r.clampedChannels} channels with γ clamped` : ''})`);
+  ctx.log.info(`QC Correction: wrote ${out} (backend ${r.backend}${r.backendAdapter ? ` on ${r.backendAdapter}` : ''}, ${r.steps} steps, ${r.calib.images} calibration images${r.clampedChannels ? `, ${r.clampedChannels} channels with γ clamped` : ''})`);
   for (const n of r.backendNotes) ctx.log.info(`QC Correction: ${n}`);
   void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(out));
   const float = findFloatModel(model, (d) => fs.readdirSync(d));
