@@ -3,7 +3,8 @@
 // optimizer). Model: examples/shapes/w4a4/qdq.onnx, or (until the example lands) a QDQ model of the
 // same architecture made by tools/fixtures/qc/make_bench_model.py (random weights: speed only).
 //   npm run bench qc            QC_BENCH_BATCH=16 QC_BENCH_STEPS=5 npm run bench qc
-//   On a GPU machine (notes/gpu-check.md): QC_BENCH_BACKEND=webgpu (or auto) QC_BENCH_BATCH=64 ...
+//   QC_BENCH_BACKEND=webgpu (or auto) QC_BENCH_BATCH=64 QC_BENCH_MODEL=FILE.onnx ...; on a GPU
+//   machine, tools/gpu/check.ts runs the whole GPU check (docs/qc.md).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
@@ -21,13 +22,30 @@ function benchModel(): { path: string; what: string } {
   return { path, what: "a W4A4 QDQ model of the example's architecture (random weights; the example's qdq.onnx is not there yet)" };
 }
 
-export async function benchQC(): Promise<Record<string, number>> {
-  const batch = Number(process.env.QC_BENCH_BATCH ?? 8);
-  const steps = Number(process.env.QC_BENCH_STEPS ?? 4);
+export interface QcBenchOptions {
+  backend: TrainingBackend;
+  batch: number;
+  steps: number;
+  /** A QDQ model at 320x320 (default: the bundled example's W4A4). */
+  model?: string;
+  /** Also time the pure-JS cpu backend against wasm (when wasm is the one benchmarked). */
+  compareJs?: boolean;
+}
+
+const fromEnv = (): QcBenchOptions => ({
+  backend: (process.env.QC_BENCH_BACKEND ?? 'cpu') as TrainingBackend,
+  batch: Number(process.env.QC_BENCH_BATCH ?? 8),
+  steps: Number(process.env.QC_BENCH_STEPS ?? 4),
+  model: process.env.QC_BENCH_MODEL,
+  compareJs: true,
+});
+
+export async function benchQC(o: QcBenchOptions = fromEnv()): Promise<Record<string, number | string>> {
+  const { batch, steps } = o;
   const size: [number, number] = [320, 320];
-  const m = benchModel();
+  const m = o.model ? { path: o.model, what: 'the model given' } : benchModel();
   console.log(`model: ${m.what}: ${m.path}`);
-  const pref = (process.env.QC_BENCH_BACKEND ?? 'cpu') as TrainingBackend;
+  const pref = o.backend;
   const be = await selectBackend(pref);
   console.log(`backend: tfjs ${be.name}${be.notes.length ? ` (${be.notes.join('; ')})` : ''}, batch ${batch}, ${size[0]}x${size[1]}, ${steps} timed steps after 1 warm-up step`);
   const g = TfGraph.load(m.path);
@@ -53,22 +71,36 @@ export async function benchQC(): Promise<Record<string, number>> {
   for (let i = 0; i < 2; i++) await forward();
   const forwardMs = (performance.now() - t) / 2;
 
+  // Kernels launched by one forward+backward: on a GPU each is a dispatch with a fixed cost.
+  const gv0 = new Map(layers.map((l) => [l.name, tf.variable(tf.ones([l.channels]))]));
+  const bv0 = new Map(layers.map((l) => [l.name, tf.variable(tf.zeros([l.channels]))]));
+  const vars0 = [...gv0.values(), ...bv0.values()];
+  const prof = await tf.profile(async () => {
+    const { value, grads } = tf.variableGrads(() => qcLoss(g, heads, affineHooks(layers, (l) => gv0.get(l.name)!, (l) => bv0.get(l.name)!), b, batch, size), vars0);
+    await value.data();
+    tf.dispose([value, ...Object.values(grads)]);
+  });
+  tf.dispose(vars0);
+  const kernels = prof.kernels.length;
+
   await trainQC(g, layers, heads, src, { steps: 1, lr: 1e-3, batch });
   const fit = await trainQC(g, layers, heads, src, { steps, lr: 1e-3, batch });
   const tm = fit.timings;
   const stepMs = tm.totalMs / steps;
   const fbMs = tm.forwardBackwardMs / steps;
   const r = {
+    model: m.path, backend: be.adapter ? `${be.name} (${be.adapter})` : be.name, kernels,
     batch, steps,
     stepMs, stepsPerSecond: 1000 / stepMs, imagesPerSecond: (1000 * batch) / stepMs,
     forwardMs, backwardMs: fbMs - forwardMs, optimizerMs: tm.optimizerMs / steps, loadMs: tm.loadMs / steps,
   };
   console.log(`QC step (batch ${batch}): ${stepMs.toFixed(0)} ms = ${r.stepsPerSecond.toFixed(3)} steps/s, ${r.imagesPerSecond.toFixed(1)} images/s`);
   console.log(`  forward (loss included) ${forwardMs.toFixed(0)} ms, backward ${r.backwardMs.toFixed(0)} ms, optimizer (Adam + γ clamp) ${r.optimizerMs.toFixed(1)} ms, images ${r.loadMs.toFixed(1)} ms (decoded once, then cached)`);
+  console.log(`  ${kernels} kernels per forward+backward (${(stepMs / kernels * 1000).toFixed(0)} µs per kernel on average)`);
   const paper = 400 * 64;
   console.log(`  400 steps x 64 images (the held-out PyTorch run: 25 s on an H200) would take ≈ ${((paper / r.imagesPerSecond) / 60).toFixed(0)} min here`);
 
-  if (be.name !== 'wasm') {
+  if (be.name !== 'wasm' || !o.compareJs) {
     tf.dispose([...ones.values(), ...zeros.values()]);
     g.dispose();
     return r;

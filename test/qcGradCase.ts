@@ -16,8 +16,8 @@ export function rand(shape: number[], seed: number): tf.Tensor {
 export interface LossAndGrads { loss: number; names: string[]; per: number[][] }
 
 /** Loss and per-layer [dγ..., dβ...] on the backend active now, at γ = 1.1, β = 0.01. */
-export async function tinyLossAndGrads(): Promise<LossAndGrads> {
-  const g = TfGraph.load(join(__dirname, 'fixtures', 'qc', 'tiny_qdq.onnx'));
+export async function tinyLossAndGrads(model = join(__dirname, 'fixtures', 'qc', 'tiny_qdq.onnx')): Promise<LossAndGrads> {
+  const g = TfGraph.load(model);
   const layers = findQuantLayers(g), heads = await findHeads(g, [64, 64]);
   const px = tf.add(rand([2, 3, 64, 64], 9), 0.5);
   const images = (await px.data()) as Float32Array;
