@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { selectBackend } from '../src/core/qc/backend';
 import { TfGraph } from '../src/core/qc/tfGraph';
 import { loadModel, onnx } from '../src/core/onnx/proto';
+import { assertFloatClose } from './floatClose';
 
 const fx = (name: string) => join(__dirname, 'fixtures', 'qc', name);
 
@@ -23,11 +24,8 @@ for (const name of ['tiny_float.onnx', 'tiny_qdq.onnx']) {
     const ours = tf.tidy(() => g.run({ images: tf.tensor(data, [2, 3, 64, 64]) })[g.outputs[0]].dataSync());
     const s = await ort.InferenceSession.create(fx(name), { graphOptimizationLevel: 'disabled' });
     const ref = (await s.run({ images: new ort.Tensor('float32', data, [2, 3, 64, 64]) }))[g.outputs[0]].data as Float32Array;
-    assert.equal(ours.length, ref.length);
-    let max = 0, big = 0;
-    for (let i = 0; i < ref.length; i++) { max = Math.max(max, Math.abs(ours[i] - ref[i])); big = Math.max(big, Math.abs(ref[i])); }
     // Decoded boxes are in pixels (up to ~100): float32 summation-order noise only.
-    assert.ok(max <= 1e-5 * big + 1e-5, `max |tfjs - ort| = ${max} (largest value ${big})`);
+    assertFloatClose(ours, ref, '|tfjs - ort|');
     g.dispose();
   });
 }
@@ -63,9 +61,7 @@ test('tfjs forward equals onnxruntime on the bundled example (W4A4 and W3A3 QDQ,
     const ours = tf.tidy(() => g.run({ [g.inputs[0].name]: tf.tensor(data, [1, 3, 320, 320]) })[g.outputs[0]].dataSync());
     const s = await ort.InferenceSession.create(path, { graphOptimizationLevel: 'disabled' });
     const ref = (await s.run({ [g.inputs[0].name]: new ort.Tensor('float32', data, [1, 3, 320, 320]) }))[g.outputs[0]].data as Float32Array;
-    let max = 0, big = 0;
-    for (let i = 0; i < ref.length; i++) { max = Math.max(max, Math.abs(ours[i] - ref[i])); big = Math.max(big, Math.abs(ref[i])); }
-    assert.ok(max <= 1e-5 * big + 1e-5, `${bits}: max |tfjs - ort| = ${max} (largest value ${big})`);
+    assertFloatClose(ours, ref, `${bits}: |tfjs - ort|`);
     g.dispose();
   }
 });

@@ -16,6 +16,7 @@ import { rewriteQdqToFloat } from '../../src/core/infer/qdqToFloat';
 import { onnx } from '../../src/core/onnx/proto';
 import { selectBackend } from '../../src/core/qc/backend';
 import { TfGraph } from '../../src/core/qc/tfGraph';
+import { assertFloatClose } from '../floatClose';
 import { assertSameLossAndGrads, tinyLossAndGrads } from '../qcGradCase';
 import { TIES_A, TIES_X, tiesModel } from '../qdqTiesModel';
 
@@ -63,12 +64,9 @@ for (const [name, shape] of [['tiny_float.onnx', [2, 3, 64, 64]], ['tiny_qdq.onn
     const s = await ort.InferenceSession.create(path, { graphOptimizationLevel: 'disabled', executionProviders: ['cpu'] });
     const ref = (await s.run({ [g.inputs[0].name]: new ort.Tensor('float32', data, [...shape]) }))[g.outputs[0]].data as Float32Array;
     await s.release();
-    assert.equal(ours.length, ref.length);
-    let max = 0, big = 0;
-    for (let i = 0; i < ref.length; i++) { max = Math.max(max, Math.abs(ours[i] - ref[i])); big = Math.max(big, Math.abs(ref[i])); }
     // These inputs put no 4-bit activation within float noise of a rounding boundary, so the
-    // outputs agree to float32 noise (decoded boxes in pixels, up to ~300).
-    assert.ok(max <= 1e-5 * big + 1e-5, `max |webgpu - ort| = ${max} (largest value ${big})`);
+    // outputs agree to float32 noise.
+    assertFloatClose(ours, ref, '|webgpu - ort|');
     g.dispose();
   });
 }
@@ -114,9 +112,7 @@ test('onnxruntime engine: auto passes over a software adapter, webgpu by name ru
   const cpu = await ort.InferenceSession.create(original, { executionProviders: ['cpu'] });
   const ref = (await cpu.run({ images: new ort.Tensor('float32', data, [2, 3, 64, 64]) }))[cpu.outputNames[0]].data as Float32Array;
   await cpu.release();
-  let max = 0, big = 0;
-  for (let i = 0; i < ref.length; i++) { max = Math.max(max, Math.abs(y[i] - ref[i])); big = Math.max(big, Math.abs(ref[i])); }
-  assert.ok(max <= 1e-5 * big + 1e-5, `max |webgpu rewrite - cpu QDQ| = ${max} (largest ${big})`);
+  assertFloatClose(y, ref, '|webgpu rewrite - cpu QDQ|');
 });
 
 test('qat-lens correct --backend webgpu trains on WebGPU and writes a model onnxruntime loads', async () => {

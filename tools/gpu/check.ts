@@ -11,6 +11,7 @@ import { benchQC, type QcBenchOptions } from '../../bench/qc';
 import { webgpuAdapter } from '../../src/core/gpu/webgpu';
 import { selectBackend } from '../../src/core/qc/backend';
 import { TfGraph } from '../../src/core/qc/tfGraph';
+import { maxAbsDiff } from '../../test/floatClose';
 import { assertSameLossAndGrads, tinyLossAndGrads } from '../../test/qcGradCase';
 
 const PYTORCH_S = 25; // 400 steps x 64 images, YOLOv5n at 320x320, H200 (the issue's reference)
@@ -52,8 +53,7 @@ async function main(): Promise<void> {
   const x = Float32Array.from({ length: 3 * 320 * 320 }, () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648));
   const a = await forwardOn('webgpu', 'examples/shapes/w4a4/qdq.onnx', x);
   const b = await forwardOn('cpu', 'examples/shapes/w4a4/qdq.onnx', x);
-  let max = 0, big = 0;
-  for (let i = 0; i < a.length; i++) { max = Math.max(max, Math.abs(a[i] - b[i])); big = Math.max(big, Math.abs(b[i])); }
+  const { max, big } = maxAbsDiff(a, b);
   report.correctness = { lossGpu: gpu.loss, lossJs: ref.loss, exampleForwardMaxAbs: max, exampleForwardLargest: big };
   console.log(`correct: loss/gradients equal the pure-JS backend; example forward max |webgpu - wasm| ${max} (largest ${big})`);
   save();

@@ -8,7 +8,7 @@ import { CancelledError, QatLensError, throwIfAborted } from '../errors';
 import { atomicWrite } from '../io/atomicWrite';
 import { saveModel } from '../onnx/proto';
 import type { TrainingBackend } from '../qc/backend';
-import { type QcLayerSummary, runQC } from '../qc/runQC';
+import { type QcOutcome, runQC } from '../qc/runQC';
 import type { QcTimings } from '../qc/train';
 import type { JobContext } from './context';
 
@@ -42,22 +42,10 @@ export interface CorrectParams {
   nms?: Partial<NmsOptions>;
 }
 
-export interface CorrectResult {
+/** What QC did (backend, steps, loss curve, per-layer γ/β...) as runQC reports it, plus the scores. */
+export interface CorrectResult extends Pick<QcOutcome, 'backend' | 'backendNotes' | 'backendAdapter' | 'steps' | 'lr' | 'batch' | 'calib' | 'lossCurve' | 'perLayer' | 'clampedChannels' | 'sourceSha256'> {
   kind: 'correct';
   out: string;
-  /** tfjs backend that trained: 'webgpu', 'tensorflow' or 'cpu'. */
-  backend: string;
-  backendNotes: string[];
-  backendAdapter?: string;
-  steps: number;
-  lr: number;
-  batch: number;
-  calib: { source: string; split: string; images: number };
-  lossCurve: number[];
-  perLayer: QcLayerSummary[];
-  /** Channels whose γ reached the 1e-3 floor (kept positive to fold into a scale). */
-  clampedChannels: number;
-  sourceSha256: string;
   /** mAP@.5:.95 on the evaluation split, before and after (undefined when not evaluated). */
   mapBefore?: number;
   mapAfter?: number;

@@ -48,6 +48,7 @@ export interface QcLayerSummary {
 export interface QcOutcome {
   model: onnx.ModelProto;
   bytes: Uint8Array;
+  /** tfjs backend that trained: 'webgpu', 'tensorflow', 'wasm' or 'cpu'. */
   backend: string;
   backendNotes: string[];
   /** The WebGPU adapter it trained on, when backend is 'webgpu'. */
@@ -57,6 +58,7 @@ export interface QcOutcome {
   batch: number;
   lossCurve: number[];
   perLayer: QcLayerSummary[];
+  /** Channels whose γ reached the 1e-3 floor (kept positive to fold into a scale). */
   clampedChannels: number;
   calib: { source: string; split: string; images: number };
   heads: HeadSpec;
