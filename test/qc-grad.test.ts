@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../src/core/qc/backend';
-import { clipGrad, convFrozen } from '../src/core/qc/tfOps';
+import { clipGrad, convFrozen, eqMask } from '../src/core/qc/tfOps';
 import { assertSameLossAndGrads, rand, tinyLossAndGrads } from './qcGradCase';
 
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
@@ -64,4 +64,15 @@ test('γ/β gradients of the detection loss: wasm fast path equals the pure-JS b
   const ref = await tinyLossAndGrads();
   await selectBackend('cpu');
   assertSameLossAndGrads(fast, ref);
+});
+
+test('eqMask: the float mask of a == b, the same on wasm (1 - step|a - b|) as Equal + Cast', async () => {
+  const b = await selectBackend('cpu');
+  const a = tf.tensor1d([0, -0, 7, 7.000000476837158, -8, 1e-45, -1e-45, 3e38, -3e38, 0.5]);
+  const c = tf.tensor1d([0, 0, 7, 7, -8, 0, 0, 3e38, 3e38, -0.5]);
+  const expect = [1, 1, 1, 0, 1, 0, 0, 1, 0, 0];
+  assert.deepEqual(Array.from(await eqMask(a, c).data()), expect, b.name);
+  await tf.setBackend('cpu');
+  assert.deepEqual(Array.from(await eqMask(a, c).data()), expect, 'cpu');
+  await selectBackend('cpu');
 });
