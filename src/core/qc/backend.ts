@@ -1,5 +1,5 @@
 // Picks the TensorFlow.js backend QC trains on: WebGPU (through the `webgpu` npm package: Dawn on
-// Vulkan), tfjs-node / tfjs-node-gpu when the user has installed one, else the pure-JS CPU backend.
+// Vulkan), tfjs-node / tfjs-node-gpu when the user has installed one, else the CPU: wasm, then pure JS.
 // WebGPU setup (navigator.gpu, adapter facts) is in ../gpu/webgpu.ts; a software adapter is used only
 // when asked for by name.
 import * as tf from '@tensorflow/tfjs-core';
