@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { detectDataset, evaluateModel } from '../src/core/infer/pipeline';
 import { hasQdq, rewriteQdqToFloat } from '../src/core/infer/qdqToFloat';
 import { DataType, loadModel, makeTensor, onnx } from '../src/core/onnx/proto';
-import { TIES_A, TIES_X, tiesModel } from './qdqTiesModel';
+import { runTies, TIES_A, tiesModel } from './qdqTiesModel';
 
 const FIX = join(__dirname, 'fixtures', 'pipeline');
 const ref = JSON.parse(readFileSync(join(FIX, 'reference.json'), 'utf8')) as { shape: number[]; outShape: number[]; float: number[]; qdq: number[] };
@@ -69,22 +69,15 @@ test('QDQ -> float rewrite: no Q/DQ left, outputs equal to the QDQ graph on CPU'
 
 test('rewrite keeps half-to-even ties, zero points, Clip ranges and per-axis weights', async () => {
   const model = tiesModel();
-  const runBoth = async (bytes: Uint8Array) => {
-    const s = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] });
-    const r = await s.run({ x: new ort.Tensor('float32', TIES_X, [1, 8]) });
-    await s.release();
-    // + 0: Round(-0.5) is -0 in float, 0 as an integer; equal as numbers.
-    return [Array.from(r.a.data as Float32Array, (v) => v + 0), Array.from(r.b.data as Float32Array, (v) => v + 0)];
-  };
-  const [qa, qb] = await runBoth(bytesOf(model));
+  const [qa, qb] = await runTies(model);
   const { model: fm, stats } = rewriteQdqToFloat(model);
   assert.deepEqual(stats, { weights: 1, activations: 2 });
-  const [fa, fb] = await runBoth(bytesOf(fm));
+  const [fa, fb] = await runTies(fm);
   assert.deepEqual(qa, TIES_A);
   assert.deepEqual(fa, qa);
   assert.deepEqual(fb, qb);
   // Rounding by adding and subtracting 1.5 * 2^23 gives the same ties (and 100 / .5 = 200 still clips).
-  const [ma, mb] = await runBoth(bytesOf(rewriteQdqToFloat(model, 'ties', { round: 'magic' }).model));
+  const [ma, mb] = await runTies(rewriteQdqToFloat(model, 'ties', { round: 'magic' }).model);
   assert.deepEqual(ma, qa);
   assert.deepEqual(mb, qb);
 });

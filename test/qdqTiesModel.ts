@@ -1,5 +1,6 @@
 // A graph of Q/DQ corner cases: half-to-even ties, zero points, a 4-bit Clip range, per-axis weights.
 // x -> Q(s .5, z 0 int8) -> Clip(-8, 7) -> DQ -> a;  x -> Q(s .25, z 3 uint8) -> DQ -> MatMul(DQ(int8 W, per column)) -> b
+import * as ort from 'onnxruntime-node';
 import { DataType, makeTensor, onnx } from '../src/core/onnx/proto';
 
 export function tiesModel(): onnx.IModelProto {
@@ -29,3 +30,12 @@ export function tiesModel(): onnx.IModelProto {
 export const TIES_X = Float32Array.of(-4.25, -0.75, -0.25, 0.25, 0.75, 1.25, 3.75, 100);
 /** Output a: half to even, then the 4-bit clip. */
 export const TIES_A = [-4, -1, 0, 0, 1, 1, 3.5, 3.5];
+
+/** Outputs a and b of a ties graph (or its rewrite) on an onnxruntime engine, fed TIES_X. */
+export async function runTies(model: onnx.IModelProto, ep: 'cpu' | 'webgpu' = 'cpu'): Promise<[number[], number[]]> {
+  const s = await ort.InferenceSession.create(onnx.ModelProto.encode(model).finish(), { executionProviders: [ep] });
+  const r = await s.run({ x: new ort.Tensor('float32', TIES_X, [1, 8]) });
+  await s.release();
+  // + 0: Round(-0.5) is -0 in float, 0 as an integer; equal as numbers.
+  return [Array.from(r.a.data as Float32Array, (v) => v + 0), Array.from(r.b.data as Float32Array, (v) => v + 0)];
+}

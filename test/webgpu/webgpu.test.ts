@@ -18,7 +18,7 @@ import { selectBackend } from '../../src/core/qc/backend';
 import { TfGraph } from '../../src/core/qc/tfGraph';
 import { assertFloatClose } from '../floatClose';
 import { assertSameLossAndGrads, tinyLossAndGrads } from '../qcGradCase';
-import { TIES_A, TIES_X, tiesModel } from '../qdqTiesModel';
+import { runTies, TIES_A, tiesModel } from '../qdqTiesModel';
 
 const ROOT = join(__dirname, '..', '..');
 const QC = join(ROOT, 'test', 'fixtures', 'qc');
@@ -80,16 +80,10 @@ test('tfjs WebGPU: loss and γ/β gradients equal the pure-JS backend', async ()
 });
 
 test('onnxruntime WebGPU engine: the float rewrite keeps the ties, zero points and clips', async () => {
-  const bytes = onnx.ModelProto.encode(rewriteQdqToFloat(tiesModel(), 'ties', { round: 'magic' }).model).finish();
-  const run = async (ep: 'cpu' | 'webgpu') => {
-    const s = await ort.InferenceSession.create(bytes, { executionProviders: [ep] });
-    const r = await s.run({ x: new ort.Tensor('float32', TIES_X, [1, 8]) });
-    await s.release();
-    return [Array.from(r.a.data as Float32Array, (v) => v + 0), Array.from(r.b.data as Float32Array, (v) => v + 0)];
-  };
-  const [ga, gb] = await run('webgpu');
+  const rewritten = rewriteQdqToFloat(tiesModel(), 'ties', { round: 'magic' }).model;
+  const [ga, gb] = await runTies(rewritten, 'webgpu');
   assert.deepEqual(ga, TIES_A);
-  assert.deepEqual([ga, gb], await run('cpu'));
+  assert.deepEqual([ga, gb], await runTies(rewritten, 'cpu'));
 });
 
 test('onnxruntime engine: auto passes over a software adapter, webgpu by name runs the rewrite', async () => {
