@@ -1,0 +1,53 @@
+// The packed CLI (npm run pack:cli) installs with `npm install -g` from its tarball into an empty
+// prefix, offline, and there gives the same analysis and mAP as the repository's own build.
+// Run by `npm run test:package`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+const TGZ = join(ROOT, 'out', 'cli', `qat-lens-${pkg.version}-${process.platform}-${process.arch}.tgz`);
+const EX = join(ROOT, 'examples', 'shapes');
+
+test('the CLI package installs offline into an empty prefix and works there', (t) => {
+  const tmp = mkdtempSync(join(tmpdir(), 'qat-lens-cli-'));
+  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  const prefix = join(tmp, 'prefix');
+  // An empty npm cache: the install must need nothing but the tarball.
+  const install = spawnSync('npm', ['install', '-g', '--offline', '--prefix', prefix, '--cache', join(tmp, 'cache'), TGZ], { encoding: 'utf8' });
+  assert.equal(install.status, 0, install.stderr);
+  const bin = join(prefix, 'bin', 'qat-lens');
+  const run = (...args: string[]) => spawnSync(bin, args, { encoding: 'utf8', cwd: tmp });
+
+  const help = run('--help');
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /Usage: qat-lens <command>/);
+
+  // analyze: the same report as the repository's CLI.
+  const ckpt = join(EX, 'w4a4', 'epoch_28.pt');
+  const installed = run('analyze', ckpt, '--json', join(tmp, 'a.json'));
+  assert.equal(installed.status, 0, installed.stderr);
+  const local = spawnSync(process.execPath, [join(ROOT, 'bin', 'qat-lens.js'), 'analyze', ckpt, '--json', join(tmp, 'b.json')], { encoding: 'utf8' });
+  assert.equal(local.status, 0, local.stderr);
+  const a = JSON.parse(readFileSync(join(tmp, 'a.json'), 'utf8'));
+  const b = JSON.parse(readFileSync(join(tmp, 'b.json'), 'utf8'));
+  assert.ok(a.layers.length > 0);
+  assert.deepEqual(a.layers, b.layers);
+  assert.deepEqual(a.summary, b.summary);
+
+  // map: onnxruntime and sharp load from the package's own runtime modules.
+  const map = run('map', join(EX, 'w4a4', 'qdq.onnx'), '--data', join(EX, 'data.yaml'), '--limit', '16', '--engine', 'cpu', '--json', join(tmp, 'm.json'));
+  assert.equal(map.status, 0, map.stderr);
+  const m = JSON.parse(readFileSync(join(tmp, 'm.json'), 'utf8'));
+  const mapLocal = spawnSync(process.execPath, [join(ROOT, 'bin', 'qat-lens.js'), 'map', join(EX, 'w4a4', 'qdq.onnx'), '--data', join(EX, 'data.yaml'), '--limit', '16', '--engine', 'cpu', '--json', join(tmp, 'n.json')], { encoding: 'utf8' });
+  assert.equal(mapLocal.status, 0, mapLocal.stderr);
+  const n = JSON.parse(readFileSync(join(tmp, 'n.json'), 'utf8'));
+  assert.equal(m.images, 16);
+  assert.ok(m.stats[0] > 0.3, `mAP@.5:.95 ${m.stats[0]}`);
+  assert.deepEqual(m.stats, n.stats);
+  assert.equal(m.detections, n.detections);
+});
