@@ -74,6 +74,10 @@ function render(what: 'all' | 'selection' | 'table'): void {
   } else if (a) {
     app.append(summaryView(a.report, a.engine, actions), analysisChartsView(), tableView(state, actions));
     void drawAnalysisCharts(app, a.report, state.selected, theme, actions.select);
+  } else if (state.notice) {
+    const n = state.notice;
+    app.append(h('section', { class: 'empty notice' }, h('h1', {}, n.title), h('p', {}, n.text),
+      n.action ? h('button', { type: 'button', onclick: () => api.postMessage({ type: 'runCommand', command: n.action!.command }) }, n.action.label) : ''));
   } else {
     app.append(h('section', { class: 'empty' }, h('h1', {}, 'QAT Lens'),
       h('p', {}, 'Right-click a checkpoint (.pt, .onnx, .safetensors) in the Explorer and choose ', h('b', {}, 'Analyze Oscillation'), ', or run it from the Command Palette.')));
@@ -85,7 +89,7 @@ window.addEventListener('message', (ev: MessageEvent<HostToPanel>) => {
   switch (m.type) {
     case 'analysis': {
       const keep = state.selected && m.report.layers.some((l) => l.name === state.selected);
-      update({ analysis: { report: m.report, engine: m.engine }, selected: keep ? state.selected : defaultSelection(m.report), tab: 'analysis' });
+      update({ notice: undefined, analysis: { report: m.report, engine: m.engine }, selected: keep ? state.selected : defaultSelection(m.report), tab: 'analysis' });
       break;
     }
     case 'comparison':
@@ -103,6 +107,9 @@ window.addEventListener('message', (ev: MessageEvent<HostToPanel>) => {
     }
     case 'select':
       actions.select(m.layer);
+      break;
+    case 'notice':
+      update({ notice: m });
       break;
   }
 });

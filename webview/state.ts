@@ -1,7 +1,7 @@
 // The panel's state (saved with setState, so a window reload restores it) and the pure logic on it:
 // the per-layer table rows, sorting and filtering. No DOM here, so it is unit-tested in Node.
 import type { AnalysisReport, LayerReport } from '../src/core/analysis/types';
-import type { MapComparison, PanelJobState } from '../src/shared/protocol';
+import type { HostToPanel, MapComparison, PanelJobState } from '../src/shared/protocol';
 
 export type SortKey = 'index' | 'name' | 'flagged' | 'nt' | 'concentration' | 'clipped' | 'scale' | 'flips' | 'reversals' | 'ema';
 
@@ -13,6 +13,8 @@ export interface PanelState {
   sort: { key: SortKey; desc: boolean };
   filter: { text: string; flaggedOnly: boolean };
   tab: 'analysis' | 'map';
+  /** Shown in place of a result (a checkpoint editor's file that could not be analyzed yet or at all). */
+  notice?: Extract<HostToPanel, { type: 'notice' }>;
 }
 
 export const initialState = (): PanelState => ({ sort: { key: 'index', desc: false }, filter: { text: '', flaggedOnly: false }, tab: 'analysis' });

@@ -13,6 +13,7 @@ import type { HostContext } from './context';
 import { JobRunner } from './jobs';
 import { createLog } from './log';
 import { QatLensPanel } from './panel';
+import { CheckpointEditorProvider, EDITOR_VIEW_TYPE } from './checkpointEditor';
 
 let host: HostContext | undefined;
 
@@ -38,6 +39,10 @@ export function activate(ext: vscode.ExtensionContext): HostContext {
     'qatLens.cancelJob': () => cancelJob(ctx),
   };
   for (const [id, fn] of Object.entries(commands)) ext.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  // One editor tab per checkpoint, reopened (and re-analyzed) after a window reload.
+  ext.subscriptions.push(vscode.window.registerCustomEditorProvider(EDITOR_VIEW_TYPE, new CheckpointEditorProvider(ctx), {
+    supportsMultipleEditorsPerDocument: true,
+  }));
 
   log.info(`QAT Lens activated in ${(performance.now() - t0).toFixed(1)} ms (worker not started)`);
   return ctx;

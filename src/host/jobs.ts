@@ -18,6 +18,11 @@ interface Active {
   started: boolean;
 }
 
+export interface RunOptions {
+  /** Takes a failure's one-line message instead of the error notification (a view that shows it). */
+  onError?: (message: string) => void;
+}
+
 export class JobRunner implements vscode.Disposable {
   private client: WorkerClient | undefined;
   private readonly jobs: Active[] = [];
@@ -58,7 +63,7 @@ export class JobRunner implements vscode.Disposable {
    * Runs one job; resolves to its result, or to undefined when cancelled or failed (the failure
    * is logged and shown with "Show Log"). Never throws.
    */
-  async run<K extends JobKind>(title: string, kind: K, params: JobParams[K]): Promise<JobResults[K] | undefined> {
+  async run<K extends JobKind>(title: string, kind: K, params: JobParams[K], opts: RunOptions = {}): Promise<JobResults[K] | undefined> {
     const job: Active = { title, ac: new AbortController(), started: false };
     const ahead = this.jobs.length;
     const running = this.jobs[0]?.title;
@@ -115,7 +120,8 @@ export class JobRunner implements vscode.Disposable {
       const msg = err instanceof Error ? err.message : String(err);
       this.log.error(`${title}: failed after ${formatDuration(Date.now() - t0)}: ${msg}`);
       if (err instanceof Error && err.stack) this.log.debug(err.stack);
-      void showError(this.log, `${title} failed: ${headline(msg)}`);
+      if (opts.onError) opts.onError(headline(msg));
+      else void showError(this.log, `${title} failed: ${headline(msg)}`);
       return undefined;
     } finally {
       this.jobs.splice(this.jobs.indexOf(job), 1);

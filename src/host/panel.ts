@@ -1,22 +1,16 @@
-// The QAT Lens panel: one webview panel, created on demand, restored after a window reload by the
-// WebviewPanelSerializer (the webview restores its own view from getState). The host keeps what it
-// last sent so a reopened panel shows it again.
+// The QAT Lens panel: one webview panel for runs across several files, created on demand, restored
+// after a window reload by the WebviewPanelSerializer (the webview restores its own view from
+// getState). The host keeps what it last sent so a reopened panel shows it again.
 import * as vscode from 'vscode';
 import type { AnalysisReport } from '../core/analysis/types';
-import type { HostToPanel, MapComparison, PanelJobState, PanelToHost } from '../shared/protocol';
-import { panelHtml } from './panelHtml';
+import type { HostToPanel, MapComparison, PanelJobState } from '../shared/protocol';
+import { type PanelHandlers, PanelWebview, webviewOptions } from './panelWebview';
 
+export type { PanelHandlers } from './panelWebview';
 export const PANEL_VIEW_TYPE = 'qatLens.panel';
 
-export interface PanelHandlers {
-  exportReport(format: 'html' | 'json', files?: string[]): void;
-  runCommand(command: string): void;
-}
-
 export class QatLensPanel implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
-  private ready = false;
-  private pending: HostToPanel[] = [];
+  private view: PanelWebview | undefined;
   private analysis: { report: AnalysisReport; engine: string } | undefined;
   private comparison: MapComparison | undefined;
   private job: PanelJobState = { queued: [] };
@@ -38,96 +32,49 @@ export class QatLensPanel implements vscode.Disposable {
   }
 
   show(): void {
-    if (this.panel) {
-      this.panel.reveal(undefined, false);
+    if (this.view) {
+      this.view.panel.reveal(undefined, false);
       return;
     }
-    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'QAT Lens', vscode.ViewColumn.Active, this.options());
-    this.attach(panel);
+    this.attach(vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'QAT Lens', vscode.ViewColumn.Active, webviewOptions(this.extensionUri)));
   }
 
   showAnalysis(report: AnalysisReport, engine: string): void {
     this.analysis = { report, engine };
     this.show();
-    this.post({ type: 'analysis', report, engine });
+    this.view?.post({ type: 'analysis', report, engine });
   }
 
   showComparison(comparison: MapComparison): void {
     this.comparison = comparison;
     this.show();
-    this.post({ type: 'comparison', comparison });
+    this.view?.post({ type: 'comparison', comparison });
   }
 
   setJob(job: PanelJobState): void {
     this.job = job;
-    if (this.panel) this.post({ type: 'job', job });
-  }
-
-  private options(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    return {
-      enableScripts: true,
-      retainContextWhenHidden: false,
-      enableFindWidget: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
-    };
+    this.view?.post({ type: 'job', job });
   }
 
   private attach(panel: vscode.WebviewPanel): void {
-    this.panel = panel;
-    this.ready = false;
-    panel.webview.options = this.options();
-    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.png');
-    const uri = (...p: string[]): string => panel.webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, ...p)).toString();
-    panel.webview.html = panelHtml({
-      cspSource: panel.webview.cspSource,
-      scriptUri: uri('dist', 'webview.js'),
-      plotlyUri: uri('dist', 'plotly.min.js'),
-      styleUri: uri('media', 'panel.css'),
+    // A fresh webview (new panel or hidden-and-shown): resend what the host holds. After a
+    // window reload the host holds nothing and the webview keeps its own saved state.
+    const view = new PanelWebview(panel, this.extensionUri, this.handlers, (queue) => {
+      const q = [...queue];
+      if (this.analysis && !q.some((m) => m.type === 'analysis')) q.unshift({ type: 'analysis', ...this.analysis });
+      if (this.comparison && !q.some((m) => m.type === 'comparison')) q.push({ type: 'comparison', comparison: this.comparison });
+      q.push({ type: 'job', job: this.job });
+      return q satisfies HostToPanel[];
     });
-    panel.webview.onDidReceiveMessage((m: PanelToHost) => this.onMessage(m), undefined, this.disposables);
+    this.view = view;
     panel.onDidDispose(() => {
-      if (this.panel === panel) this.panel = undefined;
+      view.dispose();
+      if (this.view === view) this.view = undefined;
     }, undefined, this.disposables);
   }
 
-  private onMessage(m: PanelToHost): void {
-    switch (m.type) {
-      case 'ready': {
-        this.ready = true;
-        // A fresh webview (new panel or hidden-and-shown): resend what the host holds. After a
-        // window reload the host holds nothing and the webview keeps its own saved state.
-        const queue = this.pending;
-        this.pending = [];
-        if (this.analysis && !queue.some((q) => q.type === 'analysis')) queue.unshift({ type: 'analysis', ...this.analysis });
-        if (this.comparison && !queue.some((q) => q.type === 'comparison')) queue.push({ type: 'comparison', comparison: this.comparison });
-        queue.push({ type: 'job', job: this.job });
-        for (const q of queue) void this.panel?.webview.postMessage(q);
-        break;
-      }
-      case 'exportReport':
-        this.handlers.exportReport(m.format, m.files);
-        break;
-      case 'runCommand':
-        this.handlers.runCommand(m.command);
-        break;
-      case 'reveal':
-        void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(m.file));
-        break;
-      case 'selectLayer':
-        break;
-    }
-  }
-
-  private post(m: HostToPanel): void {
-    if (!this.panel || !this.ready) {
-      this.pending = this.pending.filter((p) => p.type !== m.type).concat(m);
-      return;
-    }
-    void this.panel.webview.postMessage(m);
-  }
-
   dispose(): void {
-    this.panel?.dispose();
+    this.view?.panel.dispose();
     for (const d of this.disposables) d.dispose();
   }
 }

@@ -87,7 +87,9 @@ export type HostToPanel =
   | { type: 'analysis'; report: AnalysisReport; engine: string }
   | { type: 'comparison'; comparison: MapComparison }
   | { type: 'job'; job: PanelJobState }
-  | { type: 'select'; layer: string };
+  | { type: 'select'; layer: string }
+  /** A line in place of a result (a checkpoint editor whose file could not be analyzed), with an optional button. */
+  | { type: 'notice'; title: string; text: string; action?: { label: string; command: PanelCommand } };
 
 export type PanelToHost =
   | { type: 'ready' }
@@ -95,4 +97,7 @@ export type PanelToHost =
   /** `files`: the analyzed checkpoints, from the panel's own state (it outlives the host across a reload). */
   | { type: 'exportReport'; format: 'html' | 'json'; files?: string[] }
   | { type: 'reveal'; file: string }
-  | { type: 'runCommand'; command: 'qatLens.analyze' | 'qatLens.correct' | 'qatLens.probe' | 'qatLens.compareMap' | 'qatLens.cancelJob' };
+  | { type: 'runCommand'; command: PanelCommand };
+
+/** Commands a webview may ask the host to run. */
+export type PanelCommand = 'qatLens.analyze' | 'qatLens.correct' | 'qatLens.probe' | 'qatLens.compareMap' | 'qatLens.cancelJob' | 'workbench.action.reopenWithEditor';

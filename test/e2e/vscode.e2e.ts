@@ -1,5 +1,5 @@
 // End-to-end: the packaged .vsix in a real VS Code (code-server) driven by headless Chromium.
-// Needs test/e2e/setup.sh (code-server, Node 24, Chromium) and `npm run package` (qat-lens.vsix).
+// Needs test/e2e/setup.sh (code-server, Node 24, Chromium) and the linux-x64 .vsix (tools/package/vsix.mjs).
 // Run: npm run test:e2e   Screenshots go to test-artifacts/.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { baseSettings, installExtension, launch, prepare, type Prepared, type Se
 import { contextMenu, selectRows, expandFolder, explorerRow, notificationText, palette, panelFrame, sleep } from './workbench';
 
 const REPO = resolve(__dirname, '..', '..');
-const VSIX = join(REPO, 'qat-lens.vsix');
+const VSIX = join(REPO, 'out', 'vsix', `qat-lens-${JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version}-linux-x64.vsix`);
 const ARTIFACTS = join(REPO, 'test-artifacts');
 const EXAMPLE = join(REPO, 'examples', 'shapes');
 const CLI = join(REPO, 'bin', 'qat-lens.js');
@@ -132,6 +132,42 @@ async function reloadWindow(): Promise<void> {
 async function flaggedInPanel(f: Frame): Promise<string[]> {
   return f.locator('#layer-table tbody tr.flagged').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.layer ?? ''));
 }
+
+/** The editor tab of a file (by its label). */
+const editorTab = (label: string) => page.locator('.tabs-container .tab', { hasText: label }).first();
+
+test('double-clicking a checkpoint opens it in a QAT Lens editor tab with its layers, one tab per file, reopened after a reload', async () => {
+  const ckpts = exampleCheckpoints(workspace);
+  assert.equal(ckpts.length, 3, 'the committed example has three W4A4 checkpoints');
+  const [first, second] = [ckpts[0]!, ckpts[1]!];
+  await failShot('editor', async () => {
+    await expandFolder(page, 'w4a4');
+    await (await explorerRow(page, basename(first))).dblclick();
+    await editorTab(basename(first)).waitFor({ timeout: 30_000 });
+    // No panel is open yet: the only QAT Lens webview is the editor's.
+    const f = await panelFrame(page, 120_000);
+    await f.locator('#layer-table tbody tr').first().waitFor({ timeout: 120_000 });
+    const cli = cliJson(['analyze', first]);
+    assert.equal(await f.locator('#layer-table tbody tr').count(), cli.layers.length, 'one table row per layer');
+    assert.deepEqual(await flaggedInPanel(f), cli.layers.filter((l: any) => l.flagged).map((l: any) => l.name));
+    assert.match(await f.locator('#summary').innerText(), new RegExp(basename(first).replace('.', '\\.')));
+    await sleep(500);
+    await shot('vscode-editor-light');
+
+    await (await explorerRow(page, basename(second))).dblclick();
+    await editorTab(basename(second)).waitFor({ timeout: 30_000 });
+    assert.equal(await editorTab(basename(first)).count(), 1, 'the first file keeps its own tab');
+
+    await reloadWindow();
+    await editorTab(basename(second)).waitFor({ timeout: 90_000 });
+    await editorTab(basename(first)).waitFor({ timeout: 30_000 });
+    const g = await panelFrame(page, 120_000);
+    await g.locator('#layer-table tbody tr').first().waitFor({ timeout: 120_000 });
+    assert.equal(await g.locator('#layer-table tbody tr').count(), cli.layers.length, 'reopened with its layers');
+    await palette(page, 'View: Close All Editors');
+    await sleep(1000);
+  });
+});
 
 test('Analyze Oscillation from the Explorer opens the panel with the CLI\'s flags and rendered charts', async () => {
   await failShot('analyze', async () => {
