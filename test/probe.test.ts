@@ -8,12 +8,12 @@ import { after, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { analyzeLayer, nearCount } from '../src/core/analysis/layerStats';
 import { readOnnxModel } from '../src/core/readers/onnx';
-import { encodeModel, findWeightChains } from '../src/core/qc/probeGraph';
-import { hardIntegers, roundHalfEven, softRound } from '../src/core/qc/probeMath';
+import { encodeModel, findWeightChains } from '../src/core/probe/probeGraph';
+import { hardIntegers, roundHalfEven, softRound } from '../src/core/probe/probeMath';
 import { DataType, makeTensor } from '../src/core/onnx/proto';
 import { readCheckpoint } from '../src/core/readers';
-import { loadProbeSource } from '../src/core/qc/probeSource';
-import { buildVariant } from '../src/core/qc/probeVariants';
+import { loadProbeSource } from '../src/core/probe/probeSource';
+import { buildVariant } from '../src/core/probe/probeVariants';
 import { buildModel, input, latentWeights, QMAX, QMIN, SCALES, SHAPE } from './probeFixture';
 
 const dir = mkdtempSync(join(tmpdir(), 'qat-lens-probe-'));
