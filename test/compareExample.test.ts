@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { CompareReport } from '../src/core/compare/types';
-import { quietContext } from '../src/core/jobs/context';
+import { quietContext } from '../src/core/context';
 import { runCompare } from '../src/core/jobs/compare';
 import { runExample } from '../src/core/jobs/example';
 import { loadModel } from '../src/core/onnx/proto';

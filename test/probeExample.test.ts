@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { analyzeCheckpoints } from '../src/core/analysis/analyzeCheckpoints';
 import { makeScorer } from '../src/core/compare/score';
-import { quietContext } from '../src/core/jobs/context';
+import { quietContext } from '../src/core/context';
 import { probeModel } from '../src/core/probe/probe';
 import { readCheckpoint } from '../src/core/readers';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { quietContext } from '../src/core/jobs/context';
+import { quietContext } from '../src/core/context';
 import { DataType, loadModel, makeTensor, type onnx } from '../src/core/onnx/proto';
 import { encodeModel, findWeightChains } from '../src/core/probe/probeGraph';
 import { perLayerOutputChange, probeInputs } from '../src/core/probe/probeOutputs';
