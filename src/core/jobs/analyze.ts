@@ -7,7 +7,7 @@ import { atomicWrite } from '../io/atomicWrite';
 import type { Checkpoint } from '../model';
 import { readCheckpoint } from '../readers/index';
 import { buildHtmlReport } from '../report/html';
-import type { JobContext } from './context';
+import type { JobContext } from '../context';
 
 export interface AnalyzeParams {
   /** One checkpoint, or several of one run (a sequence). */

@@ -4,7 +4,7 @@ import { compareSectionHtml } from '../compare/html';
 import { htmlPage } from '../compare/page';
 import type { CompareReport } from '../compare/types';
 import { atomicWrite } from '../io/atomicWrite';
-import type { JobContext } from './context';
+import type { JobContext } from '../context';
 
 export interface CompareParams extends Params {
   jsonOut?: string;
