@@ -103,10 +103,13 @@ test('pickle VM: REDUCE of a code-running callable anywhere in the file is refus
   // [1, subprocess.check_output(('id',))] at protocol 2, hand-written.
   const pkl = enc('\x80\x02]q\x00(K\x01csubprocess\ncheck_output\nq\x01X\x02\x00\x00\x00idq\x02\x85q\x03\x85q\x04Rq\x05e.');
   assert.throws(() => unpickle(pkl, { file: 'x.pkl' }), /x\.pkl: refusing this file: its pickle references subprocess\.check_output/);
-  // A harmless unknown callable is kept as data, not called.
-  const harmless = enc('\x80\x02cmylib\nmake\nK\x07\x85R.');
-  const v = unpickle(harmless, { file: 'y.pkl' }) as PyObject;
-  assert.equal(v.className, 'mylib.make');
-  assert.deepEqual(v.args, [7]);
+  // Any callable off the rebuild allow-list is refused by name (it would run in Python)...
+  const unknown = enc('\x80\x02cmylib\nmake\nK\x07\x85R.');
+  assert.throws(() => unpickle(unknown, { file: 'y.pkl' }), /y\.pkl: refusing this file: its pickle calls mylib\.make\(\.\.\.\), which would run code in Python/);
+  // ...or, when asked, read as inert data and reported.
+  const seen: string[] = [];
+  const v = unpickle(unknown, { file: 'y.pkl', unlistedCalls: 'report', onUnlistedCall: (w) => seen.push(w) }) as PyObject;
+  assert.equal(v.className, 'mylib.make(...)');
+  assert.deepEqual(seen, ['mylib.make(...)']);
   assert.throws(() => unpickle(enc('\x80\x02K\x01'), { file: 'z.pkl' }), /z\.pkl: truncated pickle: no STOP opcode/);
 });

@@ -1,9 +1,8 @@
 // ONNX protobuf I/O and tensor conversion, shared by the ONNX reader, the QC writer and the probes.
 // Decoding goes through onnx-proto's static protobufjs code; raw_data arrives as a view into the
 // file buffer (no copy) and is copied at most once, when it is unaligned for a typed-array view.
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { openSync, readSync, closeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep, win32 } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { FormatError, QatLensError } from '../errors';
 import { atomicWrite } from '../io/atomicWrite';
@@ -83,32 +82,87 @@ export async function saveModel(model: onnx.IModelProto, file: string, opts: { s
 /** Tensors stored outside the .onnx (data_location = EXTERNAL) are read into rawData, so every
  *  consumer sees one kind of tensor. Saving such a model writes the data inline. */
 function resolveExternalData(model: onnx.ModelProto, file: string): void {
-  const base = dirname(resolve(file));
   const tensors: onnx.ITensorProto[] = [...(model.graph?.initializer ?? [])];
   for (const node of model.graph?.node ?? []) for (const a of node.attribute ?? []) if (a.t) tensors.push(a.t);
+  let base: string | undefined;
   for (const t of tensors) {
     if (t.dataLocation !== 1) continue;
-    const kv = Object.fromEntries((t.externalData ?? []).map((e) => [e.key, e.value]));
-    if (!kv.location) throw new FormatError(file, `tensor '${t.name}' has external data without a location`);
-    const path = resolve(base, kv.location as string);
-    if (!path.startsWith(base)) throw new FormatError(file, `tensor '${t.name}' points outside the model's folder (${kv.location})`);
-    const offset = kv.offset ? Number(kv.offset) : 0;
-    const length = kv.length ? Number(kv.length) : byteLengthOf(t, file);
-    const buf = Buffer.allocUnsafe(length);
+    base ??= modelFolder(file);
+    const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+    const location = kv.get('location');
+    const what = `external data of tensor '${t.name}'`;
+    if (!location) throw new FormatError(file, `${what} has no location`);
+    const target = externalDataPath(file, base, location, what);
+    const offset = externalInt(file, kv.get('offset'), 'offset', what) ?? 0;
+    const declared = externalInt(file, kv.get('length'), 'length', what);
     let fd: number | undefined;
     try {
-      fd = openSync(path, 'r');
-      const n = readSync(fd, buf, 0, length, offset);
-      if (n !== length) throw new Error(`short read: ${n} of ${length} bytes`);
+      fd = openSync(target, 'r');
+      const st = fstatSync(fd);
+      if (!st.isFile()) throw new FormatError(file, `${what} (${location}) is not a regular file`);
+      // Every figure is checked against the file's size before anything is allocated.
+      if (offset > st.size) throw new FormatError(file, `${what}: offset ${offset} lies past the end of ${location} (${st.size} bytes)`);
+      const length = declared ?? byteLengthOf(t, file);
+      if (!Number.isSafeInteger(length) || length < 0) throw new FormatError(file, `${what}: its shape gives an impossible byte length`);
+      if (offset + length > st.size) throw new FormatError(file, `${what}: ${length} bytes at offset ${offset} do not fit ${location} (${st.size} bytes)`);
+      const buf = Buffer.alloc(length);
+      const n = length > 0 ? readSync(fd, buf, 0, length, offset) : 0;
+      if (n !== length) throw new FormatError(file, `${what} (${location}): short read, ${n} of ${length} bytes`);
+      t.rawData = buf;
     } catch (err) {
-      throw new FormatError(file, `external data of tensor '${t.name}' (${kv.location}): ${(err as Error).message}`);
+      if (err instanceof QatLensError) throw err;
+      throw new FormatError(file, `${what} (${location}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
-    t.rawData = buf;
     t.dataLocation = 0;
     t.externalData = [];
   }
+}
+
+/** The real path of the folder that holds the model (symlinks resolved). */
+function modelFolder(file: string): string {
+  try {
+    return realpathSync(dirname(resolve(file)));
+  } catch (err) {
+    throw new QatLensError(`cannot resolve the model's folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, file, 'EREAD');
+  }
+}
+
+/**
+ * Where an external-data location points, refused unless it stays inside the model's folder:
+ * relative, and its real path (every symlink resolved) relative to the folder's real path has no
+ * `..` step. A sibling folder whose name starts like the model's (models-private/) is outside.
+ */
+export function externalDataPath(file: string, base: string, location: string, what = 'external data'): string {
+  if (location.includes('\0') || isAbsolute(location) || win32.isAbsolute(location)) {
+    throw new FormatError(file, `${what} has an absolute location (${JSON.stringify(location)}); only files inside the model's folder are read`);
+  }
+  const outside = (): never => {
+    throw new FormatError(file, `${what} points outside the model's folder (${JSON.stringify(location)}); only files inside it are read`);
+  };
+  const inside = (p: string) => {
+    const rel = relative(base, p);
+    return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+  };
+  const joined = resolve(base, location);
+  if (!inside(joined)) outside();
+  let real: string;
+  try {
+    real = realpathSync(joined);
+  } catch (err) {
+    throw new FormatError(file, `${what} (${location}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (!inside(real)) outside();
+  return real;
+}
+
+/** An external-data offset or length: a plain decimal integer, 0 <= value <= 2^53. */
+function externalInt(file: string, v: string | undefined, key: string, what: string): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = /^\d{1,16}$/.test(v.trim()) ? Number(v.trim()) : NaN;
+  if (!Number.isSafeInteger(n)) throw new FormatError(file, `${what}: ${key} ${JSON.stringify(v)} is not a non-negative integer`);
+  return n;
 }
 
 export function tensorShape(t: onnx.ITensorProto): number[] {

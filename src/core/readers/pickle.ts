@@ -1,10 +1,13 @@
 // A Python pickle interpreter (protocols 0-5) that never imports or calls anything named in the file.
-// GLOBAL/STACK_GLOBAL give inert class references; REDUCE/NEWOBJ/INST/OBJ give plain data
-// (PyObject: class name, args, state), except for an allow-list of constructors whose meaning is
-// data (torch tensor rebuilds, OrderedDict, set, ...), which are interpreted here, in TypeScript.
-// A pickle that would call a known code-running callable (os.system, eval, subprocess, ...) when
-// Python loads it is refused as a whole: it is not a checkpoint, and the user should know.
+// GLOBAL/STACK_GLOBAL give inert class references. A call (REDUCE, INST, OBJ, NEWOBJ with
+// arguments) must name one of the functions checkpoints use to rebuild data (pickleAllow.ts), which
+// are interpreted here, in TypeScript; any other call would run code when Python loads the file, so
+// the file is refused, naming it. NEWOBJ of a class without arguments (how torch pickles whole
+// nn.Modules) gives plain data: a PyObject with the class name and its BUILD state.
+// Work is bounded by the input: memo references are shared, never re-expanded; big integers decode
+// in linear time; dict keys made of tuples are hashed once per object, with a size cap.
 import { FormatError } from '../errors';
+import { REBUILD_CALLS, RECONSTRUCTOR_BASES, isKnownCodeRunning } from './pickleAllow';
 
 /** An inert reference to a Python global (a class or function); never resolved or called. */
 export class PyGlobal {
@@ -49,14 +52,19 @@ export interface UnpickleOptions {
   file: string;
   /** Resolves persistent ids (torch: ('storage', type, key, location, numel)). */
   persistentLoad?: (pid: unknown) => unknown;
+  /**
+   * A call that is not on the rebuild allow-list: 'refuse' (default) stops with an error naming it;
+   * 'report' reads it as inert data and passes its name to `onUnlistedCall`. Known code-running
+   * names (os.system, eval, ...) are refused either way.
+   */
+  unlistedCalls?: 'refuse' | 'report';
+  onUnlistedCall?: (what: string) => void;
 }
 
-/** Callables that run code or touch the system when Python unpickles a call to them. */
-const CODE_RUNNING = /^(os|posix|nt|subprocess|sys|shutil|socket|importlib|runpy|pty|code|ctypes|multiprocessing|webbrowser|pickle|_pickle|marshal|commands|asyncio|signal|_posixsubprocess|popen2)\.|^(builtins|__builtin__)\.(eval|exec|execfile|compile|getattr|setattr|delattr|__import__|open|input|globals|locals|vars|breakpoint|help|exit|quit|reload)$|^(io|codecs)\.open$|^operator\.(attrgetter|methodcaller)$|^torch\.(load$|hub\.|jit\.(load|_script|frontend)|ops\.|_ops\.|classes\.|serialization\.(load|_load)|package\.)|^numpy\.(load|fromfile)$|^(yaml|dill|cloudpickle|joblib)\./;
-
-export function isCodeRunning(fullName: string): boolean {
-  return CODE_RUNNING.test(fullName);
-}
+/** Largest LONG1/LONG4 integer read (bytes); a checkpoint's integers are 8 bytes at most. */
+const MAX_LONG_BYTES = 1 << 16;
+/** Longest structural hash of a tuple dict key; longer keys hash by identity. */
+const MAX_KEY_CHARS = 1 << 12;
 
 class Mark {}
 const MARK = new Mark();
@@ -111,8 +119,11 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
   };
   const longFromBytes = (b: Uint8Array): number | bigint => {
     if (b.length === 0) return 0;
-    let v = 0n;
-    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+    if (b.length > MAX_LONG_BYTES) fail(`integer of ${b.length} bytes: larger than any checkpoint holds`);
+    // One hex string, one BigInt: linear in the length (shifting byte by byte is quadratic).
+    let hex = '';
+    for (let i = b.length - 1; i >= 0; i--) hex += HEX[b[i]];
+    let v = BigInt(`0x${hex}`);
     if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   };
@@ -131,16 +142,33 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
       e[0] === 'x' ? String.fromCharCode(parseInt(e.slice(1), 16)) : ({ n: '\n', r: '\r', t: '\t', '0': '\0' } as Record<string, string>)[e] ?? e);
   };
 
+  /** A call Python would make that is not a data rebuild: refused (default) or reported. */
+  const unlisted = (what: string): PyObject => {
+    if (opts.unlistedCalls === 'report') {
+      opts.onUnlistedCall?.(what);
+      return new PyObject(what, []);
+    }
+    return fail(`refusing this file: its pickle calls ${what}, which would run code in Python (it is not one of the functions checkpoints use to rebuild data); nothing was executed`);
+  };
+  const isEmpty = (v: unknown) => v === undefined || v === null || (Array.isArray(v) && v.length === 0) || (v instanceof Map && v.size === 0);
+
+  /** NEWOBJ: cls.__new__(cls, *args). Without arguments it is how every pickled object (nn.Module
+   *  included) is made: data. With arguments, only the rebuild allow-list. */
+  const newObj = (cls: unknown, args: unknown[], kwargs?: unknown): unknown => {
+    if (!(cls instanceof PyGlobal)) return unlisted(`an object of class ${typeName(cls)}`);
+    if (REBUILD_CALLS.has(cls.fullName)) return call(cls, args, kwargs);
+    if (args.length === 0 && isEmpty(kwargs)) return new PyObject(cls.fullName, []);
+    return unlisted(`${cls.fullName}.__new__(...)`);
+  };
+
   /** What a call of `callable` with `args` means, without calling anything. */
   const call = (callable: unknown, args: unknown[], kwargs?: unknown): unknown => {
-    if (!(callable instanceof PyGlobal)) {
-      if (callable instanceof PyObject) return new PyObject(`${callable.className}()`, args, undefined, kwargs);
-      return fail(`call of a non-class value (${typeName(callable)})`);
-    }
+    if (!(callable instanceof PyGlobal)) return unlisted(`an object of class ${typeName(callable)}`);
     const name = callable.fullName;
-    if (isCodeRunning(name)) {
+    if (isKnownCodeRunning(name)) {
       fail(`refusing this file: its pickle calls ${name}(...), which would run code if the file were loaded in Python; nothing was executed`);
     }
+    if (!REBUILD_CALLS.has(name)) return unlisted(`${name}(...)`);
     switch (name) {
       case 'torch._utils._rebuild_tensor_v2':
       case 'torch._utils._rebuild_tensor': {
@@ -148,13 +176,18 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
         return { kind: 'tensor', storage, offset: Number(offset ?? 0), shape: toInts(size), stride: toInts(stride), requiresGrad: !!requiresGrad, isParameter: false } satisfies TensorRef;
       }
       case 'torch._utils._rebuild_parameter':
-      case 'torch._utils._rebuild_parameter_with_state': {
+      case 'torch._utils._rebuild_parameter_with_state':
+      case 'torch.nn.parameter.Parameter': {
         const t = args[0];
         if (isTensorRef(t)) return { ...t, isParameter: true, requiresGrad: !!args[1] };
         return t;
       }
       case 'torch._tensor._rebuild_from_type_v2': {
         // (func, type, args, state): a tensor subclass or a tensor with Python attributes; rebuild the tensor.
+        const [fn, , inner] = args as [unknown, unknown, unknown];
+        return call(fn, Array.isArray(inner) ? inner : []);
+      }
+      case 'torch._tensor._rebuild_from_type': {
         const [fn, , inner] = args as [unknown, unknown, unknown];
         return call(fn, Array.isArray(inner) ? inner : []);
       }
@@ -193,15 +226,18 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
       case 'torch.device':
         return String(args[0]) + (args[1] !== undefined ? `:${args[1]}` : '');
       case 'copyreg._reconstructor': case 'copy_reg._reconstructor': {
-        const cls = args[0];
-        return new PyObject(cls instanceof PyGlobal ? cls.fullName : 'object', [], args[2] ?? undefined);
+        // (cls, base, state): base.__new__(cls, state), then base.__init__ unless base is object.
+        const [cls, base] = args;
+        if (!(base instanceof PyGlobal) || !RECONSTRUCTOR_BASES.has(base.fullName)) return unlisted(`copyreg._reconstructor with base ${typeName(base)}`);
+        if (!(cls instanceof PyGlobal)) return unlisted(`copyreg._reconstructor of ${typeName(cls)}`);
+        return new PyObject(cls.fullName, [], args[2] ?? undefined);
       }
-      case 'copyreg.__newobj__': case 'copy_reg.__newobj__': {
-        const cls = args[0];
-        return new PyObject(cls instanceof PyGlobal ? cls.fullName : 'object', args.slice(1));
-      }
+      case 'copyreg.__newobj__': case 'copy_reg.__newobj__':
+        return newObj(args[0], args.slice(1));
+      case 'numpy.core.multiarray.scalar': case 'numpy._core.multiarray.scalar':
+        return numpyScalar(args) ?? new PyObject(name, args);
       default:
-        // Any other class: plain data. Its args and later BUILD state are kept, nothing is run.
+        // The other listed constructors (numpy arrays, Namespace, datetime, paths): plain data.
         return new PyObject(name, args, undefined, kwargs);
     }
   };
@@ -212,16 +248,18 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
     if (target instanceof Map) m = target;
     else if (target instanceof PyObject) m = target.dictItems ??= new Map();
     else return fail(`SETITEM on ${typeName(target)}`);
-    for (let i = 0; i < items.length; i += 2) m.set(hashKey(items[i]), items[i + 1]);
+    for (let i = 0; i < items.length; i += 2) m.set(hashKey(items[i], keyCache), items[i + 1]);
   };
   const appendItems = (target: unknown, items: unknown[]) => {
-    if (Array.isArray(target)) target.push(...items);
-    else if (target instanceof PyObject) (target.listItems ??= []).push(...items);
+    // One by one: push(...items) overflows the call stack for wide lists.
+    if (Array.isArray(target)) for (const x of items) target.push(x);
+    else if (target instanceof PyObject) { const l = (target.listItems ??= []); for (const x of items) l.push(x); }
     else if (target instanceof Set) for (const x of items) target.add(x);
     else fail(`APPEND on ${typeName(target)}`);
   };
+  const keyCache = new WeakMap<object, string>();
   const global = (module: string, name: string) => {
-    if (isCodeRunning(`${module}.${name}`)) {
+    if (isKnownCodeRunning(`${module}.${name}`)) {
       // Referencing is harmless, calling is not: refuse here so the error names the culprit early.
       fail(`refusing this file: its pickle references ${module}.${name}, which would run code if the file were loaded in Python; nothing was executed`);
     }
@@ -299,8 +337,8 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
         break;
       }
       case 0x52: { const args = pop(); const fn = pop(); stack.push(call(fn, asArgs(args, fail))); break; } // REDUCE
-      case 0x81: { const args = pop(); const cls = pop(); stack.push(call(cls, asArgs(args, fail))); break; } // NEWOBJ
-      case 0x92: { const kwargs = pop(); const args = pop(); const cls = pop(); stack.push(call(cls, asArgs(args, fail), kwargs)); break; } // NEWOBJ_EX
+      case 0x81: { const args = pop(); const cls = pop(); stack.push(newObj(cls, asArgs(args, fail))); break; } // NEWOBJ
+      case 0x92: { const kwargs = pop(); const args = pop(); const cls = pop(); stack.push(newObj(cls, asArgs(args, fail), kwargs)); break; } // NEWOBJ_EX
       case 0x69: { const module = line(); const name = line(); const args = popMark(); stack.push(call(global(module, name), args)); break; } // INST
       case 0x6f: { const items = popMark(); const cls = items.shift(); stack.push(call(cls, items)); break; } // OBJ
       case 0x62: { // BUILD: obj.__setstate__(state) or __dict__.update(state), as data
@@ -346,10 +384,47 @@ function toInts(v: unknown): number[] {
   return v.map((x) => Number(x));
 }
 
-/** Dict keys: strings and numbers keep their identity in a Map; tuples become their string form. */
-function hashKey(k: unknown): unknown {
-  if (Array.isArray(k)) return JSON.stringify(k, (_, x) => (typeof x === 'bigint' ? x.toString() : x));
-  return k;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+let keyIds = 0;
+/**
+ * Dict keys: strings and numbers keep their identity in a Map; tuples become a string form, computed
+ * once per tuple object (a memoized tuple reused in nested layers is not re-expanded) and replaced by
+ * an identity past MAX_KEY_CHARS, so hashing is linear in the input.
+ */
+function hashKey(k: unknown, cache: WeakMap<object, string>): unknown {
+  if (!Array.isArray(k)) return k;
+  const hit = cache.get(k);
+  if (hit !== undefined) return hit;
+  let out = '(';
+  for (const x of k) {
+    const part = Array.isArray(x) ? (hashKey(x, cache) as string)
+      : typeof x === 'string' ? JSON.stringify(x)
+      : typeof x === 'number' || typeof x === 'bigint' || typeof x === 'boolean' || x === null ? String(x)
+      : `#${typeName(x)}:${++keyIds}`;
+    out += `${part},`;
+    if (out.length > MAX_KEY_CHARS) { out = `#tuple:${++keyIds}`; break; }
+  }
+  if (!out.startsWith('#')) out += ')';
+  cache.set(k, out);
+  return out;
+}
+
+const NUMPY_SCALARS: Record<string, [number, (v: DataView) => number | bigint]> = {
+  f8: [8, (v) => v.getFloat64(0, true)], f4: [4, (v) => v.getFloat32(0, true)],
+  i8: [8, (v) => v.getBigInt64(0, true)], i4: [4, (v) => v.getInt32(0, true)], i2: [2, (v) => v.getInt16(0, true)], i1: [1, (v) => v.getInt8(0)],
+  u8: [8, (v) => v.getBigUint64(0, true)], u4: [4, (v) => v.getUint32(0, true)], u2: [2, (v) => v.getUint16(0, true)], u1: [1, (v) => v.getUint8(0)],
+  b1: [1, (v) => v.getUint8(0)],
+};
+
+/** numpy.core.multiarray.scalar(dtype, bytes) for the plain numeric dtypes (e.g. best_fitness). */
+function numpyScalar(args: unknown[]): number | bigint | undefined {
+  const [dt, raw] = args;
+  const code = dt instanceof PyObject && dt.className === 'numpy.dtype' ? String(dt.args[0]) : '';
+  const spec = NUMPY_SCALARS[code];
+  if (!spec || !(raw instanceof PyBytes) || raw.bytes.length !== spec[0]) return undefined;
+  const v = spec[1](new DataView(raw.bytes.buffer, raw.bytes.byteOffset, spec[0]));
+  return typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
 export function typeName(v: unknown): string {
