@@ -11,9 +11,12 @@ while IFS= read -r v; do unset "$v"; done < <(env | sed -n 's/^\(npm_[A-Za-z0-9_
 mkdir -p "$CACHE"
 
 # Chromium (and the tools code-server's native addons build with).
-if ! command -v chromium >/dev/null 2>&1; then
+# Each package is checked on its own: a machine may have Chromium (installed for something else)
+# without the Kerberos headers code-server's kerberos addon builds against.
+need=""
+for p in build-essential python3 libkrb5-dev chromium; do dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"; done
+if [ -n "$need" ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  need="build-essential python3 libkrb5-dev chromium"
   apt() { if command -v flock >/dev/null; then $SUDO flock /tmp/apt.lock apt-get "$@"; else $SUDO apt-get "$@"; fi; }
   # A fresh machine may have no package lists yet: update once, then retry.
   apt install -y --no-install-recommends $need || { apt update && apt install -y --no-install-recommends $need; }
