@@ -48,7 +48,10 @@ test('example job with tiny settings writes report.json, report.html and a corre
   assert.equal(j.qc.steps, 2);
   assert.deepEqual(j.comparison.comparison.entries.map((e: { role: string }) => e.role), ['float', 'qat', 'hard', 'soft', 'latent', 'qc']);
   const page = readFileSync(r.files.html, 'utf8');
-  assert.match(page, /id="compare"/);
+  const data = JSON.parse(/<script id="qat-lens-data" type="application\/json">([\s\S]*?)<\/script>/.exec(page)![1]);
+  assert.equal(data.analysis.report.layers.length, j.analysis.layers.length);
+  assert.deepEqual(data.comparison.entries.map((e: { label: string }) => e.label), j.comparison.comparison.entries.map((e: { label: string }) => e.label));
+  assert.equal(data.probeLayers.layers.length, j.probe.perLayer.layers.length);
   assert.match(page, /id="probe"/);
   // The corrected model keeps the QAT model's integer weights.
   const a = findWeightChains(loadModel(join(run, 'qdq.onnx')), 'qdq.onnx');

@@ -6,15 +6,14 @@ import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { AnalysisReport } from '../analysis/types';
 import { gapRecovered, hardNote } from '../compare/compare';
-import { compareSectionHtml } from '../compare/html';
-import { addSections } from '../compare/page';
+import { toComparison } from '../compare/view';
 import { makeScorer } from '../compare/score';
 import type { CompareEntry, CompareReport } from '../compare/types';
 import { CancelledError, QatLensError, throwIfAborted } from '../errors';
 import { atomicWrite } from '../io/atomicWrite';
 import { probeModel, type ProbeReport } from '../probe/probe';
-import { probeSectionHtml } from '../probe/probeHtml';
-import { buildHtmlReport } from '../report/html';
+import { probeLayersData, probeSectionHtml } from '../probe/probeHtml';
+import { reportPage } from '../report/html';
 import { runAnalyze } from './analyze';
 import { subContext, type JobContext } from '../context';
 import { runCorrect, type CorrectResult } from './correct';
@@ -158,7 +157,11 @@ export async function runExample(p: ExampleParams, ctx: JobContext): Promise<Exa
   const settings = { bits, steps, batch, limit: p.limit, deltas, checkpoints };
   const report = { kind: 'qat-lens example report', example: dir, settings, analysis, probe, qc, comparison };
   await atomicWrite(files.json, `${JSON.stringify(report, null, 1)}\n`, { signal: ctx.signal, inputs });
-  const page = addSections(buildHtmlReport(analysis, { title: `QAT Lens: bundled example W${bits}A${bits}` }), compareSectionHtml(comparison) + '\n' + probeSectionHtml(probe));
+  const page = reportPage({
+    title: `QAT Lens: bundled example W${bits}A${bits}`,
+    data: { analysis: { report: analysis, engine: 'none needed (weights only)' }, comparison: toComparison(comparison, comparison.comparison.title), probeLayers: probeLayersData(probe) },
+    sectionsHtml: probeSectionHtml(probe),
+  });
   await atomicWrite(files.html, page, { signal: ctx.signal, inputs });
   ctx.progress({ message: 'done', fraction: 1 });
   comparison.seconds = (Date.now() - t0) / 1000;
