@@ -64,7 +64,7 @@ test('example job with tiny settings writes report.json, report.html and a corre
 test('a cancelled example job leaves no corrected model and no reports', async () => {
   const dir = join(out, 'cancelled');
   const ac = new AbortController();
-  const ctx = { ...quietContext(ac.signal), progress: (p: { message: string }) => { if (/^float/.test(p.message)) ac.abort(); } };
+  const ctx = { ...quietContext(ac.signal), progress: (p: { message: string }) => { if (/^mAP: float/.test(p.message)) ac.abort(); } };
   await assert.rejects(runWorkflow(exampleWorkflow({ out: dir }, { steps: 1, batch: 2, limit: 2, deltas: [0.1], perLayer: false }), ctx), { name: 'CancelledError' });
   for (const f of ['report.json', 'report.html', 'w4a4_qc.onnx']) assert.ok(!existsSync(join(dir, f)), f);
 });
