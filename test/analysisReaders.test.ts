@@ -101,8 +101,9 @@ test('a 3-checkpoint run through the job: ordered by epoch, flips/reversals/scal
   const html = readFileSync(htmlOut, 'utf8');
   assert.ok(html.length > 3_000_000, 'Plotly is inlined');
   assert.ok(!/<script[^>]+src=/i.test(html), 'no external scripts');
-  const embedded = JSON.parse(/<script id="report" type="application\/json">([\s\S]*?)<\/script>/.exec(html)![1]);
-  assert.equal(embedded.layers.length, r.layers.length);
+  const embedded = JSON.parse(/<script id="qat-lens-data" type="application\/json">([\s\S]*?)<\/script>/.exec(html)![1]);
+  assert.equal(embedded.analysis.report.layers.length, r.layers.length);
+  assert.match(html, /drawAnalysisCharts|chart-concentration/, 'the report script (the panel views) is inlined');
 });
 
 test('the job refuses to write over an input and names the file', async () => {

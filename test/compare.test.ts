@@ -33,8 +33,10 @@ test('compare: float and QAT scored on the same images; JSON and self-contained 
   const page = readFileSync(html, 'utf8');
   assert.ok(page.length > 1_000_000, 'Plotly inlined');
   assert.doesNotMatch(page, /<script[^>]+src=/);
-  assert.match(page, /Plotly\.newPlot/);
-  assert.match(page, /compare-bars/);
+  // The page embeds the comparison the panel shows, and the report script that draws it (the panel's bar and PR charts).
+  const data = JSON.parse(/<script id="qat-lens-data" type="application\/json">([\s\S]*?)<\/script>/.exec(page)![1]);
+  assert.deepEqual(data.comparison.entries.map((e: CompareEntry) => e.map), r.comparison.entries.map((e) => e.map));
+  assert.match(page, /chart-map-bars/);
 });
 
 test('compare refuses to write over an input and leaves no file', async () => {

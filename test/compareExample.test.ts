@@ -8,7 +8,8 @@ import { after, test } from 'node:test';
 import type { CompareReport } from '../src/core/compare/types';
 import { quietContext } from '../src/core/context';
 import { runCompare } from '../src/core/jobs/compare';
-import { runExample } from '../src/core/jobs/example';
+import { exampleWorkflow } from '../src/cli/commands/example';
+import { runWorkflow } from '../src/core/jobs/workflow';
 import { loadModel } from '../src/core/onnx/proto';
 import { findWeightChains } from '../src/core/probe/probeGraph';
 
@@ -40,7 +41,7 @@ test('compare on the example: float, QAT, soft δ, latent entries; the latent ON
 });
 
 test('example job with tiny settings writes report.json, report.html and a corrected ONNX', async () => {
-  const r = await runExample({ out, steps: 2, batch: 2, limit: 4, deltas: [0.1] }, quietContext());
+  const r = await runWorkflow(exampleWorkflow({ out }, { steps: 2, batch: 2, limit: 4, deltas: [0.1] }), quietContext());
   for (const f of [r.files.json, r.files.html, r.files.corrected]) assert.ok(existsSync(f), f);
   const j = JSON.parse(readFileSync(r.files.json, 'utf8'));
   assert.equal(j.settings.steps, 2);
@@ -48,7 +49,10 @@ test('example job with tiny settings writes report.json, report.html and a corre
   assert.equal(j.qc.steps, 2);
   assert.deepEqual(j.comparison.comparison.entries.map((e: { role: string }) => e.role), ['float', 'qat', 'hard', 'soft', 'latent', 'qc']);
   const page = readFileSync(r.files.html, 'utf8');
-  assert.match(page, /id="compare"/);
+  const data = JSON.parse(/<script id="qat-lens-data" type="application\/json">([\s\S]*?)<\/script>/.exec(page)![1]);
+  assert.equal(data.analysis.report.layers.length, j.analysis.layers.length);
+  assert.deepEqual(data.comparison.entries.map((e: { label: string }) => e.label), j.comparison.comparison.entries.map((e: { label: string }) => e.label));
+  assert.equal(data.probeLayers.layers.length, j.probe.perLayer.layers.length);
   assert.match(page, /id="probe"/);
   // The corrected model keeps the QAT model's integer weights.
   const a = findWeightChains(loadModel(join(run, 'qdq.onnx')), 'qdq.onnx');
@@ -60,7 +64,7 @@ test('example job with tiny settings writes report.json, report.html and a corre
 test('a cancelled example job leaves no corrected model and no reports', async () => {
   const dir = join(out, 'cancelled');
   const ac = new AbortController();
-  const ctx = { ...quietContext(ac.signal), progress: (p: { message: string }) => { if (/^float/.test(p.message)) ac.abort(); } };
-  await assert.rejects(runExample({ out: dir, steps: 1, batch: 2, limit: 2, deltas: [0.1], perLayer: false }, ctx), { name: 'CancelledError' });
+  const ctx = { ...quietContext(ac.signal), progress: (p: { message: string }) => { if (/^mAP: float/.test(p.message)) ac.abort(); } };
+  await assert.rejects(runWorkflow(exampleWorkflow({ out: dir }, { steps: 1, batch: 2, limit: 2, deltas: [0.1], perLayer: false }), ctx), { name: 'CancelledError' });
   for (const f of ['report.json', 'report.html', 'w4a4_qc.onnx']) assert.ok(!existsSync(join(dir, f)), f);
 });

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { formatDuration, progressMessage, queuedNotice, statusText } from '../src/host/jobText';
 import { csp, panelHtml } from '../src/host/panelHtml';
 import { findCorrected, findFloatModel } from '../src/host/models';
-import { gapSentence, toComparison } from '../src/host/comparison';
+import { gapSentence, toComparison } from '../src/core/compare/view';
 import { readSettings } from '../src/host/settings';
 import { correctedPath, isCheckpoint, onnxCandidates, selectedFiles } from '../src/host/targets';
 

@@ -7,7 +7,7 @@ import type { AnalysisReport, LayerReport } from '../src/core/analysis/types';
 import { quietContext } from '../src/core/context';
 import { runAnalyze } from '../src/core/jobs/analyze';
 import type { MapComparison } from '../src/shared/protocol';
-import { concentrationFigure, histogramFigure, lineColor, mapBarsFigure, perChannelFigure, prFigure, scaleTrajectoryFigure } from '../webview/charts';
+import { concentrationFigure, histogramFigure, lineColor, mapBarsFigure, perChannelFigure, prFigure, probeLayersFigure, scaleTrajectoryFigure } from '../webview/charts';
 import { fixed, pct, sig } from '../webview/format';
 import { deltaText, referenceIndex } from '../webview/mapView';
 import { defaultSelection, filterRows, initialState, layerRows, nextSort, sortRows, visibleRows } from '../webview/state';
@@ -156,4 +156,13 @@ test('PR colours: float, QAT and QC fixed; other rows never take one of theirs',
   const others = [0, 1, 2, 3].map((i) => lineColor(`soft-round δ=${i}`, i, t6));
   assert.equal(new Set(others).size, 4, 'four other rows, four colours');
   for (const c of others) assert.ok(![t6.fg, t6.accent, t6.ok, 'blue'].includes(c));
+});
+
+test('probe chart: one bar per probed layer in the given order, flagged ones red, log scale', () => {
+  const f = probeLayersFigure({ delta: 0.1, images: 2, layers: [{ name: 'b', relativeChange: 0.3, flagged: true }, { name: 'a', relativeChange: 0.01, flagged: false }] }, theme);
+  const bar = f.data[0] as { x: string[]; y: number[]; marker: { color: string[] } };
+  assert.deepEqual(bar.x, ['b', 'a']);
+  assert.deepEqual(bar.y, [0.3, 0.01]);
+  assert.deepEqual(bar.marker.color, [theme.flagged, theme.accent]);
+  assert.equal((f.layout.yaxis as { type: string }).type, 'log');
 });

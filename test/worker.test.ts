@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CancelledError } from '../src/core/errors';
+import { isWorkerMessage } from '../src/shared/protocol';
 import { JobFailedError, WorkerClient, WorkerCrashedError } from '../src/worker/client';
 
 const workerPath = join(__dirname, '..', 'dist', 'worker.js');
@@ -90,4 +91,39 @@ test('a failing job reports the engine error with the file name', async () => {
   } finally {
     client.dispose();
   }
+});
+
+test('the one queue: labels of the running and waiting jobs, change events, cancelRunning', async () => {
+  const seen: string[] = [];
+  let client: WorkerClient;
+  client = new WorkerClient({ workerPath, onQueueChange: () => seen.push(`${client.runningLabel ?? '-'}|${client.queuedLabels.join(',')}`) });
+  try {
+    const a = client.run({ kind: 'diag', params: { steps: 1000, delayMs: 10 } }, { label: 'A' });
+    const b = client.run({ kind: 'diag', params: { steps: 1, delayMs: 1 } }, { label: 'B' });
+    assert.equal(client.runningLabel, 'A');
+    assert.deepEqual(client.queuedLabels, ['B']);
+    assert.equal(client.cancelRunning(), true);
+    await assert.rejects(a, CancelledError);
+    await b;
+    assert.equal(client.runningLabel, undefined);
+    assert.deepEqual(client.queuedLabels, []);
+    assert.equal(client.cancelRunning(), false, 'nothing left to cancel');
+    assert.deepEqual(seen, ['-|A', 'A|', 'A|B', '-|B', 'B|', '-|']);
+  } finally {
+    client.dispose();
+  }
+});
+
+test('isWorkerMessage accepts the protocol and refuses malformed messages', () => {
+  assert.equal(isWorkerMessage({ type: 'ready', pid: 12 }), true);
+  assert.equal(isWorkerMessage({ type: 'progress', id: 1, progress: { message: 'x', fraction: 0.5 } }), true);
+  assert.equal(isWorkerMessage({ type: 'done', id: 1, result: { kind: 'diag' } }), true);
+  assert.equal(isWorkerMessage({ type: 'failed', id: 1, error: { message: 'm', name: 'Error' } }), true);
+  assert.equal(isWorkerMessage({ type: 'progress', id: '1', progress: { message: 'x' } }), false, 'id must be a number');
+  assert.equal(isWorkerMessage({ type: 'progress', id: 1, progress: { fraction: 0.5 } }), false, 'progress needs a message');
+  assert.equal(isWorkerMessage({ type: 'log', id: 1, level: 'debug', message: 'x' }), false, 'unknown log level');
+  assert.equal(isWorkerMessage({ type: 'done', id: 1 }), false, 'done needs a result');
+  assert.equal(isWorkerMessage({ type: 'nope', id: 1 }), false);
+  assert.equal(isWorkerMessage(null), false);
+  assert.equal(isWorkerMessage('done'), false);
 });

@@ -1,6 +1,8 @@
-// Plotly figures for the panel, built as plain data (pure: unit-tested without a browser).
+// Every chart of QAT Lens, built as plain Plotly data (pure: unit-tested without a browser). The
+// panel and the HTML reports (webview/report.ts, inlined by src/core/report/html.ts) both draw these.
 import type { AnalysisReport, LayerReport } from '../src/core/analysis/types';
-import type { MapComparison } from '../src/shared/protocol';
+import type { MapComparison } from '../src/core/compare/types';
+import type { ProbeLayersData } from '../src/core/report/types';
 import type { Theme } from './theme';
 
 export interface Figure {
@@ -198,6 +200,25 @@ export function prFigure(c: MapComparison, t: Theme): Figure | undefined {
       legend: { x: 1, xanchor: 'right', y: 1 },
       xaxis: axis(t, 'recall', { range: [0, 1] }),
       yaxis: axis(t, 'precision', { range: [0, 1.02] }),
+    }),
+  };
+}
+
+/** Per-layer probe: how much the outputs change when one layer alone is soft-rounded (log scale). */
+export function probeLayersFigure(p: ProbeLayersData, t: Theme): Figure {
+  return {
+    data: [
+      {
+        type: 'bar',
+        x: p.layers.map((l) => l.name),
+        y: p.layers.map((l) => l.relativeChange),
+        marker: { color: p.layers.map((l) => (l.flagged ? t.flagged : t.accent)) },
+        hovertemplate: '%{x}<br>relative squared change %{y:.3e}<extra></extra>',
+      },
+    ],
+    layout: baseLayout(t, `Output change when soft-rounding one layer at δ=${p.delta} (${p.images} images) — red: flagged`, {
+      xaxis: axis(t, 'layer (largest change first)', { tickangle: -60, type: 'category', tickfont: { size: p.layers.length > 40 ? 9 : 11 } }),
+      yaxis: axis(t, 'mean squared change / mean square of outputs', { type: 'log' }),
     }),
   };
 }

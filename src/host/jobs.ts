@@ -1,6 +1,7 @@
 // Runs engine jobs in the background worker for the commands: a cancellable progress notification,
 // the status-bar item, the output-channel log (engine, timings, warnings) and error notifications.
-// One job runs at a time (WorkerClient queues); a second job is queued and the user is told so.
+// One job runs at a time: the WorkerClient's queue is the one queue (this runner shows it, and only
+// keeps the running job's progress); a second job is queued and the user is told so.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CancelledError } from '../core/errors';
@@ -10,14 +11,6 @@ import { formatDuration, progressMessage, queuedNotice } from './jobText';
 import { type Log, showError } from './log';
 import { JobStatusBar } from './statusBar';
 
-interface Active {
-  title: string;
-  ac: AbortController;
-  message?: string;
-  fraction?: number;
-  started: boolean;
-}
-
 export interface RunOptions {
   /** Takes a failure's one-line message instead of the error notification (a view that shows it). */
   onError?: (message: string) => void;
@@ -25,7 +18,8 @@ export interface RunOptions {
 
 export class JobRunner implements vscode.Disposable {
   private client: WorkerClient | undefined;
-  private readonly jobs: Active[] = [];
+  /** The running job's last progress (the queue itself is the WorkerClient's). */
+  private progress: { message?: string; fraction?: number } = {};
   private readonly status = new JobStatusBar();
   private readonly changed = new vscode.EventEmitter<PanelJobState>();
   /** Fires whenever the running job, its progress or the queue changes (the panel shows it). */
@@ -38,24 +32,25 @@ export class JobRunner implements vscode.Disposable {
     this.client ??= new WorkerClient({
       workerPath: path.join(this.extensionPath, 'dist', 'worker.js'),
       onStderr: (t) => this.log.info(`[worker] ${t.trimEnd()}`),
+      onBadMessage: (m) => this.log.warn(`ignored a malformed message from the worker: ${JSON.stringify(m)?.slice(0, 200)}`),
+      onQueueChange: () => this.update(),
     });
     return this.client;
   }
 
   get state(): PanelJobState {
-    const running = this.jobs.find((j) => j.started);
+    const running = this.client?.runningLabel;
     return {
-      running: running && { title: running.title, message: running.message, fraction: running.fraction },
-      queued: this.jobs.filter((j) => !j.started).map((j) => j.title),
+      running: running === undefined ? undefined : { title: running, ...this.progress },
+      queued: this.client?.queuedLabels ?? [],
     };
   }
 
-  /** Cancels the running job (the status-bar click and the palette command). */
+  /** Cancels the running job, else the first waiting one (the status-bar click and the palette command). */
   cancelRunning(): boolean {
-    const j = this.jobs.find((x) => x.started) ?? this.jobs[0];
-    if (!j) return false;
-    this.log.info(`cancel requested: ${j.title}`);
-    j.ac.abort();
+    const title = this.client?.runningLabel ?? this.client?.queuedLabels[0];
+    if (title === undefined || !this.client?.cancelRunning()) return false;
+    this.log.info(`cancel requested: ${title}`);
     return true;
   }
 
@@ -64,12 +59,10 @@ export class JobRunner implements vscode.Disposable {
    * is logged and shown with "Show Log"). Never throws.
    */
   async run<K extends JobKind>(title: string, kind: K, params: JobParams[K], opts: RunOptions = {}): Promise<JobResults[K] | undefined> {
-    const job: Active = { title, ac: new AbortController(), started: false };
-    const ahead = this.jobs.length;
-    const running = this.jobs[0]?.title;
-    this.jobs.push(job);
-    this.update();
-    if (running) {
+    const ac = new AbortController();
+    const ahead = (this.client?.busy ? 1 : 0) + (this.client?.queued ?? 0);
+    const running = this.client?.runningLabel ?? this.client?.queuedLabels[0];
+    if (running !== undefined) {
       this.log.info(`${title}: queued behind "${running}"`);
       void vscode.window.showInformationMessage(queuedNotice(title, running, ahead));
     }
@@ -79,21 +72,21 @@ export class JobRunner implements vscode.Disposable {
       return await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `QAT Lens: ${title}`, cancellable: true },
         async (progress, token) => {
-          token.onCancellationRequested(() => job.ac.abort());
+          token.onCancellationRequested(() => ac.abort());
           if (running) progress.report({ message: `queued: waiting for "${running}" to finish` });
           let lastFraction = 0;
           const result = await this.worker().run({ kind, params } as never, {
-            signal: job.ac.signal,
+            signal: ac.signal,
+            label: title,
             onStart: () => {
-              job.started = true;
+              this.progress = {};
               tStart = Date.now();
               this.log.info(`${title}: started (${kind} ${summarize(params)})`);
               progress.report({ message: 'starting…' });
               this.update();
             },
             onProgress: (p) => {
-              job.message = p.message;
-              job.fraction = p.fraction;
+              this.progress = { message: p.message, fraction: p.fraction };
               // withProgress takes increments; the worker reports absolute fractions.
               const inc = p.fraction !== undefined ? Math.max(0, (p.fraction - lastFraction) * 100) : undefined;
               if (p.fraction !== undefined) lastFraction = Math.max(lastFraction, p.fraction);
@@ -123,9 +116,6 @@ export class JobRunner implements vscode.Disposable {
       if (opts.onError) opts.onError(headline(msg));
       else void showError(this.log, `${title} failed: ${headline(msg)}`);
       return undefined;
-    } finally {
-      this.jobs.splice(this.jobs.indexOf(job), 1);
-      this.update();
     }
   }
 
@@ -134,7 +124,7 @@ export class JobRunner implements vscode.Disposable {
     if (s.running) this.status.show(s.running.title, s.queued.length, s.running.message);
     else if (s.queued.length) this.status.show(`waiting: ${s.queued[0]}`, s.queued.length - 1);
     else this.status.hide();
-    void vscode.commands.executeCommand('setContext', 'qatLens.jobRunning', this.jobs.length > 0);
+    void vscode.commands.executeCommand('setContext', 'qatLens.jobRunning', s.running !== undefined || s.queued.length > 0);
     this.changed.fire(s);
   }
 

@@ -24,8 +24,27 @@ export type WorkerMessage =
   | { type: 'failed'; id: number; error: ErrorInfo }
   | { type: 'cancelled'; id: number };
 
+/** Whether a message from the worker process has the shape its `type` promises (the fields the client reads). */
 export function isWorkerMessage(m: unknown): m is WorkerMessage {
-  return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';
+  if (typeof m !== 'object' || m === null) return false;
+  const x = m as Record<string, unknown>;
+  const obj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+  if (x.type === 'ready') return typeof x.pid === 'number';
+  if (typeof x.id !== 'number') return false;
+  switch (x.type) {
+    case 'progress':
+      return obj(x.progress) && typeof x.progress.message === 'string' && (x.progress.fraction === undefined || typeof x.progress.fraction === 'number');
+    case 'log':
+      return (x.level === 'info' || x.level === 'warn' || x.level === 'error') && typeof x.message === 'string';
+    case 'done':
+      return obj(x.result) && typeof x.result.kind === 'string';
+    case 'failed':
+      return obj(x.error) && typeof x.error.message === 'string' && typeof x.error.name === 'string';
+    case 'cancelled':
+      return true;
+    default:
+      return false;
+  }
 }
 
 // =====================================================================================

@@ -1,10 +1,12 @@
 // Host side of the worker protocol: starts the worker process, runs one job at a time (others
-// wait in a queue), forwards progress and logs, cancels, and survives a worker crash: the job in
-// flight fails with WorkerCrashedError and the next job starts a fresh worker.
+// wait in a queue, the one queue of the product: the extension's JobRunner shows it), forwards
+// progress and logs, cancels, and survives a worker crash: the job in flight fails with
+// WorkerCrashedError and the next job starts a fresh worker. Messages from the worker are checked
+// (isWorkerMessage) before they are used.
 // Imports nothing of vscode, so the extension, tests and tools share it.
 import { fork, type ChildProcess } from 'node:child_process';
 import { CancelledError, type ErrorInfo, QatLensError } from '../core/errors';
-import type { JobRequest, JobResult, LogLevel, Progress, WorkerMessage } from '../shared/protocol';
+import { isWorkerMessage, type JobRequest, type JobResult, type LogLevel, type Progress, type WorkerMessage } from '../shared/protocol';
 
 export class WorkerCrashedError extends QatLensError {
   constructor(readonly exitCode: number | null, readonly exitSignal: string | null, readonly stderrTail: string) {
@@ -29,6 +31,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Called when the job leaves the queue and starts in the worker. */
   onStart?: () => void;
+  /** What the job is called in the queue (runningLabel, queuedLabels). */
+  label?: string;
 }
 
 export interface WorkerClientOptions {
@@ -40,6 +44,10 @@ export interface WorkerClientOptions {
   cancelGraceMs?: number;
   /** Receives the worker's stderr (the extension's output channel, the CLI's stderr). */
   onStderr?: (text: string) => void;
+  /** Called whenever a job is queued, starts, or leaves (settles or is cancelled in the queue). */
+  onQueueChange?: () => void;
+  /** Receives what the worker sent that is not a protocol message (it is ignored). */
+  onBadMessage?: (m: unknown) => void;
 }
 
 interface Pending {
@@ -70,6 +78,22 @@ export class WorkerClient {
   get pid(): number | undefined {
     return this.child?.pid;
   }
+  /** Label of the running job (RunOptions.label), if one runs. */
+  get runningLabel(): string | undefined {
+    return this.current && (this.current.opts.label ?? this.current.request.kind);
+  }
+  /** Labels of the waiting jobs, first to run first. */
+  get queuedLabels(): string[] {
+    return this.queue.map((p) => p.opts.label ?? p.request.kind);
+  }
+
+  /** Cancels the running job, else the first waiting one; false when there is none. */
+  cancelRunning(): boolean {
+    const p = this.current ?? this.queue[0];
+    if (!p) return false;
+    this.cancel(p);
+    return true;
+  }
 
   run(request: JobRequest, opts: RunOptions = {}): Promise<JobResult> {
     if (this.disposed) return Promise.reject(new QatLensError('the worker client was disposed'));
@@ -78,6 +102,7 @@ export class WorkerClient {
       if (opts.signal?.aborted) return reject(new CancelledError());
       opts.signal?.addEventListener('abort', () => this.cancel(pending), { once: true });
       this.queue.push(pending);
+      this.changed();
       this.pump();
     });
   }
@@ -94,6 +119,7 @@ export class WorkerClient {
     if (i >= 0) {
       this.queue.splice(i, 1);
       p.reject(new CancelledError());
+      this.changed();
       return;
     }
     if (this.current !== p || !this.child) return;
@@ -116,6 +142,7 @@ export class WorkerClient {
     this.current = p;
     const child = this.ensureChild();
     p.opts.onStart?.();
+    this.changed();
     child.send({ type: 'run', id: p.id, request: p.request });
   }
 
@@ -123,6 +150,7 @@ export class WorkerClient {
     if (this.current !== p) return;
     this.current = undefined;
     settle();
+    this.changed();
     // Let the settled job's callbacks run before the next job starts.
     setImmediate(() => this.pump());
   }
@@ -143,7 +171,10 @@ export class WorkerClient {
     };
     child.stdout?.on('data', onOutput);
     child.stderr?.on('data', onOutput);
-    child.on('message', (m: WorkerMessage) => this.onMessage(m));
+    child.on('message', (m: unknown) => {
+      if (isWorkerMessage(m)) this.onMessage(m);
+      else this.options.onBadMessage?.(m);
+    });
     child.on('exit', (code, signal) => {
       if (this.child !== child) return;
       this.child = undefined;
@@ -153,6 +184,10 @@ export class WorkerClient {
     child.on('error', (err) => this.options.onStderr?.(`worker process error: ${err.message}\n`));
     this.child = child;
     return child;
+  }
+
+  private changed(): void {
+    this.options.onQueueChange?.();
   }
 
   private detach(child: ChildProcess): void {

@@ -29,7 +29,7 @@ test('the CLI package installs offline into an empty prefix and works there', (t
 
   // analyze: the same report as the repository's CLI.
   const ckpt = join(EX, 'w4a4', 'epoch_28.pt');
-  const installed = run('analyze', ckpt, '--json', join(tmp, 'a.json'));
+  const installed = run('analyze', ckpt, '--json', join(tmp, 'a.json'), '--html', join(tmp, 'a.html'));
   assert.equal(installed.status, 0, installed.stderr);
   const local = spawnSync(process.execPath, [join(ROOT, 'bin', 'qat-lens.js'), 'analyze', ckpt, '--json', join(tmp, 'b.json')], { encoding: 'utf8' });
   assert.equal(local.status, 0, local.stderr);
@@ -38,6 +38,10 @@ test('the CLI package installs offline into an empty prefix and works there', (t
   assert.ok(a.layers.length > 0);
   assert.deepEqual(a.layers, b.layers);
   assert.deepEqual(a.summary, b.summary);
+  // The HTML report inlines the report script, Plotly and the styles from the package itself.
+  const html = readFileSync(join(tmp, 'a.html'), 'utf8');
+  assert.ok(html.length > 4e6, `HTML report of ${html.length} bytes`);
+  assert.doesNotMatch(html, /<script src=|<link rel="stylesheet" href=/);
 
   // map: onnxruntime and sharp load from the package's own runtime modules.
   const map = run('map', join(EX, 'w4a4', 'qdq.onnx'), '--data', join(EX, 'data.yaml'), '--limit', '16', '--engine', 'cpu', '--json', join(tmp, 'm.json'));

@@ -55,7 +55,7 @@ def optimizer_state(model, z, epoch, groups):
 
 
 def weight_stats(model, delta=0.05):
-    """Near-threshold share of the latent weights of the low-bit layers (design.md's NT and C)."""
+    """Near-threshold share of the latent weights of the low-bit layers (NT and C of docs/definitions.md)."""
     near = inrange = 0
     per_layer = {}
     for name, m in model.named_modules():

@@ -1,6 +1,68 @@
-import type { ExampleResult } from '../../core/jobs/example';
+// `qat-lens example`: the workflow job on the bundled example. The example's layout lives here, not
+// in the engine: examples/shapes/{data.yaml, float.onnx, w<B>a<B>/{qdq.onnx, qdq_latent.onnx?, epoch_*.pt}}.
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { QatLensError } from '../../core/errors';
+import type { WorkflowParams, WorkflowResult } from '../../core/jobs/workflow';
 import { compareSummary } from '../../core/compare/table';
 import { type Command, engineOf, num, str, UsageError } from '../command';
+
+/** The bundled example: beside the package (../examples from dist/ or src/cli/commands), else in the working folder. */
+export function findExampleDir(): string {
+  const tried: string[] = [];
+  for (let d = __dirname; ; d = dirname(d)) {
+    const c = join(d, 'examples', 'shapes');
+    tried.push(c);
+    if (existsSync(join(c, 'data.yaml'))) return c;
+    if (dirname(d) === d) break;
+  }
+  const c = resolve('examples', 'shapes');
+  if (existsSync(join(c, 'data.yaml'))) return c;
+  throw new QatLensError(`the bundled example was not found (looked for examples/shapes/data.yaml above ${__dirname} and in ${process.cwd()}); pass --dir`);
+}
+
+function need(file: string, what: string): string {
+  if (!existsSync(file)) throw new QatLensError(`missing ${what}; the example is incomplete (see examples/shapes/README.md)`, file, 'ENOENT');
+  return file;
+}
+
+/** epoch_*.pt of a run folder, in epoch order. */
+export function epochCheckpoints(dir: string): string[] {
+  if (!existsSync(dir)) throw new QatLensError('run folder not found', dir, 'ENOENT');
+  const files = readdirSync(dir).filter((f) => /^epoch_?\d+\.pt$/.test(f));
+  if (files.length === 0) throw new QatLensError('no epoch_*.pt checkpoints in this folder', dir, 'ENOENT');
+  const n = (f: string) => Number(/\d+/.exec(f)![0]);
+  return files.sort((a, b) => n(a) - n(b)).map((f) => join(dir, f));
+}
+
+export interface ExampleOptions {
+  dir?: string;
+  bits?: 4 | 3;
+  out?: string;
+}
+
+/** The workflow job's files for the bundled example's W<bits>A<bits> run. */
+export function exampleWorkflow(o: ExampleOptions, rest: Omit<WorkflowParams, 'data' | 'qat' | 'float' | 'checkpoints' | 'latent' | 'out' | 'corrected' | 'title'> = {}): WorkflowParams {
+  const dir = resolve(o.dir ?? findExampleDir());
+  const bits = o.bits ?? 4;
+  const run = join(dir, `w${bits}a${bits}`);
+  const checkpoints = epochCheckpoints(run);
+  const out = resolve(o.out ?? 'qat-lens-example-out');
+  // Latent weights for the probe: the float-weight QDQ export where there is one, else the last
+  // checkpoint paired with the integer QDQ model (the W3A3 run ships no latent export).
+  const latentOnnx = join(run, 'qdq_latent.onnx');
+  return {
+    ...rest,
+    data: need(join(dir, 'data.yaml'), 'data.yaml'),
+    float: need(join(dir, 'float.onnx'), 'float model'),
+    qat: need(join(run, 'qdq.onnx'), `W${bits}A${bits} QDQ model`),
+    checkpoints,
+    latent: existsSync(latentOnnx) ? latentOnnx : checkpoints[checkpoints.length - 1],
+    out,
+    corrected: join(out, `w${bits}a${bits}_qc.onnx`),
+    title: `QAT Lens: bundled example W${bits}A${bits}`,
+  };
+}
 
 export const example: Command = {
   name: 'example',
@@ -25,18 +87,19 @@ export const example: Command = {
     const whole = (n: number) => Number.isInteger(n) && n > 0;
     const bits = num(v, 'bits');
     if (bits !== undefined && bits !== 4 && bits !== 3) throw new UsageError(`--bits must be 4 or 3, got "${str(v, 'bits')}"`);
+    const dir = str(v, 'dir');
+    if (dir !== undefined && !existsSync(dir)) throw new UsageError(`no such file or folder: ${dir}`);
     return {
-      kind: 'example',
-      params: {
-        out: str(v, 'out'), dir: str(v, 'dir'), bits: bits as 4 | 3 | undefined,
+      kind: 'workflow',
+      params: exampleWorkflow({ dir, bits: bits as 4 | 3 | undefined, out: str(v, 'out') }, {
         steps: num(v, 'steps', whole, 'a positive whole number'), batch: num(v, 'batch', whole, 'a positive whole number'),
         limit: num(v, 'limit', whole, 'a positive whole number'), engine: engineOf(v),
-      },
+      }),
     };
   },
   print: (res, out) => {
-    const r = res as ExampleResult;
-    out(`Bundled example W${r.settings.bits}A${r.settings.bits}: ${r.analysis.flagged.length} of ${r.analysis.layers} layers flagged for oscillation`);
+    const r = res as WorkflowResult;
+    out(`${r.title}: ${r.analysis.flagged.length} of ${r.analysis.layers} layers flagged for oscillation`);
     for (const f of r.probe.findings) out(f);
     out('');
     compareSummary(r.comparison).forEach((l) => out(l));

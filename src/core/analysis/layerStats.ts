@@ -1,4 +1,4 @@
-// Per-layer quantities of design.md, in one pass over the tensor: u = W/s + z (float64),
+// Per-layer quantities of docs/definitions.md, in one pass over the tensor: u = W/s + z (float64),
 // q = clamp(roundHalfEven(u)), clipped, f, d, NT(δ), C(δ), the 20-bin histogram, mean d,
 // and NT/C per channel. No allocation per weight; per-channel counters are per layer.
 import { QatLensError } from '../errors';

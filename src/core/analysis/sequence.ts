@@ -1,4 +1,4 @@
-// Tracking across checkpoints of one run (design.md): flip fractions between consecutive integer
+// Tracking across checkpoints of one run (docs/definitions.md): flip fractions between consecutive integer
 // states, reversals (a non-zero change whose sign is opposite to the last non-zero change of the
 // same weight), and scale movement (relative change per pair, coefficient of variation over K).
 

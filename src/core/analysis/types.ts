@@ -1,5 +1,5 @@
 // The oscillation report: what `qat-lens analyze --json` writes, what the panel shows and what the
-// HTML report draws. Plain JSON data only. Every quantity follows design.md "The quantities".
+// HTML report draws. Plain JSON data only. Every quantity follows docs/definitions.md.
 // A value is null where it cannot exist (e.g. fractional positions of a layer stored as integers
 // only); the report never fakes a number.
 
@@ -90,7 +90,7 @@ export interface SequenceLayer {
   name: string;
   /** Share of weights whose integer state differs, per consecutive pair (K-1 values). */
   flipFractions: number[];
-  /** Reversals per weight per transition (design.md: a non-zero change opposite to the last one). */
+  /** Reversals per weight per transition (docs/definitions.md: a non-zero change opposite to the last one). */
   meanReversals: number;
   /** Share of weights with at least one reversal. */
   reversalShare: number;

@@ -30,6 +30,15 @@ export interface CompareParams {
   limit?: number;
   nms?: Partial<NmsOptions>;
   title?: string;
+  /** Written outputs to list with the comparison (e.g. the corrected model). */
+  outputs?: { label: string; file: string }[];
+  /** Notes to put first. */
+  notes?: string[];
+  /**
+   * The hard, soft-round and latent rows already scored on the same data (by the probe): used as
+   * they are, in place of building and scoring the variants again.
+   */
+  variants?: { entries: CompareEntry[]; latentFrom: string };
 }
 
 /** The probe's latent source for a comparison, or undefined (with a note) where there is none. */
@@ -83,13 +92,13 @@ export function gapRecovered(entries: CompareEntry[]): CompareReport['gapRecover
 
 export async function compareModels(p: CompareParams, ctx: JobContext, scorer: Scorer = makeScorer()): Promise<CompareReport> {
   const t0 = Date.now();
-  const notes: string[] = [];
+  const notes: string[] = [...(p.notes ?? [])];
   const entries: CompareEntry[] = [];
   const opts = { engine: p.engine, limit: p.limit, nms: p.nms };
   const deltas = [...new Set((p.deltas ?? [0.05, 0.1, 0.25]).filter((d) => d > 0))].sort((a, b) => a - b);
-  const src = await compareLatentSource(p.qat, p.latent, notes);
+  const src = p.variants ? undefined : await compareLatentSource(p.qat, p.latent, notes);
   if (src) notes.push(...src.notes);
-  const jobs: { label: string; role: CompareEntry['role']; file?: string; spec?: VariantSpec; model?: string }[] = [];
+  const jobs: { label: string; role: CompareEntry['role']; file?: string; spec?: VariantSpec; model?: string; given?: CompareEntry }[] = [];
   if (p.float) jobs.push({ label: 'float', role: 'float', model: p.float, file: p.float });
   jobs.push({ label: 'QAT', role: 'qat', model: p.qat, file: p.qat });
   if (src) {
@@ -100,9 +109,14 @@ export async function compareModels(p: CompareParams, ctx: JobContext, scorer: S
     for (const delta of deltas) jobs.push({ label: `soft-round δ=${delta}`, role: 'soft', spec: { kind: 'soft', delta }, file: src.file });
     if (p.latentVariant !== false) jobs.push({ label: 'latent weights', role: 'latent', spec: { kind: 'latent' }, file: src.latentFrom });
   }
+  for (const e of p.variants?.entries ?? []) jobs.push({ label: e.label, role: e.role, given: e });
   if (p.corrected) jobs.push({ label: 'QC', role: 'qc', model: p.corrected, file: p.corrected });
   for (const [i, j] of jobs.entries()) {
     throwIfAborted(ctx.signal);
+    if (j.given) {
+      entries.push(j.given);
+      continue;
+    }
     const t = Date.now();
     const sub = subContext(ctx, `${j.label} (${i + 1}/${jobs.length})`, i / jobs.length, 1 / jobs.length);
     let entry: CompareEntry;
@@ -117,19 +131,20 @@ export async function compareModels(p: CompareParams, ctx: JobContext, scorer: S
     entries.push(entry);
     ctx.log('info', `${j.label}: mAP@.5:.95 ${(entry.map * 100).toFixed(1)}, mAP@.5 ${(entry.map50 * 100).toFixed(1)}`);
   }
-  if (src && entries.some((e) => e.role === 'latent')) {
+  const variants = !!src || !!p.variants?.entries.length;
+  if (variants && entries.some((e) => e.role === 'latent')) {
     notes.push('latent: every quantized weight unquantized (its latent float value), activation quantizers unchanged');
   }
-  if (src) {
+  if (variants) {
     notes.push('soft-round δ: weights within δ of a rounding threshold keep their latent value (clipped to the integer range), all others keep their integer; it may raise or lower mAP');
     notes.push(hardNote(entries));
   }
   const engine = entries[0]?.engine;
   return {
     kind: 'compare',
-    comparison: { title: p.title ?? 'Compare mAP', data: p.data, prIou: '.50:.95', entries, notes },
+    comparison: { title: p.title ?? 'Compare mAP', data: p.data, prIou: '.50:.95', entries, notes, ...(p.outputs ? { outputs: p.outputs } : {}) },
     gapRecovered: gapRecovered(entries),
-    latentFrom: src?.latentFrom,
+    latentFrom: src?.latentFrom ?? p.variants?.latentFrom,
     engine,
     images: entries[0]?.images,
     seconds: (Date.now() - t0) / 1000,

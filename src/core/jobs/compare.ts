@@ -1,8 +1,8 @@
 // Job "compare": float / QAT / soft-round δ / latent / QC mAP side by side; table, JSON, HTML.
 import { compareModels, type CompareParams as Params } from '../compare/compare';
-import { compareSectionHtml } from '../compare/html';
-import { htmlPage } from '../compare/page';
 import type { CompareReport } from '../compare/types';
+import { toComparison } from '../compare/view';
+import { reportPage } from '../report/html';
 import { atomicWrite } from '../io/atomicWrite';
 import type { JobContext } from '../context';
 
@@ -21,7 +21,8 @@ export async function runCompare(p: CompareParams, ctx: JobContext): Promise<Com
   }
   if (p.htmlOut) {
     report.htmlOut = p.htmlOut;
-    await atomicWrite(p.htmlOut, htmlPage('QAT Lens: mAP side by side', compareSectionHtml(report)), { signal: ctx.signal, inputs });
+    const page = reportPage({ title: 'QAT Lens: mAP side by side', data: { comparison: toComparison(report, report.comparison.title) } });
+    await atomicWrite(p.htmlOut, page, { signal: ctx.signal, inputs });
   }
   ctx.progress({ message: 'done', fraction: 1 });
   return report;

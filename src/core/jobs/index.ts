@@ -5,7 +5,7 @@ import type { JobContext } from '../context';
 import { runCorrect } from './correct';
 import { runDiag } from './diag';
 import { runEval } from './eval';
-import { runExample } from './example';
+import { runWorkflow } from './workflow';
 import { runMap } from './map';
 import { runProbe } from './probe';
 import type { JobKind, JobParams, JobRequest, JobResult, JobResults } from './types';
@@ -20,7 +20,7 @@ const handlers: Handlers = {
   correct: runCorrect,
   diag: runDiag,
   compare: runCompare,
-  example: runExample,
+  workflow: runWorkflow,
 };
 
 export function runJob(request: JobRequest, ctx: JobContext): Promise<JobResult> {

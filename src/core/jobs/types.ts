@@ -4,7 +4,7 @@ import type { CompareParams, CompareResult } from './compare';
 import type { CorrectParams, CorrectResult } from './correct';
 import type { DiagParams, DiagResult } from './diag';
 import type { EvalParams, EvalResult } from './eval';
-import type { ExampleParams, ExampleResult } from './example';
+import type { WorkflowParams, WorkflowResult } from './workflow';
 import type { MapParams, MapResult } from './map';
 import type { ProbeParams, ProbeResult } from './probe';
 
@@ -16,7 +16,7 @@ export interface JobParams {
   correct: CorrectParams;
   diag: DiagParams;
   compare: CompareParams;
-  example: ExampleParams;
+  workflow: WorkflowParams;
 }
 export interface JobResults {
   analyze: AnalyzeResult;
@@ -26,7 +26,7 @@ export interface JobResults {
   correct: CorrectResult;
   diag: DiagResult;
   compare: CompareResult;
-  example: ExampleResult;
+  workflow: WorkflowResult;
 }
 export type JobKind = keyof JobParams;
 

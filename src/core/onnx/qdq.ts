@@ -29,7 +29,7 @@ export function roundHalfEven(u: number): number {
 /**
  * The integer QuantizeLinear computes: clamp(roundHalfEven(x / s) + z, qmin, qmax). onnxruntime
  * divides in the input's precision: with float32 inputs x / s is rounded to float32 first, which
- * near a tie can differ by one step from the float64 quotient (design's u).
+ * near a tie can differ by one step from the float64 quotient (the u of docs/definitions.md).
  */
 export function quantizeLinear(x: number, s: number, z: number, qmin: number, qmax: number, float32: boolean): number {
   const u = float32 ? Math.fround(x / s) : x / s;

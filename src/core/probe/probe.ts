@@ -1,4 +1,4 @@
-// The soft-rounding probe (design.md "soft rounding at threshold δ"): mAP of the QAT model with its
+// The soft-rounding probe (docs/definitions.md, "Soft rounding"): mAP of the QAT model with its
 // weights hard-quantized (δ = 0), soft-rounded at each δ, and unquantized (latent), all on the same
 // graph with activation quantizers unchanged; optionally a per-layer ranking by output change.
 import { analyzeCheckpoints, matchKey } from '../analysis/analyzeCheckpoints';

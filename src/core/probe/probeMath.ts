@@ -1,4 +1,4 @@
-// Soft rounding at threshold δ (design.md): per weight, u = W/s + z in float64; in-range weights
+// Soft rounding at threshold δ (docs/definitions.md): per weight, u = W/s + z in float64; in-range weights
 // (qmin-0.5 <= u <= qmax+0.5) whose distance to the nearest rounding threshold d = |f - 0.5| is
 // below δ keep their latent value (clamped to [qmin, qmax]); every other weight takes its integer
 // state. δ = 0 is hard quantization exactly. The result is written as float weights s*(v - z).
@@ -51,7 +51,7 @@ export interface SoftRoundResult {
 
 /**
  * Soft-round one weight tensor at δ. `integers`, when the file stores them, are the hard states
- * (the truth: design.md); otherwise they are computed from the latent weights with ONNX rounding.
+ * (the truth: docs/definitions.md); otherwise they are computed from the latent weights with ONNX rounding.
  */
 export function softRound(latent: ArrayLike<number>, shape: number[], q: WeightQuant, delta: number, integers?: ArrayLike<number>): SoftRoundResult {
   const n = latent.length;

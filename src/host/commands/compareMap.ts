@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pickFiles, resolveDataset, resolveOnnx } from '../ask';
-import { toComparison } from '../comparison';
+import { toComparison } from '../../core/compare/view';
 import { type HostContext, settings } from '../context';
 import { findCorrected, findFloatModel } from '../models';
 import { isOnnx, selectedFiles } from '../targets';

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { askCount, resolveDataset, resolveOnnx } from '../ask';
-import { toComparison } from '../comparison';
+import { toComparison } from '../../core/compare/view';
 import { type HostContext, probedDeltas, settings } from '../context';
 import { findFloatModel } from '../models';
 import { correctedPath, selectedFiles } from '../targets';

@@ -1,7 +1,6 @@
-// The panel's side-by-side mAP view from the engine's compare report (its entries already are the
-// panel's MapEntry), plus the files a command wrote. Pure (no vscode).
-import type { CompareReport } from '../core/compare/types';
-import type { MapComparison } from '../shared/protocol';
+// The side-by-side mAP view (the panel's, and the HTML report's) from the engine's compare report
+// (its entries already are MapEntry), plus the files a command wrote.
+import type { CompareReport, MapComparison } from './types';
 
 export interface ComparisonExtras {
   outputs?: { label: string; file: string }[];
