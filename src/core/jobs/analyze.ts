@@ -4,6 +4,7 @@ import { analyzeCheckpoints } from '../analysis/analyzeCheckpoints';
 import type { AnalysisReport } from '../analysis/types';
 import { QatLensError, throwIfAborted } from '../errors';
 import { atomicWrite } from '../io/atomicWrite';
+import { jsonChunks, withNewline } from '../io/jsonChunks';
 import type { Checkpoint } from '../model';
 import { readCheckpoint } from '../readers/index';
 import { buildHtmlReport } from '../report/html';
@@ -46,7 +47,7 @@ export async function runAnalyze(p: AnalyzeParams, ctx: JobContext): Promise<Ana
     progress: (f, message) => ctx.progress({ message, fraction: 0.6 + 0.35 * f }),
   });
   if (p.jsonOut) {
-    await atomicWrite(p.jsonOut, `${JSON.stringify(report, null, 1)}\n`, { signal: ctx.signal, inputs: p.files });
+    await atomicWrite(p.jsonOut, withNewline(jsonChunks(report, 1)), { signal: ctx.signal, inputs: p.files });
     ctx.log('info', `wrote ${p.jsonOut}`);
   }
   if (p.htmlOut) {
