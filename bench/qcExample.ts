@@ -5,7 +5,7 @@
 // Writes /tmp/qc-example-<bits>.json with every run's loss curve and per-layer γ/β summary.
 import { writeFileSync } from 'node:fs';
 import { makeScorer } from '../src/core/compare/score';
-import { quietContext } from '../src/core/jobs/context';
+import { quietContext } from '../src/core/context';
 import { runCorrect } from '../src/core/jobs/correct';
 
 async function main(): Promise<void> {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { analyzeCheckpoints } from '../src/core/analysis/analyzeCheckpoints';
 import type { AnalysisReport } from '../src/core/analysis/types';
-import { quietContext } from '../src/core/jobs/context';
+import { quietContext } from '../src/core/context';
 import { runAnalyze } from '../src/core/jobs/analyze';
 import { readCheckpoint } from '../src/core/readers/index';
 

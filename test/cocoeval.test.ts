@@ -13,7 +13,7 @@ import { evalCommand } from '../src/cli/commands/eval';
 import { evaluateCoco, type CocoAnnotation, type CocoDet, type CocoGt } from '../src/core/eval/cocoeval';
 import { loadCocoGt, loadCocoResults } from '../src/core/eval/cocoFiles';
 import { pairwiseSum, pyFixed } from '../src/core/eval/numpyCompat';
-import { quietContext } from '../src/core/jobs/context';
+import { quietContext } from '../src/core/context';
 import { runEval } from '../src/core/jobs/eval';
 
 type Box = [number, number, number, number];

@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { gapRecovered } from '../src/core/compare/compare';
 import { compareTable } from '../src/core/compare/table';
 import type { CompareEntry, CompareReport } from '../src/core/compare/types';
-import { quietContext } from '../src/core/jobs/context';
+import { quietContext } from '../src/core/context';
 import { runCompare } from '../src/core/jobs/compare';
 
 const dir = mkdtempSync(join(tmpdir(), 'qat-lens-compare-'));

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { CompareReport } from '../src/core/compare/types';
-import { quietContext } from '../src/core/jobs/context';
+import { quietContext } from '../src/core/context';
 import { runCompare } from '../src/core/jobs/compare';
 import { runExample } from '../src/core/jobs/example';
 import { loadModel } from '../src/core/onnx/proto';
-import { findWeightChains } from '../src/core/qc/probeGraph';
+import { findWeightChains } from '../src/core/probe/probeGraph';
 
 const ex = join(__dirname, '..', 'examples', 'shapes');
 const run = join(ex, 'w4a4');

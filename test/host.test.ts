@@ -81,7 +81,9 @@ test('job wording: queue notice names both jobs; status shows queue length; dura
 test('panel HTML: strict CSP, no network, scripts only with this load\'s nonce', () => {
   const html = panelHtml({ cspSource: 'vscode-resource:', scriptUri: 'vscode-resource:/dist/webview.js', plotlyUri: 'vscode-resource:/dist/plotly.min.js', styleUri: 'vscode-resource:/media/panel.css', nonce: 'N0nce' });
   const policy = csp('vscode-resource:', 'N0nce');
-  assert.ok(html.includes(policy));
+  // The policy sits in an attribute, entity-escaped; decoded it is the policy itself.
+  const content = /http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)?.[1] ?? '';
+  assert.equal(content.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n))), policy);
   assert.match(policy, /default-src 'none'/);
   assert.match(policy, /script-src 'nonce-N0nce'(;|$)/);
   assert.doesNotMatch(policy, /https?:|unsafe-eval|\*/);

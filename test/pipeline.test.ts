@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { CancelledError } from '../src/core/errors';
-import { quietContext } from '../src/core/jobs/context';
+import { quietContext } from '../src/core/context';
 import { runMap } from '../src/core/jobs/map';
 import { compareLayers } from '../src/core/infer/pairing';
 import { detectDataset, evaluateModel } from '../src/core/infer/pipeline';

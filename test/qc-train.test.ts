@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
 import { runCorrect } from '../src/core/jobs/correct';
-import { quietContext } from '../src/core/jobs/context';
+import { quietContext } from '../src/core/context';
 import { CancelledError } from '../src/core/errors';
 import { loadModel, tensorToArray } from '../src/core/onnx/proto';
 import { selectBackend } from '../src/core/qc/backend';

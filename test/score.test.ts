@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { makeScorer } from '../src/core/compare/score';
-import { quietContext } from '../src/core/jobs/context';
+import { quietContext } from '../src/core/context';
 
 const SHAPES = join(__dirname, '..', 'examples', 'shapes');
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { AnalysisReport, LayerReport } from '../src/core/analysis/types';
-import { quietContext } from '../src/core/jobs/context';
+import { quietContext } from '../src/core/context';
 import { runAnalyze } from '../src/core/jobs/analyze';
 import type { MapComparison } from '../src/shared/protocol';
 import { concentrationFigure, histogramFigure, lineColor, mapBarsFigure, perChannelFigure, prFigure, scaleTrajectoryFigure } from '../webview/charts';

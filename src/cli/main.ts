@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CancelledError, QatLensError, firstLine } from '../core/errors';
 import { runJob } from '../core/jobs';
-import type { JobContext } from '../core/jobs/context';
+import type { JobContext } from '../core/context';
 import { type Command, UsageError } from './command';
 import { commands } from './commands';
 

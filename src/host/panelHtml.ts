@@ -2,6 +2,7 @@
 // scripts only with this load's nonce, styles only from the extension (Plotly sets inline styles on
 // its SVG nodes, hence style-src 'unsafe-inline'; no inline script is allowed).
 import { randomBytes } from 'node:crypto';
+import { escapeHtml as esc } from '../core/report/escape';
 
 export interface PanelHtmlInput {
   /** webview.cspSource */
@@ -15,7 +16,6 @@ export interface PanelHtmlInput {
 
 export const makeNonce = (): string => randomBytes(18).toString('base64').replace(/[+/=]/g, '');
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
 export function csp(cspSource: string, nonce: string): string {
   return [

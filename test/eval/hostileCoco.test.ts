@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { QatLensError } from '../../src/core/errors';
 import { runJob } from '../../src/core/jobs';
-import type { JobContext } from '../../src/core/jobs/context';
+import { quietContext } from '../../src/core/context';
 
 const dir = mkdtempSync(join(tmpdir(), 'qat-coco-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const ctx: JobContext = { progress: () => {}, log: () => {} };
+const ctx = quietContext();
 const nested = (d: number) => '['.repeat(d) + ']'.repeat(d);
 
 const gtOk = { images: [{ id: 1, width: 10, height: 10 }], categories: [{ id: 1, name: 'a' }], annotations: [{ id: 1, image_id: 1, category_id: 1, area: 4, bbox: [1, 1, 2, 2], iscrowd: 0 }] };

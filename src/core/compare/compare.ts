@@ -2,11 +2,11 @@
 // latent variant of the QAT weights, and the QC-corrected model.
 import { extname } from 'node:path';
 import { QatLensError, throwIfAborted } from '../errors';
-import type { JobContext } from '../jobs/context';
-import { loadProbeSource, type ProbeSource } from '../qc/probeSource';
-import { buildVariant, type VariantSpec } from '../qc/probeVariants';
-import { hardIntegers } from '../qc/probeMath';
-import { findWeightChains } from '../qc/probeGraph';
+import { subContext, type JobContext } from '../context';
+import { loadProbeSource, type ProbeSource } from '../probe/probeSource';
+import { buildVariant, type VariantSpec } from '../probe/probeVariants';
+import { hardIntegers } from '../probe/probeMath';
+import { findWeightChains } from '../probe/probeGraph';
 import { loadModel } from '../onnx/proto';
 import type { NmsOptions } from '../infer/nms';
 import { makeScorer, type Scorer } from './score';
@@ -136,11 +136,5 @@ export async function compareModels(p: CompareParams, ctx: JobContext, scorer: S
   };
 }
 
-/** A context whose progress fraction maps into [start, start + span] of the parent's, prefixed. */
-export function subContext(ctx: JobContext, prefix: string, start: number, span: number): JobContext {
-  return {
-    signal: ctx.signal,
-    log: ctx.log,
-    progress: (pr) => ctx.progress({ ...pr, message: `${prefix}: ${pr.message}`, fraction: pr.fraction === undefined ? undefined : start + span * pr.fraction }),
-  };
-}
+// subContext moved to src/core/context.ts; re-exported only so parallel branches merge.
+export { subContext };

@@ -3,6 +3,7 @@
 // tests all use the same ones.
 import { referenceOf } from './table';
 import type { CompareEntry, CompareReport } from './types';
+import { escapeHtml as esc } from '../report/escape';
 
 export interface PlotlyFigure {
   id: string;
@@ -11,7 +12,6 @@ export interface PlotlyFigure {
   layout: Record<string, unknown>;
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 export function compareFigures(entries: CompareEntry[]): PlotlyFigure[] {
   const labels = entries.map((e) => e.label);

@@ -5,8 +5,8 @@ import { openDataset } from '../data/dataset';
 import type { CocoCurves, CocoCategoryAp } from '../eval/cocoTypes';
 import { evaluateModel, type PipelineOptions } from '../infer/pipeline';
 import type { NmsOptions } from '../infer/nms';
-import type { JobContext } from '../jobs/context';
-import type { MapEntry } from '../../shared/protocol';
+import type { JobContext } from '../context';
+import type { MapEntry } from './types';
 
 export interface ScoreOptions {
   engine?: 'auto' | 'cpu' | 'webgpu' | 'cuda';

@@ -1,6 +1,39 @@
 // The side-by-side mAP comparison: float, QAT (hard), soft-round δ, latent, QC on one data set.
-// Entries are the panel's MapEntry (src/shared/protocol.ts), so the host shows them as they are.
-import type { MapComparison, MapEntry } from '../../shared/protocol';
+// MapEntry/MapComparison are also what the panel shows (src/shared/protocol.ts re-exports them),
+// so the host passes entries on as they are.
+
+/** One model's detection scores in the side-by-side mAP view (all fractions 0..1). */
+export interface MapEntry {
+  /** "float", "QAT", "QC", "soft-round δ=0.05", ... */
+  label: string;
+  /** File the numbers belong to (shown as a tooltip; revealable). */
+  file?: string;
+  /** COCO mAP@[.5:.95]. */
+  map: number;
+  /** COCO mAP@.5. */
+  map50: number;
+  /** COCO mAP@.75 where reported. */
+  map75?: number;
+  /** AP@[.5:.95] per category, by category name. */
+  perCategory?: Record<string, number>;
+  /** Precision at 101 recall points (COCO's interpolation), IoU .5:.95 averaged or at .5 (see prIou). */
+  pr?: { recall: number[]; precision: number[] };
+  /** Inference engine that produced the detections ("cpu", "webgpu", ...). */
+  engine?: string;
+  images?: number;
+}
+
+export interface MapComparison {
+  /** What ran: "Run QC Correction", "Compare mAP", "Soft-Rounding Probe". */
+  title: string;
+  data?: string;
+  /** IoU the PR curves are drawn at, e.g. ".50:.95" or ".50". */
+  prIou?: string;
+  entries: MapEntry[];
+  /** Written output, e.g. the corrected model. */
+  outputs?: { label: string; file: string }[];
+  notes?: string[];
+}
 
 export type CompareRole = 'float' | 'qat' | 'hard' | 'soft' | 'latent' | 'qc';
 

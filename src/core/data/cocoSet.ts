@@ -2,8 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FormatError, QatLensError } from '../errors';
-import type { CocoAnnotation, CocoCategory, CocoGtData, CocoImage } from './coco';
-import type { Dataset, DatasetImage } from './dataset';
+import type { CocoAnnotation, CocoCategory, CocoGt, CocoImage } from './coco';
+import type { Dataset, DatasetImage } from './types';
 
 /** Split name from "instances_val2017.json" -> "val2017"; otherwise the file stem. */
 export function cocoSplitOf(file: string): string {
@@ -31,7 +31,7 @@ export function loadCocoDataset(file: string, opts: { imagesDir?: string } = {})
     if (e.code) throw new QatLensError(`cannot read file (${e.code})`, file, 'EREAD');
     throw new FormatError(file, `not valid JSON (${e.message})`);
   }
-  const j = raw as Partial<CocoGtData>;
+  const j = raw as Partial<CocoGt>;
   if (!j || typeof j !== 'object' || !Array.isArray(j.images) || !Array.isArray(j.annotations) || !Array.isArray(j.categories)) {
     throw new FormatError(file, 'not a COCO instances file: "images", "annotations" and "categories" arrays are required');
   }
@@ -41,7 +41,7 @@ export function loadCocoDataset(file: string, opts: { imagesDir?: string } = {})
     return { id: c.id, name: String(c.name ?? c.id), ...(c.supercategory ? { supercategory: c.supercategory } : {}) };
   });
   const catIds = new Set(categories.map((c) => c.id));
-  const images: CocoImage[] = j.images.map((im, i) => {
+  const images: Required<CocoImage>[] = j.images.map((im, i) => {
     if (!im || !isNum(im.id) || !isNum(im.width) || !isNum(im.height) || typeof im.file_name !== 'string') {
       throw new FormatError(file, `images[${i}] needs numeric "id", "width", "height" and a "file_name"`);
     }
@@ -78,7 +78,7 @@ export function loadCocoDataset(file: string, opts: { imagesDir?: string } = {})
   };
 }
 
-function findImageRoot(file: string, split: string, images: CocoImage[]): string {
+function findImageRoot(file: string, split: string, images: Required<CocoImage>[]): string {
   const roots = imageRoots(file, split);
   if (images.length === 0) return roots[0];
   const probe = images[0].file_name;

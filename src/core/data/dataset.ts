@@ -3,31 +3,11 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { QatLensError } from '../errors';
-import type { CocoGtData } from './coco';
 import { loadCocoDataset } from './cocoSet';
+import type { Dataset } from './types';
 import { labelPathOf, loadYoloDataset } from './yoloSet';
 
-export interface DatasetImage {
-  /** COCO image id (ground truth and detections use it). */
-  id: number;
-  /** Absolute path of the image file. */
-  file: string;
-  width: number;
-  height: number;
-}
-
-export interface Dataset {
-  format: 'coco' | 'yolo';
-  /** The JSON or data.yaml the data set was read from. */
-  source: string;
-  split: string;
-  /** Class names in model class order (COCO: categories sorted by id). */
-  names: string[];
-  /** Model class index -> COCO category id. */
-  categoryIds: number[];
-  images: DatasetImage[];
-  gt: CocoGtData;
-}
+export type { Dataset, DatasetImage } from './types';
 
 export interface OpenDatasetOptions {
   /** Split to read: "val" (default), "calib", "train", ... For a COCO JSON the file decides. */

@@ -6,7 +6,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import sharp from 'sharp';
 import { FormatError, QatLensError } from '../errors';
 import type { CocoAnnotation, CocoImage } from './coco';
-import type { Dataset, DatasetImage } from './dataset';
+import type { Dataset, DatasetImage } from './types';
 import { parseYaml, type YamlValue } from './yamlFile';
 
 export const IMAGE_EXTS = new Set(['bmp', 'jpg', 'jpeg', 'png', 'tif', 'tiff', 'webp']);

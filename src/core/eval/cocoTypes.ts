@@ -1,38 +1,7 @@
 // The COCO shapes the evaluator reads (instances JSON and results JSON) and what it returns.
 
-export interface CocoImage {
-  id: number;
-  width?: number;
-  height?: number;
-  file_name?: string;
-}
-export interface CocoAnnotation {
-  id: number;
-  image_id: number;
-  category_id: number;
-  bbox: [number, number, number, number];
-  area: number;
-  iscrowd?: 0 | 1;
-  /** Read but without effect: pycocotools overwrites it with iscrowd before use. */
-  ignore?: number;
-}
-export interface CocoCategory {
-  id: number;
-  name: string;
-}
-/** Ground truth: a COCO instances file. */
-export interface CocoGt {
-  images: CocoImage[];
-  annotations: CocoAnnotation[];
-  categories: CocoCategory[];
-}
-/** One detection of a COCO results file. */
-export interface CocoDet {
-  image_id: number;
-  category_id: number;
-  bbox: [number, number, number, number];
-  score: number;
-}
+// The file shapes live in data/coco.ts (one definition); re-exported for the evaluator's files.
+export type { CocoAnnotation, CocoCategory, CocoDet, CocoGt, CocoImage } from '../data/coco';
 
 export interface CocoEvalOptions {
   /** Evaluate only these images (pycocotools' params.imgIds); default: every image of the ground truth. */

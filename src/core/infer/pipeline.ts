@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { QatLensError, engineError, throwIfAborted } from '../errors';
 import * as ort from 'onnxruntime-node';
-import type { JobContext } from '../jobs/context';
-import { quietContext } from '../jobs/context';
-import type { CocoDetection } from '../data/coco';
+import type { JobContext } from '../context';
+import { quietContext } from '../context';
+import type { CocoDet } from '../data/coco';
 import { type Dataset, type DatasetImage, openDataset } from '../data/dataset';
 import { boxesToOriginal, type LetterboxGeometry, letterboxInto } from '../data/letterbox';
 import { evaluateCoco, type CocoEvalResult } from '../eval/cocoeval';
@@ -67,7 +67,7 @@ export interface DetectionRun {
   skipped: { engine: EngineName; reason: string }[];
   rewritten: boolean;
   images: DatasetImage[];
-  detections: CocoDetection[];
+  detections: CocoDet[];
   head: HeadShape;
   input: { width: number; height: number; batch: number };
   timings: PipelineTimings;
@@ -134,7 +134,7 @@ export async function detectDataset(model: string | Uint8Array, dataset: string 
   ctx.log('info', `engine: ${es.note}`);
   const nms: NmsOptions = { ...NMS_DEFAULTS, ...opts.nms };
   const timings: PipelineTimings = { decodeMs: 0, inferenceMs: 0, nmsMs: 0, totalMs: 0, sessionMs };
-  const detections: CocoDetection[] = [];
+  const detections: CocoDet[] = [];
   let head: HeadShape | undefined;
   let catMap: Int32Array | undefined;
   const plane = 3 * H * W;

@@ -8,7 +8,7 @@ import { jsonChunks, withNewline } from '../io/jsonChunks';
 import type { Checkpoint } from '../model';
 import { readCheckpoint } from '../readers/index';
 import { buildHtmlReport } from '../report/html';
-import type { JobContext } from './context';
+import type { JobContext } from '../context';
 
 export interface AnalyzeParams {
   /** One checkpoint, or several of one run (a sequence). */

@@ -5,7 +5,7 @@ import { htmlPage } from '../compare/page';
 import type { CompareReport } from '../compare/types';
 import { atomicWrite } from '../io/atomicWrite';
 import { jsonChunks, withNewline } from '../io/jsonChunks';
-import type { JobContext } from './context';
+import type { JobContext } from '../context';
 
 export interface CompareParams extends Params {
   jsonOut?: string;

@@ -1,13 +1,2 @@
-import type { LogLevel, Progress } from '../../shared/protocol';
-
-/** What a running job may use: cancellation, progress and a log. Same in the worker, CLI and tests. */
-export interface JobContext {
-  signal: AbortSignal;
-  progress(p: Progress): void;
-  log(level: LogLevel, message: string): void;
-}
-
-/** A context that drops progress and logs: for engine calls from tests and benchmarks. */
-export function quietContext(signal: AbortSignal = new AbortController().signal): JobContext {
-  return { signal, progress: () => {}, log: () => {} };
-}
+// Moved to src/core/context.ts; this re-export only lets parallel branches merge. Import from '../context'.
+export { quietContext, subContext, type JobContext } from '../context';

@@ -10,7 +10,7 @@ import { saveModel } from '../onnx/proto';
 import type { TrainingBackend } from '../qc/backend';
 import { type QcOutcome, runQC } from '../qc/runQC';
 import type { QcTimings } from '../qc/train';
-import type { JobContext } from './context';
+import type { JobContext } from '../context';
 
 export interface CorrectParams {
   model: string;

@@ -2,7 +2,7 @@
 // `qat-lens diag` and the worker tests use it to exercise progress, cancellation and crashes
 // without depending on any model file.
 import { throwIfAborted } from '../errors';
-import type { JobContext } from './context';
+import type { JobContext } from '../context';
 
 export interface DiagParams {
   steps: number;

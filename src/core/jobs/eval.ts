@@ -5,7 +5,7 @@ import { evaluateCoco, type CocoEvalResult } from '../eval/cocoeval';
 import { loadCocoGt, loadCocoResults } from '../eval/cocoFiles';
 import { checkDetsMatchGt } from '../eval/cocoValidate';
 import { atomicWrite } from '../io/atomicWrite';
-import type { JobContext } from './context';
+import type { JobContext } from '../context';
 
 export interface EvalParams {
   gt: string;

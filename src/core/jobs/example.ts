@@ -5,18 +5,18 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { AnalysisReport } from '../analysis/types';
-import { gapRecovered, hardNote, subContext } from '../compare/compare';
+import { gapRecovered, hardNote } from '../compare/compare';
 import { compareSectionHtml } from '../compare/html';
 import { addSections } from '../compare/page';
 import { makeScorer } from '../compare/score';
 import type { CompareEntry, CompareReport } from '../compare/types';
 import { CancelledError, QatLensError, throwIfAborted } from '../errors';
 import { atomicWrite } from '../io/atomicWrite';
-import { probeModel, type ProbeReport } from '../qc/probe';
-import { probeSectionHtml } from '../qc/probeHtml';
+import { probeModel, type ProbeReport } from '../probe/probe';
+import { probeSectionHtml } from '../probe/probeHtml';
 import { buildHtmlReport } from '../report/html';
 import { runAnalyze } from './analyze';
-import type { JobContext } from './context';
+import { subContext, type JobContext } from '../context';
 import { runCorrect, type CorrectResult } from './correct';
 
 export interface ExampleParams {

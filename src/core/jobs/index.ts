@@ -1,16 +1,15 @@
 // Dispatches a job request to its engine function. The worker, the CLI and tests all call runJob.
-import type { JobRequest, JobResult } from '../../shared/protocol';
 import { runAnalyze } from './analyze';
 import { runCompare } from './compare';
 import { guardMemory } from '../errors';
-import type { JobContext } from './context';
+import type { JobContext } from '../context';
 import { runCorrect } from './correct';
 import { runDiag } from './diag';
 import { runEval } from './eval';
 import { runExample } from './example';
 import { runMap } from './map';
 import { runProbe } from './probe';
-import type { JobKind, JobParams, JobResults } from './types';
+import type { JobKind, JobParams, JobRequest, JobResult, JobResults } from './types';
 
 type Handlers = { [K in JobKind]: (p: JobParams[K], ctx: JobContext) => Promise<JobResults[K]> };
 

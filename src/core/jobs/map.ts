@@ -8,7 +8,7 @@ import type { OutputLayout } from '../infer/decode';
 import type { NmsOptions } from '../infer/nms';
 import { evaluateModel, type PipelineTimings } from '../infer/pipeline';
 import { resolvePairedModel } from '../infer/pairing';
-import type { JobContext } from './context';
+import type { JobContext } from '../context';
 
 export interface MapParams {
   /** An ONNX model, or a PyTorch checkpoint paired with `onnx`. */

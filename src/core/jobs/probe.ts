@@ -1,11 +1,11 @@
-// Job "probe": the soft-rounding probe (src/core/qc/probe.ts), its JSON and a terminal summary.
+// Job "probe": the soft-rounding probe (src/core/probe/probe.ts), its JSON and a terminal summary.
 import type { NmsOptions } from '../infer/nms';
-import type { MapComparison } from '../../shared/protocol';
+import type { MapComparison } from '../compare/types';
 import type { CompareEntry } from '../compare/types';
 import { atomicWrite } from '../io/atomicWrite';
 import { jsonChunks, withNewline } from '../io/jsonChunks';
-import { probeModel, type ProbeReport } from '../qc/probe';
-import type { JobContext } from './context';
+import { probeModel, type ProbeReport } from '../probe/probe';
+import type { JobContext } from '../context';
 
 export interface ProbeParams {
   model: string;

@@ -29,3 +29,7 @@ export interface JobResults {
   example: ExampleResult;
 }
 export type JobKind = keyof JobParams;
+
+/** A job to run: its kind and that kind's parameters. */
+export type JobRequest = { [K in JobKind]: { kind: K; params: JobParams[K] } }[JobKind];
+export type JobResult = JobResults[JobKind];

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { QatLensError } from '../errors';
 import { type LabelledImage, labelledImages, openDataset } from '../data/dataset';
-import type { JobContext } from '../jobs/context';
+import type { JobContext } from '../context';
 import { decodeModel, onnx } from '../onnx/proto';
 import { selectBackend, type TrainingBackend } from './backend';
 import { foldQC } from './fold';

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { QatLensError } from '../errors';
 import type { AnalysisReport } from '../analysis/types';
+import { escapeHtml as esc, scriptJson } from './escape';
 
 export interface HtmlReportOptions {
   title?: string;
@@ -28,9 +29,6 @@ export function loadPlotly(): string {
   throw new QatLensError(`plotly.min.js not found (looked in ${candidates.join(', ')}); reinstall QAT Lens`);
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-/** JSON inside <script>: no "</script>" or "<!--" can end the element early. */
-const scriptJson = (x: unknown) => JSON.stringify(x).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 
 /** The whole report page as one string. */
 export function buildHtmlReport(report: AnalysisReport, opts: HtmlReportOptions = {}): string {

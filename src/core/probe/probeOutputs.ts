@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { throwIfAborted } from '../errors';
 import { openDataset } from '../data/dataset';
 import { letterboxInto } from '../data/letterbox';
-import type { JobContext } from '../jobs/context';
+import type { JobContext } from '../context';
 import { toNumber, type onnx } from '../onnx/proto';
 import { buildVariant, type VariantSpec } from './probeVariants';
 import type { ProbeSource } from './probeSource';

@@ -4,8 +4,8 @@
 import { analyzeCheckpoints, matchKey } from '../analysis/analyzeCheckpoints';
 import { throwIfAborted } from '../errors';
 import { readCheckpoint } from '../readers';
-import type { JobContext } from '../jobs/context';
-import { subContext, type Engine } from '../compare/compare';
+import { subContext, type JobContext } from '../context';
+import type { Engine } from '../compare/compare';
 import { makeScorer, type Scorer } from '../compare/score';
 import type { NmsOptions } from '../infer/nms';
 import type { CompareEntry } from '../compare/types';

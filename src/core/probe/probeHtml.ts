@@ -1,8 +1,8 @@
 // The probe as an HTML section: findings, soft-rounded weight counts, and the per-layer ranking.
 import { figuresHtml, type PlotlyFigure } from '../compare/html';
 import type { ProbeReport } from './probe';
+import { escapeHtml as esc } from '../report/escape';
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function probeSectionHtml(r: ProbeReport, maxRows = 40): string {
   const findings = r.findings.map((f) => `<li>${esc(f)}</li>`).join('');
