@@ -2,7 +2,7 @@
 // runs the job in-process through the same runJob the background worker uses.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CancelledError, QatLensError } from '../core/errors';
+import { CancelledError, QatLensError, firstLine } from '../core/errors';
 import { runJob } from '../core/jobs';
 import type { JobContext } from '../core/context';
 import { type Command, UsageError } from './command';
@@ -48,6 +48,13 @@ function cliContext(signal: AbortSignal): JobContext {
       process.stderr.write(`${level === 'info' ? '' : `${level}: `}${message}\n`);
     },
   };
+}
+
+/** Every failure is one line (no stack trace); QAT_LENS_DEBUG=1 adds the stack of unexpected ones. */
+function oneLineError(err: unknown): string {
+  if (err instanceof QatLensError) return err.message.replace(/\s*\r?\n\s*/g, " ").trim();
+  const debug = process.env.QAT_LENS_DEBUG && err instanceof Error ? `\n${err.stack}` : '';
+  return `internal error: ${firstLine(err instanceof Error ? `${err.name}: ${err.message}` : String(err))}${debug}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -102,8 +109,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`qat-lens ${name}: cancelled\n`);
       return 130;
     }
-    const msg = err instanceof QatLensError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
-    process.stderr.write(`\nqat-lens ${name}: ${msg}\n`);
+    process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}qat-lens ${name}: ${oneLineError(err)}\n`);
     return 1;
   } finally {
     process.off('SIGINT', onSigint);
@@ -115,7 +121,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`qat-lens: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.stderr.write(`qat-lens: ${oneLineError(err)}\n`);
     process.exitCode = 1;
   },
 );

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { type HostContext, pairedOnnx, rememberPairing, settings } from './context';
 import { isOnnx, onnxCandidates } from './targets';
+import { ensureTrusted } from './trust';
 
 const workspaceFolder = (): vscode.Uri | undefined => vscode.workspace.workspaceFolders?.[0]?.uri;
 
@@ -37,6 +38,8 @@ export async function resolveOnnx(ctx: HostContext, file: string | undefined, pu
 
 /** Data set: the setting, else a data.yaml / instances JSON the user picks (defaulting to one near the model). */
 export async function resolveDataset(model: string): Promise<string | undefined> {
+  // A data set file lists image and label paths anywhere on disk: follow them only in a trusted folder.
+  if (!(await ensureTrusted('read-dataset', 'Evaluating mAP'))) return undefined;
   const s = settings().dataset;
   if (s) {
     const root = workspaceFolder()?.fsPath;

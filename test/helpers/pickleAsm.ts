@@ -17,7 +17,7 @@ export function flat(parts: Part[]): Uint8Array {
 }
 
 export const P = {
-  MARK: op(0x28), STOP: op(0x2e), NONE: op(0x4e), TRUE: op(0x88), FALSE: op(0x89),
+  MARK: op(0x28), STOP: op(0x2e), POP: op(0x30), NONE: op(0x4e), TRUE: op(0x88), FALSE: op(0x89),
   REDUCE: op(0x52), NEWOBJ: op(0x81), BUILD: op(0x62), TUPLE: op(0x74), TUPLE1: op(0x85), TUPLE2: op(0x86),
   LIST: op(0x6c), APPEND: op(0x61), APPENDS: op(0x65), SETITEM: op(0x73), SETITEMS: op(0x75),
   emptyTuple: op(0x29), emptyList: op(0x5d), emptyDict: op(0x7d), BINPERSID: op(0x51),

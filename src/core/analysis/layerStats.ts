@@ -68,6 +68,9 @@ export function analyzeLayer(layer: QuantizedLayer, delta: number, qOut?: Int32A
   const lat = w.latent;
   const ints = w.integer;
   if (!lat && !ints) throw new QatLensError(`${what}: neither latent nor integer weights`);
+  // A declared shape with no elements (e.g. [100000000, 0]) has nothing to measure; its channel
+  // count is not backed by data, so no per-channel array is sized from it.
+  if (!(count > 0) || !Number.isSafeInteger(count)) throw new QatLensError(`${what}: shape [${w.shape.join(', ')}] holds no weights`);
   if (lat && lat.length !== count) throw new QatLensError(`${what}: ${lat.length} latent weights for shape [${w.shape.join(', ')}]`);
   if (ints && ints.length !== count) throw new QatLensError(`${what}: ${ints.length} integer weights for shape [${w.shape.join(', ')}]`);
   if (qOut && qOut.length !== count) throw new QatLensError(`${what}: integer-state buffer has the wrong length`);
@@ -218,6 +221,8 @@ export function integerStates(layer: QuantizedLayer, out?: Int32Array): Int32Arr
   }
   const lat = w.latent;
   if (!lat) throw new QatLensError(`layer "${layer.name}": neither latent nor integer weights`);
+  if (lat.length !== count) throw new QatLensError(`layer "${layer.name}": ${lat.length} latent weights for shape [${w.shape.join(', ')}]`);
+  if (count === 0) return q;
   const qz = layer.weightQuantizer;
   const axis = checkQuantizer(qz, w.shape, `layer "${layer.name}"`);
   const { outer, channels, inner } = splitAxis(w.shape, axis ?? 0);

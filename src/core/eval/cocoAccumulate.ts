@@ -4,6 +4,7 @@
 // searchsorted(side='left'). Arrays are laid out like numpy's [T,R,K,A,M] and [T,K,A,M].
 import { FP as FP_, TP as TP_, type CocoMatches } from './cocoMatch';
 import * as P from './cocoParams';
+import { MemoryError, checkAllocation, isAllocationFailure } from '../errors';
 
 // Module-local copies (imported bindings can compile to getters, too slow in the loops below).
 const T = P.T;
@@ -28,8 +29,19 @@ export const pIndex = (K: number, t: number, r: number, k: number, a: number, m:
 export const rIndex = (K: number, t: number, k: number, a: number, m: number): number => ((t * K + k) * A + a) * M + m;
 
 export function accumulate(mt: CocoMatches, K: number): CocoAccumulated {
-  const precision = new Float64Array(T * R * K * A * M).fill(-1);
-  const recall = new Float64Array(T * K * A * M).fill(-1);
+  // The tables grow with the number of categories the ground truth declares (numpy's layout):
+  // check the size before allocating, so 200k categories end in a clear error, not an abort.
+  const cells = T * R * K * A * M + T * K * A * M;
+  checkAllocation(cells * 8, `pycocotools' precision table for ${K} categories`, 'keep only the categories you evaluate in the instances file (COCO has 80)');
+  let precision: Float64Array;
+  let recall: Float64Array;
+  try {
+    precision = new Float64Array(T * R * K * A * M).fill(-1);
+    recall = new Float64Array(T * K * A * M).fill(-1);
+  } catch (err) {
+    if (isAllocationFailure(err)) throw new MemoryError(`allocating the precision table for ${K} categories`, 'the number of categories in the instances file');
+    throw err;
+  }
   const { keptStart, keptScore, keptRank, state, npig } = mt;
   let maxN = 0;
   for (let k = 0; k < K; k++) maxN = Math.max(maxN, keptStart[k + 1] - keptStart[k]);

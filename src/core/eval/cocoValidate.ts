@@ -1,6 +1,6 @@
 // Shape checks for ground truth and detections. Errors name the file when there is one, and the
 // first offending entry by index, so a user can find it.
-import { FormatError, QatLensError } from '../errors';
+import { FormatError, QatLensError, preview } from '../errors';
 import type { CocoDet, CocoGt } from './cocoTypes';
 
 function fail(file: string | undefined, message: string): never {
@@ -31,11 +31,11 @@ export function validateGt(gt: unknown, file?: string): CocoGt {
     const where = `annotations[${i}]`;
     if (!isObj(a)) fail(file, `${where}: not an object`);
     for (const key of ['id', 'image_id', 'category_id', 'area'] as const) {
-      if (!isNum(a[key])) fail(file, `${where}: "${key}" must be a finite number${a[key] === undefined ? ' (missing)' : `, got ${JSON.stringify(a[key])}`}`);
+      if (!isNum(a[key])) fail(file, `${where}: "${key}" must be a finite number${a[key] === undefined ? ' (missing)' : `, got ${preview(a[key])}`}`);
     }
-    if (!isBox(a.bbox)) fail(file, `${where}: "bbox" must be [x, y, width, height] of finite numbers, got ${JSON.stringify(a.bbox)}`);
+    if (!isBox(a.bbox)) fail(file, `${where}: "bbox" must be [x, y, width, height] of finite numbers, got ${preview(a.bbox)}`);
     if (a.iscrowd !== undefined && a.iscrowd !== 0 && a.iscrowd !== 1 && typeof a.iscrowd !== 'boolean') {
-      fail(file, `${where}: "iscrowd" must be 0 or 1, got ${JSON.stringify(a.iscrowd)}`);
+      fail(file, `${where}: "iscrowd" must be 0 or 1, got ${preview(a.iscrowd)}`);
     }
     // pycocotools indexes annotations by id: a repeated id makes it evaluate one annotation twice
     // and lose the other, so refuse it instead of scoring something else than the file says.
@@ -55,9 +55,9 @@ export function validateDets(dets: unknown, file?: string): CocoDet[] {
     const where = `detection [${i}]`;
     if (!isObj(d)) fail(file, `${where}: not an object`);
     for (const key of ['image_id', 'category_id', 'score'] as const) {
-      if (!isNum(d[key])) fail(file, `${where}: "${key}" must be a finite number${d[key] === undefined ? ' (missing)' : `, got ${JSON.stringify(d[key])}`}`);
+      if (!isNum(d[key])) fail(file, `${where}: "${key}" must be a finite number${d[key] === undefined ? ' (missing)' : `, got ${preview(d[key])}`}`);
     }
-    if (!isBox(d.bbox)) fail(file, `${where}: "bbox" must be [x, y, width, height] of finite numbers, got ${JSON.stringify(d.bbox)}`);
+    if (!isBox(d.bbox)) fail(file, `${where}: "bbox" must be [x, y, width, height] of finite numbers, got ${preview(d.bbox)}`);
   });
   return dets as CocoDet[];
 }

@@ -61,7 +61,7 @@ export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
 const sessionOptions = (ep: EngineName, level: GraphOptimization): ort.InferenceSession.SessionOptions => ({
   executionProviders: [ep],
   graphOptimizationLevel: level,
-  logSeverityLevel: 3,
+  logSeverityLevel: 4, // fatal only: errors reach the user once, wrapped in one line naming the model (engineError)
 });
 
 /**

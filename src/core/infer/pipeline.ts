@@ -2,7 +2,7 @@
 // batch overlapped with inference of the current one, decoding of the head, NMS, boxes mapped
 // back to the original images, COCO evaluation (src/core/eval/cocoeval).
 import { readFileSync } from 'node:fs';
-import { QatLensError, throwIfAborted } from '../errors';
+import { QatLensError, engineError, throwIfAborted } from '../errors';
 import * as ort from 'onnxruntime-node';
 import type { JobContext } from '../context';
 import { quietContext } from '../context';
@@ -129,7 +129,7 @@ export async function detectDataset(model: string | Uint8Array, dataset: string 
         return { bytes, rewritten: false, note: `QDQ graph kept as is (${(err as Error).message})` };
       }
     },
-  }, opts.engine ?? 'auto', opts.optimization ?? 'all');
+  }, opts.engine ?? 'auto', opts.optimization ?? 'all').catch((err) => { throw engineError(err, file); });
   const sessionMs = performance.now() - tS;
   ctx.log('info', `engine: ${es.note}`);
   const nms: NmsOptions = { ...NMS_DEFAULTS, ...opts.nms };
@@ -167,7 +167,8 @@ export async function detectDataset(model: string | Uint8Array, dataset: string 
       pending = c + 1 < chunks.length ? prepare(chunks[c + 1]) : undefined;
       pending?.catch(() => {}); // surfaced when awaited
       const tI = performance.now();
-      const out = await es.session.run({ [info.input]: new ort.Tensor('float32', cur.data, [cur.n, 3, H, W]) }, [info.output]);
+      const out = await es.session.run({ [info.input]: new ort.Tensor('float32', cur.data, [cur.n, 3, H, W]) }, [info.output])
+        .catch((err) => { throw engineError(err, file); });
       timings.inferenceMs += performance.now() - tI;
       const tN = performance.now();
       const t = out[info.output];

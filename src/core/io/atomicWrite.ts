@@ -5,7 +5,8 @@ import { promises as fs } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { QatLensError } from '../errors';
 
-export async function atomicWrite(target: string, data: string | Uint8Array, opts: { signal?: AbortSignal; inputs?: string[] } = {}): Promise<void> {
+/** `data` may be an iterable of chunks (e.g. jsonChunks), written as they come. */
+export async function atomicWrite(target: string, data: string | Uint8Array | Iterable<string> | AsyncIterable<string>, opts: { signal?: AbortSignal; inputs?: string[] } = {}): Promise<void> {
   const abs = resolve(target);
   for (const input of opts.inputs ?? []) {
     if (resolve(input) === abs) throw new QatLensError('refusing to write over an input file; choose another output path', target);

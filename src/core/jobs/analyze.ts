@@ -2,8 +2,9 @@
 // Reads each checkpoint, computes the oscillation report, writes --json / --html atomically.
 import { analyzeCheckpoints } from '../analysis/analyzeCheckpoints';
 import type { AnalysisReport } from '../analysis/types';
-import { QatLensError, throwIfAborted } from '../errors';
+import { QatLensError, guardMemory, throwIfAborted } from '../errors';
 import { atomicWrite } from '../io/atomicWrite';
+import { jsonChunks, withNewline } from '../io/jsonChunks';
 import type { Checkpoint } from '../model';
 import { readCheckpoint } from '../readers/index';
 import { buildHtmlReport } from '../report/html';
@@ -46,11 +47,12 @@ export async function runAnalyze(p: AnalyzeParams, ctx: JobContext): Promise<Ana
     progress: (f, message) => ctx.progress({ message, fraction: 0.6 + 0.35 * f }),
   });
   if (p.jsonOut) {
-    await atomicWrite(p.jsonOut, `${JSON.stringify(report, null, 1)}\n`, { signal: ctx.signal, inputs: p.files });
+    await atomicWrite(p.jsonOut, withNewline(jsonChunks(report, 1)), { signal: ctx.signal, inputs: p.files });
     ctx.log('info', `wrote ${p.jsonOut}`);
   }
   if (p.htmlOut) {
-    await atomicWrite(p.htmlOut, buildHtmlReport(report), { signal: ctx.signal, inputs: p.files });
+    const html = await guardMemory(() => buildHtmlReport(report), 'building the HTML report', 'the number of checkpoints, or write --json only', p.htmlOut);
+    await atomicWrite(p.htmlOut, html, { signal: ctx.signal, inputs: p.files });
     ctx.log('info', `wrote ${p.htmlOut}`);
   }
   ctx.progress({ message: 'done', fraction: 1 });

@@ -4,6 +4,7 @@ import type { CompareReport } from '../compare/types';
 import { toComparison } from '../compare/view';
 import { reportPage } from '../report/html';
 import { atomicWrite } from '../io/atomicWrite';
+import { jsonChunks, withNewline } from '../io/jsonChunks';
 import type { JobContext } from '../context';
 
 export interface CompareParams extends Params {
@@ -17,7 +18,7 @@ export async function runCompare(p: CompareParams, ctx: JobContext): Promise<Com
   const inputs = [p.qat, p.float, p.latent, p.corrected].filter((x): x is string => !!x);
   if (p.jsonOut) {
     report.jsonOut = p.jsonOut;
-    await atomicWrite(p.jsonOut, `${JSON.stringify(report, null, 1)}\n`, { signal: ctx.signal, inputs });
+    await atomicWrite(p.jsonOut, withNewline(jsonChunks(report, 1)), { signal: ctx.signal, inputs });
   }
   if (p.htmlOut) {
     report.htmlOut = p.htmlOut;

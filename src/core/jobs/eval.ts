@@ -1,6 +1,6 @@
 // Job "eval": score a COCO results file against a COCO instances file exactly as pycocotools'
 // COCOeval does. Runs the same in the worker, the CLI and tests.
-import { throwIfAborted } from '../errors';
+import { engineError, throwIfAborted } from '../errors';
 import { evaluateCoco, type CocoEvalResult } from '../eval/cocoeval';
 import { loadCocoGt, loadCocoResults } from '../eval/cocoFiles';
 import { checkDetsMatchGt } from '../eval/cocoValidate';
@@ -34,7 +34,12 @@ export async function runEval(p: EvalParams, ctx: JobContext): Promise<EvalResul
   throwIfAborted(ctx.signal);
   ctx.progress({ message: `evaluating ${dets.length} detections`, fraction: 0.5 });
   const t0 = performance.now();
-  const r = evaluateCoco(gt, dets);
+  let r: ReturnType<typeof evaluateCoco>;
+  try {
+    r = evaluateCoco(gt, dets);
+  } catch (err) {
+    throw engineError(err, p.gt, 'evaluation'); // e.g. too many categories: name the instances file
+  }
   const seconds = (performance.now() - t0) / 1000;
   for (const w of r.warnings) ctx.log('warn', w);
   throwIfAborted(ctx.signal);

@@ -1,6 +1,7 @@
 // Dispatches a job request to its engine function. The worker, the CLI and tests all call runJob.
 import { runAnalyze } from './analyze';
 import { runCompare } from './compare';
+import { guardMemory } from '../errors';
 import type { JobContext } from '../context';
 import { runCorrect } from './correct';
 import { runDiag } from './diag';
@@ -23,7 +24,21 @@ const handlers: Handlers = {
   workflow: runWorkflow,
 };
 
+/** What to lower when a job runs out of memory (named in the one-line error). */
+const MEMORY_SETTING: Record<JobKind, string> = {
+  analyze: 'the number of checkpoints analysed at once',
+  eval: 'the size of the detections file (map --limit N, or a higher confidence threshold qatLens.nms.confThreshold)',
+  map: '--batch N (images per inference call) or --limit N',
+  probe: '--limit N, --layer-images N, or the number of --delta values',
+  correct: '--batch N (qatLens.qc.batchSize) or --calib-images N (qatLens.calibrationImages)',
+  diag: 'nothing (diag allocates nothing large)',
+  compare: '--limit N, or the number of --delta values',
+  example: '--limit N',
+};
+
 export function runJob(request: JobRequest, ctx: JobContext): Promise<JobResult> {
   const handler = handlers[request.kind] as (p: unknown, ctx: JobContext) => Promise<JobResult>;
-  return handler(request.params, ctx);
+  // Allocation failures anywhere in a job (typed arrays, strings, onnxruntime) end in one line
+  // naming the setting to lower, not a RangeError and a stack trace.
+  return guardMemory(() => handler(request.params, ctx), `running ${request.kind}`, MEMORY_SETTING[request.kind]);
 }

@@ -2,6 +2,7 @@
 // mAP. Owned by the engine; runs the same in the worker, the CLI and tests.
 import type { CocoCategoryAp, CocoCurves } from '../eval/cocoeval';
 import { atomicWrite } from '../io/atomicWrite';
+import { jsonChunks } from '../io/jsonChunks';
 import type { EngineChoice, EngineName } from '../infer/engine';
 import type { OutputLayout } from '../infer/decode';
 import type { NmsOptions } from '../infer/nms';
@@ -81,7 +82,7 @@ export async function runMap(p: MapParams, ctx: JobContext): Promise<MapResult> 
     timings: ev.timings,
   };
   const inputs = [p.model, p.data, ...(p.onnx ? [p.onnx] : [])];
-  if (p.dtOut) await atomicWrite(p.dtOut, JSON.stringify(ev.detections), { signal: ctx.signal, inputs });
-  if (p.jsonOut) await atomicWrite(p.jsonOut, JSON.stringify(result, null, 1), { signal: ctx.signal, inputs });
+  if (p.dtOut) await atomicWrite(p.dtOut, jsonChunks(ev.detections, 0), { signal: ctx.signal, inputs });
+  if (p.jsonOut) await atomicWrite(p.jsonOut, jsonChunks(result, 1), { signal: ctx.signal, inputs });
   return result;
 }

@@ -3,6 +3,7 @@ import type { NmsOptions } from '../infer/nms';
 import type { MapComparison } from '../compare/types';
 import type { CompareEntry } from '../compare/types';
 import { atomicWrite } from '../io/atomicWrite';
+import { jsonChunks, withNewline } from '../io/jsonChunks';
 import { probeModel, type ProbeReport } from '../probe/probe';
 import type { JobContext } from '../context';
 
@@ -47,7 +48,7 @@ export async function runProbe(p: ProbeParams, ctx: JobContext): Promise<ProbeRe
   const entries = [report.baseline, ...report.soft, ...(report.latent ? [report.latent] : [])];
   const comparison = { title: 'Soft-Rounding Probe', data: p.data, prIou: '.50:.95', entries, notes: [...report.findings, ...report.notes] };
   if (p.jsonOut) {
-    await atomicWrite(p.jsonOut, `${JSON.stringify(report, null, 1)}\n`, { signal: ctx.signal, inputs: [p.model, ...(p.pt ? [p.pt] : [])] });
+    await atomicWrite(p.jsonOut, withNewline(jsonChunks(report, 1)), { signal: ctx.signal, inputs: [p.model, ...(p.pt ? [p.pt] : [])] });
     ctx.log('info', `wrote ${p.jsonOut}`);
   }
   ctx.progress({ message: 'done', fraction: 1 });

@@ -169,8 +169,14 @@ export function tensorShape(t: onnx.ITensorProto): number[] {
   return (t.dims ?? []).map(toNumber);
 }
 
+/** Element count from the declared dims; refuses negative, fractional or astronomically large ones. */
 function elementCount(t: onnx.ITensorProto): number {
-  return tensorShape(t).reduce((a, b) => a * b, 1);
+  const dims = tensorShape(t);
+  const n = dims.reduce((a, b) => a * b, 1);
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0) || !Number.isSafeInteger(n)) {
+    throw new Error(`declared shape [${dims.join(', ')}] is not a valid tensor shape`);
+  }
+  return n;
 }
 
 function byteLengthOf(t: onnx.ITensorProto, file: string): number {

@@ -11,17 +11,54 @@ import { readSafetensors } from './safetensors';
 export type { Checkpoint, ReadOptions };
 export type SniffedFormat = 'onnx' | 'pytorch-zip' | 'pytorch-legacy' | 'safetensors' | 'unknown';
 
-/** Guess the format from the first bytes; `unknown` when nothing matches. */
-export function sniffFormat(head: Uint8Array): SniffedFormat {
-  if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 0x03 || head[2] === 0x05) && (head[3] === 0x04 || head[3] === 0x06)) return 'pytorch-zip';
-  if (head.length >= 2 && head[0] === 0x80 && head[1] >= 2 && head[1] <= 5) return 'pytorch-legacy';
-  if (head.length >= 10) {
-    const n = Number(Buffer.from(head.buffer, head.byteOffset, 8).readBigUInt64LE(0));
-    if (n > 1 && n < 100_000_000 && head[8] === 0x7b /* { */) return 'safetensors';
+/**
+ * The format, from the file's structure rather than one byte: safetensors (a u64 header length
+ * that fits the file, then `{`) before pickle, since a header of 640, 896, 1152 or 1408 bytes starts
+ * with 0x80 like a pickle's PROTO; then zip; then a legacy pickle; then ONNX, when the top-level
+ * protobuf fields of a ModelProto walk exactly to the end of the file and include a graph.
+ */
+export function sniffFormat(bytes: Uint8Array): SniffedFormat {
+  const n = bytes.length;
+  if (n >= 10) {
+    const len = Buffer.from(bytes.buffer, bytes.byteOffset, 8).readBigUInt64LE(0);
+    if (len >= 2n && len <= BigInt(n - 8) && bytes[8] === 0x7b /* { */) return 'safetensors';
   }
-  // ONNX ModelProto almost always starts with ir_version (field 1, varint: 0x08) and a small version.
-  if (head.length >= 2 && head[0] === 0x08 && head[1] > 0 && head[1] < 32) return 'onnx';
+  if (n >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 0x03 || bytes[2] === 0x05) && (bytes[3] === 0x04 || bytes[3] === 0x06)) return 'pytorch-zip';
+  if (n >= 2 && bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5) return 'pytorch-legacy';
+  if (looksLikeOnnx(bytes)) return 'onnx';
   return 'unknown';
+}
+
+/** ModelProto's top-level fields and their wire types (0 varint, 2 length-delimited). */
+const MODEL_FIELDS: Record<number, number> = { 1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2, 7: 2, 8: 2, 14: 2, 20: 2, 25: 2 };
+
+/** A bounded structural decode: O(number of top-level fields), no allocation. */
+function looksLikeOnnx(b: Uint8Array): boolean {
+  let pos = 0;
+  let graph = false;
+  const varint = (): number => {
+    let v = 0;
+    for (let shift = 0; shift < 64; shift += 7) {
+      if (pos >= b.length) return -1;
+      const x = b[pos++];
+      v += (x & 0x7f) * 2 ** shift;
+      if (!(x & 0x80)) return v;
+    }
+    return -1;
+  };
+  for (let fields = 0; pos < b.length; fields++) {
+    if (fields > 100_000) return false;
+    const tag = varint();
+    if (tag < 0) return false;
+    const field = Math.floor(tag / 8), wire = tag % 8;
+    if (MODEL_FIELDS[field] !== wire) return false;
+    if (wire === 0) { if (varint() < 0) return false; continue; }
+    const len = varint();
+    if (len < 0 || pos + len > b.length) return false;
+    pos += len;
+    if (field === 7) graph = true;
+  }
+  return graph && pos === b.length;
 }
 
 function byExtension(file: string): SniffedFormat {
@@ -42,7 +79,7 @@ export async function readCheckpoint(file: string, opts: ReadOptions = {}): Prom
     throw new QatLensError(`cannot read file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, file, 'EREAD');
   }
   if (bytes.length === 0) throw new FormatError(file, 'file is empty');
-  let format = sniffFormat(bytes.subarray(0, 16));
+  let format = sniffFormat(bytes);
   if (format === 'unknown') format = byExtension(file);
   if (opts.bits !== undefined && !(Number.isInteger(opts.bits) && opts.bits >= 2 && opts.bits <= 16)) {
     throw new QatLensError(`--bits must be an integer from 2 to 16 (got ${opts.bits})`, file);

@@ -14,12 +14,16 @@ const PASS_OPS = new Set(['Identity', 'Transpose', 'Reshape', 'Unsqueeze', 'Sque
 const ACT_OPS = new Set(['Relu', 'LeakyRelu', 'Sigmoid', 'Mul', 'HardSwish', 'HardSigmoid', 'Clip', 'Tanh', 'Elu', 'Silu', 'Swish']);
 
 export async function readOnnx(file: string, bytes: Uint8Array, opts: ReadOptions = {}): Promise<Checkpoint> {
-  void opts; // ONNX always records its integer range (container type or Clip): --bits is not needed.
   const model = decodeModel(bytes, file);
-  return readOnnxModel(file, model);
+  return readOnnxModel(file, model, opts);
 }
 
-export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint {
+export function readOnnxModel(file: string, model: onnx.IModelProto, opts: ReadOptions = {}): Checkpoint {
+  // --bits applies to integer weights whose file records no range but the container (int8 holding
+  // 4-bit values, DequantizeLinear only); without it, such layers are reported, never guessed.
+  const narrower = new Map<number, string[]>(); // bits that fit -> layers (no --bits given)
+  const userBits: string[] = [];
+  const userBitsRefused: string[] = [];
   const g = new GraphIndex(model.graph!);
   const nodeName = (n: Node) => g.name(n);
 
@@ -109,6 +113,30 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
     }
   }
 
+  /** Integer weights in a bare container: --bits narrows the range when every integer fits it;
+   *  without --bits, the narrowest signed width that holds them is recorded for a note. */
+  function applyUserBits(q: Quantizer, ints: Int32Array, name: string): void {
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0; i < ints.length; i++) { const v = ints[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+    if (!(hi >= lo)) return;
+    const zp = q.zeroPoint.length ? q.zeroPoint[0] : 0;
+    const signed = q.qmin < 0;
+    const rangeOf = (b: number): [number, number] => (signed ? [-(2 ** (b - 1)), 2 ** (b - 1) - 1] : [0, 2 ** b - 1]);
+    if (opts.bits !== undefined) {
+      if (opts.bits >= q.bits) return; // the container is already that narrow
+      const [qmin, qmax] = rangeOf(opts.bits);
+      if (lo < qmin || hi > qmax) { userBitsRefused.push(`${name} (${lo}..${hi})`); return; }
+      Object.assign(q, { qmin, qmax, bits: opts.bits, bitsSource: 'user' as const });
+      userBits.push(name);
+      return;
+    }
+    if (zp !== 0 && signed) return; // an offset range: no narrower signed width to suggest
+    for (let b = 2; b < q.bits; b++) {
+      const [qmin, qmax] = rangeOf(b);
+      if (lo >= qmin && hi <= qmax) { narrower.set(b, [...(narrower.get(b) ?? []), name]); return; }
+    }
+  }
+
   function readWeightLayer(w: (typeof weightDqs)[number]): QuantizedLayer | undefined {
     const wt = g.constant(w.weightName)!;
     const uses = usesOf(w.dq.output![0]);
@@ -141,6 +169,7 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
         throw new FormatError(file, `weight '${w.weightName}' feeds DequantizeLinear but is ${dtypeName(wt.dataType ?? 0)}, not an 8-bit or smaller integer type`);
       }
       weight.integer = Int32Array.from(values as ArrayLike<number>);
+      if (quantizer.bitsSource === 'container') applyUserBits(quantizer, weight.integer, wt.name || w.weightName);
     }
     const layer: QuantizedLayer = { name: wt.name || w.weightName, op, weight, weightQuantizer: quantizer };
     const consumer = asWeight?.node;
@@ -160,6 +189,12 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
   }
   const clipped = layers.filter((l) => l.weightQuantizer.bitsSource === 'clip').length;
   if (clipped) notes.push(`${clipped} of ${layers.length} weight quantizers take their integer range from a Clip between QuantizeLinear and DequantizeLinear`);
+  const list = (names: string[]) => `${names.slice(0, 4).join(', ')}${names.length > 4 ? `, … (${names.length} layers)` : ''}`;
+  if (userBits.length) notes.push(`--bits ${opts.bits} given: ${userBits.length} integer weight layer(s) whose file records only the ${layers.find((l) => userBits.includes(l.name))?.weight.storedDtype ?? 'integer'} container read as ${opts.bits}-bit (${list(userBits)})`);
+  if (userBitsRefused.length) notes.push(`--bits ${opts.bits} not applied to ${list(userBitsRefused)}: their stored integers do not fit ${opts.bits} bits`);
+  for (const [b, names] of [...narrower].sort((x, y) => x[0] - y[0])) {
+    notes.push(`every integer of ${list(names)} fits ${b} bits (${-(2 ** (b - 1))}..${2 ** (b - 1) - 1}) but the file records only the container's range; if these are ${b}-bit weights, pass --bits ${b}`);
+  }
   const latent = layers.filter((l) => l.weight.latent).length;
   notes.push(`${latent} of ${layers.length} layers store latent (float) weights; ${layers.length - latent} store integer weights`);
   return { file, format: 'onnx', variants: [{ variant: 'graph', layers, activations }], notes };

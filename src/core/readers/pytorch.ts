@@ -156,7 +156,7 @@ function buildCheckpoint(file: string, root: unknown, storageBytes: (key: string
     const flat: FlatModel = { tensors: new Map(), attrs: new Map(), classes: new Map() };
     if (value instanceof PyObject) {
       modelClass ??= value.className;
-      walkModule(value, '', flat, new Set(), addTensor);
+      walkModule(file, value, '', flat, new Set(), addTensor, 0);
     } else {
       for (const [k, v] of value as Map<unknown, unknown>) if (typeof k === 'string' && isTensorRef(v)) addTensor(flat, k, v);
     }
@@ -175,7 +175,11 @@ function buildCheckpoint(file: string, root: unknown, storageBytes: (key: string
 }
 
 /** A pickled nn.Module: parameters and buffers become tensors, plain attributes become attrs, sub-modules recurse. */
-function walkModule(obj: PyObject, prefix: string, flat: FlatModel, seen: Set<object>, addTensor: (flat: FlatModel, name: string, t: TensorRef) => void): void {
+/** Deepest module nesting walked; real detectors nest fewer than 10 levels. */
+const MAX_MODULE_DEPTH = 200;
+
+function walkModule(file: string, obj: PyObject, prefix: string, flat: FlatModel, seen: Set<object>, addTensor: (flat: FlatModel, name: string, t: TensorRef) => void, depth: number): void {
+  if (depth > MAX_MODULE_DEPTH) throw new FormatError(file, `modules nested more than ${MAX_MODULE_DEPTH} levels deep (at ${prefix.slice(0, 80)}…): not a model`);
   if (seen.has(obj)) return;
   seen.add(obj);
   flat.classes.set(prefix.replace(/\.$/, ''), obj.className);
@@ -186,7 +190,7 @@ function walkModule(obj: PyObject, prefix: string, flat: FlatModel, seen: Set<ob
     if ((k === '_parameters' || k === '_buffers') && v instanceof Map) {
       for (const [n, t] of v) if (typeof n === 'string' && isTensorRef(t)) addTensor(flat, prefix + n, t);
     } else if (k === '_modules' && v instanceof Map) {
-      for (const [n, m] of v) if (typeof n === 'string' && m instanceof PyObject) walkModule(m, `${prefix}${n}.`, flat, seen, addTensor);
+      for (const [n, m] of v) if (typeof n === 'string' && m instanceof PyObject) walkModule(file, m, `${prefix}${n}.`, flat, seen, addTensor, depth + 1);
     } else if (k.startsWith('__')) {
       continue;
     } else if (isTensorRef(v)) {

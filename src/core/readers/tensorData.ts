@@ -47,7 +47,16 @@ export function storageTensor(
 ): FlatTensor {
   const size = DTYPE_SIZE[dtype];
   if (!size) throw new FormatError(opts.file, `tensor '${opts.name}' has unsupported dtype ${dtype}`);
+  const bad = (x: number) => !Number.isSafeInteger(x) || x < 0;
+  if (shape.some(bad) || (stride && stride.some(bad)) || bad(offset)) {
+    throw new FormatError(opts.file, `tensor '${opts.name}' has an invalid shape, stride or offset ([${shape.join(', ')}], [${(stride ?? []).join(', ')}], ${offset})`);
+  }
   const n = numel(shape);
+  // Elements are checked against the bytes that back them before anything is materialized: zero or
+  // overlapping strides could otherwise expand a 4-byte storage into gigabytes.
+  if (n * size > storage.byteLength) {
+    throw new FormatError(opts.file, `tensor '${opts.name}' declares ${n} ${dtype} elements [${shape.join(', ')}] over a storage of ${storage.byteLength} bytes (zero or overlapping strides?)`);
+  }
   const strides = stride && stride.length === shape.length ? stride : contiguousStrides(shape);
   const contiguous = strides.every((s, i) => shape[i] === 1 || s === contiguousStrides(shape)[i]);
   // Largest element index the view reaches: must lie inside the storage.
@@ -56,7 +65,6 @@ export function storageTensor(
   if (n > 0 && (maxIndex + 1) * size > storage.byteLength) {
     throw new FormatError(opts.file, `tensor '${opts.name}' (${dtype} [${shape.join(', ')}]) reaches past the end of its storage (${storage.byteLength} bytes)`);
   }
-  if (strides.some((s) => s < 0)) throw new FormatError(opts.file, `tensor '${opts.name}' has negative strides`);
 
   /** Storage-element index of each row-major position. */
   const indices = (): Uint32Array | null => {

@@ -10,8 +10,10 @@ import { toComparison } from '../../core/compare/view';
 import { type HostContext, probedDeltas, settings } from '../context';
 import { findFloatModel } from '../models';
 import { correctedPath, selectedFiles } from '../targets';
+import { ensureTrusted } from '../trust';
 
 export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown): Promise<void> {
+  if (!(await ensureTrusted('run-qc', 'QC Correction'))) return;
   const model = await resolveOnnx(ctx, selectedFiles(clicked, all)[0], 'QC Correction');
   if (!model) return;
   const data = await resolveDataset(model);
