@@ -33,7 +33,7 @@ const MEMORY_SETTING: Record<JobKind, string> = {
   correct: '--batch N (qatLens.qc.batchSize) or --calib-images N (qatLens.calibrationImages)',
   diag: 'nothing (diag allocates nothing large)',
   compare: '--limit N, or the number of --delta values',
-  example: '--limit N',
+  workflow: '--limit N, or the QC batch (--batch N)',
 };
 
 export function runJob(request: JobRequest, ctx: JobContext): Promise<JobResult> {
