@@ -34,7 +34,7 @@ test('YOLO and COCO forms of the fixture give the same ground truth', async () =
   assert.equal((await openDataset(FIX)).format, 'coco');
 });
 
-test('examples/shapes: YOLO labels and COCO instances agree (200 val images)', async (t) => {
+test('examples/shapes: YOLO labels and COCO instances agree (200 val images)', async () => {
   const y = await openDataset(join(SHAPES, 'data.yaml'));
   const c = await openDataset(join(SHAPES, 'annotations', 'instances_val.json'));
   assert.equal(y.images.length, 200);

@@ -5,7 +5,7 @@
 // That evaluation does not clip boxes to the image (YOLOv5 does): with clipBoxes false the numbers
 // must agree to float noise; with clipping (the default) mAP is a little higher.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openDataset } from '../src/core/data/dataset';

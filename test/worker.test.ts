@@ -95,8 +95,7 @@ test('a failing job reports the engine error with the file name', async () => {
 
 test('the one queue: labels of the running and waiting jobs, change events, cancelRunning', async () => {
   const seen: string[] = [];
-  let client: WorkerClient;
-  client = new WorkerClient({ workerPath, onQueueChange: () => seen.push(`${client.runningLabel ?? '-'}|${client.queuedLabels.join(',')}`) });
+  const client: WorkerClient = new WorkerClient({ workerPath, onQueueChange: () => seen.push(`${client.runningLabel ?? '-'}|${client.queuedLabels.join(',')}`) });
   try {
     const a = client.run({ kind: 'diag', params: { steps: 1000, delayMs: 10 } }, { label: 'A' });
     const b = client.run({ kind: 'diag', params: { steps: 1, delayMs: 1 } }, { label: 'B' });

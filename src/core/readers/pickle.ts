@@ -58,8 +58,6 @@ export function isCodeRunning(fullName: string): boolean {
   return CODE_RUNNING.test(fullName);
 }
 
-class Mark {}
-const MARK = new Mark();
 
 export class PickleError extends FormatError {
   constructor(file: string, message: string, readonly offset: number) {
