@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { selectBackend } from '../src/core/qc/backend';
 import { TfGraph } from '../src/core/qc/tfGraph';
 import { loadModel, onnx } from '../src/core/onnx/proto';
-import { assertFloatClose } from './floatClose';
+import { assertFloatClose } from './helpers/floatClose';
 
 const fx = (name: string) => join(__dirname, 'fixtures', 'qc', name);
 
