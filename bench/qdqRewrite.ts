@@ -4,7 +4,7 @@
 // The float graph is the rewrite with each activation fake-quant chain bypassed: same convs, same
 // (dequantized) weights, no quantization: the speed the rewrite should approach.
 // Run alone: node --import tsx bench/qdqRewrite.ts MODEL_QDQ.onnx [iterations]
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { type EngineName, openSession } from '../src/core/infer/engine';
 import { decodeDetector } from '../src/core/infer/modelInfo';
@@ -90,6 +90,6 @@ export async function benchQdqRewrite(file: string, iterations = 20, log: (s: st
 
 if (require.main === module) {
   benchQdqRewrite(process.argv[2] ?? 'test/fixtures/pipeline/qdq.onnx', Number(process.argv[3] ?? 20))
-    .then((rows) => { if (process.env.OUT) require('node:fs').writeFileSync(`${process.env.OUT}/qdq-rewrite.json`, JSON.stringify(rows, null, 1)); })
+    .then((rows) => { if (process.env.OUT) writeFileSync(`${process.env.OUT}/qdq-rewrite.json`, JSON.stringify(rows, null, 1)); })
     .catch((e) => { console.error(e); process.exit(1); });
 }

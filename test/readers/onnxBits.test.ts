@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { analyzeCheckpoints } from '../../src/core/analysis/analyzeCheckpoints';
 import { readCheckpoint } from '../../src/core/readers/index';
-import { FIXTURES } from '../readersExpect';
+import { FIXTURES } from '../helpers/readersExpect';
 
 const FILE = join(FIXTURES, 'onnx_int4_in_int8.onnx');
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { readCheckpoint, sniffFormat } from '../../src/core/readers/index';
-import { FIXTURES } from '../readersExpect';
+import { FIXTURES } from '../helpers/readersExpect';
 import { safetensorsFile } from '../helpers/hostileFiles';
 
 const dir = mkdtempSync(join(tmpdir(), 'qat-sniff-'));

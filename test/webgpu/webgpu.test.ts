@@ -16,9 +16,9 @@ import { rewriteQdqToFloat } from '../../src/core/infer/qdqToFloat';
 import { onnx } from '../../src/core/onnx/proto';
 import { selectBackend } from '../../src/core/qc/backend';
 import { TfGraph } from '../../src/core/qc/tfGraph';
-import { assertFloatClose } from '../floatClose';
+import { assertFloatClose } from '../helpers/floatClose';
 import { assertSameLossAndGrads, tinyLossAndGrads } from '../qcGradCase';
-import { runTies, TIES_A, tiesModel } from '../qdqTiesModel';
+import { runTies, TIES_A, tiesModel } from '../helpers/qdqTiesModel';
 
 const ROOT = join(__dirname, '..', '..');
 const QC = join(ROOT, 'test', 'fixtures', 'qc');

@@ -11,7 +11,7 @@ import { benchQC, type QcBenchOptions } from '../../bench/qc';
 import { webgpuAdapter } from '../../src/core/gpu/webgpu';
 import { selectBackend } from '../../src/core/qc/backend';
 import { TfGraph } from '../../src/core/qc/tfGraph';
-import { maxAbsDiff } from '../../test/floatClose';
+import { maxAbsDiff } from '../../test/helpers/floatClose';
 import { assertSameLossAndGrads, tinyLossAndGrads } from '../../test/qcGradCase';
 
 const PYTORCH_S = 25; // 400 steps x 64 images, YOLOv5n at 320x320, H200 (the reference)

@@ -103,7 +103,10 @@ export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptio
   // Layer names in report order: the last checkpoint's order, then names only earlier ones have.
   const names: string[] = [];
   const seen = new Set<string>();
-  for (let t = K - 1; t >= 0; t--) for (const n of maps[t].keys()) if (!seen.has(n)) (seen.add(n), names.push(n));
+  for (let t = K - 1; t >= 0; t--) for (const n of maps[t].keys()) if (!seen.has(n)) {
+    seen.add(n);
+    names.push(n);
+  }
   /** A key's name in the report: the layer's own name in the last checkpoint that has it. */
   const shown = (key: string): string => {
     for (let t = K - 1; t >= 0; t--) {

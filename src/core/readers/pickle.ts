@@ -66,8 +66,6 @@ const MAX_LONG_BYTES = 1 << 16;
 /** Longest structural hash of a tuple dict key; longer keys hash by identity. */
 const MAX_KEY_CHARS = 1 << 12;
 
-class Mark {}
-const MARK = new Mark();
 
 export class PickleError extends FormatError {
   constructor(file: string, message: string, readonly offset: number) {
