@@ -55,7 +55,7 @@ export async function runCase(dir: string, spec: CaseSpec): Promise<Outcome> {
   let ok = false;
   let message: string | undefined;
   const out = join(dir, 'out');
-  const model = (ext: RegExp) => fs.readdirSync(join(dir, 'model')).find((n) => ext.test(n) && fs.lstatSync(join(dir, 'model', n)).isFile() && n !== 'w.bin')!;
+  const model = (ext: RegExp) => fs.readdirSync(join(dir, 'model')).find((n) => ext.test(n))!;
   let root: string;
   let confined = true;
   try {
