@@ -1,9 +1,12 @@
 // Errors the user sees. Each names the file (when there is one) and what is wrong with it.
 import { totalmem } from 'node:os';
 
+/** Control characters (a newline in a tensor name taken from a file) shown escaped: one line. */
+const oneLine = (s: string) => s.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? ' ' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+
 export class QatLensError extends Error {
   constructor(message: string, readonly file?: string, readonly code: string = 'EQATLENS') {
-    super(file ? `${file}: ${message}` : message);
+    super(oneLine(file ? `${file}: ${message}` : message));
     this.name = 'QatLensError';
   }
 }

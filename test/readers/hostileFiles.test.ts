@@ -47,3 +47,12 @@ test('a [20000, 20000] tensor with zero strides over a 4-byte storage is refused
 
 test('a safetensors weight declared [100000000, 0] holds no weights: no per-channel arrays sized from it', () =>
   endsQuickly('empty.safetensors', H.safetensorsEmptyHuge(), /layer "conv": shape \[100000000, 0\] holds no weights/, true));
+
+test('a deflated zip entry that declares 3 GB is refused before its buffer is allocated', async () => {
+  const { zipSync } = await import('fflate');
+  const zip = Buffer.from(zipSync({ 'archive/data.pkl': [new Uint8Array(2000), { level: 9 }] }));
+  // Patch the declared (uncompressed) size in the central directory entry: 0xC0000000 = 3 GB.
+  const cd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+  zip.writeUInt32LE(0xc0000000, cd + 24);
+  await endsQuickly('bomb.pt', zip, /entry 'archive\/data\.pkl' declares 3221225472 bytes, more than \d+ compressed bytes can hold/);
+});

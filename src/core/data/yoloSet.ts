@@ -93,7 +93,7 @@ export function parseYoloLabels(text: string, file: string, nc: number): YoloLab
     if (!t) continue;
     const parts = t.split(/\s+/);
     const v = parts.map(Number);
-    if (v.some((x) => !Number.isFinite(x))) throw new FormatError(file, `line ${i + 1}: not numbers: "${t}"`);
+    if (v.some((x) => !Number.isFinite(x))) throw new FormatError(file, `line ${i + 1}: not numbers: "${t.length > 80 ? `${t.slice(0, 80)}…` : t}"`);
     if (v.length < 5 || (v.length > 5 && v.length % 2 === 0)) throw new FormatError(file, `line ${i + 1}: expected "class cx cy w h" (or "class x1 y1 x2 y2 ..."), got ${v.length} values`);
     const cls = v[0];
     if (!Number.isInteger(cls) || cls < 0 || cls >= nc) throw new FormatError(file, `line ${i + 1}: class id ${parts[0]} is not one of the ${nc} classes in the names list (0..${nc - 1})`);
@@ -102,7 +102,9 @@ export function parseYoloLabels(text: string, file: string, nc: number): YoloLab
     else {
       const xs = v.slice(1).filter((_, k) => k % 2 === 0);
       const ys = v.slice(1).filter((_, k) => k % 2 === 1);
-      const x1 = Math.min(...xs), x2 = Math.max(...xs), y1 = Math.min(...ys), y2 = Math.max(...ys);
+      // Reduce, not Math.min(...xs): a polygon of 100k points would overflow the call stack.
+      const lo = (a: number[]) => a.reduce((m, x) => Math.min(m, x), Infinity), hi = (a: number[]) => a.reduce((m, x) => Math.max(m, x), -Infinity);
+      const x1 = lo(xs), x2 = hi(xs), y1 = lo(ys), y2 = hi(ys);
       [cx, cy, w, h] = [(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1];
     }
     const eps = 1e-6;

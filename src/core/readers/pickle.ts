@@ -6,7 +6,7 @@
 // nn.Modules) gives plain data: a PyObject with the class name and its BUILD state.
 // Work is bounded by the input: memo references are shared, never re-expanded; big integers decode
 // in linear time; dict keys made of tuples are hashed once per object, with a size cap.
-import { FormatError } from '../errors';
+import { FormatError, isAllocationFailure } from '../errors';
 import { REBUILD_CALLS, RECONSTRUCTOR_BASES, isKnownCodeRunning } from './pickleAllow';
 
 /** An inert reference to a Python global (a class or function); never resolved or called. */
@@ -81,6 +81,16 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): unknown {
 /** One pickle starting at `start`; `end` is the offset just after its STOP (the legacy torch format
  *  writes several pickles and raw storages one after another). */
 export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOptions): { value: unknown; end: number } {
+  try {
+    return run(data, start, opts);
+  } catch (err) {
+    if (err instanceof FormatError || isAllocationFailure(err)) throw err;
+    // Anything else is still the file's doing: one line that names it.
+    throw new FormatError(opts.file, `cannot read the pickle (${(err as Error)?.message?.split('\n')[0] ?? String(err)})`);
+  }
+}
+
+function run(data: Uint8Array, start: number, opts: UnpickleOptions): { value: unknown; end: number } {
   const { file } = opts;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const dec = new TextDecoder('utf-8', { fatal: false });
@@ -129,6 +139,7 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
     s = s.trim().replace(/L$/, '');
     if (s === '00') return false;
     if (s === '01') return true;
+    if (!/^[+-]?\d{1,4300}$/.test(s)) fail(`INT/LONG argument is not an integer: ${JSON.stringify(s.slice(0, 40))}`);
     const b = BigInt(s);
     return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
   };

@@ -2,7 +2,7 @@
 // 64-byte aligned) come back as views into the file buffer: no decompression, no copy. Deflated
 // entries, should a user re-zip a checkpoint, are inflated with fflate.
 import { inflateSync } from 'fflate';
-import { FormatError } from '../errors';
+import { FormatError, checkAllocation } from '../errors';
 
 export interface ZipEntry {
   name: string;
@@ -95,6 +95,10 @@ export class ZipArchive {
     const raw = this.data.subarray(start, end);
     if (en.method === 0) return raw;
     if (en.method === 8) {
+      // Deflate expands at most 1032:1: a declared size beyond that is a lie (or a bomb), refused
+      // before the output buffer is allocated.
+      if (en.size > raw.length * 1032 + 1024) this.fail(`entry '${name}' declares ${en.size} bytes, more than ${raw.length} compressed bytes can hold`);
+      checkAllocation(en.size, `inflating zip entry '${name}'`, 'this file is too large to read on this machine', this.file);
       try {
         return inflateSync(raw, { out: new Uint8Array(en.size) });
       } catch (err) {
