@@ -8,6 +8,7 @@ import { runDiag } from './diag';
 import { runEval } from './eval';
 import { runExample } from './example';
 import { runMap } from './map';
+import { runPrecision } from './precision';
 import { runProbe } from './probe';
 import type { JobKind, JobParams, JobResults } from './types';
 
@@ -22,6 +23,7 @@ const handlers: Handlers = {
   diag: runDiag,
   compare: runCompare,
   example: runExample,
+  precision: runPrecision,
 };
 
 export function runJob(request: JobRequest, ctx: JobContext): Promise<JobResult> {

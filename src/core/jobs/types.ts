@@ -6,6 +6,7 @@ import type { DiagParams, DiagResult } from './diag';
 import type { EvalParams, EvalResult } from './eval';
 import type { ExampleParams, ExampleResult } from './example';
 import type { MapParams, MapResult } from './map';
+import type { PrecisionParams, PrecisionResult } from './precision';
 import type { ProbeParams, ProbeResult } from './probe';
 
 export interface JobParams {
@@ -17,6 +18,7 @@ export interface JobParams {
   diag: DiagParams;
   compare: CompareParams;
   example: ExampleParams;
+  precision: PrecisionParams;
 }
 export interface JobResults {
   analyze: AnalyzeResult;
@@ -27,5 +29,6 @@ export interface JobResults {
   diag: DiagResult;
   compare: CompareResult;
   example: ExampleResult;
+  precision: PrecisionResult;
 }
 export type JobKind = keyof JobParams;
