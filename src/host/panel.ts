@@ -3,6 +3,7 @@
 // last sent so a reopened panel shows it again.
 import * as vscode from 'vscode';
 import type { AnalysisReport } from '../core/analysis/types';
+import type { PrecisionReport } from '../core/precision/types';
 import type { HostToPanel, MapComparison, PanelJobState, PanelToHost } from '../shared/protocol';
 import { panelHtml } from './panelHtml';
 
@@ -19,6 +20,7 @@ export class QatLensPanel implements vscode.Disposable {
   private pending: HostToPanel[] = [];
   private analysis: { report: AnalysisReport; engine: string } | undefined;
   private comparison: MapComparison | undefined;
+  private precision: PrecisionReport | undefined;
   private job: PanelJobState = { queued: [] };
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -56,6 +58,12 @@ export class QatLensPanel implements vscode.Disposable {
     this.comparison = comparison;
     this.show();
     this.post({ type: 'comparison', comparison });
+  }
+
+  showPrecision(report: PrecisionReport): void {
+    this.precision = report;
+    this.show();
+    this.post({ type: 'precision', report });
   }
 
   setJob(job: PanelJobState): void {
@@ -100,6 +108,7 @@ export class QatLensPanel implements vscode.Disposable {
         this.pending = [];
         if (this.analysis && !queue.some((q) => q.type === 'analysis')) queue.unshift({ type: 'analysis', ...this.analysis });
         if (this.comparison && !queue.some((q) => q.type === 'comparison')) queue.push({ type: 'comparison', comparison: this.comparison });
+        if (this.precision && !queue.some((q) => q.type === 'precision')) queue.push({ type: 'precision', report: this.precision });
         queue.push({ type: 'job', job: this.job });
         for (const q of queue) void this.panel?.webview.postMessage(q);
         break;

@@ -3,6 +3,7 @@
 // messages. Every message is plain JSON-cloneable data, discriminated by `type`.
 import type { AnalysisReport } from '../core/analysis/types';
 import type { ErrorInfo } from '../core/errors';
+import type { PrecisionReport } from '../core/precision/types';
 import type { JobKind, JobParams, JobResults } from '../core/jobs/types';
 
 export type { JobKind, JobParams, JobResults };
@@ -86,6 +87,7 @@ export interface PanelJobState {
 export type HostToPanel =
   | { type: 'analysis'; report: AnalysisReport; engine: string }
   | { type: 'comparison'; comparison: MapComparison }
+  | { type: 'precision'; report: PrecisionReport }
   | { type: 'job'; job: PanelJobState }
   | { type: 'select'; layer: string };
 
@@ -95,4 +97,4 @@ export type PanelToHost =
   /** `files`: the analyzed checkpoints, from the panel's own state (it outlives the host across a reload). */
   | { type: 'exportReport'; format: 'html' | 'json'; files?: string[] }
   | { type: 'reveal'; file: string }
-  | { type: 'runCommand'; command: 'qatLens.analyze' | 'qatLens.correct' | 'qatLens.probe' | 'qatLens.compareMap' | 'qatLens.cancelJob' };
+  | { type: 'runCommand'; command: 'qatLens.analyze' | 'qatLens.correct' | 'qatLens.probe' | 'qatLens.compareMap' | 'qatLens.precision' | 'qatLens.cancelJob' };
