@@ -20,7 +20,8 @@ export const precision: Command = {
     '  --target-map X       plan: fewest layers reaching mAP@.5:.95 X (0..1, or a percentage above 1)',
     '  --target-gap X       plan: fewest layers recovering share X (0..1) of the float -> QAT gap (needs --float)',
     '  --budget N           plan: best set within N extra bytes',
-    '                       (none of the three: every layer that raises the re-scored mAP, best gain per byte first)',
+    '  --layers LIST        score exactly these layers (comma-separated, checkpoint or ONNX names) and re-score them together as the plan',
+    '                       (none of these: every layer that raises the re-scored mAP, largest gain first)',
     '  --out FILE           write the plan\'s what-if ONNX',
     '  --engine E           auto (default), cpu, webgpu or cuda',
     '  --limit N            score only the first N images',
@@ -30,7 +31,7 @@ export const precision: Command = {
   options: {
     data: { type: 'string' }, latent: { type: 'string' }, variant: { type: 'string' }, bits: { type: 'string' }, activations: { type: 'boolean' },
     candidates: { type: 'string' }, 'first-pass-images': { type: 'string' }, float: { type: 'string' },
-    'target-map': { type: 'string' }, 'target-gap': { type: 'string' }, budget: { type: 'string' },
+    'target-map': { type: 'string' }, 'target-gap': { type: 'string' }, budget: { type: 'string' }, layers: { type: 'string' },
     out: { type: 'string' }, engine: { type: 'string' }, limit: { type: 'string' }, json: { type: 'string' }, html: { type: 'string' },
   },
   positionals: { min: 1, max: 1 },
@@ -42,8 +43,10 @@ export const precision: Command = {
     const c = str(v, 'candidates');
     const candidates = c === 'all' ? Infinity : num(v, 'candidates', whole, 'a positive whole number or "all"');
     const tm = num(v, 'target-map', (n) => n > 0 && n <= 100, 'an mAP in (0, 1] or a percentage in (1, 100]');
-    const given = ['target-map', 'target-gap', 'budget'].filter((k) => str(v, k) !== undefined);
-    if (given.length > 1) throw new UsageError(`give one of --target-map, --target-gap and --budget, not ${given.map((k) => `--${k}`).join(' and ')}`);
+    const given = ['target-map', 'target-gap', 'budget', 'layers'].filter((k) => str(v, k) !== undefined);
+    if (given.length > 1) throw new UsageError(`give one of --target-map, --target-gap, --budget and --layers, not ${given.map((k) => `--${k}`).join(' and ')}`);
+    const layers = str(v, 'layers')?.split(',').map((x) => x.trim()).filter(Boolean);
+    if (layers && !layers.length) throw new UsageError('--layers must name at least one layer');
     if (str(v, 'target-gap') !== undefined && !str(v, 'float')) throw new UsageError('--target-gap needs --float FLOAT.onnx (the float -> QAT gap)');
     return {
       kind: 'precision',
@@ -56,6 +59,7 @@ export const precision: Command = {
         float: str(v, 'float'),
         targetMap: tm === undefined ? undefined : tm > 1 ? tm / 100 : tm,
         targetGap: num(v, 'target-gap', (n) => n > 0 && n <= 1, 'a share in (0, 1]'),
+        layers,
         budget: num(v, 'budget', (n) => Number.isInteger(n) && n >= 0, 'a whole number of bytes'),
         out: str(v, 'out'), engine: engineOf(v),
         limit: num(v, 'limit', whole, 'a positive whole number'),

@@ -3,7 +3,7 @@
 // a layer stays in the plan only where the re-scored mAP@.5:.95 rises.
 //   target mode (--target-map X): order by gain, stop as soon as the set reaches X (fewest layers);
 //   budget mode (--budget N): order by gain per byte added, skip layers that would exceed N bytes;
-//   best (neither): order by gain per byte, try every positive layer.
+//   best (neither): order by gain, try every positive layer.
 export type PlanMode = { kind: 'target'; map: number } | { kind: 'budget'; bytes: number } | { kind: 'best' };
 
 export interface PlanCandidate {
@@ -37,7 +37,7 @@ export type SetScorer = (keys: string[]) => Promise<{ map: number; map50: number
 export function planOrder(cands: PlanCandidate[], mode: PlanMode): PlanCandidate[] {
   const pos = cands.filter((c) => c.gain > 0);
   const density = (c: PlanCandidate) => c.gain / Math.max(1, c.bytesAdded);
-  return mode.kind === 'target' ? pos.sort((a, b) => b.gain - a.gain) : pos.sort((a, b) => density(b) - density(a));
+  return mode.kind === 'budget' ? pos.sort((a, b) => density(b) - density(a)) : pos.sort((a, b) => b.gain - a.gain);
 }
 
 export async function greedyPlan(cands: PlanCandidate[], mode: PlanMode, baseline: { map: number; map50: number }, score: SetScorer): Promise<PlanOutcome> {

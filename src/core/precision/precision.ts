@@ -12,7 +12,7 @@ import { softRound } from '../probe/probeMath';
 import { probeInputs } from '../probe/probeOutputs';
 import { macsOf, outputSizes, weightBytes } from './cost';
 import { firstPass, spearman } from './firstPass';
-import { greedyPlan, type PlanMode } from './plan';
+import { greedyPlan, type PlanMode, type PlanOutcome } from './plan';
 import { CLIP_RATIOS } from './requantize';
 import { loadPrecisionSource, type PrecisionSource } from './source';
 import type { PrecisionOptions, PrecisionReport, PrecisionRow, PrecisionScore } from './types';
@@ -35,13 +35,21 @@ export async function precisionPlan(model: string, o: PrecisionOptions, ctx: Job
   const t0 = Date.now();
   const bits = o.bits ?? 8;
   const wo: WhatIfOptions = { bits, activations: o.activations === true };
-  const modes = [o.targetMap !== undefined, o.targetGap !== undefined, o.budget !== undefined].filter(Boolean).length;
-  if (modes > 1) throw new QatLensError('give one of --target-map, --target-gap and --budget');
+  const modes = [o.targetMap !== undefined, o.targetGap !== undefined, o.budget !== undefined, o.layers !== undefined].filter(Boolean).length;
+  if (modes > 1) throw new QatLensError('give one of --target-map, --target-gap, --budget and --layers');
   if (o.targetGap !== undefined && !o.float) throw new QatLensError('--target-gap needs the float model (--float FLOAT.onnx) to know the float -> QAT gap');
   ctx.progress({ message: 'loading the model and its latent weights', fraction: 0 });
   const src = await loadPrecisionSource(model, o.latent, o.variant);
   const notes = [...src.probe.notes];
-  const cands = src.layers.filter((l) => l.bits < bits);
+  let cands = src.layers.filter((l) => l.bits < bits);
+  if (o.layers) {
+    const want = new Set(o.layers);
+    const unknown = o.layers.filter((n) => !src.layers.some((l) => l.name === n || l.key === n || l.node === n));
+    if (unknown.length) throw new QatLensError(`no quantized layer named ${unknown.join(', ')} (layers: ${src.layers.slice(0, 6).map((l) => l.name).join(', ')}, ...)`, model);
+    const high = src.layers.filter((l) => l.bits >= bits && (want.has(l.name) || want.has(l.key) || want.has(l.node)));
+    if (high.length) throw new QatLensError(`${high.map((l) => l.name).join(', ')} already at ${bits} bits or more`, model);
+    cands = cands.filter((l) => want.has(l.name) || want.has(l.key) || want.has(l.node));
+  }
   const skipped = src.layers.filter((l) => l.bits >= bits).map((l) => l.name);
   if (cands.length === 0) throw new QatLensError(`every quantized layer is already at ${bits} bits or more: nothing to plan`, model);
   const scoreOpts = { engine: o.engine, limit: o.limit, nms: o.nms };
@@ -86,7 +94,9 @@ export async function precisionPlan(model: string, o: PrecisionOptions, ctx: Job
   const fpImages = o.firstPassImages ?? 8;
   let firstPassMethod = 'none: every candidate layer is scored in full';
   let toScore = rows.map((r) => r.key);
-  if (nScore < rows.length || o.float) {
+  if (o.layers) {
+    firstPassMethod = 'none: the layers given (--layers) are scored in full';
+  } else if (nScore < rows.length || o.float) {
     const inputs = await probeInputs(o.data, src.probe.model, fpImages);
     const fp = await firstPass(src, rows.map((r) => r.key), inputs, wo, subContext(ctx, 'first pass', 0.09, 0.11), o.float ? readFileSync(o.float) : undefined);
     for (const f of fp) Object.assign(byKey.get(f.key)!, { change: f.change, towardFloat: f.towardFloat });
@@ -111,20 +121,30 @@ export async function precisionPlan(model: string, o: PrecisionOptions, ctx: Job
   const mode: PlanMode = targetMap !== undefined ? { kind: 'target', map: targetMap } : o.budget !== undefined ? { kind: 'budget', bytes: o.budget } : { kind: 'best' };
   const planCands = rows.filter((r) => r.gain !== undefined).map((r) => ({ key: r.key, gain: r.gain!, bytesAdded: r.bytesAdded }));
   let step = 0;
-  const outcome = await greedyPlan(planCands, mode, baseline, async (keys) => {
+  const scoreSet = async (keys: string[]): Promise<PrecisionScore> => {
     if (keys.length === 1 && setScores.has(keys[0])) return setScores.get(keys[0])!;
     step++;
     const s = await score(buildWhatIf(src, keys, wo).bytes, `plan: ${keys.length} layers`, 0.75 + 0.2 * Math.min(1, step / Math.max(1, planCands.length)), 0);
     ctx.log('info', `plan of ${keys.length} layers: mAP@.5:.95 ${(s.map * 100).toFixed(2)}`);
     return s;
-  });
+  };
+  let outcome: PlanOutcome;
+  if (o.layers) {
+    // The given layers are the plan, whatever their single gains: re-scored together once.
+    const keys = rows.map((r) => r.key);
+    const s = await scoreSet(keys);
+    const bytesAdded = rows.reduce((a, r) => a + r.bytesAdded, 0);
+    outcome = { keys, bytesAdded, map: s.map, map50: s.map50, steps: [{ key: keys[keys.length - 1], bytesAdded, map: s.map, map50: s.map50, kept: true }] };
+  } else {
+    outcome = await greedyPlan(planCands, mode, baseline, scoreSet);
+  }
   for (const k of outcome.keys) byKey.get(k)!.planned = true;
   const planNames = outcome.keys.map((k) => byKey.get(k)!.name);
   const planBytes = outcome.keys.length ? buildWhatIf(src, outcome.keys, wo, `precision plan: ${planNames.join(', ')} at W${bits}${o.activations ? `A${bits}` : ''}`).bytes : undefined;
   const modelBytes = src.layers.reduce((a, l) => a + weightBytes(l.weights, l.bits, l.src.quant.scale.length), 0);
   const gap = float ? float.map - baseline.map : 0, gap50 = float ? float.map50 - baseline.map50 : 0;
   const plan: PrecisionReport['plan'] = {
-    mode: mode.kind, targetMap, budget: o.budget,
+    mode: o.layers ? 'given' : mode.kind, targetMap, budget: o.budget,
     layers: planNames, keys: outcome.keys, bytesAdded: outcome.bytesAdded, bytesShare: outcome.bytesAdded / modelBytes,
     macs: outcome.keys.reduce((a, k) => a + byKey.get(k)!.macs, 0),
     map: outcome.map, map50: outcome.map50,
@@ -143,7 +163,7 @@ export async function precisionPlan(model: string, o: PrecisionOptions, ctx: Job
   findings.push(`${scoredRows.length} of ${rows.length} candidate layers scored in full at ${bits}-bit weights${o.activations ? ' and activations' : ''}: ${up} raised mAP@.5:.95, ${scoredRows.length - up} did not (best ${scoredRows.length ? pts(Math.max(...scoredRows.map((r) => r.gain!))) : '—'}, worst ${scoredRows.length ? pts(Math.min(...scoredRows.map((r) => r.gain!))) : '—'} points)`);
   if (outcome.keys.length) {
     const gapText = plan.gapShare !== undefined ? `, ${(plan.gapShare * 100).toFixed(1)}% of the float → QAT gap` : '';
-    findings.push(`plan (${mode.kind === 'target' ? `smallest set reaching mAP@.5:.95 ${(targetMap! * 100).toFixed(2)}${outcome.reached ? '' : ' — NOT reached'}` : mode.kind === 'budget' ? `best set within ${o.budget} extra bytes` : 'every layer that raised the re-scored mAP'}): ${outcome.keys.length} layers, +${outcome.bytesAdded} bytes (${(plan.bytesShare * 100).toFixed(1)}% of the quantized weights), mAP@.5:.95 ${(baseline.map * 100).toFixed(2)} → ${(outcome.map * 100).toFixed(2)} (${pts(outcome.map - baseline.map)} points${gapText}), mAP@.5 ${pts(outcome.map50 - baseline.map50)}`);
+    findings.push(`plan (${o.layers ? 'the layers given, scored together' : mode.kind === 'target' ? `smallest set reaching mAP@.5:.95 ${(targetMap! * 100).toFixed(2)}${outcome.reached ? '' : ' — NOT reached'}` : mode.kind === 'budget' ? `best set within ${o.budget} extra bytes` : 'every layer that raised the re-scored mAP'}): ${outcome.keys.length} layers, +${outcome.bytesAdded} bytes (${(plan.bytesShare * 100).toFixed(1)}% of the quantized weights), mAP@.5:.95 ${(baseline.map * 100).toFixed(2)} → ${(outcome.map * 100).toFixed(2)} (${pts(outcome.map - baseline.map)} points${gapText}), mAP@.5 ${pts(outcome.map50 - baseline.map50)}`);
     const sum = outcome.keys.reduce((a, k) => a + byKey.get(k)!.gain!, 0);
     findings.push(`the single-layer gains of the plan's layers sum to ${pts(sum)} points; the set re-scored as a whole gives ${pts(outcome.map - baseline.map)}`);
   } else {

@@ -15,6 +15,8 @@ export interface PrecisionOptions {
   candidates?: number;
   /** Evaluation images the first pass runs on (default 8). */
   firstPassImages?: number;
+  /** Score exactly these layers (checkpoint or ONNX names; no first pass) and re-score them together as the plan. */
+  layers?: string[];
   /** Plan: smallest set reaching this mAP@.5:.95 (fraction 0..1). */
   targetMap?: number;
   /** Plan: smallest set recovering this share of the float -> QAT gap (needs `float`). */
@@ -74,7 +76,7 @@ export interface PrecisionScore {
 }
 
 export interface PrecisionPlanReport {
-  mode: 'target' | 'budget' | 'best';
+  mode: 'target' | 'budget' | 'best' | 'given';
   /** mAP@.5:.95 target (target mode) or byte budget (budget mode). */
   targetMap?: number;
   budget?: number;
