@@ -41,7 +41,7 @@ export const precision: Command = {
     if (!data) throw new UsageError('--data is required');
     const whole = (n: number) => Number.isInteger(n) && n > 0;
     const c = str(v, 'candidates');
-    const candidates = c === 'all' ? Infinity : num(v, 'candidates', whole, 'a positive whole number or "all"');
+    const candidates = c === 'all' ? Number.MAX_SAFE_INTEGER : num(v, 'candidates', whole, 'a positive whole number or "all"');
     const tm = num(v, 'target-map', (n) => n > 0 && n <= 100, 'an mAP in (0, 1] or a percentage in (1, 100]');
     const given = ['target-map', 'target-gap', 'budget', 'layers'].filter((k) => str(v, k) !== undefined);
     if (given.length > 1) throw new UsageError(`give one of --target-map, --target-gap, --budget and --layers, not ${given.map((k) => `--${k}`).join(' and ')}`);

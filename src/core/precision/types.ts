@@ -11,7 +11,7 @@ export interface PrecisionOptions {
   bits?: number;
   /** Refine the layer's input activation quantizer to `bits` too. */
   activations?: boolean;
-  /** Layers scored in full (mAP) after the first pass; 0 or undefined: the default (16), Infinity: all. */
+  /** Layers scored in full (mAP) after the first pass; 0 or undefined: the default (16); more than there are: all. */
   candidates?: number;
   /** Evaluation images the first pass runs on (default 8). */
   firstPassImages?: number;

@@ -11,6 +11,8 @@ export interface WhatIfOptions {
   bits: number;
   /** Also refine each chosen layer's input activation quantizer to `bits`. */
   activations: boolean;
+  /** Keep the layer's weights as they are (only the activation quantizer changes; needs `activations`). */
+  keepWeights?: boolean;
 }
 
 /** Re-quantized weights per layer key, computed once per source (the scale search is the slow part). */
@@ -66,13 +68,15 @@ export function buildWhatIf(src: PrecisionSource, keys: Iterable<string>, o: Wha
   const place = (at: onnx.INodeProto, n: onnx.INodeProto) => before.set(at, [...(before.get(at) ?? []), n]);
   const activations: string[] = [];
   for (const l of layers) {
-    const r = requantizedOf(src, l, o.bits);
     const base = l.node || l.key;
-    const qName = fresh(`${base}.weight_int${o.bits}`), sName = fresh(`${base}.weight_scale${o.bits}`), zName = fresh(`${base}.weight_zero_point${o.bits}`);
-    added.push(makeTensor(qName, l.shape, r.integers, DataType.INT8), makeTensor(sName, [r.scale.length], r.scale, DataType.FLOAT), makeTensor(zName, [r.scale.length], new Int8Array(r.scale.length), DataType.INT8));
-    const dq = onnx.NodeProto.create({ opType: 'DequantizeLinear', name: fresh(`${base}.weight_dequantize${o.bits}`), input: [qName, sName, zName], output: [l.src.chain.dqOutput], attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: r.axis })] });
-    for (const n of l.src.chain.chainNodes) removed.add(n);
-    place(l.src.chain.chainNodes[0], dq); // the old DequantizeLinear's place
+    if (!o.keepWeights) {
+      const r = requantizedOf(src, l, o.bits);
+      const qName = fresh(`${base}.weight_int${o.bits}`), sName = fresh(`${base}.weight_scale${o.bits}`), zName = fresh(`${base}.weight_zero_point${o.bits}`);
+      added.push(makeTensor(qName, l.shape, r.integers, DataType.INT8), makeTensor(sName, [r.scale.length], r.scale, DataType.FLOAT), makeTensor(zName, [r.scale.length], new Int8Array(r.scale.length), DataType.INT8));
+      const dq = onnx.NodeProto.create({ opType: 'DequantizeLinear', name: fresh(`${base}.weight_dequantize${o.bits}`), input: [qName, sName, zName], output: [l.src.chain.dqOutput], attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: r.axis })] });
+      for (const n of l.src.chain.chainNodes) removed.add(n);
+      place(l.src.chain.chainNodes[0], dq); // the old DequantizeLinear's place
+    }
     if (o.activations && l.act) {
       const ref = refineActivation(l.act, o.bits);
       if (!ref) continue;
