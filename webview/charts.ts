@@ -216,7 +216,7 @@ export function precisionGainFigure(r: PrecisionReport, t: Theme): Figure | unde
       customdata: rows.map((l) => [l.bytesAdded, l.gain50! * 100, l.planned ? 'in the plan' : '']),
       hovertemplate: '%{x}<br>Δ mAP@.5:.95 %{y:+.2f} points<br>Δ mAP@.5 %{customdata[1]:+.2f}<br>+%{customdata[0]} bytes<br>%{customdata[2]}<extra></extra>',
     }],
-    layout: baseLayout(t, `mAP@.5:.95 change per layer with its weights${r.activations ? ' and input activations' : ''} at ${r.bits} bits (points) — outlined: in the plan`, {
+    layout: baseLayout(t, `mAP@.5:.95 change per layer with its ${r.activationsOnly ? 'input activations' : r.activations ? 'weights and input activations' : 'weights'} at ${r.bits} bits (points) — outlined: in the plan`, {
       xaxis: axis(t, 'layer (model order)', { tickangle: -60, type: 'category', tickfont: { size: rows.length > 40 ? 9 : 11 }, nticks: 400 }),
       yaxis: axis(t, 'Δ mAP@.5:.95 (points)', { zeroline: true }),
     }),

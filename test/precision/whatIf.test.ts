@@ -21,10 +21,11 @@ const bytesOf = (t: onnx.ITensorProto) => Buffer.from(onnx.TensorProto.encode(t)
 /** The integer state a chain deploys: stored integers, or QuantizeLinear's at run time. */
 const ints = (c: WeightChain) => Array.from(c.integers ?? hardIntegers(c.latent!, c.shape, c.quant));
 
-async function checkUntouched(file: string, latent: string | undefined, pick: number[], activations: boolean): Promise<number> {
+async function checkUntouched(file: string, latent: string | undefined, pick: number[], activations: boolean, keepWeights = false): Promise<number> {
   const src = await loadPrecisionSource(file, latent);
   const keys = pick.map((i) => src.layers[i].key);
-  const w = buildWhatIf(src, keys, { bits: 8, activations });
+  const w = buildWhatIf(src, keys, { bits: 8, activations, keepWeights });
+  if (activations) assert.deepEqual(w.activations, keys);
   const m = onnx.ModelProto.decode(w.bytes);
   const before = findWeightChains(src.probe.model, file);
   const after = findWeightChains(m, 'what-if');
@@ -32,7 +33,7 @@ async function checkUntouched(file: string, latent: string | undefined, pick: nu
   let checked = 0;
   for (const b of before) {
     const a = after.find((x) => x.node === b.node)!;
-    if (keys.includes(b.name)) {
+    if (keys.includes(b.name) && !keepWeights) {
       assert.equal(a.pattern, 'integer');
       assert.equal(a.quant.scale.length, b.shape[0], `${b.node}: per-channel scales`);
       continue;
@@ -50,6 +51,7 @@ async function checkUntouched(file: string, latent: string | undefined, pick: nu
   const gone = [...srcInits.keys()].filter((n) => !m.graph!.initializer!.some((t) => t.name === n));
   for (const t of m.graph!.initializer!) if (srcInits.has(t.name!)) assert.equal(bytesOf(t), bytesOf(srcInits.get(t.name!)!), `initializer ${t.name}`);
   for (const n of gone) assert.ok(keys.some((k) => n.startsWith(k.replace(/(\.weight_int|\.weight)$/, ''))), `only the chosen layers' tensors go (${n})`);
+  if (keepWeights) assert.ok(gone.every((n) => /input_quantizer/.test(n)), 'activations only: no weight tensor goes');
   // Nodes other than the chosen layers' chains (and the rewired consumers) are the source's.
   const srcNodes = new Map(src.probe.model.graph!.node!.map((n) => [n.name!, n]));
   const layerNames = pick.map((i) => src.layers[i].node);
@@ -64,6 +66,10 @@ async function checkUntouched(file: string, latent: string | undefined, pick: nu
 test('the bundled W4A4 example (integer ONNX + .pt): every other layer bit-identical, weights and activations', async () => {
   const n = await checkUntouched(join(EX, 'w4a4', 'qdq.onnx'), join(EX, 'w4a4', 'epoch_28.pt'), [3, 17, 40], true);
   assert.equal(n, 57);
+});
+
+test('activations only: every layer\'s weights bit-identical, the chosen layers\' inputs at 8 bits', async () => {
+  assert.equal(await checkUntouched(join(EX, 'w3a3', 'qdq.onnx'), join(EX, 'w3a3', 'epoch_27.pt'), [5, 30], true, true), 60);
 });
 
 test('the tiny latent-weight fixture: every other layer bit-identical', async () => {

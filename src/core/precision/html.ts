@@ -13,7 +13,7 @@ export function precisionFigures(r: PrecisionReport): PlotlyFigure[] {
   const scored = r.layers.filter((l) => l.gain !== undefined);
   const gains: PlotlyFigure = {
     id: 'precision-gain',
-    title: `mAP@.5:.95 gain per layer at ${r.bits} bits (points; layers in model order; plan layers outlined)`,
+    title: `mAP@.5:.95 gain per layer with its ${r.activationsOnly ? 'input activations' : r.activations ? 'weights and input activations' : 'weights'} at ${r.bits} bits (points; model order; plan layers outlined)`,
     data: [{
       type: 'bar', x: scored.map((l) => l.name), y: scored.map((l) => l.gain! * 100),
       marker: { color: scored.map((l) => (l.gain! > 0 ? '#2a7a3b' : '#b23b3b')), line: { color: scored.map((l) => (l.planned ? '#1d2330' : 'rgba(0,0,0,0)')), width: 2 } },

@@ -34,23 +34,25 @@ export interface PrecisionResult {
 export async function precisionPlan(model: string, o: PrecisionOptions, ctx: JobContext, scorer: Scorer = makeScorer()): Promise<PrecisionResult> {
   const t0 = Date.now();
   const bits = o.bits ?? 8;
-  const wo: WhatIfOptions = { bits, activations: o.activations === true };
+  const actOnly = o.activationsOnly === true;
+  const wo: WhatIfOptions = { bits, activations: o.activations === true || actOnly, keepWeights: actOnly };
+  const what = actOnly ? `${bits}-bit input activations (weights unchanged)` : `${bits}-bit weights${wo.activations ? ' and activations' : ''}`;
   const modes = [o.targetMap !== undefined, o.targetGap !== undefined, o.budget !== undefined, o.layers !== undefined].filter(Boolean).length;
   if (modes > 1) throw new QatLensError('give one of --target-map, --target-gap, --budget and --layers');
   if (o.targetGap !== undefined && !o.float) throw new QatLensError('--target-gap needs the float model (--float FLOAT.onnx) to know the float -> QAT gap');
   ctx.progress({ message: 'loading the model and its latent weights', fraction: 0 });
   const src = await loadPrecisionSource(model, o.latent, o.variant);
   const notes = [...src.probe.notes];
-  let cands = src.layers.filter((l) => l.bits < bits);
+  let cands = src.layers.filter((l) => (actOnly ? (l.act?.bits ?? bits) < bits : l.bits < bits));
   if (o.layers) {
     const want = new Set(o.layers);
     const unknown = o.layers.filter((n) => !src.layers.some((l) => l.name === n || l.key === n || l.node === n));
     if (unknown.length) throw new QatLensError(`no quantized layer named ${unknown.join(', ')} (layers: ${src.layers.slice(0, 6).map((l) => l.name).join(', ')}, ...)`, model);
-    const high = src.layers.filter((l) => l.bits >= bits && (want.has(l.name) || want.has(l.key) || want.has(l.node)));
+    const high = src.layers.filter((l) => !cands.includes(l) && (want.has(l.name) || want.has(l.key) || want.has(l.node)));
     if (high.length) throw new QatLensError(`${high.map((l) => l.name).join(', ')} already at ${bits} bits or more`, model);
     cands = cands.filter((l) => want.has(l.name) || want.has(l.key) || want.has(l.node));
   }
-  const skipped = src.layers.filter((l) => l.bits >= bits).map((l) => l.name);
+  const skipped = src.layers.filter((l) => !cands.includes(l)).map((l) => l.name);
   if (cands.length === 0) throw new QatLensError(`every quantized layer is already at ${bits} bits or more: nothing to plan`, model);
   const scoreOpts = { engine: o.engine, limit: o.limit, nms: o.nms };
   let scored = 0;
@@ -75,15 +77,16 @@ export async function precisionPlan(model: string, o: PrecisionOptions, ctx: Job
     let sse = 0;
     for (let i = 0; i < hard.length; i++) sse += (l.src.latent[i] - hard[i]) ** 2;
     const macs = macsOf(l, sizes.get(l.key) ?? 0);
-    const actTo = o.activations && l.act && refineActivation(l.act, bits) ? bits : l.act?.bits;
+    const actTo = wo.activations && l.act && refineActivation(l.act, bits) ? bits : l.act?.bits;
     const bytes = weightBytes(l.weights, l.bits, l.src.quant.scale.length);
-    const toBytes = weightBytes(l.weights, bits, r.scale.length);
+    const toBits = actOnly ? l.bits : bits;
+    const toBytes = actOnly ? bytes : weightBytes(l.weights, bits, r.scale.length);
     const aBits = l.act?.bits ?? 32;
     return {
-      name: l.name, key: l.key, op: l.op, shape: l.shape, weights: l.weights, bits: l.bits, toBits: bits,
+      name: l.name, key: l.key, op: l.op, shape: l.shape, weights: l.weights, bits: l.bits, toBits,
       actBits: l.act?.bits, actToBits: actTo, bytes, toBytes, bytesAdded: toBytes - bytes,
-      macs, bops: macs * l.bits * aBits, toBops: macs * bits * (actTo ?? aBits),
-      weightSse: sse, toWeightSse: r.sse.reduce((a, b) => a + b, 0),
+      macs, bops: macs * l.bits * aBits, toBops: macs * toBits * (actTo ?? aBits),
+      weightSse: sse, toWeightSse: actOnly ? sse : r.sse.reduce((a, b) => a + b, 0),
     };
   });
   const byKey = new Map(rows.map((r) => [r.key, r]));
@@ -109,7 +112,7 @@ export async function precisionPlan(model: string, o: PrecisionOptions, ctx: Job
   const setScores = new Map<string, PrecisionScore>();
   for (const [i, key] of toScore.entries()) {
     const r = byKey.get(key)!;
-    const w = buildWhatIf(src, [key], wo, `${r.name} at W${bits}${o.activations ? `A${bits}` : ''}`);
+    const w = buildWhatIf(src, [key], wo, `${r.name} at W${r.toBits}A${r.actToBits ?? '-'}`);
     const s = await score(w.bytes, `${r.name} at ${bits} bits (${i + 1}/${toScore.length})`, 0.2 + (0.55 * i) / toScore.length, 0.55 / toScore.length);
     setScores.set(key, s);
     Object.assign(r, { map: s.map, map50: s.map50, gain: s.map - baseline.map, gain50: s.map50 - baseline.map50 });
@@ -140,7 +143,7 @@ export async function precisionPlan(model: string, o: PrecisionOptions, ctx: Job
   }
   for (const k of outcome.keys) byKey.get(k)!.planned = true;
   const planNames = outcome.keys.map((k) => byKey.get(k)!.name);
-  const planBytes = outcome.keys.length ? buildWhatIf(src, outcome.keys, wo, `precision plan: ${planNames.join(', ')} at W${bits}${o.activations ? `A${bits}` : ''}`).bytes : undefined;
+  const planBytes = outcome.keys.length ? buildWhatIf(src, outcome.keys, wo, `precision plan: ${planNames.join(', ')} with ${what}`).bytes : undefined;
   const modelBytes = src.layers.reduce((a, l) => a + weightBytes(l.weights, l.bits, l.src.quant.scale.length), 0);
   const gap = float ? float.map - baseline.map : 0, gap50 = float ? float.map50 - baseline.map50 : 0;
   const plan: PrecisionReport['plan'] = {
@@ -160,20 +163,20 @@ export async function precisionPlan(model: string, o: PrecisionOptions, ctx: Job
   const spF = scoredRows.length >= 5 && scoredRows.every((r) => r.towardFloat !== undefined) ? spearman(scoredRows.map((r) => r.towardFloat!), scoredRows.map((r) => r.gain!)) : undefined;
   const findings: string[] = [];
   const up = scoredRows.filter((r) => r.gain! > 0).length;
-  findings.push(`${scoredRows.length} of ${rows.length} candidate layers scored in full at ${bits}-bit weights${o.activations ? ' and activations' : ''}: ${up} raised mAP@.5:.95, ${scoredRows.length - up} did not (best ${scoredRows.length ? pts(Math.max(...scoredRows.map((r) => r.gain!))) : '—'}, worst ${scoredRows.length ? pts(Math.min(...scoredRows.map((r) => r.gain!))) : '—'} points)`);
+  findings.push(`${scoredRows.length} of ${rows.length} candidate layers scored in full with ${what}: ${up} raised mAP@.5:.95, ${scoredRows.length - up} did not (best ${scoredRows.length ? pts(Math.max(...scoredRows.map((r) => r.gain!))) : '—'}, worst ${scoredRows.length ? pts(Math.min(...scoredRows.map((r) => r.gain!))) : '—'} points)`);
   if (outcome.keys.length) {
     const gapText = plan.gapShare !== undefined ? `, ${(plan.gapShare * 100).toFixed(1)}% of the float → QAT gap` : '';
     findings.push(`plan (${o.layers ? 'the layers given, scored together' : mode.kind === 'target' ? `smallest set reaching mAP@.5:.95 ${(targetMap! * 100).toFixed(2)}${outcome.reached ? '' : ' — NOT reached'}` : mode.kind === 'budget' ? `best set within ${o.budget} extra bytes` : 'every layer that raised the re-scored mAP'}): ${outcome.keys.length} layers, +${outcome.bytesAdded} bytes (${(plan.bytesShare * 100).toFixed(1)}% of the quantized weights), mAP@.5:.95 ${(baseline.map * 100).toFixed(2)} → ${(outcome.map * 100).toFixed(2)} (${pts(outcome.map - baseline.map)} points${gapText}), mAP@.5 ${pts(outcome.map50 - baseline.map50)}`);
     const sum = outcome.keys.reduce((a, k) => a + byKey.get(k)!.gain!, 0);
     findings.push(`the single-layer gains of the plan's layers sum to ${pts(sum)} points; the set re-scored as a whole gives ${pts(outcome.map - baseline.map)}`);
   } else {
-    findings.push(`no candidate layer raised mAP@.5:.95 when re-quantized at ${bits} bits on its own (or together): the plan is empty and no what-if model is written`);
+    findings.push(`no candidate layer raised mAP@.5:.95 with ${what} on its own (or together): the plan is empty and no what-if model is written`);
   }
   if (sp !== undefined) findings.push(`first pass vs the scored gains: Spearman ${sp.toFixed(2)} for the output change${spF !== undefined ? `, ${spF.toFixed(2)} for the output error against float` : ''} (${scoredRows.length} layers)`);
 
-  if (skipped.length) notes.push(`${skipped.length} quantized layers are already at ${bits} bits or more and are not candidates: ${skipped.join(', ')}`);
-  notes.push(`weights re-quantized ${SCALE_SEARCH}; stored as int8 behind a per-channel DequantizeLinear`);
-  if (o.activations) notes.push(`input activations refined to ${bits} bits on the same clipping range: s' = s/2^k, z' = z·2^k, range [qmin·2^k, (qmax+1)·2^k − 1], k = ${bits} − current bits (every current level stays a level)`);
+  if (skipped.length) notes.push(`${skipped.length} quantized layers are already at ${bits} bits or more${actOnly ? ' on their input (or have no input activation quantizer)' : ''} and are not candidates: ${skipped.join(', ')}`);
+  if (!actOnly) notes.push(`weights re-quantized ${SCALE_SEARCH}; stored as int8 behind a per-channel DequantizeLinear`);
+  if (wo.activations) notes.push(`input activations refined to ${bits} bits on the same clipping range: s' = s/2^k, z' = z·2^k, range [qmin·2^k, (qmax+1)·2^k − 1], k = ${bits} − current bits (every current level stays a level)`);
   notes.push(`bytes: integers packed at their width plus float32 scales; MACs per image at the model's input size; bit-operations = MACs × weight bits × activation bits`);
   const limits = [
     'This is a what-if without retraining: the layer\'s latent weights are re-quantized as they are, while QAT adapted the rest of the network to the low-bit layer. Retraining (or fine-tuning) with the plan\'s layers at the higher width can do better than these numbers, and the ranking may change.',
@@ -182,7 +185,7 @@ export async function precisionPlan(model: string, o: PrecisionOptions, ctx: Job
   ];
   ctx.progress({ message: 'done', fraction: 1 });
   const report: PrecisionReport = {
-    model, data: o.data, latentFrom: src.probe.latentFrom, naming: src.naming, bits, activations: o.activations === true,
+    model, data: o.data, latentFrom: src.probe.latentFrom, naming: src.naming, bits, activations: wo.activations, activationsOnly: actOnly,
     baseline, float, layers: rows, skipped,
     firstPass: { method: firstPassMethod, images: nScore < rows.length || o.float ? fpImages : 0, ranked: rows.length, scored: scoredRows.length, spearman: sp, spearmanFloat: spF },
     plan, modelBytes, scaleSearch: SCALE_SEARCH, findings, limits, notes, seconds: (Date.now() - t0) / 1000, scored,

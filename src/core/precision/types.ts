@@ -11,6 +11,8 @@ export interface PrecisionOptions {
   bits?: number;
   /** Refine the layer's input activation quantizer to `bits` too. */
   activations?: boolean;
+  /** Refine only the input activation quantizer; the layer's weights stay as they are. */
+  activationsOnly?: boolean;
   /** Layers scored in full (mAP) after the first pass; 0 or undefined: the default (16); more than there are: all. */
   candidates?: number;
   /** Evaluation images the first pass runs on (default 8). */
@@ -105,6 +107,8 @@ export interface PrecisionReport {
   naming: string;
   bits: number;
   activations: boolean;
+  /** Weights kept as they are (only activations refined). */
+  activationsOnly: boolean;
   baseline: PrecisionScore;
   float?: PrecisionScore;
   /** Candidate layers (below `bits`), in model order. */
