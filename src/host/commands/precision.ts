@@ -56,7 +56,8 @@ export async function precision(ctx: HostContext, clicked?: unknown, all?: unkno
   const out = besidePath(model, 'precision', fs.existsSync);
   const float = findFloatModel(model, (d) => fs.readdirSync(d));
   const r = await ctx.runner.run(`Precision Plan of ${path.basename(model)}`, 'precision', {
-    model, data, latent, float, out, ...mode, bits: 8, engine: s.engine, nms: s.nms, limit: s.evalLimit || undefined,
+    // "Keep this layer at 8 bits" means the layer runs at 8 bits: its weights and its input activations.
+    model, data, latent, float, out, ...mode, bits: 8, activations: true, engine: s.engine, nms: s.nms, limit: s.evalLimit || undefined,
   });
   if (!r) return;
   for (const f of r.report.findings) ctx.log.info(`Precision Plan: ${f}`);
