@@ -2,6 +2,7 @@
 // panel and the HTML reports (webview/report.ts, inlined by src/core/report/html.ts) both draw these.
 import type { AnalysisReport, LayerReport } from '../src/core/analysis/types';
 import type { MapComparison } from '../src/core/compare/types';
+import type { PrecisionReport } from '../src/core/precision/types';
 import type { ProbeLayersData } from '../src/core/report/types';
 import type { Theme } from './theme';
 
@@ -219,6 +220,47 @@ export function probeLayersFigure(p: ProbeLayersData, t: Theme): Figure {
     layout: baseLayout(t, `Output change when soft-rounding one layer at δ=${p.delta} (${p.images} images) — red: flagged`, {
       xaxis: axis(t, 'layer (largest change first)', { tickangle: -60, type: 'category', tickfont: { size: p.layers.length > 40 ? 9 : 11 } }),
       yaxis: axis(t, 'mean squared change / mean square of outputs', { type: 'log' }),
+    }),
+  };
+}
+
+/** Precision plan: mAP@.5:.95 change per scored layer (model order), plan layers outlined, positive green. */
+export function precisionGainFigure(r: PrecisionReport, t: Theme): Figure | undefined {
+  const rows = r.layers.filter((l) => l.gain !== undefined);
+  if (!rows.length) return undefined;
+  return {
+    data: [{
+      type: 'bar',
+      x: rows.map((l) => l.name),
+      y: rows.map((l) => l.gain! * 100),
+      marker: { color: rows.map((l) => (l.gain! > 0 ? t.ok : t.flagged)), line: { color: rows.map((l) => (l.planned ? t.fg : 'rgba(0,0,0,0)')), width: 2.5 } },
+      customdata: rows.map((l) => [l.bytesAdded, l.gain50! * 100, l.planned ? 'in the plan' : '']),
+      hovertemplate: '%{x}<br>Δ mAP@.5:.95 %{y:+.2f} points<br>Δ mAP@.5 %{customdata[1]:+.2f}<br>+%{customdata[0]} bytes<br>%{customdata[2]}<extra></extra>',
+    }],
+    layout: baseLayout(t, `mAP@.5:.95 change per layer with its ${r.activationsOnly ? 'input activations' : r.activations ? 'weights and input activations' : 'weights'} at ${r.bits} bits (points) — outlined: in the plan`, {
+      xaxis: axis(t, 'layer (model order)', { tickangle: -60, type: 'category', tickfont: { size: rows.length > 40 ? 9 : 11 }, nticks: 400 }),
+      yaxis: axis(t, 'Δ mAP@.5:.95 (points)', { zeroline: true }),
+    }),
+  };
+}
+
+/** Precision plan: the plan's mAP@.5:.95 against the bytes it adds, each greedy step re-scored as a whole. */
+export function precisionPlanFigure(r: PrecisionReport, t: Theme): Figure {
+  const kept = [{ x: 0, y: r.baseline.map * 100, name: 'QAT model' }, ...r.plan.steps.filter((s) => s.kept).map((s) => ({ x: s.bytesAdded, y: s.map * 100, name: `+ ${s.name}` }))];
+  const tried = r.plan.steps.filter((s) => !s.kept);
+  const xmax = Math.max(1, ...r.plan.steps.map((s) => s.bytesAdded));
+  const data: Record<string, unknown>[] = [
+    { type: 'scatter', mode: 'lines+markers', name: 'plan', x: kept.map((k) => k.x), y: kept.map((k) => k.y), text: kept.map((k) => k.name), line: { color: t.ok, width: 2 }, hovertemplate: '%{text}<br>+%{x} bytes: mAP@.5:.95 %{y:.2f}<extra></extra>' },
+    { type: 'scatter', mode: 'markers', name: 'tried, not kept', x: tried.map((s) => s.bytesAdded), y: tried.map((s) => s.map * 100), text: tried.map((s) => s.name), marker: { symbol: 'x', color: t.flagged, size: 8 }, hovertemplate: '+ %{text} (not kept)<br>+%{x} bytes: mAP@.5:.95 %{y:.2f}<extra></extra>' },
+  ];
+  if (r.float) data.push({ type: 'scatter', mode: 'lines', name: 'float', x: [0, xmax], y: [r.float.map * 100, r.float.map * 100], line: { color: t.fg, dash: 'dot', width: 1 }, hoverinfo: 'skip' });
+  return {
+    data,
+    layout: baseLayout(t, 'The plan\'s mAP@.5:.95 against the bytes it adds (each step re-scored as a whole)', {
+      showlegend: true,
+      legend: { orientation: 'h', x: 0, y: -0.2 },
+      xaxis: axis(t, 'bytes added', { rangemode: 'tozero' }),
+      yaxis: axis(t, 'mAP@.5:.95 (%)'),
     }),
   };
 }

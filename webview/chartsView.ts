@@ -1,7 +1,8 @@
 // Chart containers and drawing for both views.
 import type { AnalysisReport } from '../src/core/analysis/types';
+import type { PrecisionReport } from '../src/core/precision/types';
 import type { MapComparison } from '../src/shared/protocol';
-import { concentrationFigure, histogramFigure, mapBarsFigure, perChannelFigure, prFigure, scaleTrajectoryFigure } from './charts';
+import { concentrationFigure, histogramFigure, mapBarsFigure, perChannelFigure, prFigure, precisionGainFigure, precisionPlanFigure, scaleTrajectoryFigure } from './charts';
 import { h } from './dom';
 import { draw } from './plotly';
 import type { Theme } from './theme';
@@ -65,5 +66,18 @@ export async function drawMapCharts(root: HTMLElement, c: MapComparison, t: Them
     if (f) jobs.push(draw(pr, f));
     else note(pr, 'No precision-recall curves in these results.');
   }
+  await Promise.all(jobs);
+}
+
+export async function drawPrecisionCharts(root: HTMLElement, r: PrecisionReport, t: Theme): Promise<void> {
+  const gain = root.querySelector<HTMLElement>('#chart-precision-gain');
+  const plan = root.querySelector<HTMLElement>('#chart-precision-plan');
+  const jobs: Promise<void>[] = [];
+  if (gain) {
+    const f = precisionGainFigure(r, t);
+    if (f) jobs.push(draw(gain, f));
+    else note(gain, 'No layer was scored in full.');
+  }
+  if (plan) jobs.push(draw(plan, precisionPlanFigure(r, t)));
   await Promise.all(jobs);
 }

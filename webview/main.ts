@@ -1,10 +1,11 @@
 // The QAT Lens panel script (runs inside the webview). Talks to the host only through messages;
 // keeps its whole view in one state object saved with setState, so a window reload restores it.
 import type { HostToPanel, PanelToHost } from '../src/shared/protocol';
-import { analysisChartsView, drawAnalysisCharts, drawMapCharts, mapChartsView } from './chartsView';
+import { analysisChartsView, drawAnalysisCharts, drawMapCharts, drawPrecisionCharts, mapChartsView } from './chartsView';
 import { type AnalysisActions, summaryView, tableView } from './analysisView';
 import { h } from './dom';
 import { mapTableView } from './mapView';
+import { precisionView } from './precisionView';
 import { resizeAll } from './plotly';
 import { defaultSelection, initialState, nextSort, type PanelState } from './state';
 import { readTheme } from './theme';
@@ -45,17 +46,33 @@ function jobBanner(): HTMLElement | null {
 }
 
 function tabs(): HTMLElement | null {
-  if (!state.analysis || !state.comparison) return null;
+  const views = [state.analysis && 'analysis', state.comparison && 'map', state.precision && 'precision'].filter(Boolean);
+  if (views.length < 2) return null;
   const tab = (id: PanelState['tab'], label: string): HTMLElement =>
     h('button', { type: 'button', role: 'tab', class: state.tab === id ? 'tab active' : 'tab', 'aria-selected': state.tab === id, onclick: () => update({ tab: id }) }, label);
-  return h('nav', { class: 'tabs', role: 'tablist' }, tab('analysis', 'Oscillation'), tab('map', 'mAP comparison'));
+  return h('nav', { class: 'tabs', role: 'tablist' },
+    state.analysis ? tab('analysis', 'Oscillation') : null,
+    state.comparison ? tab('map', 'mAP comparison') : null,
+    state.precision ? tab('precision', 'Precision plan') : null);
 }
+
+/** The view to show: the chosen tab where it has data, else the first view that has. */
+function currentView(): PanelState['tab'] | undefined {
+  const has = { analysis: !!state.analysis, map: !!state.comparison, precision: !!state.precision };
+  if (has[state.tab]) return state.tab;
+  return (['analysis', 'map', 'precision'] as const).find((v) => has[v]);
+}
+
+const copyText = (text: string): void => {
+  void navigator.clipboard?.writeText(text).catch(() => undefined);
+};
 
 function render(what: 'all' | 'selection' | 'table'): void {
   const theme = readTheme();
-  const showMap = state.comparison && (state.tab === 'map' || !state.analysis);
+  const view = currentView();
+  const showMap = view === 'map';
   const a = state.analysis;
-  if (what !== 'all' && a && !showMap) {
+  if (what !== 'all' && a && view === 'analysis') {
     // Cheap updates: keep the charts' DOM, redraw what the selection or table changed.
     const table = app.querySelector('section.layers');
     table?.replaceWith(tableView(state, actions));
@@ -68,7 +85,10 @@ function render(what: 'all' | 'selection' | 'table'): void {
   if (banner) app.append(banner);
   const t = tabs();
   if (t) app.append(t);
-  if (showMap) {
+  if (view === 'precision') {
+    app.append(precisionView(state.precision!, reveal, copyText));
+    void drawPrecisionCharts(app, state.precision!, theme);
+  } else if (showMap) {
     app.append(mapTableView(state.comparison!, reveal), mapChartsView());
     void drawMapCharts(app, state.comparison!, theme);
   } else if (a) {
@@ -94,6 +114,9 @@ window.addEventListener('message', (ev: MessageEvent<HostToPanel>) => {
     }
     case 'comparison':
       update({ comparison: m.comparison, tab: 'map' });
+      break;
+    case 'precision':
+      update({ precision: m.report, tab: 'precision' });
       break;
     case 'job': {
       state = { ...state, job: m.job };

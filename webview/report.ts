@@ -4,7 +4,8 @@
 // filtering and layer selection work as in the panel; there is no host to talk to.
 import type { ReportPageData } from '../src/core/report/types';
 import { probeLayersFigure } from './charts';
-import { analysisChartsView, drawAnalysisCharts, drawMapCharts, mapChartsView } from './chartsView';
+import { analysisChartsView, drawAnalysisCharts, drawMapCharts, drawPrecisionCharts, mapChartsView } from './chartsView';
+import { precisionView } from './precisionView';
 import { type AnalysisActions, summaryView, tableView } from './analysisView';
 import { mapTableView } from './mapView';
 import { draw, resizeAll } from './plotly';
@@ -58,6 +59,13 @@ if (data.comparison) {
   mapRoot.append(mapTableView(data.comparison, () => {}), mapChartsView());
   app.append(mapRoot);
   void drawMapCharts(mapRoot, data.comparison, theme);
+}
+if (data.precision) {
+  const root = document.createElement('div');
+  // No host to reveal files in; copying the plan uses the page's own clipboard.
+  root.append(precisionView(data.precision, () => {}, (text) => void navigator.clipboard?.writeText(text)));
+  app.append(root);
+  void drawPrecisionCharts(root, data.precision, theme);
 }
 const probeChart = document.getElementById('chart-probe-layers');
 if (data.probeLayers && probeChart) void draw(probeChart, probeLayersFigure(data.probeLayers, theme));

@@ -1,6 +1,7 @@
 // The panel's state (saved with setState, so a window reload restores it) and the pure logic on it:
 // the per-layer table rows, sorting and filtering. No DOM here, so it is unit-tested in Node.
 import type { AnalysisReport, LayerReport } from '../src/core/analysis/types';
+import type { PrecisionReport } from '../src/core/precision/types';
 import type { HostToPanel, MapComparison, PanelJobState } from '../src/shared/protocol';
 
 export type SortKey = 'index' | 'name' | 'flagged' | 'nt' | 'concentration' | 'clipped' | 'scale' | 'flips' | 'reversals' | 'ema';
@@ -8,11 +9,12 @@ export type SortKey = 'index' | 'name' | 'flagged' | 'nt' | 'concentration' | 'c
 export interface PanelState {
   analysis?: { report: AnalysisReport; engine: string };
   comparison?: MapComparison;
+  precision?: PrecisionReport;
   job?: PanelJobState;
   selected?: string;
   sort: { key: SortKey; desc: boolean };
   filter: { text: string; flaggedOnly: boolean };
-  tab: 'analysis' | 'map';
+  tab: 'analysis' | 'map' | 'precision';
   /** Shown in place of a result (a checkpoint editor's file that could not be analyzed yet or at all). */
   notice?: Extract<HostToPanel, { type: 'notice' }>;
 }

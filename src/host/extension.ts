@@ -7,6 +7,7 @@ import { cancelJob } from './commands/cancelJob';
 import { compareMap } from './commands/compareMap';
 import { correct } from './commands/correct';
 import { exportReport } from './commands/exportReport';
+import { precision } from './commands/precision';
 import { probe } from './commands/probe';
 import { showPanel } from './commands/showPanel';
 import type { HostContext } from './context';
@@ -34,6 +35,7 @@ export function activate(ext: vscode.ExtensionContext): HostContext {
     'qatLens.correct': (a, b) => correct(ctx, a, b),
     'qatLens.probe': (a, b) => probe(ctx, a, b),
     'qatLens.compareMap': (a, b) => compareMap(ctx, a, b),
+    'qatLens.precision': (a, b) => precision(ctx, a, b),
     'qatLens.showPanel': () => showPanel(ctx),
     'qatLens.exportReport': () => exportReport(ctx),
     'qatLens.cancelJob': () => cancelJob(ctx),

@@ -3,6 +3,7 @@
 // getState). The host keeps what it last sent so a reopened panel shows it again.
 import * as vscode from 'vscode';
 import type { AnalysisReport } from '../core/analysis/types';
+import type { PrecisionReport } from '../core/precision/types';
 import type { HostToPanel, MapComparison, PanelJobState } from '../shared/protocol';
 import { type PanelHandlers, PanelWebview, webviewOptions } from './panelWebview';
 
@@ -13,6 +14,7 @@ export class QatLensPanel implements vscode.Disposable {
   private view: PanelWebview | undefined;
   private analysis: { report: AnalysisReport; engine: string } | undefined;
   private comparison: MapComparison | undefined;
+  private precision: PrecisionReport | undefined;
   private job: PanelJobState = { queued: [] };
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -51,6 +53,12 @@ export class QatLensPanel implements vscode.Disposable {
     this.view?.post({ type: 'comparison', comparison });
   }
 
+  showPrecision(report: PrecisionReport): void {
+    this.precision = report;
+    this.show();
+    this.view?.post({ type: 'precision', report });
+  }
+
   setJob(job: PanelJobState): void {
     this.job = job;
     this.view?.post({ type: 'job', job });
@@ -63,6 +71,7 @@ export class QatLensPanel implements vscode.Disposable {
       const q = [...queue];
       if (this.analysis && !q.some((m) => m.type === 'analysis')) q.unshift({ type: 'analysis', ...this.analysis });
       if (this.comparison && !q.some((m) => m.type === 'comparison')) q.push({ type: 'comparison', comparison: this.comparison });
+      if (this.precision && !q.some((m) => m.type === 'precision')) q.push({ type: 'precision', report: this.precision });
       q.push({ type: 'job', job: this.job });
       return q satisfies HostToPanel[];
     });

@@ -20,12 +20,29 @@ export const isOnnx = (file: string): boolean => path.extname(file).toLowerCase(
 
 /** Where a corrected model is written: beside the input, never over it, never over an earlier result. */
 export function correctedPath(model: string, exists: (p: string) => boolean): string {
+  return besidePath(model, 'qc', exists);
+}
+
+/** `STEM.TAG.onnx` beside the model (then `STEM.TAG-2.onnx`, ...): never over the input or an earlier output. */
+export function besidePath(model: string, tag: string, exists: (p: string) => boolean): string {
   const dir = path.dirname(model);
   const stem = path.basename(model, path.extname(model));
   for (let i = 0; ; i++) {
-    const p = path.join(dir, `${stem}.qc${i ? `-${i + 1}` : ''}.onnx`);
+    const p = path.join(dir, `${stem}.${tag}${i ? `-${i + 1}` : ''}.onnx`);
     if (!exists(p)) return p;
   }
+}
+
+/** PyTorch checkpoints beside a model (latent weights for an integer-only ONNX), last epoch first. */
+export function checkpointCandidates(model: string, list: (dir: string) => string[]): string[] {
+  const dir = path.dirname(model);
+  let names: string[] = [];
+  try {
+    names = list(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => isCheckpoint(n) && !isOnnx(n)).sort((a, b) => b.localeCompare(a, undefined, { numeric: true })).map((n) => path.join(dir, n));
 }
 
 /**

@@ -7,6 +7,7 @@ import type { MapComparison, MapEntry } from '../core/compare/types';
 import type { LogLevel, Progress } from '../core/context';
 import type { ErrorInfo } from '../core/errors';
 import type { JobKind, JobParams, JobRequest, JobResult, JobResults } from '../core/jobs/types';
+import type { PrecisionReport } from '../core/precision/types';
 
 export type { JobKind, JobParams, JobRequest, JobResult, JobResults, LogLevel, MapComparison, MapEntry, Progress };
 
@@ -61,6 +62,7 @@ export interface PanelJobState {
 export type HostToPanel =
   | { type: 'analysis'; report: AnalysisReport; engine: string }
   | { type: 'comparison'; comparison: MapComparison }
+  | { type: 'precision'; report: PrecisionReport }
   | { type: 'job'; job: PanelJobState }
   | { type: 'select'; layer: string }
   /** A line in place of a result (a checkpoint editor whose file could not be analyzed), with an optional button. */
@@ -75,4 +77,4 @@ export type PanelToHost =
   | { type: 'runCommand'; command: PanelCommand };
 
 /** Commands a webview may ask the host to run. */
-export type PanelCommand = 'qatLens.analyze' | 'qatLens.correct' | 'qatLens.probe' | 'qatLens.compareMap' | 'qatLens.cancelJob' | 'workbench.action.reopenWithEditor';
+export type PanelCommand = 'qatLens.analyze' | 'qatLens.correct' | 'qatLens.probe' | 'qatLens.compareMap' | 'qatLens.precision' | 'qatLens.cancelJob' | 'workbench.action.reopenWithEditor';

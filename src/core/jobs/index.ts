@@ -8,6 +8,7 @@ import { runDiag } from './diag';
 import { runEval } from './eval';
 import { runWorkflow } from './workflow';
 import { runMap } from './map';
+import { runPrecision } from './precision';
 import { runProbe } from './probe';
 import type { JobKind, JobParams, JobRequest, JobResult, JobResults } from './types';
 
@@ -22,6 +23,7 @@ const handlers: Handlers = {
   diag: runDiag,
   compare: runCompare,
   workflow: runWorkflow,
+  precision: runPrecision,
 };
 
 /** What to lower when a job runs out of memory (named in the one-line error). */
@@ -34,6 +36,7 @@ const MEMORY_SETTING: Record<JobKind, string> = {
   diag: 'nothing (diag allocates nothing large)',
   compare: '--limit N, or the number of --delta values',
   workflow: '--limit N, or the QC batch (--batch N)',
+  precision: '--limit N or --candidates N',
 };
 
 export function runJob(request: JobRequest, ctx: JobContext): Promise<JobResult> {

@@ -6,6 +6,7 @@ import type { DiagParams, DiagResult } from './diag';
 import type { EvalParams, EvalResult } from './eval';
 import type { WorkflowParams, WorkflowResult } from './workflow';
 import type { MapParams, MapResult } from './map';
+import type { PrecisionParams, PrecisionResult } from './precision';
 import type { ProbeParams, ProbeResult } from './probe';
 
 export interface JobParams {
@@ -17,6 +18,7 @@ export interface JobParams {
   diag: DiagParams;
   compare: CompareParams;
   workflow: WorkflowParams;
+  precision: PrecisionParams;
 }
 export interface JobResults {
   analyze: AnalyzeResult;
@@ -27,6 +29,7 @@ export interface JobResults {
   diag: DiagResult;
   compare: CompareResult;
   workflow: WorkflowResult;
+  precision: PrecisionResult;
 }
 export type JobKind = keyof JobParams;
 

@@ -49,7 +49,7 @@ export async function probeInputs(data: string, model: onnx.IModelProto, count: 
   return out;
 }
 
-async function outputsOf(bytes: Uint8Array, inputs: ort.Tensor[]): Promise<Float32Array[]> {
+export async function outputsOf(bytes: Uint8Array, inputs: ort.Tensor[]): Promise<Float32Array[]> {
   const s = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic', intraOpNumThreads: 2 });
   try {
     const inName = s.inputNames[0], outName = s.outputNames[0];
