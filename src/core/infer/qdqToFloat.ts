@@ -24,6 +24,20 @@ export interface QdqRewriteStats {
   activations: number;
 }
 
+/** One activation fake-quant the rewrite wrote (the QC gradient engine differentiates it as one unit). */
+export interface FakeQuantChain {
+  /** The float value quantized, and the value the chain writes (the old DequantizeLinear output). */
+  input: string;
+  output: string;
+  /** Clip's input (round(x / scaleIn) + z1) and output: equal exactly where the value is in range. */
+  clipIn: string;
+  clipOut: string;
+  scaleIn: number;
+  scaleOut: number;
+  /** The nodes of the chain, in order. */
+  nodes: onnx.INodeProto[];
+}
+
 interface Const {
   dims: number[];
   values: Float64Array;
@@ -63,7 +77,7 @@ export interface QdqRewriteOptions {
 
 const MAGIC = 12582912; // 1.5 * 2^23
 
-export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts: QdqRewriteOptions = {}): { model: onnx.ModelProto; stats: QdqRewriteStats } {
+export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts: QdqRewriteOptions = {}): { model: onnx.ModelProto; stats: QdqRewriteStats; chains: FakeQuantChain[] } {
   const g = model.graph;
   if (!g) throw new QatLensError('model has no graph', file);
   const opset = toNumber((model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
@@ -109,6 +123,7 @@ export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts
   const newInits: onnx.ITensorProto[] = [];
   const replaced = new Map<onnx.INodeProto, onnx.INodeProto[]>(); // DQ node -> nodes that replace it (may be [])
   const stats: QdqRewriteStats = { weights: 0, activations: 0 };
+  const chains: FakeQuantChain[] = [];
   let uid = 0;
   const scalar = (base: string, v: number) => {
     const name = `${base}__fq${uid++}`;
@@ -177,11 +192,14 @@ export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts
       step('Sub', [scalar(base, MAGIC)], 'RoundSub');
     } else step('Round', []);
     if (z1 !== 0) step('Add', [scalar(base, z1)]);
+    const clipIn = cur;
     step('Clip', [scalar(base, lo), scalar(base, hi)]);
+    const clipOut = cur;
     if (z2 !== 0) step('Sub', [scalar(base, z2)]);
     step('Mul', [scalar(base, s2.values[0])]);
     chain[chain.length - 1].output = [out];
     replaced.set(dq, chain);
+    chains.push({ input: src, output: out, clipIn, clipOut, scaleIn: s1.values[0], scaleOut: s2.values[0], nodes: chain });
     stats.activations++;
   }
 
@@ -217,7 +235,7 @@ export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts
     input: (g.input ?? []).filter((i) => !inits.has(i.name!) || keptInit.has(i.name!)),
     valueInfo: (g.valueInfo ?? []).filter((v) => produced.has(v.name!)),
   });
-  return { model: onnx.ModelProto.create({ ...model, graph }), stats };
+  return { model: onnx.ModelProto.create({ ...model, graph }), stats, chains };
 }
 
 /** Channel index of flat element i for a per-axis parameter along `axis`. */
