@@ -3,6 +3,7 @@
 // of the ORIGINAL model's head values for comparison with the generated forward graph.
 import * as ort from 'onnxruntime-node';
 import { loadModel, onnx } from '../../src/core/onnx/proto';
+import { createGradEngine } from '../../src/core/train/engine';
 import type { QuantLayer } from '../../src/core/qc/heads';
 import { uniform } from './opGrad';
 
@@ -52,4 +53,19 @@ export function maxRelDiff(a: Float32Array[], b: ArrayLike<number>[]): { worst: 
     return m / big;
   });
   return { worst, abs, at, per };
+}
+
+/** The CPU gradient engine on a case: heads at γ = 1, β = 0 and at the case's γ/β, and dγ/dβ. */
+export async function engineRun(c: CaseSpec) {
+  const e = await createGradEngine(loadModel(c.file), c.file, { layers: c.layers, heads: c.heads, engine: 'cpu' });
+  const inp = caseInputs(c);
+  try {
+    const gamma1 = c.layers.map((l) => new Float32Array(l.channels).fill(1)), beta0 = c.layers.map((l) => new Float32Array(l.channels));
+    const plain = await e.forward(inp.images, c.batch, gamma1, beta0);
+    const heads = await e.forward(inp.images, c.batch, inp.gamma, inp.beta);
+    const grads = await e.backward(inp.images, c.batch, inp.gamma, inp.beta, inp.dHeads);
+    return { device: e.device, inp, plain, heads, grads };
+  } finally {
+    await e.dispose();
+  }
 }
