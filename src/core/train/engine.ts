@@ -47,7 +47,7 @@ export async function buildTrainGraphs(model: onnx.ModelProto, file: string, o: 
   const forward = buildForward(model, file, o.layers, o.heads, { round });
   const size = imageSize(forward, file, o.imgsz);
   const shapes = await probeShapes(forward, [3, ...size]);
-  return { forward, backward: buildBackward(forward, shapes), shapes };
+  return { forward, backward: buildBackward(forward, shapes, { gpu: round === 'magic' }), shapes };
 }
 
 function imageSize(fwd: ForwardGraph, file: string, given?: [number, number]): [number, number] {
