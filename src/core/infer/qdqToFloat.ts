@@ -4,7 +4,8 @@
 //     a constant are evaluated once here into float32 initializers: (q - z) * s, rounded to float32
 //     exactly as the kernel computes it.
 //   - Activations: QuantizeLinear(s1, z1) -> [Clip(lo, hi)] -> DequantizeLinear(s2, z2) becomes
-//     Div(x, s1) -> Round -> Add(z1) -> Clip(max(qmin, lo), min(qmax, hi)) -> Sub(z2) -> Mul(s2).
+//     Div(x, s1) -> Round -> Add(z1) -> Clip(max(qmin, lo), min(qmax, hi)) -> Sub(z2) -> Mul(s2)
+//     (with z1 = z2, the zero point moves into the Clip bounds instead).
 //     ONNX Round is half-to-even, like QuantizeLinear's rounding, and Clip on integer-valued floats
 //     is exact, so the result equals the QDQ graph up to how the kernels divide (checked in tests).
 //     onnxruntime's WebGPU engine has no Round kernel: each Round runs on the CPU with two copies
@@ -23,6 +24,20 @@ export interface QdqRewriteStats {
   weights: number;
   /** Activation Q/DQ pairs turned into float arithmetic. */
   activations: number;
+}
+
+/** One activation fake-quant the rewrite wrote (the QC gradient engine differentiates it as one unit). */
+export interface FakeQuantChain {
+  /** The float value quantized, and the value the chain writes (the old DequantizeLinear output). */
+  input: string;
+  output: string;
+  /** Clip's input (round(x / scaleIn) + z1) and output: equal exactly where the value is in range. */
+  clipIn: string;
+  clipOut: string;
+  scaleIn: number;
+  scaleOut: number;
+  /** The nodes of the chain, in order. */
+  nodes: onnx.INodeProto[];
 }
 
 interface Const {
@@ -49,7 +64,7 @@ export interface QdqRewriteOptions {
 
 const MAGIC = 12582912; // 1.5 * 2^23
 
-export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts: QdqRewriteOptions = {}): { model: onnx.ModelProto; stats: QdqRewriteStats } {
+export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts: QdqRewriteOptions = {}): { model: onnx.ModelProto; stats: QdqRewriteStats; chains: FakeQuantChain[] } {
   const g = model.graph;
   if (!g) throw new QatLensError('model has no graph', file);
   const opset = toNumber((model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
@@ -84,6 +99,7 @@ export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts
   const newInits: onnx.ITensorProto[] = [];
   const replaced = new Map<onnx.INodeProto, onnx.INodeProto[]>(); // DQ node -> nodes that replace it (may be [])
   const stats: QdqRewriteStats = { weights: 0, activations: 0 };
+  const chains: FakeQuantChain[] = [];
   let uid = 0;
   const scalar = (base: string, v: number) => {
     const name = `${base}__fq${uid++}`;
@@ -154,12 +170,18 @@ export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts
       step('Add', [scalar(base, MAGIC)], 'RoundAdd');
       step('Sub', [scalar(base, MAGIC)], 'RoundSub');
     } else step('Round', []);
-    if (z1 !== 0) step('Add', [scalar(base, z1)]);
-    step('Clip', [scalar(base, lo), scalar(base, hi)]);
-    if (z2 !== 0) step('Sub', [scalar(base, z2)]);
+    // Equal zero points cancel: clip(r + z, lo, hi) - z = clip(r, lo - z, hi - z), exactly (integers
+    // in float32), two full-size passes fewer.
+    const shift = z1 === z2 ? z1 : 0;
+    if (z1 !== shift) step('Add', [scalar(base, z1)]);
+    const clipIn = cur;
+    step('Clip', [scalar(base, lo - shift), scalar(base, hi - shift)]);
+    const clipOut = cur;
+    if (z2 !== shift) step('Sub', [scalar(base, z2)]);
     step('Mul', [scalar(base, s2.values[0])]);
     chain[chain.length - 1].output = [out];
     replaced.set(dq, chain);
+    chains.push({ input: src, output: out, clipIn, clipOut, scaleIn: s1.values[0], scaleOut: s2.values[0], nodes: chain });
     stats.activations++;
   }
 
@@ -195,7 +217,7 @@ export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts
     input: (g.input ?? []).filter((i) => !inits.has(i.name!) || keptInit.has(i.name!)),
     valueInfo: (g.valueInfo ?? []).filter((v) => produced.has(v.name!)),
   });
-  return { model: onnx.ModelProto.create({ ...model, graph }), stats };
+  return { model: onnx.ModelProto.create({ ...model, graph }), stats, chains };
 }
 
 /** channelIndexer with the rewrite's error type. */
