@@ -30,6 +30,10 @@ export interface CocoMatches {
   state: Uint8Array;
   /** Ground truth not ignored, per [k * A + a]. */
   npig: Int32Array;
+  /** Per (category, image) cell c = k * I + i: its kept detections [cellKept[c], cellKept[c+1])
+   *  and its non-ignored ground truth per area range, cellNpig[c * A + a] (the bootstrap's per-image view). */
+  cellKept: Int32Array;
+  cellNpig: Int32Array;
 }
 
 /** Stable sort of the indices [lo, hi) by descending score (= np.argsort(-s, kind='mergesort')). */
@@ -63,6 +67,8 @@ export function matchAll(ix: CocoIndex): CocoMatches {
   const keptRank = new Int32Array(ix.nDt);
   const state = new Uint8Array(ix.nDt * A * T);
   const npig = new Int32Array(K * A);
+  const cellKept = new Int32Array(K * I + 1);
+  const cellNpig = new Int32Array(K * I * A);
   const { gtStart, dtStart, gtBox, dtBox, gtArea, dtArea, gtCrowd, gtIdNonzero, dtScore } = ix;
 
   // Scratch buffers, grown on demand.
@@ -80,6 +86,7 @@ export function matchAll(ix: CocoIndex): CocoMatches {
     keptStart[k] = nKept;
     for (let i = 0; i < I; i++) {
       const c = k * I + i;
+      cellKept[c] = nKept;
       const g0 = gtStart[c];
       const G = gtStart[c + 1] - g0;
       const d0 = dtStart[c];
@@ -136,6 +143,7 @@ export function matchAll(ix: CocoIndex): CocoMatches {
           if (!(gtCrowd[g0 + g] || ar < lo || ar > hi)) perm[p++] = g;
         }
         npig[k * A + a] += p;
+        cellNpig[c * A + a] = p;
         for (let g = 0; g < G; g++) {
           const ar = gtArea[g0 + g];
           if (gtCrowd[g0 + g] || ar < lo || ar > hi) perm[p++] = g;
@@ -193,5 +201,6 @@ export function matchAll(ix: CocoIndex): CocoMatches {
     }
   }
   keptStart[K] = nKept;
-  return { keptStart, keptScore: keptScore.subarray(0, nKept), keptRank: keptRank.subarray(0, nKept), state: state.subarray(0, nKept * A * T), npig };
+  cellKept[K * I] = nKept;
+  return { cellKept, cellNpig, keptStart, keptScore: keptScore.subarray(0, nKept), keptRank: keptRank.subarray(0, nKept), state: state.subarray(0, nKept * A * T), npig };
 }

@@ -1,4 +1,5 @@
 // The COCO shapes the evaluator reads (instances JSON and results JSON) and what it returns.
+import type { PerImageEvals } from './perImage';
 
 export interface CocoImage {
   id: number;
@@ -37,6 +38,8 @@ export interface CocoDet {
 export interface CocoEvalOptions {
   /** Evaluate only these images (pycocotools' params.imgIds); default: every image of the ground truth. */
   imgIds?: number[];
+  /** Keep the per-image evaluations (result.perImage) for bootstrap intervals (src/core/eval/bootstrap.ts). */
+  perImage?: boolean;
 }
 
 /** Precision at the 101 recall thresholds (area "all", 100 detections); -1 where there is no ground truth. */
@@ -74,4 +77,6 @@ export interface CocoEvalResult {
   /** Things pycocotools silently skips (detections of unknown categories, ...), said once each. */
   warnings: string[];
   counts: { images: number; categories: number; annotations: number; detections: number };
+  /** With opts.perImage: the per-image matches, which bootstrap.ts re-accumulates. Not serialised. */
+  perImage?: PerImageEvals;
 }
