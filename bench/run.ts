@@ -1,6 +1,7 @@
 // npm run bench [name...]: runs the benchmarks, each printing its figures and the ratio to a
-// baseline measured in the same run. Names: readers, analysis, cocoeval, pipeline, qc.
+// baseline measured in the same run. Names: readers, analysis, cocoeval, pipeline, qc, bootstrap.
 import { benchAnalysis } from './analysis';
+import { benchBootstrap } from './bootstrap';
 import { benchCocoEval } from './cocoeval';
 import { benchPipeline } from './pipeline';
 import { benchQC } from './qc';
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   cocoeval: () => benchCocoEval(),
   pipeline: () => benchPipeline(),
   qc: () => benchQC(),
+  bootstrap: () => benchBootstrap(),
 };
 
 async function main(): Promise<void> {

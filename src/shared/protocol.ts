@@ -3,6 +3,7 @@
 // messages. Every message is plain JSON-cloneable data, discriminated by `type`.
 import type { AnalysisReport } from '../core/analysis/types';
 import type { ErrorInfo } from '../core/errors';
+import type { BootstrapInfo, MapDiff } from '../core/eval/bootstrap';
 import type { JobKind, JobParams, JobResults } from '../core/jobs/types';
 
 export type { JobKind, JobParams, JobResults };
@@ -63,7 +64,10 @@ export interface MapEntry {
   /** Inference engine that produced the detections ("cpu", "webgpu", ...). */
   engine?: string;
   images?: number;
+  /** The difference against the row it is compared with (QAT, or the hard δ = 0 row for soft/latent rows), with its 95% bootstrap interval. */
+  vsRef?: MapDiff;
 }
+export type { BootstrapInfo, MapDiff };
 
 export interface MapComparison {
   /** What ran: "Run QC Correction", "Compare mAP", "Soft-Rounding Probe". */
@@ -75,6 +79,8 @@ export interface MapComparison {
   /** Written output, e.g. the corrected model. */
   outputs?: { label: string; file: string }[];
   notes?: string[];
+  /** How the entries' intervals were drawn (paired bootstrap over the evaluation images). */
+  bootstrap?: BootstrapInfo;
 }
 
 /** Where the panel shows a job's life, so the user sees the queue too. */

@@ -1,3 +1,4 @@
+import { at50, diffText } from '../../core/compare/diffText';
 import type { CorrectResult } from '../../core/jobs/correct';
 import { type Command, engineOf, num, str, UsageError } from '../command';
 
@@ -83,7 +84,12 @@ export const correct: Command = {
       out(`            mAP@.5:.95  mAP@.5`);
       out(`  before       ${pct(r.before.map)}  ${pct(r.before.map50)}`);
       out(`  after QC     ${pct(r.after.map)}  ${pct(r.after.map50)}`);
-      out(`  change       ${((r.after.map! - r.before.map!) * 100 >= 0 ? '+' : '') + ((r.after.map! - r.before.map!) * 100).toFixed(2).padStart(5)}`);
+      out(`  change       ${((r.after.map! - r.before.map!) * 100 >= 0 ? '+' : '') + ((r.after.map! - r.before.map!) * 100).toFixed(2).padStart(5)}  ${(((r.after.map50 - r.before.map50) * 100 >= 0 ? '+' : '') + ((r.after.map50 - r.before.map50) * 100).toFixed(2)).padStart(6)}`);
+      if (r.change && r.bootstrap) {
+        out(`  change of mAP@.5:.95 ${diffText(r.change)}`);
+        out(`  change of mAP@.5     ${diffText(at50(r.change))}`);
+        out(`  (95% paired bootstrap intervals: ${r.bootstrap.resamples} resamples of the ${r.bootstrap.images} images, seed ${r.bootstrap.seed})`);
+      }
     } else out('mAP before/after: not measured');
     const t = r.timings;
     out(`time: ${(t.totalMs / 1000).toFixed(1)} s training (${(t.forwardBackwardMs / 1000).toFixed(1)} s forward+backward, ${(t.optimizerMs / 1000).toFixed(1)} s optimizer, ${(t.loadMs / 1000).toFixed(1)} s images), ${(t.evalMs / 1000).toFixed(1)} s evaluation`);

@@ -1,5 +1,5 @@
 import type { ProbeResult } from '../../core/jobs/probe';
-import { compareTable } from '../../core/compare/table';
+import { compareTable, intervalLines } from '../../core/compare/table';
 import { type Command, engineOf, num, numList, str, UsageError } from '../command';
 
 export const probe: Command = {
@@ -59,6 +59,7 @@ export const probe: Command = {
     out('mAP in percent; Δ against the hard (δ=0) row');
     out('');
     for (const l of compareTable([r.baseline, ...r.soft, ...(r.latent ? [r.latent] : [])])) out(l);
+    for (const l of intervalLines(res as ProbeResult)) out(l);
     out('');
     for (const f of r.findings) out(f);
     if (r.perLayer) {

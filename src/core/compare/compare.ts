@@ -9,6 +9,7 @@ import { hardIntegers } from '../qc/probeMath';
 import { findWeightChains } from '../qc/probeGraph';
 import { loadModel } from '../onnx/proto';
 import type { NmsOptions } from '../infer/nms';
+import { attachIntervals } from './intervals';
 import { makeScorer, type Scorer } from './score';
 import type { CompareEntry, CompareReport } from './types';
 
@@ -30,6 +31,9 @@ export interface CompareParams {
   limit?: number;
   nms?: Partial<NmsOptions>;
   title?: string;
+  /** Bootstrap resamples for the intervals of the differences (default 1000; 0: none) and their seed. */
+  bootstrap?: number;
+  seed?: number;
 }
 
 /** The probe's latent source for a comparison, or undefined (with a note) where there is none. */
@@ -125,10 +129,13 @@ export async function compareModels(p: CompareParams, ctx: JobContext, scorer: S
     notes.push(hardNote(entries));
   }
   const engine = entries[0]?.engine;
+  const gap = gapRecovered(entries);
+  const bootstrap = attachIntervals(entries, gap, { resamples: p.bootstrap, seed: p.seed });
+  if (bootstrap) ctx.log('info', `bootstrap: ${bootstrap.resamples} resamples of ${bootstrap.images} images for ${entries.length} models in ${(bootstrap.ms / 1000).toFixed(2)} s`);
   return {
     kind: 'compare',
-    comparison: { title: p.title ?? 'Compare mAP', data: p.data, prIou: '.50:.95', entries, notes },
-    gapRecovered: gapRecovered(entries),
+    comparison: { title: p.title ?? 'Compare mAP', data: p.data, prIou: '.50:.95', entries, notes, ...(bootstrap ? { bootstrap } : {}) },
+    gapRecovered: gap,
     latentFrom: src?.latentFrom,
     engine,
     images: entries[0]?.images,

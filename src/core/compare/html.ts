@@ -1,7 +1,8 @@
 // The comparison as chart data (grouped mAP bars, precision/recall curves overlaid) and as a
 // self-contained HTML section. Plotly figures are plain JSON so the report page, the panel and
 // tests all use the same ones.
-import { referenceOf } from './table';
+import { ciText, NOISE } from './diffText';
+import { gapLine, referenceOf } from './table';
 import type { CompareEntry, CompareReport } from './types';
 
 export interface PlotlyFigure {
@@ -42,9 +43,11 @@ export function compareTableHtml(entries: CompareEntry[]): string {
     const ref = referenceOf(e, entries);
     const d = ref ? `${e.map - ref.map >= 0 ? '+' : '−'}${Math.abs((e.map - ref.map) * 100).toFixed(1)} vs ${esc(ref.label)}` : '';
     const soft = e.softWeights !== undefined && e.probedWeights ? `${e.softWeights} (${((100 * e.softWeights) / e.probedWeights).toFixed(1)}%)` : '';
-    return `<tr><td>${esc(e.label)}</td><td class="num">${(e.map * 100).toFixed(1)}</td><td class="num">${(e.map50 * 100).toFixed(1)}</td><td class="num">${d}</td><td class="num">${soft}</td><td>${esc(e.file ?? '')}</td></tr>`;
+    const ci = e.vsRef ? `${ciText(e.vsRef.mapCi)}${e.vsRef.noise ? ` <span class="noise">${NOISE}</span>` : ''}` : '';
+    const ci50 = e.vsRef ? ciText(e.vsRef.map50Ci) : '';
+    return `<tr><td>${esc(e.label)}</td><td class="num">${(e.map * 100).toFixed(1)}</td><td class="num">${(e.map50 * 100).toFixed(1)}</td><td class="num">${d}</td><td class="num">${ci}</td><td class="num">${ci50}</td><td class="num">${soft}</td><td>${esc(e.file ?? '')}</td></tr>`;
   });
-  return `<table class="compare"><thead><tr><th>model</th><th>mAP@.5:.95 (%)</th><th>mAP@.5 (%)</th><th>Δ mAP@.5:.95</th><th>latent-valued weights</th><th>file</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<table class="compare"><thead><tr><th>model</th><th>mAP@.5:.95 (%)</th><th>mAP@.5 (%)</th><th>Δ mAP@.5:.95</th><th>95% CI of Δ mAP@.5:.95</th><th>95% CI of Δ mAP@.5</th><th>latent-valued weights</th><th>file</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 /** Figures as divs plus the script that draws them (Plotly must be loaded before). */
@@ -56,15 +59,16 @@ export function figuresHtml(figs: PlotlyFigure[]): string {
 
 /** The comparison section of a report page: table, gap recovered, notes, charts. */
 export function compareSectionHtml(r: CompareReport): string {
-  const gap = r.gapRecovered
-    ? `<p>QC recovers <b>${(r.gapRecovered.map * 100).toFixed(1)}%</b> of the float → QAT gap in mAP@.5:.95 (${(r.gapRecovered.map50 * 100).toFixed(1)}% in mAP@.5).</p>`
-    : '';
+  const gap = r.gapRecovered ? `<p>${esc(gapLine(r.gapRecovered))}.</p>` : '';
+  const b = r.comparison.bootstrap;
+  const boot = b ? `<p class="notes">Intervals: 95% paired bootstrap over images (${b.resamples} resamples of the ${b.images} evaluation images, seed ${b.seed}; COCOeval's per-image matches re-accumulated). An interval that contains 0 is ${NOISE}.</p>` : '';
   const notes = (r.comparison.notes ?? []).map((n) => `<li>${esc(n)}</li>`).join('');
   return [
     `<section id="compare"><h2>${esc(r.comparison.title)}</h2>`,
     `<p>Data: ${esc(r.comparison.data ?? '')}${r.images ? `, ${r.images} images` : ''}${r.engine ? `, onnxruntime ${esc(r.engine)} engine` : ''}.</p>`,
     compareTableHtml(r.comparison.entries),
     gap,
+    boot,
     notes ? `<ul class="notes">${notes}</ul>` : '',
     figuresHtml(compareFigures(r.comparison.entries)),
     '</section>',

@@ -6,7 +6,7 @@ import { loadPlotly } from '../report/html';
 const CSS = `body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1360px;padding:16px 24px;color:#1d2330}
 h1{font-size:22px;margin:4px 0} h2{font-size:17px;margin:22px 0 4px;border-bottom:1px solid #e3e6ec;padding-bottom:4px} h3{font-size:14px;margin:14px 0 2px}
 table.compare,table.probe{border-collapse:collapse;margin:8px 0;font-size:13px;width:auto} table.compare tr,table.probe tr{cursor:default} table.compare td,table.compare th,table.probe td,table.probe th{border-bottom:1px solid #eef0f4;padding:3px 10px;text-align:left}
-td.num{text-align:right;font-variant-numeric:tabular-nums} .plot{width:100%;height:400px} .notes{font-size:12.5px;color:#5b6270}`;
+td.num{text-align:right;font-variant-numeric:tabular-nums} .plot{width:100%;height:400px} .notes{font-size:12.5px;color:#5b6270} .noise{color:#8a5a00;font-size:12px}`;
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

@@ -66,7 +66,7 @@ function resampledMaps(ev: PerImageEvals, counts: Int32Array[]): ResampledMaps {
   const sbuf = new Float64Array(T * R * Math.max(K, 1));
   const npig = new Int32Array(K * A);
   let buf = new Int32Array(16);
-  let scratch = accumulateScratch(16);
+  let scratch = accumulateScratch(16, 16);
   const map = new Float64Array(counts.length);
   const map50 = new Float64Array(counts.length);
   for (let b = 0; b < counts.length; b++) {
@@ -83,10 +83,9 @@ function resampledMaps(ev: PerImageEvals, counts: Int32Array[]): ResampledMaps {
         need += w[i] * (cellKept[c + 1] - cellKept[c]);
         for (let a = 0; a < A; a++) npig[k * A + a] += w[i] * cellNpig[c * A + a];
       }
-      if (buf.length < need) {
-        buf = new Int32Array(need * 2);
-        scratch = accumulateScratch(need * 2);
-      }
+      const np = Math.max(...Array.from({ length: A }, (_, a) => npig[k * A + a]));
+      if (buf.length < need) buf = new Int32Array(need * 2);
+      if (scratch.sel.length < need || scratch.rc.length < T * np) scratch = accumulateScratch(Math.max(need * 2, scratch.sel.length), Math.max(np * 2, scratch.rc.length / T));
       // The resampled order from the full order: each detection repeated as often as its image
       // was drawn; inside a run of equal scores, copies of one image stay together (image, copy, rank).
       const o = ev.order(k);
@@ -143,3 +142,25 @@ export function gapShares(x: Float64Array, qat: Float64Array, float: Float64Arra
 
 /** True when the interval contains 0: the difference is not distinguishable from noise. */
 export const containsZero = (ci: readonly [number, number]): boolean => ci[0] <= 0 && ci[1] >= 0;
+
+/** A difference of mAPs with its 95% paired bootstrap interval (fractions, like the mAPs). */
+export interface MapDiff {
+  /** Label of the row it is measured against. */
+  against: string;
+  /** this − reference, on all images. */
+  map: number;
+  map50: number;
+  mapCi: [number, number];
+  map50Ci: [number, number];
+  /** The mAP@.5:.95 interval contains 0: not distinguishable from noise. */
+  noise: boolean;
+}
+
+/** How the intervals were drawn. */
+export interface BootstrapInfo {
+  resamples: number;
+  seed: number;
+  images: number;
+  /** Time for all resamples of all models (ms). */
+  ms: number;
+}

@@ -28,6 +28,9 @@ export interface CocoMatches {
   keptRank: Int32Array;
   /** Outcome at [(kept * A + a) * T + t]. */
   state: Uint8Array;
+  /** The same per [kept * A + a] as bit masks over the thresholds (bit t): true positives, false positives. */
+  tpMask: Uint16Array;
+  fpMask: Uint16Array;
   /** Ground truth not ignored, per [k * A + a]. */
   npig: Int32Array;
   /** Per (category, image) cell c = k * I + i: its kept detections [cellKept[c], cellKept[c+1])
@@ -202,5 +205,17 @@ export function matchAll(ix: CocoIndex): CocoMatches {
   }
   keptStart[K] = nKept;
   cellKept[K * I] = nKept;
-  return { cellKept, cellNpig, keptStart, keptScore: keptScore.subarray(0, nKept), keptRank: keptRank.subarray(0, nKept), state: state.subarray(0, nKept * A * T), npig };
+  const tpMask = new Uint16Array(nKept * A);
+  const fpMask = new Uint16Array(nKept * A);
+  for (let q = 0; q < nKept * A; q++) {
+    let tm = 0, fm = 0;
+    for (let t = 0; t < T; t++) {
+      const st = state[q * T + t];
+      if (st === TP) tm |= 1 << t;
+      else if (st === FP) fm |= 1 << t;
+    }
+    tpMask[q] = tm;
+    fpMask[q] = fm;
+  }
+  return { cellKept, cellNpig, keptStart, keptScore: keptScore.subarray(0, nKept), keptRank: keptRank.subarray(0, nKept), state: state.subarray(0, nKept * A * T), tpMask, fpMask, npig };
 }

@@ -20,7 +20,7 @@ export class PerImageEvals {
 
   /** Kept detections of category k, descending score, ties by image then rank (accumulate's order). */
   order(k: number): Int32Array {
-    this.orders ??= this.catIds.map((_, c) => Int32Array.from(sortedKept(this.matches, c)));
+    this.orders ??= this.catIds.map((_, c) => sortedKept(this.matches, c));
     return this.orders[k];
   }
 

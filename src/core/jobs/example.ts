@@ -7,6 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import type { AnalysisReport } from '../analysis/types';
 import { gapRecovered, hardNote, subContext } from '../compare/compare';
 import { compareSectionHtml } from '../compare/html';
+import { attachIntervals } from '../compare/intervals';
+import { gapLine } from '../compare/table';
 import { addSections } from '../compare/page';
 import { makeScorer } from '../compare/score';
 import type { CompareEntry, CompareReport } from '../compare/types';
@@ -35,6 +37,9 @@ export interface ExampleParams {
   /** The per-layer probe (one layer soft-rounded at a time, on 2 images; default true). */
   perLayer?: boolean;
   engine?: 'auto' | 'cpu' | 'webgpu' | 'cuda';
+  /** Bootstrap resamples for the intervals of the differences (default 1000; 0: none) and their seed. */
+  bootstrap?: number;
+  seed?: number;
 }
 
 export interface ExampleResult {
@@ -137,14 +142,18 @@ export async function runExample(p: ExampleParams, ctx: JobContext): Promise<Exa
   await score('QAT', 'qat', qdq, 0.866);
   entries.push({ ...probe.baseline, label: 'QAT hard δ=0 (float weights)' }, ...probe.soft, ...(probe.latent ? [probe.latent] : []));
   await score('QC', 'qc', files.corrected, 0.933);
+  const gap = gapRecovered(entries);
+  const bootstrap = attachIntervals(entries, gap, { resamples: p.bootstrap, seed: p.seed });
+  for (const e of [probe.baseline, ...probe.soft, ...(probe.latent ? [probe.latent] : [])]) delete e.perImage;
   const comparison: CompareReport = {
     kind: 'compare',
     comparison: {
       title: `Bundled example, W${bits}A${bits}: float / QAT / soft-round / QC`, data, prIou: '.50:.95', entries,
       outputs: [{ label: 'corrected model', file: files.corrected }],
       notes: [`QC: ${steps} Adam steps × ${batch} labelled calibration images (calib split), evaluated on the val split`, ...probe.notes],
+      ...(bootstrap ? { bootstrap } : {}),
     },
-    gapRecovered: gapRecovered(entries),
+    gapRecovered: gap,
     latentFrom: probe.latentFrom,
     engine: entries[0]?.engine,
     images: entries[0]?.images,
@@ -152,7 +161,7 @@ export async function runExample(p: ExampleParams, ctx: JobContext): Promise<Exa
   };
   comparison.comparison.notes!.push(hardNote(entries));
   const g = comparison.gapRecovered;
-  if (g) ctx.log('info', `QC recovers ${(g.map * 100).toFixed(1)}% of the float → QAT gap in mAP@.5:.95`);
+  if (g) ctx.log('info', gapLine(g));
 
   const inputs = [qdq, ...(latentOnnx ? [latentOnnx] : []), floatOnnx, ...checkpoints];
   const settings = { bits, steps, batch, limit: p.limit, deltas, checkpoints };
