@@ -61,16 +61,16 @@ export class Rng {
     return lo + (hi - lo) * this.float();
   }
 
-  /** A standard normal draw (Box-Muller, the second value of each pair kept for the next call). */
+  /** A standard normal draw (Box-Muller on 32-bit uniforms, the second value of each pair kept for the next call). */
   normal(): number {
     if (this.spare !== undefined) {
       const v = this.spare;
       this.spare = undefined;
       return v;
     }
-    const u = 1 - this.float(); // (0, 1]: log(u) is finite
+    const u = (this.u32() + 1) / 4294967296; // (0, 1]: log(u) is finite
     const r = Math.sqrt(-2 * Math.log(u));
-    const a = 2 * Math.PI * this.float();
+    const a = (2 * Math.PI * this.u32()) / 4294967296;
     this.spare = r * Math.sin(a);
     return r * Math.cos(a);
   }

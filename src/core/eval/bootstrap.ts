@@ -164,3 +164,13 @@ export interface BootstrapInfo {
   /** Time for all resamples of all models (ms). */
   ms: number;
 }
+
+/**
+ * The 95% interval of mAP(b) − mAP(a) for two evaluations on different images (e.g. one model on
+ * two data sets): each side resampled on its own (unpaired), `resamples` times.
+ */
+export function unpairedDiffIntervals(a: PerImageEvals, b: PerImageEvals, resamples = DEFAULT_RESAMPLES, seed = DEFAULT_SEED): { map: [number, number]; map50: [number, number] } {
+  const [ra] = bootstrapMaps([a], resampleCounts(a.images, resamples, seed));
+  const [rb] = bootstrapMaps([b], resampleCounts(b.images, resamples, seed + 1));
+  return { map: interval95(diffs(rb.map, ra.map)), map50: interval95(diffs(rb.map50, ra.map50)) };
+}

@@ -17,6 +17,7 @@ import { atomicWrite } from '../io/atomicWrite';
 import { probeModel, type ProbeReport } from '../qc/probe';
 import { probeSectionHtml } from '../qc/probeHtml';
 import { buildHtmlReport } from '../report/html';
+import { shapesDataset } from '../data/shapes/dataset';
 import { runAnalyze } from './analyze';
 import type { JobContext } from './context';
 import { runCorrect, type CorrectResult } from './correct';
@@ -37,6 +38,14 @@ export interface ExampleParams {
   /** The per-layer probe (one layer soft-rounded at a time, on 2 images; default true). */
   perLayer?: boolean;
   engine?: 'auto' | 'cpu' | 'webgpu' | 'cuda';
+  /**
+   * Evaluation and calibration data: 'bundled' (examples/shapes: 200 val, 256 calib images) or
+   * 'large' (generated once into a cache folder by src/core/data/shapes: 1000 val, 4000 calib,
+   * 500 holdout images; the models stay the bundled ones).
+   */
+  data?: ExampleData;
+  /** Folder of the generated set (default: the per-user cache, see shapesCacheDir()). */
+  shapesDir?: string;
   /** Bootstrap resamples for the intervals of the differences (default 1000; 0: none) and their seed. */
   bootstrap?: number;
   seed?: number;
@@ -47,14 +56,15 @@ export interface ExampleResult {
   dir: string;
   out: string;
   files: { json: string; html: string; corrected: string };
-  settings: { bits: number; steps: number; batch: number; limit?: number; deltas: number[]; checkpoints: string[] };
+  settings: { bits: number; steps: number; batch: number; limit?: number; deltas: number[]; checkpoints: string[]; data: string };
   comparison: CompareReport;
   probe: ProbeReport;
   analysis: { layers: number; flagged: string[] };
   seconds: number;
 }
 
-const DEFAULTS = { steps: 60, batch: 8, deltas: [0.05, 0.1, 0.25] };
+export type ExampleData = 'bundled' | 'large';
+const DEFAULTS = { steps: 60, batch: 8, deltas: [0.05, 0.1, 0.25], data: 'bundled' as ExampleData };
 
 /** The bundled example: beside the package (../examples from dist/ or src/core/jobs), else in the working folder. */
 export function findExampleDir(): string {
@@ -89,7 +99,9 @@ export async function runExample(p: ExampleParams, ctx: JobContext): Promise<Exa
   const dir = resolve(p.dir ?? findExampleDir());
   const bits = p.bits ?? 4;
   const run = join(dir, `w${bits}a${bits}`);
-  const data = need(join(dir, 'data.yaml'), 'data.yaml');
+  const which = p.data ?? DEFAULTS.data;
+  // The evaluation split (val) is never used for fitting or choosing: QC fits on calib.
+  const data = which === 'large' ? await shapesDataset({ dir: p.shapesDir }, subContext(ctx, 'data', 0, 0)) : need(join(dir, 'data.yaml'), 'data.yaml');
   const floatOnnx = need(join(dir, 'float.onnx'), 'float model');
   const qdq = need(join(run, 'qdq.onnx'), `W${bits}A${bits} QDQ model`);
   const checkpoints = epochCheckpoints(run);
@@ -164,7 +176,7 @@ export async function runExample(p: ExampleParams, ctx: JobContext): Promise<Exa
   if (g) ctx.log('info', gapLine(g));
 
   const inputs = [qdq, ...(latentOnnx ? [latentOnnx] : []), floatOnnx, ...checkpoints];
-  const settings = { bits, steps, batch, limit: p.limit, deltas, checkpoints };
+  const settings = { bits, steps, batch, limit: p.limit, deltas, checkpoints, data };
   const report = { kind: 'qat-lens example report', example: dir, settings, analysis, probe, qc, comparison };
   await atomicWrite(files.json, `${JSON.stringify(report, null, 1)}\n`, { signal: ctx.signal, inputs });
   const page = addSections(buildHtmlReport(analysis, { title: `QAT Lens: bundled example W${bits}A${bits}` }), compareSectionHtml(comparison) + '\n' + probeSectionHtml(probe));
