@@ -1,11 +1,12 @@
 // npm run bench [name...]: runs the benchmarks, each printing its figures and the ratio to a
-// baseline measured in the same run. Names: readers, analysis, cocoeval, pipeline, qc, bootstrap.
+// baseline measured in the same run. Names: readers, analysis, cocoeval, pipeline, qc, bootstrap, shapes.
 import { benchAnalysis } from './analysis';
 import { benchBootstrap } from './bootstrap';
 import { benchCocoEval } from './cocoeval';
 import { benchPipeline } from './pipeline';
 import { benchQC } from './qc';
 import { benchReaders } from './readers';
+import { benchShapes } from './shapes';
 
 const benches: Record<string, () => Promise<unknown>> = {
   readers: () => benchReaders(),
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   pipeline: () => benchPipeline(),
   qc: () => benchQC(),
   bootstrap: () => benchBootstrap(),
+  shapes: () => benchShapes(),
 };
 
 async function main(): Promise<void> {

@@ -1,6 +1,6 @@
 import type { CompareResult } from '../../core/jobs/compare';
 import { compareSummary } from '../../core/compare/table';
-import { type Command, engineOf, num, numList, str, UsageError } from '../command';
+import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, bootstrapOf, type Command, engineOf, num, numList, str, UsageError } from '../command';
 
 export const compare: Command = {
   name: 'compare',
@@ -17,14 +17,13 @@ export const compare: Command = {
     '  --no-latent      do not score the latent variant',
     '  --engine E       auto (default), cpu, webgpu or cuda',
     '  --limit N        score only the first N images',
-    '  --bootstrap N    resamples for the 95% paired bootstrap interval of each difference (default 1000; 0: none)',
-    '  --seed S         seed of the bootstrap resamples (default 1)',
     '  --json FILE      write the comparison as JSON',
     '  --html FILE      write a self-contained HTML page (bars and precision/recall curves)',
+    BOOTSTRAP_HELP,
   ].join('\n'),
   options: {
     data: { type: 'string' }, qat: { type: 'string' }, float: { type: 'string' }, latent: { type: 'string' }, corrected: { type: 'string' },
-    delta: { type: 'string' }, 'no-latent': { type: 'boolean' }, engine: { type: 'string' }, limit: { type: 'string' }, bootstrap: { type: 'string' }, seed: { type: 'string' }, json: { type: 'string' }, html: { type: 'string' },
+    delta: { type: 'string' }, 'no-latent': { type: 'boolean' }, engine: { type: 'string' }, limit: { type: 'string' }, ...BOOTSTRAP_OPTIONS, json: { type: 'string' }, html: { type: 'string' },
   },
   positionals: { min: 0, max: 0 },
   inputs: (v) => ['data', 'qat', 'float', 'latent', 'corrected'].map((k) => str(v, k)).filter((x): x is string => !!x),
@@ -41,8 +40,7 @@ export const compare: Command = {
         latentVariant: v['no-latent'] === true ? false : undefined,
         engine: engineOf(v),
         limit: num(v, 'limit', (n) => Number.isInteger(n) && n > 0, 'a positive whole number'),
-        bootstrap: num(v, 'bootstrap', (n) => Number.isInteger(n) && n >= 0 && n <= 1e6, 'a whole number from 0 to 1000000'),
-        seed: num(v, 'seed', (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32, 'a whole number from 0 to 2^32 - 1'),
+        ...bootstrapOf(v),
         jsonOut: str(v, 'json'), htmlOut: str(v, 'html'),
       },
     };

@@ -1,6 +1,6 @@
 import { at50, diffText } from '../../core/compare/diffText';
 import type { CorrectResult } from '../../core/jobs/correct';
-import { type Command, engineOf, num, str, UsageError } from '../command';
+import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, bootstrapOf, type Command, engineOf, num, str, UsageError } from '../command';
 
 const BACKENDS = ['auto', 'webgpu', 'tensorflow', 'cpu'] as const;
 
@@ -22,11 +22,13 @@ export const correct: Command = {
     '  --out FILE         corrected ONNX model to write (never the input)',
     '  --engine E         inference engine for mAP: auto (default), cpu, webgpu or cuda',
     '  --json FILE        write the report as JSON',
+    BOOTSTRAP_HELP,
   ].join('\n'),
   options: {
     data: { type: 'string' }, calib: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
     batch: { type: 'string' }, 'calib-images': { type: 'string' }, backend: { type: 'string' }, imgsz: { type: 'string' },
     limit: { type: 'string' }, out: { type: 'string' }, engine: { type: 'string' }, json: { type: 'string' },
+    ...BOOTSTRAP_OPTIONS,
   },
   positionals: { min: 1, max: 1 },
   inputs: (v, pos) => [pos[0]!, str(v, 'data')!],
@@ -54,6 +56,7 @@ export const correct: Command = {
         backend: backend as (typeof BACKENDS)[number] | undefined,
         imgsz: num(v, 'imgsz', (n) => posInt(n) && n % 32 === 0, 'a positive multiple of 32'),
         limit: num(v, 'limit', posInt, 'a positive whole number'),
+        ...bootstrapOf(v),
         engine: engineOf(v),
         jsonOut: str(v, 'json'),
       },

@@ -1,6 +1,6 @@
 import type { ExampleResult } from '../../core/jobs/example';
 import { compareSummary } from '../../core/compare/table';
-import { type Command, engineOf, num, str, UsageError } from '../command';
+import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, bootstrapOf, type Command, engineOf, num, str, UsageError } from '../command';
 
 export const example: Command = {
   name: 'example',
@@ -15,15 +15,14 @@ export const example: Command = {
     '  --data D       bundled (default: examples/shapes, 200 val / 256 calib images) or large (1000 val / 4000 calib /',
     '                 500 holdout images, generated once into the cache folder, ~3 min on 2 cores)',
     '  --shapes-dir DIR  where the large set is generated (default: $QAT_LENS_CACHE, else the user cache folder)',
-    '  --bootstrap N  resamples for the 95% bootstrap interval of each difference (default 1000; 0: none)',
-    '  --seed S       seed of the bootstrap resamples (default 1)',
     '  --dir DIR      the example folder (default: the bundled examples/shapes)',
     '  --engine E     auto (default), cpu, webgpu or cuda',
+    BOOTSTRAP_HELP,
   ].join('\n'),
   options: {
     out: { type: 'string' }, bits: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' },
     limit: { type: 'string' }, dir: { type: 'string' }, engine: { type: 'string' },
-    data: { type: 'string' }, 'shapes-dir': { type: 'string' }, bootstrap: { type: 'string' }, seed: { type: 'string' },
+    data: { type: 'string' }, 'shapes-dir': { type: 'string' }, ...BOOTSTRAP_OPTIONS,
   },
   positionals: { min: 0, max: 0 },
   inputs: (v) => (str(v, 'dir') ? [str(v, 'dir')!] : []),
@@ -40,8 +39,7 @@ export const example: Command = {
         steps: num(v, 'steps', whole, 'a positive whole number'), batch: num(v, 'batch', whole, 'a positive whole number'),
         limit: num(v, 'limit', whole, 'a positive whole number'), engine: engineOf(v),
         data, shapesDir: str(v, 'shapes-dir'),
-        bootstrap: num(v, 'bootstrap', (n) => Number.isInteger(n) && n >= 0 && n <= 1e6, 'a whole number from 0 to 1000000'),
-        seed: num(v, 'seed', (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32, 'a whole number from 0 to 2^32 - 1'),
+        ...bootstrapOf(v),
       },
     };
   },

@@ -157,7 +157,7 @@ export function line(img: Rgb, x0: number, y0: number, x1: number, y1: number, c
   const len = Math.hypot(x1 - x0, y1 - y0);
   if (len === 0) return line1(img, x0, y0, x1, y1, col);
   const nx = (-(y1 - y0) / len) * (width / 2), ny = ((x1 - x0) / len) * (width / 2);
-  fillPolygon(img, [[x0 + nx, y0 + ny], [x1 + nx, y1 + ny], [x1 - nx, y1 - ny], [x0 - nx, y0 - ny]], col);
+  fillPolygon(img, [[x0 + nx, y0 + ny], [x1 + nx, y1 + ny], [x1 - nx, y1 - ny], [x0 - nx, y0 - ny]], col, 0);
 }
 
 /** An arc of the ellipse inscribed in [x0, y0, x1, y1] from `start` to `end` degrees (clockwise on screen, as Pillow's). */
@@ -172,6 +172,35 @@ export function arc(img: Rgb, x0: number, y0: number, x1: number, y1: number, st
     line(img, px, py, qx, qy, col, width);
     px = qx;
     py = qy;
+  }
+}
+
+/** Gaussian blur of standard deviation sigma (Pillow's GaussianBlur(radius = sigma)), kernel to 3 sigma, edges extended. */
+export function gaussianBlur(img: Rgb, sigma: number): void {
+  const r = Math.max(1, Math.ceil(3 * sigma));
+  const k = new Float64Array(2 * r + 1);
+  let sum = 0;
+  for (let i = -r; i <= r; i++) sum += k[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma));
+  for (let i = 0; i < k.length; i++) k[i] /= sum;
+  const { w, h, data } = img;
+  const tmp = new Float32Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let c = 0; c < 3; c++) {
+        let s = 0;
+        for (let i = -r; i <= r; i++) s += k[i + r] * data[(y * w + Math.min(w - 1, Math.max(0, x + i))) * 3 + c];
+        tmp[(y * w + x) * 3 + c] = s;
+      }
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let c = 0; c < 3; c++) {
+        let s = 0;
+        for (let i = -r; i <= r; i++) s += k[i + r] * tmp[(Math.min(h - 1, Math.max(0, y + i)) * w + x) * 3 + c];
+        data[(y * w + x) * 3 + c] = clip8(s);
+      }
+    }
   }
 }
 
