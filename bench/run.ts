@@ -1,10 +1,12 @@
 // npm run bench [name...]: runs the benchmarks, each printing its figures and the ratio to a
-// baseline measured in the same run. Names: readers, analysis, cocoeval, pipeline, qc, train.
+// baseline measured in the same run. Names: readers, analysis, cocoeval, pipeline, qc, train, bootstrap, shapes.
 import { benchAnalysis } from './analysis';
+import { benchBootstrap } from './bootstrap';
 import { benchCocoEval } from './cocoeval';
 import { benchPipeline } from './pipeline';
 import { benchQC } from './qc';
 import { benchReaders } from './readers';
+import { benchShapes } from './shapes';
 import { benchTrain } from './train';
 
 const benches: Record<string, () => Promise<unknown>> = {
@@ -14,6 +16,8 @@ const benches: Record<string, () => Promise<unknown>> = {
   pipeline: () => benchPipeline(),
   qc: () => benchQC(),
   train: () => benchTrain(),
+  bootstrap: () => benchBootstrap(),
+  shapes: () => benchShapes(),
 };
 
 async function main(): Promise<void> {

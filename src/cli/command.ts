@@ -59,3 +59,16 @@ export function engineOf(v: Values): 'auto' | 'cpu' | 'webgpu' | 'cuda' | undefi
   if (e === 'auto' || e === 'cpu' || e === 'webgpu' || e === 'cuda') return e;
   throw new UsageError(`--engine must be one of auto, cpu, webgpu, cuda; got "${e}"`);
 }
+
+/** --bootstrap N and --seed S: the resamples of the 95% intervals on mAP differences (compare, correct, probe, example). */
+export const BOOTSTRAP_OPTIONS: Options = { bootstrap: { type: 'string' }, seed: { type: 'string' } };
+export const BOOTSTRAP_HELP = [
+  '  --bootstrap N      resamples of the 95% paired bootstrap interval of each mAP difference (default 1000; 0: none)',
+  '  --seed S           seed of the bootstrap resamples (default 1)',
+].join('\n');
+export function bootstrapOf(v: Values): { bootstrap?: number; seed?: number } {
+  return {
+    bootstrap: num(v, 'bootstrap', (n) => Number.isInteger(n) && n >= 0 && n <= 1e6, 'a whole number from 0 to 1000000'),
+    seed: num(v, 'seed', (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32, 'a whole number from 0 to 2^32 - 1'),
+  };
+}

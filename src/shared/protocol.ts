@@ -4,12 +4,13 @@
 // The protocol imports the engine's types; the engine never imports this file.
 import type { AnalysisReport } from '../core/analysis/types';
 import type { MapComparison, MapEntry } from '../core/compare/types';
+import type { BootstrapInfo, MapDiff } from '../core/eval/bootstrap';
 import type { LogLevel, Progress } from '../core/context';
 import type { ErrorInfo } from '../core/errors';
 import type { JobKind, JobParams, JobRequest, JobResult, JobResults } from '../core/jobs/types';
 import type { PrecisionReport } from '../core/precision/types';
 
-export type { JobKind, JobParams, JobRequest, JobResult, JobResults, LogLevel, MapComparison, MapEntry, Progress };
+export type { BootstrapInfo, JobKind, JobParams, JobRequest, JobResult, JobResults, LogLevel, MapComparison, MapDiff, MapEntry, Progress };
 
 // ---- host -> worker ----
 export type HostMessage =

@@ -1,11 +1,11 @@
 import type { CompareResult } from '../../core/jobs/compare';
 import { compareSummary } from '../../core/compare/table';
-import { type Command, engineOf, num, numList, str, UsageError } from '../command';
+import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, bootstrapOf, type Command, engineOf, num, numList, str, UsageError } from '../command';
 
 export const compare: Command = {
   name: 'compare',
   summary: 'mAP side by side: float, QAT (hard), soft-round δ, latent weights, QC (table, JSON, HTML)',
-  usage: '--data DATASET --qat QAT.onnx [--float FLOAT.onnx] [--latent CHECKPOINT|LATENT.onnx] [--corrected QC.onnx] [--delta LIST] [--json FILE] [--html FILE]',
+  usage: '--data DATASET --qat QAT.onnx [--float FLOAT.onnx] [--latent CHECKPOINT|LATENT.onnx] [--corrected QC.onnx] [--delta LIST] [--bootstrap N] [--seed S] [--json FILE] [--html FILE]',
   help: [
     '  --data PATH      evaluation data set (COCO or YOLO)',
     '  --qat FILE       the QAT model (QDQ ONNX) as deployed',
@@ -19,10 +19,11 @@ export const compare: Command = {
     '  --limit N        score only the first N images',
     '  --json FILE      write the comparison as JSON',
     '  --html FILE      write a self-contained HTML page (bars and precision/recall curves)',
+    BOOTSTRAP_HELP,
   ].join('\n'),
   options: {
     data: { type: 'string' }, qat: { type: 'string' }, float: { type: 'string' }, latent: { type: 'string' }, corrected: { type: 'string' },
-    delta: { type: 'string' }, 'no-latent': { type: 'boolean' }, engine: { type: 'string' }, limit: { type: 'string' }, json: { type: 'string' }, html: { type: 'string' },
+    delta: { type: 'string' }, 'no-latent': { type: 'boolean' }, engine: { type: 'string' }, limit: { type: 'string' }, ...BOOTSTRAP_OPTIONS, json: { type: 'string' }, html: { type: 'string' },
   },
   positionals: { min: 0, max: 0 },
   inputs: (v) => ['data', 'qat', 'float', 'latent', 'corrected'].map((k) => str(v, k)).filter((x): x is string => !!x),
@@ -39,6 +40,7 @@ export const compare: Command = {
         latentVariant: v['no-latent'] === true ? false : undefined,
         engine: engineOf(v),
         limit: num(v, 'limit', (n) => Number.isInteger(n) && n > 0, 'a positive whole number'),
+        ...bootstrapOf(v),
         jsonOut: str(v, 'json'), htmlOut: str(v, 'html'),
       },
     };

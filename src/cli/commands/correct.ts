@@ -1,5 +1,6 @@
+import { at50, diffText } from '../../core/compare/diffText';
 import type { CorrectResult } from '../../core/jobs/correct';
-import { type Command, engineOf, num, str, UsageError } from '../command';
+import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, bootstrapOf, type Command, engineOf, num, str, UsageError } from '../command';
 
 const BACKENDS = ['auto', 'webgpu', 'tensorflow', 'cpu'] as const;
 
@@ -21,11 +22,13 @@ export const correct: Command = {
     '  --out FILE         corrected ONNX model to write (never the input)',
     '  --engine E         inference engine for mAP: auto (default), cpu, webgpu or cuda',
     '  --json FILE        write the report as JSON',
+    BOOTSTRAP_HELP,
   ].join('\n'),
   options: {
     data: { type: 'string' }, calib: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
     batch: { type: 'string' }, 'calib-images': { type: 'string' }, backend: { type: 'string' }, imgsz: { type: 'string' },
     limit: { type: 'string' }, out: { type: 'string' }, engine: { type: 'string' }, json: { type: 'string' },
+    ...BOOTSTRAP_OPTIONS,
   },
   positionals: { min: 1, max: 1 },
   inputs: (v, pos) => [pos[0]!, str(v, 'data')!],
@@ -53,6 +56,7 @@ export const correct: Command = {
         backend: backend as (typeof BACKENDS)[number] | undefined,
         imgsz: num(v, 'imgsz', (n) => posInt(n) && n % 32 === 0, 'a positive multiple of 32'),
         limit: num(v, 'limit', posInt, 'a positive whole number'),
+        ...bootstrapOf(v),
         engine: engineOf(v),
         jsonOut: str(v, 'json'),
       },
@@ -83,7 +87,12 @@ export const correct: Command = {
       out(`            mAP@.5:.95  mAP@.5`);
       out(`  before       ${pct(r.before.map)}  ${pct(r.before.map50)}`);
       out(`  after QC     ${pct(r.after.map)}  ${pct(r.after.map50)}`);
-      out(`  change       ${((r.after.map! - r.before.map!) * 100 >= 0 ? '+' : '') + ((r.after.map! - r.before.map!) * 100).toFixed(2).padStart(5)}`);
+      out(`  change       ${((r.after.map! - r.before.map!) * 100 >= 0 ? '+' : '') + ((r.after.map! - r.before.map!) * 100).toFixed(2).padStart(5)}  ${(((r.after.map50 - r.before.map50) * 100 >= 0 ? '+' : '') + ((r.after.map50 - r.before.map50) * 100).toFixed(2)).padStart(6)}`);
+      if (r.change && r.bootstrap) {
+        out(`  change of mAP@.5:.95 ${diffText(r.change)}`);
+        out(`  change of mAP@.5     ${diffText(at50(r.change))}`);
+        out(`  (95% paired bootstrap intervals: ${r.bootstrap.resamples} resamples of the ${r.bootstrap.images} images, seed ${r.bootstrap.seed})`);
+      }
     } else out('mAP before/after: not measured');
     const t = r.timings;
     out(`time: ${(t.totalMs / 1000).toFixed(1)} s training (${(t.forwardBackwardMs / 1000).toFixed(1)} s forward+backward, ${(t.optimizerMs / 1000).toFixed(1)} s optimizer, ${(t.loadMs / 1000).toFixed(1)} s images), ${(t.evalMs / 1000).toFixed(1)} s evaluation`);

@@ -1,6 +1,6 @@
 import type { ProbeResult } from '../../core/jobs/probe';
-import { compareTable } from '../../core/compare/table';
-import { type Command, engineOf, num, numList, str, UsageError } from '../command';
+import { compareTable, intervalLines } from '../../core/compare/table';
+import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, bootstrapOf, type Command, engineOf, num, numList, str, UsageError } from '../command';
 
 export const probe: Command = {
   name: 'probe',
@@ -20,11 +20,13 @@ export const probe: Command = {
     '  --engine E           auto (default), cpu, webgpu or cuda',
     '  --limit N            score only the first N images',
     '  --json FILE          write the report as JSON',
+    BOOTSTRAP_HELP,
   ].join('\n'),
   options: {
     data: { type: 'string' }, delta: { type: 'string' }, pt: { type: 'string' }, variant: { type: 'string' },
     'per-layer': { type: 'boolean' }, 'layer-delta': { type: 'string' }, 'layer-images': { type: 'string' }, layers: { type: 'string' }, 'layer-map': { type: 'string' }, flagged: { type: 'boolean' },
     engine: { type: 'string' }, limit: { type: 'string' }, json: { type: 'string' },
+    ...BOOTSTRAP_OPTIONS,
   },
   positionals: { min: 1, max: 1 },
   inputs: (v, pos) => [pos[0]!, str(v, 'data')!, ...(str(v, 'pt') ? [str(v, 'pt')!] : [])],
@@ -48,6 +50,7 @@ export const probe: Command = {
         perLayerMap: num(v, 'layer-map', (n) => Number.isInteger(n) && n >= 0, 'a whole number'),
         engine: engineOf(v),
         limit: num(v, 'limit', whole, 'a positive whole number'),
+        ...bootstrapOf(v),
         jsonOut: str(v, 'json'),
       },
     };
@@ -59,6 +62,7 @@ export const probe: Command = {
     out('mAP in percent; Δ against the hard (δ=0) row');
     out('');
     for (const l of compareTable([r.baseline, ...r.soft, ...(r.latent ? [r.latent] : [])])) out(l);
+    for (const l of intervalLines(res as ProbeResult)) out(l);
     out('');
     for (const f of r.findings) out(f);
     if (r.perLayer) {

@@ -9,6 +9,7 @@ import { hardIntegers } from '../probe/probeMath';
 import { findWeightChains } from '../probe/probeGraph';
 import { loadModel } from '../onnx/proto';
 import type { NmsOptions } from '../infer/nms';
+import { attachIntervals } from './intervals';
 import { makeScorer, type Scorer } from './score';
 import type { CompareEntry, CompareReport } from './types';
 
@@ -39,6 +40,9 @@ export interface CompareParams {
    * they are, in place of building and scoring the variants again.
    */
   variants?: { entries: CompareEntry[]; latentFrom: string };
+  /** Bootstrap resamples for the intervals of the differences (default 1000; 0: none) and their seed. */
+  bootstrap?: number;
+  seed?: number;
 }
 
 /** The probe's latent source for a comparison, or undefined (with a note) where there is none. */
@@ -140,10 +144,13 @@ export async function compareModels(p: CompareParams, ctx: JobContext, scorer: S
     notes.push(hardNote(entries));
   }
   const engine = entries[0]?.engine;
+  const gap = gapRecovered(entries);
+  const bootstrap = attachIntervals(entries, gap, { resamples: p.bootstrap, seed: p.seed });
+  if (bootstrap) ctx.log('info', `bootstrap: ${bootstrap.resamples} resamples of ${bootstrap.images} images for ${entries.length} models in ${(bootstrap.ms / 1000).toFixed(2)} s`);
   return {
     kind: 'compare',
-    comparison: { title: p.title ?? 'Compare mAP', data: p.data, prIou: '.50:.95', entries, notes, ...(p.outputs ? { outputs: p.outputs } : {}) },
-    gapRecovered: gapRecovered(entries),
+    comparison: { title: p.title ?? 'Compare mAP', data: p.data, prIou: '.50:.95', entries, notes, ...(p.outputs ? { outputs: p.outputs } : {}), ...(bootstrap ? { bootstrap } : {}) },
+    gapRecovered: gap,
     latentFrom: src?.latentFrom ?? p.variants?.latentFrom,
     engine,
     images: entries[0]?.images,

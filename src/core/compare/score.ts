@@ -3,6 +3,7 @@
 import type { Dataset } from '../data/dataset';
 import { openDataset } from '../data/dataset';
 import type { CocoCurves, CocoCategoryAp } from '../eval/cocoTypes';
+import type { PerImageEvals } from '../eval/perImage';
 import { evaluateModel, type PipelineOptions } from '../infer/pipeline';
 import type { NmsOptions } from '../infer/nms';
 import type { JobContext } from '../context';
@@ -22,7 +23,7 @@ export interface ScoreOptions {
   nms?: Partial<NmsOptions>;
 }
 
-export type Scored = Omit<MapEntry, 'label'> & { pr50?: { recall: number[]; precision: number[] } };
+export type Scored = Omit<MapEntry, 'label'> & { pr50?: { recall: number[]; precision: number[] }; perImage?: PerImageEvals };
 export type Scorer = (model: string | Uint8Array, data: string, opts: ScoreOptions, ctx: JobContext) => Promise<Scored>;
 
 /** Curve points with a defined precision (-1 marks "no ground truth"). */
@@ -37,7 +38,7 @@ function curve(recall: number[], precision: number[]): { recall: number[]; preci
   return { recall: r, precision: p };
 }
 
-export function toScored(res: { stats: number[]; perCategory: Record<number, CocoCategoryAp>; curves: CocoCurves }, engine?: string, images?: number): Scored {
+export function toScored(res: { stats: number[]; perCategory: Record<number, CocoCategoryAp>; curves: CocoCurves; perImage?: PerImageEvals }, engine?: string, images?: number): Scored {
   const perCategory: Record<string, number> = {};
   for (const c of Object.values(res.perCategory)) if (c.ap >= 0) perCategory[c.name] = c.ap;
   return {
@@ -49,6 +50,7 @@ export function toScored(res: { stats: number[]; perCategory: Record<number, Coc
     pr50: curve(res.curves.recall, res.curves.iou50.overall),
     engine,
     images,
+    ...(res.perImage ? { perImage: res.perImage } : {}),
   };
 }
 

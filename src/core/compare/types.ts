@@ -1,6 +1,8 @@
 // The side-by-side mAP comparison: float, QAT (hard), soft-round δ, latent, QC on one data set.
 // MapEntry/MapComparison are also what the panel shows (src/shared/protocol.ts re-exports them),
 // so the host passes entries on as they are.
+import type { BootstrapInfo, MapDiff } from '../eval/bootstrap';
+import type { PerImageEvals } from '../eval/perImage';
 
 /** One model's detection scores in the side-by-side mAP view (all fractions 0..1). */
 export interface MapEntry {
@@ -21,6 +23,8 @@ export interface MapEntry {
   /** Inference engine that produced the detections ("cpu", "webgpu", ...). */
   engine?: string;
   images?: number;
+  /** The difference against the row it is compared with (QAT, or the hard δ = 0 row for soft/latent rows), with its 95% bootstrap interval. */
+  vsRef?: MapDiff;
 }
 
 export interface MapComparison {
@@ -33,6 +37,8 @@ export interface MapComparison {
   /** Written output, e.g. the corrected model. */
   outputs?: { label: string; file: string }[];
   notes?: string[];
+  /** How the entries' intervals were drawn (paired bootstrap over the evaluation images). */
+  bootstrap?: BootstrapInfo;
 }
 
 export type CompareRole = 'float' | 'qat' | 'hard' | 'soft' | 'latent' | 'qc';
@@ -47,13 +53,15 @@ export interface CompareEntry extends MapEntry {
   /** Precision at 101 recall points at IoU .50 (pr is at .50:.95). */
   pr50?: { recall: number[]; precision: number[] };
   seconds?: number;
+  /** COCOeval's per-image matches, for the bootstrap intervals; dropped once they are computed. */
+  perImage?: PerImageEvals;
 }
 
 export interface CompareReport {
   kind: 'compare';
   comparison: Omit<MapComparison, 'entries'> & { entries: CompareEntry[] };
   /** Share of the float -> QAT gap in mAP@.5:.95 recovered by QC: (QC - QAT) / (float - QAT). */
-  gapRecovered?: { map: number; map50: number };
+  gapRecovered?: GapRecovered;
   /** Where the soft/latent variants' latent weights came from. */
   latentFrom?: string;
   engine?: string;
@@ -61,4 +69,12 @@ export interface CompareReport {
   jsonOut?: string;
   htmlOut?: string;
   seconds: number;
+}
+
+/** Share of the float -> QAT gap recovered by QC, with 95% bootstrap intervals where computed. */
+export interface GapRecovered {
+  map: number;
+  map50: number;
+  mapCi?: [number, number];
+  map50Ci?: [number, number];
 }

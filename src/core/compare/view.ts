@@ -1,6 +1,7 @@
 // The side-by-side mAP view (the panel's, and the HTML report's) from the engine's compare report
 // (its entries already are MapEntry), plus the files a command wrote.
-import type { CompareReport, MapComparison } from './types';
+import { NOISE, shareCiText } from './diffText';
+import type { CompareReport, GapRecovered, MapComparison } from './types';
 
 export interface ComparisonExtras {
   outputs?: { label: string; file: string }[];
@@ -10,12 +11,13 @@ export interface ComparisonExtras {
   variantsAsked?: boolean;
 }
 
-/** One sentence on QC against QAT that reads right whether QC helped or not. */
-export function gapSentence(g: { map: number; map50: number }): string {
+/** One sentence on QC against QAT that reads right whether QC helped or not, with the 95% interval where computed. */
+export function gapSentence(g: GapRecovered): string {
   const pct = (x: number): string => `${(Math.abs(x) * 100).toFixed(1)}%`;
+  const ci = g.mapCi ? ` (95% CI ${shareCiText(g.mapCi)}${g.mapCi[0] <= 0 && g.mapCi[1] >= 0 ? `, ${NOISE}` : ''})` : '';
   return g.map >= 0
-    ? `QC recovered ${pct(g.map)} of the float → QAT gap in mAP@.5:.95 (${g.map50 >= 0 ? '' : 'lost '}${pct(g.map50)} at .5).`
-    : `QC lowered mAP@.5:.95 below the QAT model's, by ${pct(g.map)} of the float → QAT gap: keep the QAT model, or try more calibration images or steps.`;
+    ? `QC recovered ${pct(g.map)}${ci} of the float → QAT gap in mAP@.5:.95 (${g.map50 >= 0 ? '' : 'lost '}${pct(g.map50)} at .5).`
+    : `QC lowered mAP@.5:.95 below the QAT model's, by ${pct(g.map)}${ci} of the float → QAT gap: keep the QAT model, or try more calibration images or steps.`;
 }
 
 export function toComparison(r: CompareReport, title: string, extras: ComparisonExtras = {}): MapComparison {

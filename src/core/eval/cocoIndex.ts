@@ -1,7 +1,7 @@
 // Ground truth and detections grouped by (category, image) into flat typed arrays, in the order
 // pycocotools collects them: cells k-major over sorted category ids, then sorted image ids; inside a
 // cell, annotations in file order (gt) and detections in results-file order (dt).
-import type { CocoDet, CocoGt } from './cocoTypes';
+import type { CocoDet, CocoGt } from '../data/coco';
 
 export interface CocoIndex {
   imgIds: number[];

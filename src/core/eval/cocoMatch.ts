@@ -28,8 +28,15 @@ export interface CocoMatches {
   keptRank: Int32Array;
   /** Outcome at [(kept * A + a) * T + t]. */
   state: Uint8Array;
+  /** The same per [kept * A + a] as bit masks over the thresholds (bit t): true positives, false positives. */
+  tpMask: Uint16Array;
+  fpMask: Uint16Array;
   /** Ground truth not ignored, per [k * A + a]. */
   npig: Int32Array;
+  /** Per (category, image) cell c = k * I + i: its kept detections [cellKept[c], cellKept[c+1])
+   *  and its non-ignored ground truth per area range, cellNpig[c * A + a] (the bootstrap's per-image view). */
+  cellKept: Int32Array;
+  cellNpig: Int32Array;
 }
 
 /** Stable sort of the indices [lo, hi) by descending score (= np.argsort(-s, kind='mergesort')). */
@@ -63,6 +70,8 @@ export function matchAll(ix: CocoIndex): CocoMatches {
   const keptRank = new Int32Array(ix.nDt);
   const state = new Uint8Array(ix.nDt * A * T);
   const npig = new Int32Array(K * A);
+  const cellKept = new Int32Array(K * I + 1);
+  const cellNpig = new Int32Array(K * I * A);
   const { gtStart, dtStart, gtBox, dtBox, gtArea, dtArea, gtCrowd, gtIdNonzero, dtScore } = ix;
 
   // Scratch buffers, grown on demand.
@@ -80,6 +89,7 @@ export function matchAll(ix: CocoIndex): CocoMatches {
     keptStart[k] = nKept;
     for (let i = 0; i < I; i++) {
       const c = k * I + i;
+      cellKept[c] = nKept;
       const g0 = gtStart[c];
       const G = gtStart[c + 1] - g0;
       const d0 = dtStart[c];
@@ -136,6 +146,7 @@ export function matchAll(ix: CocoIndex): CocoMatches {
           if (!(gtCrowd[g0 + g] || ar < lo || ar > hi)) perm[p++] = g;
         }
         npig[k * A + a] += p;
+        cellNpig[c * A + a] = p;
         for (let g = 0; g < G; g++) {
           const ar = gtArea[g0 + g];
           if (gtCrowd[g0 + g] || ar < lo || ar > hi) perm[p++] = g;
@@ -193,5 +204,18 @@ export function matchAll(ix: CocoIndex): CocoMatches {
     }
   }
   keptStart[K] = nKept;
-  return { keptStart, keptScore: keptScore.subarray(0, nKept), keptRank: keptRank.subarray(0, nKept), state: state.subarray(0, nKept * A * T), npig };
+  cellKept[K * I] = nKept;
+  const tpMask = new Uint16Array(nKept * A);
+  const fpMask = new Uint16Array(nKept * A);
+  for (let q = 0; q < nKept * A; q++) {
+    let tm = 0, fm = 0;
+    for (let t = 0; t < T; t++) {
+      const st = state[q * T + t];
+      if (st === TP) tm |= 1 << t;
+      else if (st === FP) fm |= 1 << t;
+    }
+    tpMask[q] = tm;
+    fpMask[q] = fm;
+  }
+  return { cellKept, cellNpig, keptStart, keptScore: keptScore.subarray(0, nKept), keptRank: keptRank.subarray(0, nKept), state: state.subarray(0, nKept * A * T), tpMask, fpMask, npig };
 }

@@ -47,6 +47,11 @@ function summarizeOne(acc: CocoAccumulated, q: Query, buf: Float64Array): number
   return meanAboveMinusOne(buf, n);
 }
 
+/** One of the 12 summary numbers (index into SUMMARY_QUERIES); buf holds at least T * R * K values. */
+export function summaryStat(acc: CocoAccumulated, i: number, buf: Float64Array): number {
+  return summarizeOne(acc, SUMMARY_QUERIES[i], buf);
+}
+
 export function summaryLine(q: Query, value: number): string {
   const title = q.ap ? 'Average Precision' : 'Average Recall';
   const type = q.ap ? '(AP)' : '(AR)';

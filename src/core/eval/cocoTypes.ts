@@ -1,4 +1,5 @@
 // The COCO shapes the evaluator reads (instances JSON and results JSON) and what it returns.
+import type { PerImageEvals } from './perImage';
 
 // The file shapes live in data/coco.ts (one definition); re-exported for the evaluator's files.
 export type { CocoAnnotation, CocoCategory, CocoDet, CocoGt, CocoImage } from '../data/coco';
@@ -6,6 +7,8 @@ export type { CocoAnnotation, CocoCategory, CocoDet, CocoGt, CocoImage } from '.
 export interface CocoEvalOptions {
   /** Evaluate only these images (pycocotools' params.imgIds); default: every image of the ground truth. */
   imgIds?: number[];
+  /** Keep the per-image evaluations (result.perImage) for bootstrap intervals (src/core/eval/bootstrap.ts). */
+  perImage?: boolean;
 }
 
 /** Precision at the 101 recall thresholds (area "all", 100 detections); -1 where there is no ground truth. */
@@ -43,4 +46,6 @@ export interface CocoEvalResult {
   /** Things pycocotools silently skips (detections of unknown categories, ...), said once each. */
   warnings: string[];
   counts: { images: number; categories: number; annotations: number; detections: number };
+  /** With opts.perImage: the per-image matches, which bootstrap.ts re-accumulates. Not serialised. */
+  perImage?: PerImageEvals;
 }

@@ -5,6 +5,7 @@ import { buildIndex } from './cocoIndex';
 import { matchAll } from './cocoMatch';
 import { perCategoryAp, prCurves, summarize } from './cocoSummary';
 import type { CocoDet, CocoEvalOptions, CocoEvalResult, CocoGt } from './cocoTypes';
+import { PerImageEvals } from './perImage';
 import { checkDetsMatchGt, validateDets, validateGt } from './cocoValidate';
 
 export type {
@@ -42,5 +43,6 @@ export function evaluateCoco(gt: CocoGt, dets: CocoDet[], opts: CocoEvalOptions 
     summaryText,
     warnings: ix.warnings,
     counts: { images: ix.imgIds.length, categories: ix.catIds.length, annotations: ix.nGt, detections: ix.nDt },
+    ...(opts.perImage ? { perImage: new PerImageEvals(ix.imgIds, ix.catIds, matches) } : {}),
   };
 }

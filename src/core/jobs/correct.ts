@@ -3,7 +3,10 @@
 import type { NmsOptions } from '../infer/nms';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { attachIntervals } from '../compare/intervals';
 import { makeScorer, type Scored } from '../compare/score';
+import type { CompareEntry } from '../compare/types';
+import type { BootstrapInfo, MapDiff } from '../eval/bootstrap';
 import { CancelledError, QatLensError, throwIfAborted } from '../errors';
 import { atomicWrite } from '../io/atomicWrite';
 import { saveModel } from '../onnx/proto';
@@ -40,6 +43,9 @@ export interface CorrectParams {
   evaluate?: boolean;
   /** NMS settings for the before/after mAP. */
   nms?: Partial<NmsOptions>;
+  /** Bootstrap resamples for the interval of the change (default 1000; 0: none) and their seed. */
+  bootstrap?: number;
+  seed?: number;
 }
 
 /** What QC did (backend, steps, loss curve, per-layer γ/β...) as runQC reports it, plus the scores. */
@@ -52,6 +58,9 @@ export interface CorrectResult extends Pick<QcOutcome, 'backend' | 'backendNotes
   /** The full scores (mAP@.5, per class, PR curves) as the panel reads them. */
   before?: Scored;
   after?: Scored;
+  /** after − before with its 95% paired bootstrap interval over the evaluation images. */
+  change?: MapDiff;
+  bootstrap?: BootstrapInfo;
   timings: QcTimings & { setupMs: number; evalMs: number };
   jsonOut?: string;
 }
@@ -82,10 +91,18 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
       ctx.log('warn', `QC: mAP before/after not measured: ${(err as Error).message}`);
     }
   }
+  let change: MapDiff | undefined, bootstrap: BootstrapInfo | undefined;
+  if (before && after) {
+    const rows: CompareEntry[] = [{ ...before, label: 'QAT', role: 'qat' }, { ...after, label: 'QC', role: 'qc' }];
+    bootstrap = attachIntervals(rows, undefined, { resamples: p.bootstrap, seed: p.seed });
+    change = rows[1].vsRef;
+    delete before.perImage;
+    delete after.perImage;
+  }
   const r: CorrectResult = {
     kind: 'correct', out: p.out, backend: qc.backend, backendNotes: qc.backendNotes, backendAdapter: qc.backendAdapter, steps: qc.steps, lr: qc.lr, batch: qc.batch,
     calib: qc.calib, lossCurve: qc.lossCurve, perLayer: qc.perLayer, clampedChannels: qc.clampedChannels, sourceSha256: qc.sourceSha256,
-    mapBefore: before?.map, mapAfter: after?.map, before, after,
+    mapBefore: before?.map, mapAfter: after?.map, before, after, change, bootstrap,
     timings: { ...qc.timings, evalMs: performance.now() - te },
     jsonOut: p.jsonOut,
   };

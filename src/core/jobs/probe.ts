@@ -1,6 +1,7 @@
 // Job "probe": the soft-rounding probe (src/core/probe/probe.ts), its JSON and a terminal summary.
 import type { NmsOptions } from '../infer/nms';
 import type { MapComparison } from '../compare/types';
+import { attachIntervals } from '../compare/intervals';
 import type { CompareEntry } from '../compare/types';
 import { atomicWrite } from '../io/atomicWrite';
 import { jsonChunks, withNewline } from '../io/jsonChunks';
@@ -27,6 +28,9 @@ export interface ProbeParams {
   engine?: "auto" | "cpu" | "webgpu" | "cuda";
   limit?: number;
   nms?: Partial<NmsOptions>;
+  /** Bootstrap resamples for the intervals of the differences against δ = 0 (default 1000; 0: none) and their seed. */
+  bootstrap?: number;
+  seed?: number;
   jsonOut?: string;
 }
 export interface ProbeResult {
@@ -46,7 +50,8 @@ export async function runProbe(p: ProbeParams, ctx: JobContext): Promise<ProbeRe
     perLayerImages: p.perLayerImages, perLayerOnly: p.layers, perLayerMap: p.perLayerMap, flaggedOnly: p.flaggedOnly, engine: p.engine, limit: p.limit, nms: p.nms,
   }, ctx);
   const entries = [report.baseline, ...report.soft, ...(report.latent ? [report.latent] : [])];
-  const comparison = { title: 'Soft-Rounding Probe', data: p.data, prIou: '.50:.95', entries, notes: [...report.findings, ...report.notes] };
+  const bootstrap = attachIntervals(entries, undefined, { resamples: p.bootstrap, seed: p.seed });
+  const comparison = { title: 'Soft-Rounding Probe', data: p.data, prIou: '.50:.95', entries, notes: [...report.findings, ...report.notes], ...(bootstrap ? { bootstrap } : {}) };
   if (p.jsonOut) {
     await atomicWrite(p.jsonOut, withNewline(jsonChunks(report, 1)), { signal: ctx.signal, inputs: [p.model, ...(p.pt ? [p.pt] : [])] });
     ctx.log('info', `wrote ${p.jsonOut}`);

@@ -16,6 +16,7 @@ import { atomicWrite } from '../io/atomicWrite';
 import { probeModel, type ProbeReport } from '../probe/probe';
 import { probeLayersData, probeSectionHtml } from '../probe/probeHtml';
 import { reportPage } from '../report/html';
+import { shapesDataset } from '../data/shapes/dataset';
 import { runAnalyze } from './analyze';
 import { runCorrect } from './correct';
 
@@ -46,6 +47,14 @@ export interface WorkflowParams {
   /** The per-layer probe (one layer soft-rounded at a time, on 2 images; default true). */
   perLayer?: boolean;
   engine?: 'auto' | 'cpu' | 'webgpu' | 'cuda';
+  /**
+   * Use the large synthetic shapes set instead of `data`: generated once (src/core/data/shapes:
+   * 1000 val, 4000 calib, 500 holdout images) into `dir` or the per-user cache.
+   */
+  largeShapes?: { dir?: string };
+  /** Bootstrap resamples for the intervals of the differences (default 1000; 0: none) and their seed. */
+  bootstrap?: number;
+  seed?: number;
 }
 
 export interface WorkflowResult {
@@ -53,7 +62,7 @@ export interface WorkflowResult {
   title: string;
   out: string;
   files: { json: string; html: string; corrected: string };
-  settings: { steps: number; batch: number; limit?: number; deltas: number[]; checkpoints: string[] };
+  settings: { steps: number; batch: number; limit?: number; deltas: number[]; checkpoints: string[]; data: string };
   comparison: CompareReport;
   probe: ProbeReport;
   analysis: { layers: number; flagged: string[] };
@@ -74,6 +83,8 @@ export async function runWorkflow(p: WorkflowParams, ctx: JobContext): Promise<W
   const files = { json: join(out, 'report.json'), html: join(out, 'report.html'), corrected: p.corrected ?? join(out, `${basename(p.qat, extname(p.qat))}_qc.onnx`) };
   const title = p.title ?? `QAT Lens: ${basename(p.qat)}`;
   const steps = p.steps ?? DEFAULTS.steps, batch = p.batch ?? DEFAULTS.batch, deltas = p.deltas ?? DEFAULTS.deltas;
+  // The evaluation split (val) is never used for fitting or choosing: QC fits on calib.
+  const data = p.largeShapes ? await shapesDataset({ dir: p.largeShapes.dir }, subContext(ctx, 'data', 0, 0)) : p.data;
   const scorer = makeScorer(); // one data set, images decoded once for every model
   ctx.log('info', `${title}: ${checkpoints.length} checkpoint(s), evaluation split val${p.limit ? ` (first ${p.limit} images)` : ''}, QC ${steps} steps × ${batch} calib images`);
 
@@ -84,28 +95,30 @@ export async function runWorkflow(p: WorkflowParams, ctx: JobContext): Promise<W
   throwIfAborted(ctx.signal);
 
   // 2. Soft-rounding probe (same integers as the QAT model), per layer on a few images.
-  const probe = await probeModel(probeModelFile, { data: p.data, deltas, pt: probePt, perLayer: p.perLayer !== false, perLayerImages: 2, flagged, engine: p.engine, limit: p.limit }, subContext(ctx, 'probe', 0.05, 0.35), scorer);
+  const probe = await probeModel(probeModelFile, { data, deltas, pt: probePt, perLayer: p.perLayer !== false, perLayerImages: 2, flagged, engine: p.engine, limit: p.limit }, subContext(ctx, 'probe', 0.05, 0.35), scorer);
   for (const f of probe.findings) ctx.log('info', f);
 
   // 3. QC on the calibration split. evaluate: false: the comparison scores QAT and QC on the same decoded images.
-  const qc = await runCorrect({ model: p.qat, data: p.data, calib: 'calib', steps, batch, engine: p.engine, out: files.corrected, evaluate: false }, subContext(ctx, 'QC', 0.4, 0.4));
+  const qc = await runCorrect({ model: p.qat, data, calib: 'calib', steps, batch, engine: p.engine, out: files.corrected, evaluate: false }, subContext(ctx, 'QC', 0.4, 0.4));
   ctx.log('info', `QC: ${qc.steps} steps on the ${qc.backend} backend, loss ${qc.lossCurve[0]?.toFixed(3)} → ${qc.lossCurve[qc.lossCurve.length - 1]?.toFixed(3)}`);
 
   try {
     throwIfAborted(ctx.signal);
     // 4. Side by side: float, QAT as deployed, the probe's variants (already scored), QC.
     const comparison = await compareModels({
-      data: p.data, qat: p.qat, float: p.float, corrected: files.corrected, engine: p.engine, limit: p.limit,
+      data, qat: p.qat, float: p.float, bootstrap: p.bootstrap, seed: p.seed, corrected: files.corrected, engine: p.engine, limit: p.limit,
       title: `${title}: float / QAT / soft-round / QC`,
       outputs: [{ label: 'corrected model', file: files.corrected }],
       notes: [`QC: ${steps} Adam steps × ${batch} labelled calibration images (calib split), evaluated on the val split`, ...probe.notes],
       variants: { entries: [{ ...probe.baseline, label: 'QAT hard δ=0 (float weights)' }, ...probe.soft, ...(probe.latent ? [probe.latent] : [])], latentFrom: probe.latentFrom },
     }, subContext(ctx, 'mAP', 0.8, 0.2), scorer);
+    // The probe's rows were copied into the comparison; their per-image matches served the intervals.
+    for (const e of [probe.baseline, ...probe.soft, ...(probe.latent ? [probe.latent] : [])]) delete e.perImage;
     const g = comparison.gapRecovered;
     if (g) ctx.log('info', `QC recovers ${(g.map * 100).toFixed(1)}% of the float → QAT gap in mAP@.5:.95`);
 
     const inputs = [p.qat, ...(p.latent ? [p.latent] : []), ...(p.float ? [p.float] : []), ...checkpoints];
-    const settings = { steps, batch, limit: p.limit, deltas, checkpoints };
+    const settings = { steps, batch, limit: p.limit, deltas, checkpoints, data };
     const report = { kind: 'qat-lens workflow report', title, settings, analysis, probe, qc, comparison };
     await atomicWrite(files.json, `${JSON.stringify(report, null, 1)}\n`, { signal: ctx.signal, inputs });
     const page = reportPage({

@@ -1,0 +1,43 @@
+// COCOeval's per-image evaluations kept after scoring (evaluateCoco with opts.perImage), in the
+// form the bootstrap re-accumulates: the matches of every (category, image) cell, and per category
+// the kept detections in accumulate()'s order. Large (typed arrays); never serialised.
+import { sortedKept } from './cocoAccumulate';
+import type { CocoMatches } from './cocoMatch';
+
+export class PerImageEvals {
+  private orders: Int32Array[] | undefined;
+  private imageOf: Int32Array | undefined;
+
+  constructor(
+    readonly imgIds: readonly number[],
+    readonly catIds: readonly number[],
+    readonly matches: CocoMatches,
+  ) {}
+
+  get images(): number {
+    return this.imgIds.length;
+  }
+
+  /** Kept detections of category k, descending score, ties by image then rank (accumulate's order). */
+  order(k: number): Int32Array {
+    this.orders ??= this.catIds.map((_, c) => sortedKept(this.matches, c));
+    return this.orders[k];
+  }
+
+  /** Image index (into imgIds) of each kept detection. */
+  imageOfKept(): Int32Array {
+    if (!this.imageOf) {
+      const I = this.imgIds.length;
+      const { cellKept } = this.matches;
+      const out = new Int32Array(cellKept[cellKept.length - 1]);
+      for (let c = 0; c < cellKept.length - 1; c++) out.fill(c % I, cellKept[c], cellKept[c + 1]);
+      this.imageOf = out;
+    }
+    return this.imageOf;
+  }
+
+  /** Left out of JSON (reports, --json files): it is for computing, not for reading. */
+  toJSON(): undefined {
+    return undefined;
+  }
+}
