@@ -118,6 +118,16 @@ function shuffled(n: number, seed: number): number[] {
   return a;
 }
 
+/** The images of each step: shuffled epochs (seeded), a new order whenever the next batch would run past the end. */
+export function batchSchedule(count: number, batch: number, seed = 0): () => number[] {
+  let order: number[] = [], pos = 0, epoch = 0;
+  return () => {
+    if (pos + batch > order.length) { order = shuffled(count, seed + epoch++); pos = 0; }
+    pos += batch;
+    return order.slice(pos - batch, pos);
+  };
+}
+
 let runs = 0;
 
 export async function trainQC(g: TfGraph, layers: QuantLayer[], heads: HeadSpec, src: CalibSource, o: QcTrainOptions): Promise<QcFit> {
@@ -133,14 +143,12 @@ export async function trainQC(g: TfGraph, layers: QuantLayer[], heads: HeadSpec,
   const hooks = affineHooks(layers, (l) => gv.get(l.name)!, (l) => bv.get(l.name)!);
   const lossCurve: number[] = [];
   const batch = Math.min(o.batch, src.count);
-  let order: number[] = [], pos = 0, epoch = 0;
+  const next = batchSchedule(src.count, batch, o.seed);
   try {
     for (let step = 0; step < o.steps; step++) {
       if (o.signal?.aborted) throw new CancelledError();
-      if (pos + batch > order.length) { order = shuffled(src.count, (o.seed ?? 0) + epoch++); pos = 0; }
       const tl = performance.now();
-      const b = await src.batch(order.slice(pos, pos + batch));
-      pos += batch;
+      const b = await src.batch(next());
       timings.loadMs += performance.now() - tl;
       const tf0 = performance.now();
       const { value, grads } = tf.variableGrads(() => qcLoss(g, heads, hooks, b, batch, src.size), vars);
