@@ -3,6 +3,7 @@
 // Detect reshapes to [b, na, 5 + nc, ny, nx] before the sigmoid decode), with anchors and strides.
 import * as tf from '@tensorflow/tfjs-core';
 import { QatLensError } from '../errors';
+import { nodeName } from '../onnx/graph';
 import { type NodeInfo, type TfGraph, attrInt } from './tfGraph';
 
 export interface QuantLayer {
@@ -41,7 +42,7 @@ export function findQuantLayers(g: TfGraph): QuantLayer[] {
     if (!wShape) return;
     const scale = g.statics.get(p.node.input![1]);
     out.push({
-      name: node.name || `${node.opType}#${index}`, op: node.opType as 'Conv' | 'Gemm', output: node.output![0],
+      name: nodeName(node, index), op: node.opType as 'Conv' | 'Gemm', output: node.output![0],
       channels: wShape[0], dq: p.name, perTensor: !scale || scale.data.length === 1,
     });
   });
