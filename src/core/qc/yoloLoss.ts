@@ -5,70 +5,13 @@
 // code (tools/fixtures/qc/yolo_loss_ref.py) in test/qc-loss.test.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { stopGradient } from './tfOps';
+import { anchorsInGrid, buildTargets } from './loss/anchorMatch';
+import type { Target, YoloLossConfig } from './loss/types';
 
-export interface YoloLossConfig {
-  /** Per scale, anchors in pixels as [w0, h0, w1, h1, ...] (YOLOv5's yaml order). */
-  anchors: number[][];
-  /** Per scale stride in pixels (8, 16, 32). */
-  strides: number[];
-  nc: number;
-  /** Training image size (the obj gain scales with (imgsz / 640)^2). */
-  imgsz: number;
-  box?: number;
-  obj?: number;
-  cls?: number;
-  anchorT?: number;
-}
-
-/** One labelled box: image index in the batch, class, and centre/size normalised to [0, 1]. */
-export type Target = [image: number, cls: number, x: number, y: number, w: number, h: number];
-
-export interface ScaleTargets {
-  b: number[]; a: number[]; gj: number[]; gi: number[];
-  /** (gx - gi, gy - gj, gw, gh) in grid units, one row per match. */
-  tbox: number[][];
-  /** anchor (w, h) in grid units per match. */
-  anch: number[][];
-  tcls: number[];
-}
-
-const f = Math.fround;
-
-/** YOLOv5's build_targets for one batch; `shapes` are the head shapes [bs, na, ny, nx, no]. */
-export function buildTargets(shapes: number[][], targets: Target[], anchorsGrid: number[][][], anchorT = 4.0): ScaleTargets[] {
-  const g = 0.5;
-  const off = [[0, 0], [1, 0], [0, 1], [-1, 0], [0, -1]].map(([x, y]) => [x * g, y * g]);
-  return shapes.map((shape, i) => {
-    const [, na, ny, nx] = shape;
-    const anchors = anchorsGrid[i];
-    // Rows in torch's order: anchor-major, then target (targets.repeat(na) + mask).
-    const rows: { t: Target; a: number; gx: number; gy: number; gw: number; gh: number }[] = [];
-    for (let a = 0; a < na; a++) for (const t of targets) {
-      const gx = f(t[2] * nx), gy = f(t[3] * ny), gw = f(t[4] * nx), gh = f(t[5] * ny);
-      const rw = f(gw / anchors[a][0]), rh = f(gh / anchors[a][1]);
-      const worst = Math.max(rw, f(1 / rw), rh, f(1 / rh));
-      if (worst < anchorT) rows.push({ t, a, gx, gy, gw, gh });
-    }
-    const out: ScaleTargets = { b: [], a: [], gj: [], gi: [], tbox: [], anch: [], tcls: [] };
-    for (let o = 0; o < 5; o++) for (const r of rows) {
-      const gxi = f(nx - r.gx), gyi = f(ny - r.gy);
-      const mod = (v: number) => f(v - Math.floor(v));
-      const take = [true,
-        mod(r.gx) < g && r.gx > 1, mod(r.gy) < g && r.gy > 1,
-        mod(gxi) < g && gxi > 1, mod(gyi) < g && gyi > 1][o];
-      if (!take) continue;
-      // torch clamps gi/gj in place (views of gij), so tbox uses the clamped cell too.
-      const gi = Math.min(Math.max(Math.trunc(f(r.gx - off[o][0])), 0), nx - 1);
-      const gj = Math.min(Math.max(Math.trunc(f(r.gy - off[o][1])), 0), ny - 1);
-      out.b.push(r.t[0]); out.a.push(r.a); out.tcls.push(r.t[1]);
-      out.gj.push(gj);
-      out.gi.push(gi);
-      out.tbox.push([f(r.gx - gi), f(r.gy - gj), r.gw, r.gh]);
-      out.anch.push(anchors[r.a]);
-    }
-    return out;
-  });
-}
+// The matching and the types live with the TypeScript losses (src/core/qc/loss/); re-exported for
+// the tfjs path until it is retired.
+export { anchorsInGrid, buildTargets, type ScaleTargets } from './loss/anchorMatch';
+export type { Target, YoloLossConfig } from './loss/types';
 
 /** CIoU of boxes given as columns (x, y, w, h) of [n, 4] tensors (bbox_iou(..., CIoU=True)). */
 export function ciou(b1: tf.Tensor2D, b2: tf.Tensor2D, eps = 1e-7): tf.Tensor1D {
@@ -105,15 +48,6 @@ export interface YoloLoss {
   lbox: tf.Scalar;
   lobj: tf.Scalar;
   lcls: tf.Scalar;
-}
-
-/** Anchors per scale in grid units (pixels / stride), float32 like YOLOv5's buffer. */
-export function anchorsInGrid(cfg: YoloLossConfig): number[][][] {
-  return cfg.anchors.map((flat, i) => {
-    const out: number[][] = [];
-    for (let k = 0; k < flat.length; k += 2) out.push([f(flat[k] / cfg.strides[i]), f(flat[k + 1] / cfg.strides[i])]);
-    return out;
-  });
 }
 
 /** The loss on raw head outputs p[i] of shape [bs, na, ny, nx, 5 + nc] (before sigmoid). */
