@@ -40,6 +40,7 @@ export async function trainQCTf(g: TfGraph, layers: QuantLayer[], heads: HeadSpe
   const opt = tf.train.adam(o.lr, 0.9, 0.999, 1e-8);
   const hooks = affineHooks(layers, (l) => gv.get(l.name)!, (l) => bv.get(l.name)!);
   const lossCurve: number[] = [];
+  const stepMs: number[] = [], stepCpuMs: number[] = [];
   const batch = Math.min(o.batch, src.count);
   const next = batchSchedule(src.count, batch, o.seed);
   try {
@@ -48,7 +49,7 @@ export async function trainQCTf(g: TfGraph, layers: QuantLayer[], heads: HeadSpe
       const tl = performance.now();
       const b = await src.batch(next());
       timings.loadMs += performance.now() - tl;
-      const tf0 = performance.now();
+      const tf0 = performance.now(), c0 = process.cpuUsage();
       const { value, grads } = tf.variableGrads(() => qcLoss(g, heads, hooks, b, batch, src.size), vars);
       const loss = (await value.data())[0];
       timings.forwardBackwardMs += performance.now() - tf0;
@@ -61,6 +62,9 @@ export async function trainQCTf(g: TfGraph, layers: QuantLayer[], heads: HeadSpe
       await gv.values().next().value!.data();
       timings.optimizerMs += performance.now() - to;
       lossCurve.push(loss);
+      stepMs.push(performance.now() - tf0);
+      const cu = process.cpuUsage(c0);
+      stepCpuMs.push((cu.user + cu.system) / 1000);
       if (o.onProgress && ((step + 1) % (o.every ?? 5) === 0 || step === 0 || step === o.steps - 1)) o.onProgress(step + 1, loss);
       // Give the event loop a turn so a cancel message can arrive between steps.
       await new Promise((r) => setImmediate(r));
@@ -74,7 +78,7 @@ export async function trainQCTf(g: TfGraph, layers: QuantLayer[], heads: HeadSpe
       clampedChannels += gArr.filter((x) => x <= GAMMA_MIN).length;
     }
     timings.totalMs = performance.now() - t0;
-    return { gamma, beta, lossCurve, clampedChannels, timings, microBatch: batch, peakRssBytes: peakRss() };
+    return { gamma, beta, lossCurve, clampedChannels, timings, microBatch: batch, peakRssBytes: peakRss(), stepMs, stepCpuMs };
   } finally {
     tf.dispose(vars);
     opt.dispose();

@@ -130,6 +130,9 @@ export interface QcFit {
   microBatch: number;
   /** Peak resident memory of the process during training (bytes). */
   peakRssBytes: number;
+  /** Per step: wall and CPU milliseconds of the gradient and the update (image loading excluded). */
+  stepMs: number[];
+  stepCpuMs: number[];
 }
 
 export interface QcModel {
@@ -194,11 +197,13 @@ export async function trainQC(m: QcModel, src: CalibSource, o: QcTrainOptions): 
   const next = batchSchedule(src.count, batch, o.seed);
   let micro = Math.min(batch, o.microBatch ?? PROBE_MICRO);
   let peak = 0;
+  const stepMs: number[] = [], stepCpuMs: number[] = [];
   for (let step = 0; step < o.steps; step++) {
     if (o.signal?.aborted) throw new CancelledError();
     let tt = performance.now();
     const b = await src.batch(next());
     timings.loadMs += performance.now() - tt;
+    const ws = performance.now(), cs = process.cpuUsage();
     const measure = step === 0 && o.microBatch === undefined && micro < batch;
     const base = currentRss();
     if (measure) resetPeakRss();
@@ -223,6 +228,9 @@ export async function trainQC(m: QcModel, src: CalibSource, o: QcTrainOptions): 
     opt.step([...gamma, ...beta], [...g.dGamma, ...g.dBeta]);
     for (const a of gamma) for (let k = 0; k < a.length; k++) if (a[k] < GAMMA_MIN) a[k] = GAMMA_MIN;
     timings.optimizerMs += performance.now() - tt;
+    stepMs.push(performance.now() - ws);
+    const cu = process.cpuUsage(cs);
+    stepCpuMs.push((cu.user + cu.system) / 1000);
     lossCurve.push(g.loss);
     if (o.onProgress && ((step + 1) % (o.every ?? 5) === 0 || step === 0 || step === o.steps - 1)) o.onProgress(step + 1, g.loss);
     // Give the event loop a turn so a cancel message can arrive between steps.
@@ -236,6 +244,6 @@ export async function trainQC(m: QcModel, src: CalibSource, o: QcTrainOptions): 
   timings.cpuMs = (cu.user + cu.system) / 1000;
   return {
     gamma: new Map(layers.map((l, i) => [l.name, gamma[i]])), beta: new Map(layers.map((l, i) => [l.name, beta[i]])),
-    lossCurve, clampedChannels, timings, microBatch: micro, peakRssBytes: Math.max(peak, peakRss()),
+    lossCurve, clampedChannels, timings, microBatch: micro, peakRssBytes: Math.max(peak, peakRss()), stepMs, stepCpuMs,
   };
 }
