@@ -67,9 +67,10 @@ class Grid {
 
   value(b: number, k: number, ch: number): number { return this.heads[this.scale[k]].data[this.offset(b, k, ch)]; }
 
-  /** Softmax of side s's bins into p; returns [expected distance, log-sum-exp]. */
+  /** Softmax of side s's bins into p; returns [expected distance, log-sum-exp]. regMax 1: the raw distance. */
   side(b: number, k: number, s: number, p: Float64Array): [number, number] {
     const R = this.R;
+    if (R === 1) { p[0] = 1; return [this.value(b, k, s), 0]; }
     let m = -Infinity;
     for (let j = 0; j < R; j++) m = Math.max(m, (p[j] = this.value(b, k, s * R + j)));
     let z = 0;
@@ -184,6 +185,10 @@ export function v8LossAssigned(heads: HeadTensor[], asg: V8Assignment, cfg: Anch
       // dCIoU/d[x1, x2, y1, y2, w = x2 - x1, h = y2 - y1 + eps] -> the distances (l, t, r, b)
       const gI = -w * gBox * bs / tss;
       const dd = [dc[4] - dc[0], dc[5] - dc[2], dc[1] + dc[4], dc[3] + dc[5]].map((v) => v * gI);
+      if (R === 1) { // no DFL: the head's values are the distances
+        for (let s = 0; s < 4; s++) addGrad(b, k, s, dd[s]);
+        continue;
+      }
       // DFL: bbox2dist clamped to [0, regMax - 1 - 0.01], split between the two nearest bins
       const ltrb = [f(g.x[k] - t4[0]), f(g.y[k] - t4[1]), f(t4[2] - g.x[k]), f(t4[3] - g.y[k])];
       const cD = w / 4 * gDfl * bs / tss;
