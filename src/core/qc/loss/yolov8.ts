@@ -8,7 +8,7 @@
 // score / Σ targets; gains box 7.5, cls 0.5, dfl 1.5; × bs. Checked against the original code in
 // test/qc/loss-yolov8.test.ts.
 import { QatLensError } from '../../errors';
-import { bceLogit, sigmoid } from './bce';
+import { bceLogit, bceZeros, sigmoid } from './bce';
 import { ciou } from './ciou';
 import { torchTopk } from './topk';
 import type { AnchorFreeLossConfig, DetectionLoss, HeadTensor, LossValue, Target } from './types';
@@ -166,16 +166,19 @@ export function v8LossAssigned(heads: HeadTensor[], asg: V8Assignment, cfg: Anch
   let lcls = 0, lbox = 0, ldfl = 0;
   const cCls = gCls * bs / tss, dc = new Float64Array(6), pb = new Float64Array(6), tb = new Float64Array(6);
   const probs = [0, 1, 2, 3].map(() => new Float64Array(R));
+  // Classes: BCE of every logit against 0, plane by plane; positives are corrected below.
+  heads.forEach((h, i) => {
+    const plane = h.shape[2] * h.shape[3];
+    for (let b = 0; b < bs; b++) lcls += bceZeros(h.data, grads[i], (b * g.no + 4 * R) * plane, nc * plane, cCls);
+  });
   for (let b = 0; b < bs; b++) {
     const { gts, owner, score } = asg.images[b];
     for (let k = 0; k < A; k++) {
-      const label = owner[k] >= 0 ? gts[owner[k]].cls : -1;
-      for (let c = 0; c < nc; c++) {
-        const x = g.value(b, k, 4 * R + c), t = c === label ? score[k] : 0;
-        lcls += bceLogit(x, t);
-        addGrad(b, k, 4 * R + c, cCls * (sigmoid(x) - t));
-      }
       if (owner[k] < 0) continue;
+      // the assigned label's target is the anchor's score
+      const oc = g.offset(b, k, 4 * R + gts[owner[k]].cls), x = heads[g.scale[k]].data[oc];
+      lcls += bceLogit(x, score[k]) - bceLogit(x, 0);
+      grads[g.scale[k]][oc] = cCls * (sigmoid(x) - score[k]);
       const w = score[k], st = f(g.stride[k]), tg = gts[owner[k]].box;
       const t4 = [f(tg[0] / st), f(tg[1] / st), f(tg[2] / st), f(tg[3] / st)]; // target_bboxes /= stride
       const side = probs.map((p, s) => g.side(b, k, s, p)); // [expected distance, log-sum-exp]
