@@ -4,7 +4,8 @@
 //     a constant are evaluated once here into float32 initializers: (q - z) * s, rounded to float32
 //     exactly as the kernel computes it.
 //   - Activations: QuantizeLinear(s1, z1) -> [Clip(lo, hi)] -> DequantizeLinear(s2, z2) becomes
-//     Div(x, s1) -> Round -> Add(z1) -> Clip(max(qmin, lo), min(qmax, hi)) -> Sub(z2) -> Mul(s2).
+//     Div(x, s1) -> Round -> Add(z1) -> Clip(max(qmin, lo), min(qmax, hi)) -> Sub(z2) -> Mul(s2)
+//     (with z1 = z2, the zero point moves into the Clip bounds instead).
 //     ONNX Round is half-to-even, like QuantizeLinear's rounding, and Clip on integer-valued floats
 //     is exact, so the result equals the QDQ graph up to how the kernels divide (checked in tests).
 //     onnxruntime's WebGPU engine has no Round kernel: each Round runs on the CPU with two copies
@@ -169,11 +170,14 @@ export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts
       step('Add', [scalar(base, MAGIC)], 'RoundAdd');
       step('Sub', [scalar(base, MAGIC)], 'RoundSub');
     } else step('Round', []);
-    if (z1 !== 0) step('Add', [scalar(base, z1)]);
+    // Equal zero points cancel: clip(r + z, lo, hi) - z = clip(r, lo - z, hi - z), exactly (integers
+    // in float32), two full-size passes fewer.
+    const shift = z1 === z2 ? z1 : 0;
+    if (z1 !== shift) step('Add', [scalar(base, z1)]);
     const clipIn = cur;
-    step('Clip', [scalar(base, lo), scalar(base, hi)]);
+    step('Clip', [scalar(base, lo - shift), scalar(base, hi - shift)]);
     const clipOut = cur;
-    if (z2 !== 0) step('Sub', [scalar(base, z2)]);
+    if (z2 !== shift) step('Sub', [scalar(base, z2)]);
     step('Mul', [scalar(base, s2.values[0])]);
     chain[chain.length - 1].output = [out];
     replaced.set(dq, chain);

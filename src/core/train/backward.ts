@@ -4,6 +4,7 @@
 // (a fake-quant chain, Sigmoid+Mul = SiLU, a layer's γ/β affine). Only units between a γ/β site and
 // a head get a backward; an op there without one is an error naming it.
 import { QatLensError } from '../errors';
+import { GraphIndex } from '../onnx/graph';
 import { onnx, tensorToArray, toNumber } from '../onnx/proto';
 import { GraphBuilder } from './builder';
 import { prune, type ForwardGraph } from './forward';
@@ -14,6 +15,8 @@ export interface BackwardGraph {
   model: onnx.ModelProto;
   /** dLoss/dHead input names, in the order of fwd.heads. */
   dHeads: string[];
+  /** Gradients of the values asked for in `also` (for diagnostics and tests), by value name. */
+  also: Record<string, string>;
   /** Output names per site; undefined where the site does not reach any head (gradient 0). */
   dGamma: (string | undefined)[];
   dBeta: (string | undefined)[];
@@ -71,17 +74,12 @@ function units(fwd: ForwardGraph, nodes: onnx.INodeProto[]): Unit[] {
   return out;
 }
 
-export function buildBackward(fwd: ForwardGraph, shapes: Map<string, number[]>): BackwardGraph {
+export function buildBackward(fwd: ForwardGraph, shapes: Map<string, number[]>, alsoValues: string[] = []): BackwardGraph {
   const file = fwd.file;
   const g = fwd.model.graph!;
   const nodes = g.node!.map((n) => onnx.NodeProto.create(n));
-  const inits = new Map((g.initializer ?? []).map((t) => [t.name!, t]));
-  const constNodes = new Map<string, onnx.ITensorProto>();
-  for (const n of nodes) {
-    const v = n.opType === 'Constant' ? (n.attribute ?? []).find((a) => a.name === 'value')?.t : undefined;
-    if (v) constNodes.set(n.output![0], v);
-  }
-  const tensorOf = (name: string) => inits.get(name) ?? constNodes.get(name);
+  const index = new GraphIndex(g);
+  const tensorOf = (name: string) => index.constant(name);
   const us = units(fwd, nodes);
 
   const active = new Set<string>();
@@ -148,7 +146,9 @@ export function buildBackward(fwd: ForwardGraph, shapes: Map<string, number[]>):
     u.inputs.forEach((x, i) => { const d = dxs[i]; if (x && d && active.has(x)) add(x, d); });
   }
 
-  const outputs = [...dGamma, ...dBeta].filter((x): x is string => !!x);
+  const also: Record<string, string> = {};
+  for (const v of alsoValues) { const d = total(v); if (d) also[v] = d; }
+  const outputs = [...dGamma, ...dBeta, ...Object.values(also)].filter((x): x is string => !!x);
   const all = prune([...nodes, ...b.nodes], outputs);
   const used = new Set(all.flatMap((n) => n.input ?? []));
   const floatInput = (name: string, dims: (number | string)[]) => onnx.ValueInfoProto.create({
@@ -161,5 +161,5 @@ export function buildBackward(fwd: ForwardGraph, shapes: Map<string, number[]>):
     input: [...g.input!, ...fwd.heads.map((h, i) => floatInput(dHeads[i], ['batch', ...ctx.shape(h).slice(1)]))],
     output: outputs.map((name) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: 1 } } })),
   });
-  return { model: onnx.ModelProto.create({ ...fwd.model, graph }), dHeads, dGamma, dBeta };
+  return { model: onnx.ModelProto.create({ ...fwd.model, graph }), dHeads, dGamma, dBeta, also };
 }

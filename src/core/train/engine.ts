@@ -46,7 +46,7 @@ export interface TrainGraphs { forward: ForwardGraph; backward: BackwardGraph; s
 export async function buildTrainGraphs(model: onnx.ModelProto, file: string, o: Pick<GradEngineOptions, 'layers' | 'heads' | 'imgsz'>, round: 'op' | 'magic' = 'op'): Promise<TrainGraphs> {
   const forward = buildForward(model, file, o.layers, o.heads, { round });
   const size = imageSize(forward, file, o.imgsz);
-  const shapes = await probeShapes(forward, size);
+  const shapes = await probeShapes(forward, [3, ...size]);
   return { forward, backward: buildBackward(forward, shapes), shapes };
 }
 

@@ -7,7 +7,8 @@ import type { ForwardGraph } from './forward';
 
 export const PROBE_BATCH = 2;
 
-export async function probeShapes(fwd: ForwardGraph, size: [number, number]): Promise<Map<string, number[]>> {
+/** `item`: the input's shape without the batch axis ([3, H, W] for images). */
+export async function probeShapes(fwd: ForwardGraph, item: number[]): Promise<Map<string, number[]>> {
   const g = fwd.model.graph!;
   const values = [...new Set([...g.node!.flatMap((n) => n.output ?? []), ...fwd.sites.map((s) => s.pre)])].filter(Boolean);
   const shapeNodes = values.map((v, i) => onnx.NodeProto.create({ opType: 'Shape', input: [v], output: [`qc_shape_${i}`], name: `qc_shape_${i}` }));
@@ -19,8 +20,8 @@ export async function probeShapes(fwd: ForwardGraph, size: [number, number]): Pr
   const bytes = onnx.ModelProto.encode(onnx.ModelProto.create({ ...fwd.model, graph })).finish();
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled', logSeverityLevel: 3 });
   try {
-    const [h, w] = size;
-    const feeds: Record<string, ort.Tensor> = { [fwd.input]: new ort.Tensor('float32', new Float32Array(PROBE_BATCH * 3 * h * w), [PROBE_BATCH, 3, h, w]) };
+    const n = item.reduce((a, c) => a * c, PROBE_BATCH);
+    const feeds: Record<string, ort.Tensor> = { [fwd.input]: new ort.Tensor('float32', new Float32Array(n), [PROBE_BATCH, ...item]) };
     for (const s of fwd.sites) {
       const n = s.paramShape.reduce((a, c) => a * c, 1);
       feeds[s.gamma] = new ort.Tensor('float32', new Float32Array(n).fill(1), s.paramShape);

@@ -12,9 +12,10 @@ const dMax = (a: number, b: number) => (a > b ? 1 : a === b ? 0.5 : 0);
 
 /**
  * CIoU of p against t. When `grad` is given, writes dCIoU/d[x1, x2, y1, y2, w, h] of p into it
- * (w and h as independent inputs: callers chain them to their own parametrisation).
+ * (w and h as independent inputs: callers chain them to their own parametrisation). `atanEps` is
+ * added to h inside the aspect term (YOLOv7's general.py adds eps there a second time).
  */
-export function ciou(p: CiouBox, t: CiouBox, grad?: Float64Array, eps = 1e-7): number {
+export function ciou(p: CiouBox, t: CiouBox, grad?: Float64Array, eps = 1e-7, atanEps = 0): number {
   const px1 = p[0], px2 = p[1], py1 = p[2], py2 = p[3], pw = p[4], ph = p[5];
   const tx1 = t[0], tx2 = t[1], ty1 = t[2], ty2 = t[3], tw = t[4], th = t[5];
   const iwr = Math.min(px2, tx2) - Math.max(px1, tx1), ihr = Math.min(py2, ty2) - Math.max(py1, ty1);
@@ -26,7 +27,8 @@ export function ciou(p: CiouBox, t: CiouBox, grad?: Float64Array, eps = 1e-7): n
   const c2 = cw * cw + ch * ch + eps;
   const dx = tx1 + tx2 - px1 - px2, dy = ty1 + ty2 - py1 - py2;
   const rho2 = (dx * dx + dy * dy) / 4;
-  const da = Math.atan(tw / th) - Math.atan(pw / ph);
+  const pha = ph + atanEps;
+  const da = Math.atan(tw / (th + atanEps)) - Math.atan(pw / pha);
   const v = K * da * da;
   const alpha = v / (v - iou + (1 + eps));
   const value = iou - (rho2 / c2 + v * alpha);
@@ -41,8 +43,8 @@ export function ciou(p: CiouBox, t: CiouBox, grad?: Float64Array, eps = 1e-7): n
     grad[2] = -gIh * dMax(py1, ty1) - gCh * dMin(py1, ty1) - gRho * dy / 2;
     grad[3] = gIh * dMin(py2, ty2) + gCh * dMax(py2, ty2) - gRho * dy / 2;
     // v = K (atan(tw/th) - atan(pw/ph))^2; d atan(pw/ph) = (ph dpw - pw dph) / (pw^2 + ph^2).
-    const gAt = alpha * 2 * K * da / (pw * pw + ph * ph); // -alpha * dv/d(atan(pw/ph)) / (pw^2+ph^2)
-    grad[4] = gUnion * ph + gAt * ph;
+    const gAt = alpha * 2 * K * da / (pw * pw + pha * pha); // -alpha * dv/d(atan(pw/ph)) / (pw^2+ph^2)
+    grad[4] = gUnion * ph + gAt * pha;
     grad[5] = gUnion * pw - gAt * pw;
   }
   return value;

@@ -1,7 +1,8 @@
 // Backward of the activations: Sigmoid, SiLU (Sigmoid + Mul, fused: 4 elementwise ops instead of 7),
 // Relu, LeakyRelu and a float Clip (ReLU6...). Masks follow tfjs/PyTorch: Relu passes where x > 0,
 // Clip where the value was not clipped (x == clip(x)).
-import { attrFloat, type GradCtx, type GradFn } from './types';
+import { attrFloat } from '../../onnx/graph';
+import { type GradCtx, type GradFn } from './types';
 
 const one = (ctx: GradCtx) => ctx.b.floats([1], []);
 const zero = (ctx: GradCtx) => ctx.b.floats([0], []);

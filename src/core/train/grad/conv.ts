@@ -3,7 +3,8 @@
 // is a forward Conv of dy with the weight flipped and its in/out channels swapped (per group), padded
 // by d·(k−1)−p; at stride 2 ConvTranspose with the forward weight as it is. ConvTranspose also
 // covers what the Conv form cannot (pads larger than the kernel's reach).
-import { attrFloat, attrInt, attrInts, attrStr, type Const, type GradCtx, type GradFn, type Unit } from './types';
+import { attrFloat, attrInt, attrInts, attrStr } from '../../onnx/graph';
+import { type Const, type GradCtx, type GradFn, type Unit } from './types';
 import { unsupported } from './elementwise';
 
 /** Explicit [top, left, bottom, right] pads of a 2-D Conv (auto_pad resolved against the input size). */

@@ -2,7 +2,8 @@
 // argmax as its optional Indices output (flat indices into the whole NCHW input, the FIRST maximum
 // in row-major order on ties, as PyTorch and tfjs's cpu kernel choose); the backward graph's copy of
 // the forward MaxPool writes them, and ScatterElements(reduction = add) sums dy into place.
-import { attrInt, attrInts, type GradFn } from './types';
+import { attrInt, attrInts } from '../../onnx/graph';
+import { type GradFn } from './types';
 import { unsupported } from './elementwise';
 
 const maxPool: GradFn = (u, [dy], ctx) => {

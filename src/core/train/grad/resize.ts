@@ -1,7 +1,8 @@
 // Backward of nearest-neighbour Resize by integer factors: each input pixel was copied to an sh x sw
 // block, so its gradient is the block's sum — a depthwise Conv of dy with ones, stride = the factor
 // (one op). The coordinate mode is checked to really pick floor(i / scale) for every output index.
-import { attrStr, type GradFn, type Unit } from './types';
+import { attrStr } from '../../onnx/graph';
+import { type GradFn, type Unit } from './types';
 import { unsupported } from './elementwise';
 
 /** Source index ONNX Resize (nearest) reads for output index i. */

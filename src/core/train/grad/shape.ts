@@ -1,6 +1,7 @@
 // Backward of the ops that move data without arithmetic: Concat <-> Split, Slice -> Pad,
 // Reshape/Flatten/Squeeze/Unsqueeze -> Reshape to the input's shape, Transpose -> inverse Transpose.
-import { attrInt, attrInts, type GradFn } from './types';
+import { attrInt, attrInts } from '../../onnx/graph';
+import { type GradFn } from './types';
 import { unsupported } from './elementwise';
 
 const axisOf = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);

@@ -1,7 +1,7 @@
 // What an op family's backward sees: the unit it differentiates (one ONNX node, or a fused group such
 // as a fake-quant chain or SiLU), the gradients of its outputs, and the backward graph being written.
 import type { FakeQuantChain } from '../../infer/qdqToFloat';
-import { toNumber, type onnx } from '../../onnx/proto';
+import type { onnx } from '../../onnx/proto';
 import type { GraphBuilder } from '../builder';
 
 export interface Unit {
@@ -37,15 +37,6 @@ export interface GradCtx {
 
 /** Gradients of the unit's inputs (undefined where not needed), given its outputs' gradients. */
 export type GradFn = (u: Unit, dy: (string | undefined)[], ctx: GradCtx) => (string | undefined)[];
-
-/** Attribute lookups on a node. */
-export function attrOf(node: onnx.INodeProto, name: string): onnx.IAttributeProto | undefined {
-  return (node.attribute ?? []).find((a) => a.name === name);
-}
-export const attrInt = (n: onnx.INodeProto, k: string, d: number): number => { const a = attrOf(n, k); return a ? toNumber(a.i) : d; };
-export const attrInts = (n: onnx.INodeProto, k: string, d: number[]): number[] => { const a = attrOf(n, k); return a ? (a.ints ?? []).map(toNumber) : d; };
-export const attrFloat = (n: onnx.INodeProto, k: string, d: number): number => attrOf(n, k)?.f ?? d;
-export const attrStr = (n: onnx.INodeProto, k: string, d: string): string => { const a = attrOf(n, k); return a?.s ? Buffer.from(a.s).toString() : d; };
 
 /** Node label for messages: its name, or its op type and first output. */
 export const nodeLabel = (n: onnx.INodeProto): string => `${n.opType} '${n.name || n.output?.[0]}'`;
