@@ -5,7 +5,9 @@
 //   QC_BENCH_MODE=big npm run bench qc    YOLOv5n-sized W4A4 at 320, batch 64, and YOLOv5s-sized at 640,
 //                                         batch 16 (tools/fixtures/qc/make_bench_model.py, generated into
 //                                         $TMPDIR/qat-lens-bench): ms per image and peak memory, ours only
-//   QC_BENCH_STEPS=4 QC_BENCH_ROUNDS=2 QC_BENCH_THREADS=2 QC_BENCH_TFJS=1 (the retired tfjs loop, when present)
+//   QC_BENCH_STEPS=4 QC_BENCH_ROUNDS=2 QC_BENCH_THREADS=2
+// (The former TensorFlow.js loop was measured by this bench against the onnxruntime loop before it was
+// removed: docs/qc.md, "Speed".)
 // Each run: 1 untimed step, then QC_BENCH_STEPS timed steps (image loading excluded on both sides).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -60,16 +62,7 @@ async function benchExample(): Promise<Record<string, unknown>> {
   const first = rows[0];
   console.log(`loss at step 1: QAT Lens ${first.ours.losses[0].toFixed(6)}${first.torch ? `, PyTorch ${first.torch.losses[0].toFixed(6)}` : ''} (same model and batch)`);
   console.log(`mean: QAT Lens ${f1(o)} ms/image, CPU/wall ${mean(rows.map((r) => r.ours.cpuPerWall ?? 0)).toFixed(2)} (target ≥ 1.7 on 2 cores)` + (t ? `; PyTorch ${f1(t)} ms/image; ratio ${(o / t).toFixed(2)} (target ≤ 1.0)` : ''));
-  let tfjs: SideResult | undefined;
-  if (process.env.QC_BENCH_TFJS !== '0' && existsSync(join(__dirname, '..', 'src', 'core', 'qc', 'tfTrain.ts'))) {
-    try {
-      tfjs = runChild(process.execPath, ['--import', 'tsx', join(__dirname, 'qcChild.ts'), 'tfjs', model, data, '320', String(batch), '2', '1']);
-      console.log(`TensorFlow.js wasm (the former loop), same batches: ${f1(tfjs.msPerImage)} ms/image (CPU/wall ${tfjs.cpuPerWall?.toFixed(2)}, peak ${tfjs.peakRssMB.toFixed(0)} MB): ${(tfjs.msPerImage / o).toFixed(1)}x the onnxruntime loop; load ${load()}`);
-    } catch (err) {
-      console.log(`TensorFlow.js wasm: failed (${(err as Error).message.split('\n').slice(-2).join(' ')})`);
-    }
-  }
-  return { oursMsPerImage: o, torchMsPerImage: t, ratio: t ? o / t : undefined, rows, tfjs };
+  return { oursMsPerImage: o, torchMsPerImage: t, ratio: t ? o / t : undefined, rows };
 }
 
 async function benchBig(): Promise<Record<string, unknown>> {

@@ -1,6 +1,5 @@
 // One side of bench/qc.ts in its own process (so each has its own peak memory); prints one JSON line.
 //   qcChild.ts ours MODEL DATA SIZE BATCH STEPS THREADS      QC on the onnxruntime engine
-//   qcChild.ts tfjs MODEL DATA SIZE BATCH STEPS              the former TensorFlow.js loop (while it exists)
 //   qcChild.ts batches DATA SIZE BATCH STEPS PREFIX          the run's batches for the PyTorch side
 // Both sides draw the first 256 calibration images with the same seeded schedule (train.ts batchSchedule).
 import { labelledImages } from '../src/core/data/dataset';
@@ -11,9 +10,6 @@ import { lossFor } from '../src/core/qc/loss';
 import { MB } from '../src/core/qc/memory';
 import { calibSource, type QcFit, trainQC } from '../src/core/qc/train';
 import { createGradEngine } from '../src/core/train/engine';
-import { selectBackend } from '../src/core/qc/backend';
-import { TfGraph } from '../src/core/qc/tfGraph';
-import { trainQCTf } from '../src/core/qc/tfTrain';
 import { writeBatches } from './qcBatches';
 
 const CALIB = 256;
@@ -48,12 +44,6 @@ async function main(): Promise<void> {
     const fit = await trainQC({ engine, loss, layers, heads }, src, { steps: steps + 1, lr: 1e-3, batch });
     console.log(JSON.stringify(summary(`onnxruntime ${engine.device}`, fit, batch)));
     await engine.dispose();
-  } else if (mode === 'tfjs') {
-    const be = await selectBackend('cpu');
-    const g = new TfGraph(model, file);
-    const fit = await trainQCTf(g, layers, heads, src, { steps: steps + 1, lr: 1e-3, batch });
-    g.dispose();
-    console.log(JSON.stringify(summary(`tfjs ${be.name}`, fit, batch)));
   } else throw new Error(`unknown mode ${mode}`);
 }
 

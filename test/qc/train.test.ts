@@ -22,6 +22,7 @@ import { lossFor } from '../../src/core/qc/loss';
 import { resolveCalibration } from '../../src/core/qc/runQC';
 import { batchGradient, calibSource, type QcModel, type QcTimings, trainQC } from '../../src/core/qc/train';
 import { createGradEngine } from '../../src/core/train/engine';
+import { assertFloatClose } from '../floatClose';
 
 const fx = (name: string) => join(__dirname, '..', 'fixtures', 'qc', name);
 const MODEL = fx('tiny_qdq.onnx');
@@ -202,4 +203,32 @@ test('heads: anchors and strides read from the decode constants', async () => {
   assert.deepEqual(h.strides, [8, 16]);
   assert.deepEqual(h.anchors, [[10, 13, 16, 30, 33, 23], [30, 61, 62, 45, 59, 119]]);
   assert.equal(h.nc, 2);
+});
+
+test('an op the engine cannot train through is an error naming the op and the node', async () => {
+  const m = loadModel(MODEL);
+  const sig = m.graph!.node!.find((n) => n.opType === 'Sigmoid')!;
+  sig.opType = 'Softsign'; // onnxruntime runs it; QC has no backward for it
+  const layers = findQuantLayers(indexGraph(m.graph!));
+  const heads = await findHeads(m, 'edited.onnx', SIZE);
+  await assert.rejects(createGradEngine(m, 'edited.onnx', { engine: 'cpu', layers, heads: heads.outputs }),
+    (e: Error) => /^edited\.onnx: /.test(e.message) && /Softsign/.test(e.message) && e.message.includes(sig.name!));
+});
+
+test('the engine\'s heads (γ = 1, β = 0) equal onnxruntime\'s run of the bundled example (W4A4 and W3A3 QDQ, 320x320)', async () => {
+  for (const bits of ['w4a4', 'w3a3']) {
+    const path = join(__dirname, '..', '..', 'examples', 'shapes', bits, 'qdq.onnx');
+    const model = loadModel(path);
+    const layers = findQuantLayers(indexGraph(model.graph!));
+    const heads = await findHeads(model, path, [320, 320]);
+    const data = pixels(3 * 320 * 320);
+    const engine = await createGradEngine(model, path, { engine: 'cpu', layers, heads: heads.outputs });
+    const ours = await engine.forward(data, 1, layers.map((l) => new Float32Array(l.channels).fill(1)), layers.map((l) => new Float32Array(l.channels)));
+    await engine.dispose();
+    const graph = onnx.GraphProto.create({ ...model.graph!, output: heads.outputs.map((name) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: 1 } } })) });
+    const s = await ort.InferenceSession.create(onnx.ModelProto.encode(onnx.ModelProto.create({ ...model, graph })).finish(), { graphOptimizationLevel: 'disabled' });
+    const out = await s.run({ images: new ort.Tensor('float32', data, [1, 3, 320, 320]) });
+    await s.release();
+    heads.outputs.forEach((h, i) => assertFloatClose(ours[i], out[h].data as Float32Array, `${bits} head ${h}: |engine - ort|`));
+  }
 });

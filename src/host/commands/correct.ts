@@ -35,7 +35,7 @@ export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown
     evaluate: false,
   });
   if (!r) return;
-  ctx.log.info(`QC Correction: wrote ${out} (onnxruntime ${r.device}, ${r.steps} steps, micro-batch ${r.microBatch}, peak memory ${r.peakMemoryMB} MB, ${r.calib.images} calibration images${r.clampedChannels ? `, ${r.clampedChannels} channels with γ clamped` : ''})`);
+  ctx.log.info(`QC Correction: wrote ${out} (trained on ${r.device}, ${r.steps} steps, micro-batch ${r.microBatch}, peak memory ${r.peakMemoryMB} MB, ${r.calib.images} calibration images${r.clampedChannels ? `, ${r.clampedChannels} channels with γ clamped` : ''})`);
   for (const n of r.engineNotes) ctx.log.info(`QC Correction: ${n}`);
   void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(out));
   const float = findFloatModel(model, (d) => fs.readdirSync(d));
@@ -54,6 +54,6 @@ export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown
     title: 'QC Correction',
   });
   if (!c) return;
-  const how = `QC: ${r.steps} Adam steps of ${r.batch} images (lr ${r.lr}) on ${r.calib.images} calibration images (split "${r.calib.split}"), trained on onnxruntime ${r.device}${r.clampedChannels ? `; ${r.clampedChannels} channels had γ clamped` : ''}.`;
+  const how = `QC: ${r.steps} Adam steps of ${r.batch} images (lr ${r.lr}) on ${r.calib.images} calibration images (split "${r.calib.split}"), trained on ${r.device}${r.clampedChannels ? `; ${r.clampedChannels} channels had γ clamped` : ''}.`;
   ctx.panel.showComparison(toComparison(c, 'QC Correction', { outputs: [{ label: 'corrected model', file: out }], lead: [how], variantsAsked: deltas.length > 0 }));
 }
