@@ -5,7 +5,7 @@
 // cancellation leaves no file, the evaluation split is refused; heads are found from the decode constants.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -260,4 +260,12 @@ test('held-out step selection: the step kept has the best held-out mAP, and the 
   const held = { ...dataset, images: dataset.images.filter((im) => ids.has(im.id)), gt: { ...dataset.gt, images: dataset.gt.images.filter((im) => ids.has(im.id)), annotations: dataset.gt.annotations.filter((a) => ids.has(a.image_id)) } };
   const ev = await evaluateModel(out, held, { engine: 'cpu' });
   assert.ok(Math.abs(ev.eval.stats[0] - best.map) < 1e-9, `${ev.eval.stats[0]} vs ${best.map}`);
+});
+
+test('qat-lens correct --backend (the former TensorFlow.js flag) is an error that names --engine; nothing is written', () => {
+  const out = join(tmp, 'backend.onnx');
+  const r = spawnSync(process.execPath, [join(__dirname, '..', '..', 'bin', 'qat-lens.js'), 'correct', MODEL, '--data', DATA, '--out', out, '--backend', 'cpu'], { encoding: 'utf8' });
+  assert.equal(r.status, 2, 'a usage error');
+  assert.match(r.stderr.split('\n')[0], /^qat-lens correct: --backend .*gone.*--engine auto\|cpu\|webgpu\|cuda$/);
+  assert.ok(!existsSync(out));
 });
