@@ -1,18 +1,14 @@
 // The TypeScript YOLOv5 loss (src/core/qc/loss/yolov5.ts) on NCHW heads: value and d loss / d heads
 // against PyTorch autograd (tools/fixtures/qc/make_loss_fixtures.py, the older loss_case.json and the
-// example's own ComputeLoss in tools/example/loss_reference.json), against the tfjs yoloLoss it
-// replaces, and against finite differences.
+// example's own ComputeLoss in tools/example/loss_reference.json) and against finite differences.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../../src/core/qc/backend';
-import { yoloLoss } from '../../src/core/qc/yoloLoss';
 import { ciou } from '../../src/core/qc/loss/ciou';
 import { yolov5Loss } from '../../src/core/qc/loss/yolov5';
 import { QatLensError } from '../../src/core/errors';
-import type { HeadTensor, Target } from '../../src/core/qc/loss/types';
+import type { HeadTensor } from '../../src/core/qc/loss/types';
 import { gradDiff, relClose, toNCHW } from '../helpers/lossHeads';
 
 const fx = (...p: string[]) => JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'qc', ...p), 'utf8'));
@@ -58,27 +54,6 @@ test('YOLOv5 loss equals the older fixture and the example\'s ComputeLoss (value
     const ref = c.grad.map((g: number[], i: number) => toNCHW(g, c.shapes[i]).data);
     const { max, big } = gradDiff(r.grads, ref);
     assert.ok(big > 0 && max <= GRAD_TOL * big, `max gradient difference ${max} (largest ${big})`);
-  }
-});
-
-test('YOLOv5 loss equals the tfjs yoloLoss and its tf.grads', async () => {
-  await selectBackend('cpu');
-  for (const c of cases.slice(0, 4)) {
-    const cfg = { anchors: c.anchors, strides: c.strides, nc: c.nc, imgsz: c.imgsz };
-    const heads: HeadTensor[] = c.heads.map((v: number[], i: number) => ({ data: Float32Array.from(v), shape: c.shapes[i] }));
-    const r = yolov5Loss(cfg).compute(heads, c.targets);
-    // NCHW -> [bs, na, ny, nx, no] for the tfjs loss.
-    const p5 = heads.map((h) => {
-      const [bs, ch, ny, nx] = h.shape, na = c.anchors[0].length / 2;
-      return tf.transpose(tf.reshape(tf.tensor(h.data, h.shape), [bs, na, ch / na, ny, nx]), [0, 1, 3, 4, 2]);
-    });
-    const tfLoss = yoloLoss(p5, c.targets as Target[], cfg).loss.dataSync()[0];
-    relClose(r.loss, tfLoss, 1e-5, `${c.name} loss vs tfjs`);
-    const g5 = tf.grads((...xs: tf.Tensor[]) => yoloLoss(xs, c.targets as Target[], cfg).loss)(p5);
-    const ref = g5.map((g) => tf.transpose(g, [0, 1, 4, 2, 3]).dataSync());
-    const { max, big } = gradDiff(r.grads, ref);
-    assert.ok(max <= GRAD_TOL * big, `${c.name}: max gradient difference vs tfjs ${max} (largest ${big})`);
-    tf.dispose([...p5, ...g5]);
   }
 });
 

@@ -1,5 +1,5 @@
 // The whole generated gradient, without tfjs: dγ/dβ against the tfjs executor's vjp RECORDED in
-// test/fixtures/train/vjp_reference.json (tools/fixtures/train/make_vjp_fixture.ts) on the tiny
+// test/fixtures/train/vjp_reference.json (recorded by tools/fixtures/train/make_vjp_fixture.ts, removed with tfjs: see git history) on the tiny
 // torch-made QDQ detector and the bundled example; γ = 1, β = 0 heads against onnxruntime's plain
 // inference of the original model; micro-batches summing to the whole batch's gradient; an op without
 // a backward on the path named in the error.

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { shapesDataset } from '../../src/core/data/shapes/dataset';
 import { containsZero, unpairedDiffIntervals } from '../../src/core/eval/bootstrap';
 import { evaluateModel } from '../../src/core/infer/pipeline';
-import { quietContext } from '../../src/core/jobs/context';
+import { quietContext } from '../../src/core/context';
 
 const ex = join(__dirname, '..', '..', 'examples', 'shapes');
 const pts = (x: number) => (x * 100).toFixed(2);

@@ -157,6 +157,3 @@ export async function compareModels(p: CompareParams, ctx: JobContext, scorer: S
     seconds: (Date.now() - t0) / 1000,
   };
 }
-
-// subContext moved to src/core/context.ts; re-exported only so parallel branches merge.
-export { subContext };

@@ -10,7 +10,6 @@ import type { BootstrapInfo, MapDiff } from '../eval/bootstrap';
 import { CancelledError, QatLensError, throwIfAborted } from '../errors';
 import { atomicWrite } from '../io/atomicWrite';
 import { saveModel } from '../onnx/proto';
-import type { TrainingBackend } from '../qc/backend';
 import { type QcOutcome, runQC } from '../qc/runQC';
 import type { QcTimings } from '../qc/train';
 import type { JobContext } from '../context';
@@ -24,15 +23,22 @@ export interface CorrectParams {
   steps?: number;
   lr?: number;
   out: string;
-  /** Inference engine for mAP. */
+  /** onnxruntime engine for training and for the mAP. */
   engine?: "auto" | "cpu" | "webgpu" | "cuda";
   jsonOut?: string;
   /** Calibration images per Adam step. */
   batch?: number;
   /** How many calibration images to draw from. */
   calibCount?: number;
-  /** TensorFlow.js backend for training (setting qatLens.trainingBackend). */
-  backend?: TrainingBackend;
+  /** Images per forward/backward in training (default: chosen from memory). */
+  microBatch?: number;
+  /** Epochs over the training images (sets the steps). */
+  epochs?: number;
+  /** Learning-rate schedule: constant (default) or cosine. */
+  schedule?: 'constant' | 'cosine';
+  /** Calibration images held out to choose the step by mAP (0: keep the last step). */
+  holdout?: number;
+  selectEvery?: number;
   /** Score only the first N evaluation images. */
   limit?: number;
   /** Training input size where the model's is dynamic. */
@@ -49,7 +55,7 @@ export interface CorrectParams {
 }
 
 /** What QC did (backend, steps, loss curve, per-layer γ/β...) as runQC reports it, plus the scores. */
-export interface CorrectResult extends Pick<QcOutcome, 'backend' | 'backendNotes' | 'backendAdapter' | 'steps' | 'lr' | 'batch' | 'calib' | 'lossCurve' | 'perLayer' | 'clampedChannels' | 'sourceSha256'> {
+export interface CorrectResult extends Pick<QcOutcome, 'device' | 'engineNotes' | 'steps' | 'lr' | 'batch' | 'microBatch' | 'peakMemoryMB' | 'schedule' | 'heldOut' | 'calib' | 'lossCurve' | 'perLayer' | 'clampedChannels' | 'sourceSha256'> {
   kind: 'correct';
   out: string;
   /** mAP@.5:.95 on the evaluation split, before and after (undefined when not evaluated). */
@@ -70,7 +76,7 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
   if (resolve(p.out) === resolve(p.model)) throw new QatLensError('refusing to write over an input file; choose another output path', p.out);
   const qc = await runQC(p.model, {
     data: p.data, calib: p.calib, steps: p.steps, lr: p.lr, batch: p.batch, calibCount: p.calibCount,
-    backend: p.backend, imgsz: p.imgsz, anchors: p.anchors,
+    engine: p.engine, microBatch: p.microBatch, epochs: p.epochs, schedule: p.schedule, holdout: p.holdout, selectEvery: p.selectEvery, imgsz: p.imgsz, anchors: p.anchors,
   }, ctx);
   throwIfAborted(ctx.signal);
   await saveModel(qc.model, p.out, { signal: ctx.signal, inputs: [p.model] });
@@ -100,7 +106,7 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
     delete after.perImage;
   }
   const r: CorrectResult = {
-    kind: 'correct', out: p.out, backend: qc.backend, backendNotes: qc.backendNotes, backendAdapter: qc.backendAdapter, steps: qc.steps, lr: qc.lr, batch: qc.batch,
+    kind: 'correct', out: p.out, device: qc.device, engineNotes: qc.engineNotes, steps: qc.steps, lr: qc.lr, batch: qc.batch, microBatch: qc.microBatch, peakMemoryMB: qc.peakMemoryMB, schedule: qc.schedule, heldOut: qc.heldOut,
     calib: qc.calib, lossCurve: qc.lossCurve, perLayer: qc.perLayer, clampedChannels: qc.clampedChannels, sourceSha256: qc.sourceSha256,
     mapBefore: before?.map, mapAfter: after?.map, before, after, change, bootstrap,
     timings: { ...qc.timings, evalMs: performance.now() - te },

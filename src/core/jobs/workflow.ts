@@ -100,7 +100,7 @@ export async function runWorkflow(p: WorkflowParams, ctx: JobContext): Promise<W
 
   // 3. QC on the calibration split. evaluate: false: the comparison scores QAT and QC on the same decoded images.
   const qc = await runCorrect({ model: p.qat, data, calib: 'calib', steps, batch, engine: p.engine, out: files.corrected, evaluate: false }, subContext(ctx, 'QC', 0.4, 0.4));
-  ctx.log('info', `QC: ${qc.steps} steps on the ${qc.backend} backend, loss ${qc.lossCurve[0]?.toFixed(3)} → ${qc.lossCurve[qc.lossCurve.length - 1]?.toFixed(3)}`);
+  ctx.log('info', `QC: ${qc.steps} steps on onnxruntime ${qc.device}, loss ${qc.lossCurve[0]?.toFixed(3)} → ${qc.lossCurve[qc.lossCurve.length - 1]?.toFixed(3)}`);
 
   try {
     throwIfAborted(ctx.signal);

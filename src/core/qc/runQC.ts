@@ -1,18 +1,23 @@
 // Quantization Correction end to end, without writing anything: resolve the labelled calibration
-// images (refusing the evaluation split), start a tfjs backend, fit γ/β, fold them into a new model.
+// images (refusing the evaluation split), generate the γ/β gradient graphs on an onnxruntime engine
+// (src/core/train), fit γ/β (train.ts), fold them into a new model.
 // The "correct" job writes the result; the compare/example jobs can score it in memory.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { QatLensError } from '../errors';
-import { type LabelledImage, labelledImages, openDataset } from '../data/dataset';
-import type { JobContext } from '../context';
+import { type Dataset, type LabelledImage, labelledImages, openDataset } from '../data/dataset';
+import { quietContext, type JobContext } from '../context';
+import { evaluateModel } from '../infer/pipeline';
+import type { EngineChoice } from '../infer/engine';
+import { indexGraph } from '../onnx/graph';
 import { decodeModel, onnx } from '../onnx/proto';
-import { selectBackend, type TrainingBackend } from './backend';
+import { createGradEngine } from '../train/engine';
 import { foldQC } from './fold';
 import { findHeads, findQuantLayers, type HeadSpec } from './heads';
-import { TfGraph } from './tfGraph';
-import { calibSource, trainQC, type QcTimings } from './train';
+import { lossFor } from './loss';
+import { MB } from './memory';
+import { calibSource, type LrSchedule, trainQC, type QcTimings } from './train';
 
 export const QC_DEFAULTS = { steps: 200, lr: 1e-3, batch: 16, calibCount: 256 } as const;
 /** The split the evaluation (mAP) jobs score: QC never trains on it. */
@@ -27,7 +32,20 @@ export interface QcOptions {
   lr?: number;
   batch?: number;
   calibCount?: number;
-  backend?: TrainingBackend;
+  /** onnxruntime engine that trains: auto (CUDA, else a hardware WebGPU adapter, else CPU), cpu, webgpu, cuda. */
+  engine?: EngineChoice;
+  /** Images per forward/backward (default: chosen from the first step's memory and the memory free). */
+  microBatch?: number;
+  /** CPU threads (default: every core). */
+  threads?: number;
+  /** Epochs over the training images: sets the steps (ceil(epochs · images / batch)) instead of `steps`. */
+  epochs?: number;
+  /** Learning-rate schedule (default constant; cosine: YOLOv5's one-cycle down to lr·0.01). */
+  schedule?: LrSchedule;
+  /** Hold out this many calibration images (never trained on) and keep the step whose γ/β score best on them (mAP@.5:.95). */
+  holdout?: number;
+  /** With `holdout`: score every N steps (default: about 10 times per run). */
+  selectEvery?: number;
   /** Training input size where the model's is dynamic (default 640). */
   imgsz?: number;
   /** Anchors (pixels, per scale) and strides where the graph and metadata do not give them. */
@@ -48,14 +66,20 @@ export interface QcLayerSummary {
 export interface QcOutcome {
   model: onnx.ModelProto;
   bytes: Uint8Array;
-  /** tfjs backend that trained: 'webgpu', 'tensorflow', 'wasm' or 'cpu'. */
-  backend: string;
-  backendNotes: string[];
-  /** The WebGPU adapter it trained on, when backend is 'webgpu'. */
-  backendAdapter?: string;
+  /** The onnxruntime engine that trained, e.g. 'cpu (2 threads)', 'webgpu (NVIDIA H200)', 'cuda'. */
+  device: string;
+  /** Why other engines were passed over. */
+  engineNotes: string[];
   steps: number;
   lr: number;
   batch: number;
+  /** Images per forward/backward (gradients accumulated over the batch). */
+  microBatch: number;
+  /** Peak resident memory of the process while training, MB. */
+  peakMemoryMB: number;
+  schedule: LrSchedule;
+  /** With a held-out slice: its size, the mAP at each scored step (0 = before training) and the step kept. */
+  heldOut?: { images: number; curve: { step: number; map: number; map50: number }[]; keptStep: number };
   lossCurve: number[];
   perLayer: QcLayerSummary[];
   /** Channels whose γ reached the 1e-3 floor (kept positive to fold into a scale). */
@@ -67,8 +91,17 @@ export interface QcOutcome {
   timings: QcTimings & { setupMs: number };
 }
 
+/** The data set restricted to some of its images (ground truth included). */
+function subset(ds: Dataset, images: LabelledImage[]): Dataset {
+  const ids = new Set(images.map((im) => im.id));
+  return {
+    ...ds, images: ds.images.filter((im) => ids.has(im.id)),
+    gt: { ...ds.gt, images: ds.gt.images.filter((im) => ids.has(im.id)), annotations: ds.gt.annotations.filter((a) => ids.has(a.image_id)) },
+  };
+}
+
 /** Labelled calibration images; the evaluation split (or any image of it) is refused. */
-export async function resolveCalibration(data: string, calib: string | undefined, count: number): Promise<{ images: LabelledImage[]; source: string; split: string }> {
+export async function resolveCalibration(data: string, calib: string | undefined, count: number): Promise<{ images: LabelledImage[]; dataset: Dataset; source: string; split: string }> {
   let src = data, splits: string[];
   if (calib === undefined) splits = ['calib', 'train'];
   else if (!existsSync(calib) && /^[\w.-]+$/.test(calib)) splits = [calib];
@@ -77,12 +110,12 @@ export async function resolveCalibration(data: string, calib: string | undefined
   if (sameSet && splits.includes(EVAL_SPLIT)) {
     throw new QatLensError(`refusing to calibrate QC on the evaluation split "${EVAL_SPLIT}": QC must not see the images it is scored on; use the calibration or training split`, data, 'EEVALSPLIT');
   }
-  let got: { images: LabelledImage[]; split: string } | undefined;
+  let got: { images: LabelledImage[]; dataset: Dataset; split: string } | undefined;
   const errors: string[] = [];
   for (const split of splits) {
     try {
       const r = await labelledImages(src, split, { limit: count });
-      got = { images: r.images, split };
+      got = { images: r.images, dataset: r.dataset, split };
       break;
     } catch (err) {
       errors.push(`${split}: ${(err as Error).message}`);
@@ -101,7 +134,7 @@ export async function resolveCalibration(data: string, calib: string | undefined
   if (shared) {
     throw new QatLensError(`refusing to calibrate QC on images of the evaluation split: ${shared} of the ${got.images.length} calibration images are evaluation images`, src, 'EEVALSPLIT');
   }
-  return { images: got.images, source: src, split: got.split };
+  return { images: got.images, dataset: got.dataset, source: src, split: got.split };
 }
 
 const stats = (a: Float32Array) => {
@@ -112,7 +145,8 @@ const stats = (a: Float32Array) => {
 
 export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): Promise<QcOutcome> {
   const t0 = performance.now();
-  const steps = o.steps ?? QC_DEFAULTS.steps, lr = o.lr ?? QC_DEFAULTS.lr, batchReq = o.batch ?? QC_DEFAULTS.batch;
+  const lr = o.lr ?? QC_DEFAULTS.lr, batchReq = o.batch ?? QC_DEFAULTS.batch, schedule = o.schedule ?? 'constant';
+  const holdout = o.holdout ?? 0;
   let bytes: Buffer;
   try {
     bytes = readFileSync(modelPath);
@@ -120,40 +154,64 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
     throw new QatLensError(`cannot read file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, modelPath, 'EREAD');
   }
   const sourceSha256 = createHash('sha256').update(bytes).digest('hex');
-  const calib = await resolveCalibration(o.data, o.calib, o.calibCount ?? QC_DEFAULTS.calibCount);
-  ctx.log('info', `QC calibration: ${calib.images.length} labelled images of split "${calib.split}" of ${calib.source}`);
-  const be = await selectBackend(o.backend ?? 'auto');
-  for (const n of be.notes) ctx.log('info', `QC backend: ${n}`);
-  ctx.log('info', `QC trains on the TensorFlow.js "${be.name}" backend${be.adapter ? ` (adapter: ${be.adapter})` : ''}`);
-  const g = new TfGraph(decodeModel(bytes, modelPath), modelPath);
+  const calib = await resolveCalibration(o.data, o.calib, (o.calibCount ?? QC_DEFAULTS.calibCount) + holdout);
+  const held = holdout ? calib.images.slice(-holdout) : [];
+  const trainImages = holdout ? calib.images.slice(0, -holdout) : calib.images;
+  if (!trainImages.length) throw new QatLensError(`the calibration split "${calib.split}" has ${calib.images.length} images: none left to train on after holding out ${holdout}`, calib.source, 'ENOCALIB');
+  ctx.log('info', `QC calibration: ${trainImages.length} labelled images of split "${calib.split}" of ${calib.source}${holdout ? `, ${held.length} more held out to choose the step` : ''}`);
+  const model = decodeModel(bytes, modelPath);
+  const layers = findQuantLayers(indexGraph(model.graph!));
+  if (!layers.length) throw new QatLensError('no quantized Conv/Gemm (weight through DequantizeLinear) to correct: QC needs a QDQ model', modelPath, 'ENOQUANT');
+  const inits = new Set((model.graph!.initializer ?? []).map((t) => t.name));
+  const dims = ((model.graph!.input ?? []).find((i) => !inits.has(i.name))?.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : undefined));
+  const imgsz: [number, number] = dims[2] && dims[3] ? [dims[2], dims[3]] : [o.imgsz ?? 640, o.imgsz ?? 640];
+  const heads = await findHeads(model, modelPath, imgsz, { anchors: o.anchors, strides: o.strides });
+  ctx.log('info', `QC: ${layers.length} quantized layers, ${heads.outputs.length} heads (strides ${heads.strides.join(', ')}; anchors from ${heads.anchorSource}), ${heads.nc} classes, input ${imgsz[0]}x${imgsz[1]}`);
+  const maxCls = Math.max(-1, ...calib.images.flatMap((im) => Array.from(im.classes)));
+  if (maxCls >= heads.nc) throw new QatLensError(`calibration labels use class ${maxCls} but the model has ${heads.nc} classes`, calib.source, 'ECLASSES');
+  const engine = await createGradEngine(model, modelPath, { engine: o.engine ?? 'auto', layers, heads: heads.outputs, threads: o.threads, imgsz });
   try {
-    const layers = findQuantLayers(g);
-    if (!layers.length) throw new QatLensError('no quantized Conv/Gemm (weight through DequantizeLinear) to correct: QC needs a QDQ model', modelPath, 'ENOQUANT');
-    const shape = g.inputs[0]?.shape ?? [];
-    const imgsz: [number, number] = typeof shape[2] === 'number' && typeof shape[3] === 'number' ? [shape[2], shape[3]] : [o.imgsz ?? 640, o.imgsz ?? 640];
-    const heads = await findHeads(g, imgsz, { anchors: o.anchors, strides: o.strides });
-    ctx.log('info', `QC: ${layers.length} quantized layers, ${heads.outputs.length} heads (strides ${heads.strides.join(', ')}; anchors from ${heads.anchorSource}), ${heads.nc} classes, input ${imgsz[0]}x${imgsz[1]}`);
-    const maxCls = Math.max(-1, ...calib.images.flatMap((im) => Array.from(im.classes)));
-    if (maxCls >= heads.nc) throw new QatLensError(`calibration labels use class ${maxCls} but the model has ${heads.nc} classes`, calib.source, 'ECLASSES');
-    const src = calibSource(calib.images, imgsz);
+    for (const n of engine.notes) ctx.log('info', `QC engine: ${n}`);
+    ctx.log('info', `QC trains on onnxruntime ${engine.device}`);
+    const loss = lossFor('yolov5', { anchors: heads.anchors, strides: heads.strides, nc: heads.nc, imgsz: imgsz[0] });
+    const src = calibSource(trainImages, imgsz);
     const batch = Math.min(batchReq, src.count);
+    const steps = o.epochs ? Math.max(1, Math.ceil((o.epochs * src.count) / batch)) : o.steps ?? QC_DEFAULTS.steps;
+    // Step selection: fold the current γ/β into the model and score it on the held-out images.
+    const heldSet = held.length ? subset(calib.dataset, held) : undefined;
+    const cache = new Map();
+    const select = heldSet && {
+      every: o.selectEvery ?? Math.max(1, Math.round(steps / 10)),
+      score: async (gm: Map<string, Float32Array>, bt: Map<string, Float32Array>, step: number) => {
+        const m = foldQC(model, modelPath, layers, gm, bt).model;
+        const r = await evaluateModel(onnx.ModelProto.encode(m).finish(), heldSet, { engine: o.engine, cache }, quietContext(ctx.signal));
+        const sc = { map: r.eval.stats[0], map50: r.eval.stats[1] };
+        ctx.log('info', `QC held-out mAP at step ${step}: ${(100 * sc.map).toFixed(2)} (mAP@.5 ${(100 * sc.map50).toFixed(2)})`);
+        return sc;
+      },
+    };
     const setupMs = performance.now() - t0;
-    const fit = await trainQC(g, layers, heads, src, {
-      steps, lr, batch, seed: o.seed, signal: ctx.signal,
-      onProgress: (step, loss) => ctx.progress({ message: `QC step ${step}/${steps}: loss ${loss.toFixed(4)}`, fraction: step / steps, metrics: { loss, step } }),
+    const fit = await trainQC({ engine, loss, layers, heads }, src, {
+      steps, lr, batch, schedule, select, seed: o.seed, signal: ctx.signal, microBatch: o.microBatch,
+      onMicroBatch: (m, why) => ctx.log('info', `QC micro-batch: ${m} of ${batch} images per forward/backward (${why})`),
+      onProgress: (step, l) => ctx.progress({ message: `QC step ${step}/${steps}: loss ${l.toFixed(4)}`, fraction: step / steps, metrics: { loss: l, step } }),
     });
+    const peakMemoryMB = Math.round(fit.peakRssBytes / MB);
+    ctx.log('info', `QC: peak memory ${peakMemoryMB} MB, ${(fit.timings.cpuMs / fit.timings.totalMs).toFixed(2)} cores busy on average`);
     const metadata = {
       'qat_lens.qc.objective': 'YOLOv5 detection loss (CIoU box, BCE objectness and classes) with labels',
       'qat_lens.qc.steps': String(steps),
       'qat_lens.qc.lr': String(lr),
+      'qat_lens.qc.lr_schedule': schedule,
       'qat_lens.qc.batch': String(batch),
       'qat_lens.qc.optimizer': 'Adam(0.9, 0.999, 1e-8)',
-      'qat_lens.qc.calibration_images': String(calib.images.length),
+      'qat_lens.qc.calibration_images': String(trainImages.length),
+      ...(fit.keptStep !== undefined ? { 'qat_lens.qc.kept_step': `${fit.keptStep} (best held-out mAP@.5:.95 of ${held.length} calibration images not trained on)` } : {}),
       'qat_lens.qc.calibration_set': `${calib.source} [${calib.split}]`,
       'qat_lens.qc.source_sha256': sourceSha256,
-      'qat_lens.qc.backend': be.adapter ? `${be.name} (${be.adapter})` : be.name,
+      'qat_lens.qc.engine': `onnxruntime ${engine.device}`,
     };
-    const folded = foldQC(g.model, g, layers, fit.gamma, fit.beta, { metadata });
+    const folded = foldQC(model, modelPath, layers, fit.gamma, fit.beta, { metadata });
     const perLayer = layers.map((l, i) => {
       const [gammaMin, gammaMax, gammaMean] = stats(fit.gamma.get(l.name)!);
       const [betaMin, betaMax, betaMean] = stats(fit.beta.get(l.name)!);
@@ -164,12 +222,14 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
     if (converted) ctx.log('info', `QC: ${converted} per-tensor weight quantizers became per-channel (γ folds into one scale per output channel)`);
     if (fit.clampedChannels) ctx.log('warn', `QC: γ of ${fit.clampedChannels} channels reached the floor 1e-3 (kept positive so it folds into a scale)`);
     return {
-      model: folded.model, bytes: onnx.ModelProto.encode(folded.model).finish(), backend: be.name, backendNotes: be.notes, backendAdapter: be.adapter,
-      steps, lr, batch, lossCurve: fit.lossCurve, perLayer, clampedChannels: fit.clampedChannels,
-      calib: { source: calib.source, split: calib.split, images: calib.images.length }, heads, imgsz, sourceSha256,
+      model: folded.model, bytes: onnx.ModelProto.encode(folded.model).finish(), device: engine.device, engineNotes: engine.notes,
+      steps, lr, batch, microBatch: fit.microBatch, peakMemoryMB, schedule,
+      ...(fit.heldOut ? { heldOut: { images: held.length, curve: fit.heldOut, keptStep: fit.keptStep! } } : {}),
+      lossCurve: fit.lossCurve, perLayer, clampedChannels: fit.clampedChannels,
+      calib: { source: calib.source, split: calib.split, images: trainImages.length }, heads, imgsz, sourceSha256,
       timings: { ...fit.timings, setupMs },
     };
   } finally {
-    g.dispose();
+    await engine.dispose();
   }
 }

@@ -7,8 +7,8 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { QatLensError, throwIfAborted } from '../../errors';
-import type { JobContext } from '../../jobs/context';
-import { quietContext } from '../../jobs/context';
+import type { JobContext } from '../../context';
+import { quietContext } from '../../context';
 import { IMG, makeShapesImage, SHAPE_NAMES, SHAPES_SEED, type ShapeBox, type ShapesSplit } from './generate';
 
 /** Bumped whenever generated pixels or labels change: another version is another folder. */

@@ -4,7 +4,7 @@
 // matched twice), per-scale balance, BCE classes when nc > 1, loss = (lbox + lobj + lcls) * bs.
 import { QatLensError } from '../../errors';
 import type { ScaleTargets } from './anchorMatch';
-import { bceLogit, sigmoid } from './bce';
+import { bceLogit, bceZeros, sigmoid } from './bce';
 import { ciou } from './ciou';
 import type { HeadTensor, LossValue, Target, YoloLossConfig } from './types';
 
@@ -96,14 +96,7 @@ export function anchorLoss(heads: HeadTensor[], shapes: number[][], built: Scale
     // Objectness over every cell against 0, then the matched cells corrected to their targets.
     const cells = bs * na * plane, gObj = balance[i] * hObj * bs / cells;
     let sobj = 0;
-    for (let ba = 0; ba < bs * na; ba++) {
-      const base = ba * no * plane + 4 * plane;
-      for (let o = base; o < base + plane; o++) {
-        const x = d[o];
-        sobj += bceLogit(x, 0);
-        grad[o] = gObj * sigmoid(x);
-      }
-    }
+    for (let ba = 0; ba < bs * na; ba++) sobj += bceZeros(d, grad, ba * no * plane + 4 * plane, plane, gObj);
     for (const [o, y] of tobj) {
       sobj += bceLogit(d[o], y) - bceLogit(d[o], 0);
       grad[o] = gObj * (sigmoid(d[o]) - y);

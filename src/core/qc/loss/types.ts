@@ -35,3 +35,17 @@ export interface YoloLossConfig {
   cls?: number;
   anchorT?: number;
 }
+
+/** Anchor-free heads (YOLOv8/YOLO11): per scale [bs, 4 * regMax + nc, ny, nx]. Gains as ultralytics' default.yaml. */
+export interface AnchorFreeLossConfig {
+  /** Per scale stride in pixels (8, 16, 32). */
+  strides: number[];
+  nc: number;
+  /** DFL bins per box side (16). */
+  regMax?: number;
+  box?: number;
+  cls?: number;
+  dfl?: number;
+  /** TaskAlignedAssigner's candidates per target (10). */
+  topk?: number;
+}
