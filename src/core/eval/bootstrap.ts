@@ -89,11 +89,12 @@ function resampledMaps(ev: PerImageEvals, counts: Int32Array[]): ResampledMaps {
       // The resampled order from the full order: each detection repeated as often as its image
       // was drawn; inside a run of equal scores, copies of one image stay together (image, copy, rank).
       const o = ev.order(k);
+      const len = ev.usefulLength(k, SCOPE.areas[0]);
       let n = 0;
-      for (let j = 0; j < o.length; ) {
+      for (let j = 0; j < len; ) {
         const s = keptScore[o[j]];
         let e = j + 1;
-        while (e < o.length && keptScore[o[e]] === s) e++;
+        while (e < len && keptScore[o[e]] === s) e++;
         for (let u = j; u < e; ) {
           const im = img[o[u]];
           let v = u + 1;
