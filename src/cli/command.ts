@@ -59,3 +59,6 @@ export function engineOf(v: Values): 'auto' | 'cpu' | 'webgpu' | 'cuda' | undefi
   if (e === 'auto' || e === 'cpu' || e === 'webgpu' || e === 'cuda') return e;
   throw new UsageError(`--engine must be one of auto, cpu, webgpu, cuda; got "${e}"`);
 }
+
+/** Help line of `--anchors` (map, probe, compare, correct). */
+export const ANCHORS_HELP = '  --anchors A    anchors for exports without a decode: W,H,W,H,.../W,H,.../... (pixels, one group per\n                 scale, smallest stride first) or a model yaml with anchors:; checked against a decode';
