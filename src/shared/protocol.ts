@@ -63,6 +63,8 @@ export interface MapEntry {
   /** Inference engine that produced the detections ("cpu", "webgpu", ...). */
   engine?: string;
   images?: number;
+  /** The detection head where it was analysed: family, strides, anchors and where they came from. */
+  head?: string;
 }
 
 export interface MapComparison {

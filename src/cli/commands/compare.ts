@@ -1,6 +1,6 @@
 import type { CompareResult } from '../../core/jobs/compare';
 import { compareSummary } from '../../core/compare/table';
-import { type Command, engineOf, num, numList, str, UsageError } from '../command';
+import { ANCHORS_HELP, type Command, engineOf, num, numList, str, UsageError } from '../command';
 
 export const compare: Command = {
   name: 'compare',
@@ -19,10 +19,12 @@ export const compare: Command = {
     '  --limit N        score only the first N images',
     '  --json FILE      write the comparison as JSON',
     '  --html FILE      write a self-contained HTML page (bars and precision/recall curves)',
+    ANCHORS_HELP,
   ].join('\n'),
   options: {
     data: { type: 'string' }, qat: { type: 'string' }, float: { type: 'string' }, latent: { type: 'string' }, corrected: { type: 'string' },
     delta: { type: 'string' }, 'no-latent': { type: 'boolean' }, engine: { type: 'string' }, limit: { type: 'string' }, json: { type: 'string' }, html: { type: 'string' },
+    anchors: { type: 'string' },
   },
   positionals: { min: 0, max: 0 },
   inputs: (v) => ['data', 'qat', 'float', 'latent', 'corrected'].map((k) => str(v, k)).filter((x): x is string => !!x),
@@ -38,6 +40,7 @@ export const compare: Command = {
         deltas: d !== undefined && d.trim() === '' ? [] : numList(v, 'delta', (n) => n >= 0 && n <= 0.5, 'numbers in [0, 0.5]'),
         latentVariant: v['no-latent'] === true ? false : undefined,
         engine: engineOf(v),
+        anchors: str(v, 'anchors'),
         limit: num(v, 'limit', (n) => Number.isInteger(n) && n > 0, 'a positive whole number'),
         jsonOut: str(v, 'json'), htmlOut: str(v, 'html'),
       },

@@ -1,5 +1,6 @@
 import type { CorrectResult } from '../../core/jobs/correct';
-import { type Command, engineOf, num, str, UsageError } from '../command';
+import { formatAnchors } from '../../core/infer/detectHead';
+import { ANCHORS_HELP, type Command, engineOf, num, str, UsageError } from '../command';
 
 const BACKENDS = ['auto', 'webgpu', 'tensorflow', 'cpu'] as const;
 
@@ -21,11 +22,13 @@ export const correct: Command = {
     '  --out FILE         corrected ONNX model to write (never the input)',
     '  --engine E         inference engine for mAP: auto (default), cpu, webgpu or cuda',
     '  --json FILE        write the report as JSON',
+    ANCHORS_HELP,
   ].join('\n'),
   options: {
     data: { type: 'string' }, calib: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
     batch: { type: 'string' }, 'calib-images': { type: 'string' }, backend: { type: 'string' }, imgsz: { type: 'string' },
     limit: { type: 'string' }, out: { type: 'string' }, engine: { type: 'string' }, json: { type: 'string' },
+    anchors: { type: 'string' },
   },
   positionals: { min: 1, max: 1 },
   inputs: (v, pos) => [pos[0]!, str(v, 'data')!],
@@ -54,6 +57,7 @@ export const correct: Command = {
         imgsz: num(v, 'imgsz', (n) => posInt(n) && n % 32 === 0, 'a positive multiple of 32'),
         limit: num(v, 'limit', posInt, 'a positive whole number'),
         engine: engineOf(v),
+        anchors: str(v, 'anchors'),
         jsonOut: str(v, 'json'),
       },
     };
@@ -64,6 +68,7 @@ export const correct: Command = {
     out(`QC: ${r.steps} Adam steps (lr ${r.lr}, batch ${r.batch}) on ${r.calib.images} labelled images of split "${r.calib.split}" (${r.calib.source})`);
     const about = [...(r.backendAdapter ? [`adapter: ${r.backendAdapter}`] : []), ...r.backendNotes];
     out(`trained on the TensorFlow.js ${r.backend} backend${about.length ? ` (${about.join('; ')})` : ''}`);
+    if (r.heads) out(`heads: ${r.heads.family}, strides ${r.heads.strides.join('/')}, anchors ${formatAnchors(r.heads.anchors)} (from ${r.heads.anchorSource}), ${r.heads.nc} classes`);
     const c = r.lossCurve;
     if (c.length) {
       const k = Math.min(5, c.length);

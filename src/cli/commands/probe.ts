@@ -1,6 +1,6 @@
 import type { ProbeResult } from '../../core/jobs/probe';
 import { compareTable } from '../../core/compare/table';
-import { type Command, engineOf, num, numList, str, UsageError } from '../command';
+import { ANCHORS_HELP, type Command, engineOf, num, numList, str, UsageError } from '../command';
 
 export const probe: Command = {
   name: 'probe',
@@ -20,11 +20,13 @@ export const probe: Command = {
     '  --engine E           auto (default), cpu, webgpu or cuda',
     '  --limit N            score only the first N images',
     '  --json FILE          write the report as JSON',
+    ANCHORS_HELP,
   ].join('\n'),
   options: {
     data: { type: 'string' }, delta: { type: 'string' }, pt: { type: 'string' }, variant: { type: 'string' },
     'per-layer': { type: 'boolean' }, 'layer-delta': { type: 'string' }, 'layer-images': { type: 'string' }, layers: { type: 'string' }, 'layer-map': { type: 'string' }, flagged: { type: 'boolean' },
     engine: { type: 'string' }, limit: { type: 'string' }, json: { type: 'string' },
+    anchors: { type: 'string' },
   },
   positionals: { min: 1, max: 1 },
   inputs: (v, pos) => [pos[0]!, str(v, 'data')!, ...(str(v, 'pt') ? [str(v, 'pt')!] : [])],
@@ -47,6 +49,7 @@ export const probe: Command = {
         layers: str(v, 'layers')?.split(',').map((s) => s.trim()).filter(Boolean),
         perLayerMap: num(v, 'layer-map', (n) => Number.isInteger(n) && n >= 0, 'a whole number'),
         engine: engineOf(v),
+        anchors: str(v, 'anchors'),
         limit: num(v, 'limit', whole, 'a positive whole number'),
         jsonOut: str(v, 'json'),
       },

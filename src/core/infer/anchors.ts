@@ -99,8 +99,9 @@ function dataYaml(data: string): string | undefined {
 
 /** The first source that gives anchors, with its name for the report; undefined when none does. */
 export function givenAnchors(src: AnchorSources): GivenAnchors | undefined {
-  if (src.flag?.trim()) return { anchors: fromSpec(src.flag, '--anchors'), source: `--anchors ${src.flag}` };
-  if (src.setting?.trim()) return { anchors: fromSpec(src.setting, 'the qatLens.anchors setting'), source: `the qatLens.anchors setting (${src.setting})` };
+  const file = (spec: string) => (isYaml(spec) || existsSync(spec) ? ` (${spec})` : '');
+  if (src.flag?.trim()) return { anchors: fromSpec(src.flag, '--anchors'), source: `--anchors${file(src.flag)}` };
+  if (src.setting?.trim()) return { anchors: fromSpec(src.setting, 'the qatLens.anchors setting'), source: `the qatLens.anchors setting${file(src.setting)}` };
   const y = src.data ? dataYaml(src.data) : undefined;
   const fromData = y ? anchorsFromYaml(y) : undefined;
   if (fromData) return { anchors: fromData, source: `anchors: in ${y}` };

@@ -41,7 +41,7 @@ export interface DetectHeads {
 
 /** One line for reports: "yolov7, strides 8/16/32, anchors 10,13,16,30,33,23 / ... (from ...)". */
 export function describeHeads(h: DetectHeads): string {
-  const anchors = h.anchorFree ? `anchor-free (DFL, reg_max ${h.regMax})` : `anchors ${formatAnchors(h.anchors)} (${h.anchorSource})`;
+  const anchors = h.anchorFree ? `anchor-free (DFL, reg_max ${h.regMax})` : `anchors ${formatAnchors(h.anchors)} (from ${h.anchorSource})`;
   return `${h.family} head${h.decode === 'none' ? ' (raw outputs, decoded by QAT Lens)' : ''}, ${h.nc} classes, strides ${h.strides.join('/')}, ${anchors}`;
 }
 

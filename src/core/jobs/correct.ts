@@ -34,8 +34,10 @@ export interface CorrectParams {
   limit?: number;
   /** Training input size where the model's is dynamic. */
   imgsz?: number;
-  /** Anchors (pixels, per scale) where neither the graph nor its metadata has them. */
-  anchors?: number[][];
+  /** `--anchors` (W,H,.../... or a model yaml): needed by raw-head exports, checked against a decode. */
+  anchors?: string;
+  /** The qatLens.anchors setting (same forms). */
+  anchorsSetting?: string;
   /** Skip the before/after mAP (a caller that scores the models itself). */
   evaluate?: boolean;
   /** NMS settings for the before/after mAP. */
@@ -43,7 +45,7 @@ export interface CorrectParams {
 }
 
 /** What QC did (backend, steps, loss curve, per-layer γ/β...) as runQC reports it, plus the scores. */
-export interface CorrectResult extends Pick<QcOutcome, 'backend' | 'backendNotes' | 'backendAdapter' | 'steps' | 'lr' | 'batch' | 'calib' | 'lossCurve' | 'perLayer' | 'clampedChannels' | 'sourceSha256'> {
+export interface CorrectResult extends Pick<QcOutcome, 'backend' | 'backendNotes' | 'backendAdapter' | 'heads' | 'steps' | 'lr' | 'batch' | 'calib' | 'lossCurve' | 'perLayer' | 'clampedChannels' | 'sourceSha256'> {
   kind: 'correct';
   out: string;
   /** mAP@.5:.95 on the evaluation split, before and after (undefined when not evaluated). */
@@ -61,7 +63,7 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
   if (resolve(p.out) === resolve(p.model)) throw new QatLensError('refusing to write over an input file; choose another output path', p.out);
   const qc = await runQC(p.model, {
     data: p.data, calib: p.calib, steps: p.steps, lr: p.lr, batch: p.batch, calibCount: p.calibCount,
-    backend: p.backend, imgsz: p.imgsz, anchors: p.anchors,
+    backend: p.backend, imgsz: p.imgsz, anchors: p.anchors, anchorsSetting: p.anchorsSetting,
   }, ctx);
   throwIfAborted(ctx.signal);
   await saveModel(qc.model, p.out, { signal: ctx.signal, inputs: [p.model] });
@@ -71,8 +73,9 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
   if (p.evaluate !== false) {
     try {
       const score = makeScorer();
-      before = await score(p.model, p.data, { engine: p.engine, limit: p.limit, nms: p.nms }, ctx);
-      after = await score(p.out, p.data, { engine: p.engine, limit: p.limit, nms: p.nms }, ctx);
+      const anchorSources = { flag: p.anchors, setting: p.anchorsSetting, data: p.data };
+      before = await score(p.model, p.data, { engine: p.engine, limit: p.limit, nms: p.nms, anchorSources }, ctx);
+      after = await score(p.out, p.data, { engine: p.engine, limit: p.limit, nms: p.nms, anchorSources }, ctx);
     } catch (err) {
       if (err instanceof CancelledError) {
         // A cancelled run leaves nothing behind, the corrected model included.
@@ -83,7 +86,7 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
     }
   }
   const r: CorrectResult = {
-    kind: 'correct', out: p.out, backend: qc.backend, backendNotes: qc.backendNotes, backendAdapter: qc.backendAdapter, steps: qc.steps, lr: qc.lr, batch: qc.batch,
+    kind: 'correct', out: p.out, heads: qc.heads, backend: qc.backend, backendNotes: qc.backendNotes, backendAdapter: qc.backendAdapter, steps: qc.steps, lr: qc.lr, batch: qc.batch,
     calib: qc.calib, lossCurve: qc.lossCurve, perLayer: qc.perLayer, clampedChannels: qc.clampedChannels, sourceSha256: qc.sourceSha256,
     mapBefore: before?.map, mapAfter: after?.map, before, after,
     timings: { ...qc.timings, evalMs: performance.now() - te },

@@ -11,6 +11,8 @@ import { decodeModel, onnx } from '../onnx/proto';
 import { selectBackend, type TrainingBackend } from './backend';
 import { foldQC } from './fold';
 import { findHeads, findQuantLayers, type HeadSpec } from './heads';
+import { givenAnchors } from '../infer/anchors';
+import { formatAnchors } from '../infer/detectHead';
 import { TfGraph } from './tfGraph';
 import { calibSource, trainQC, type QcTimings } from './train';
 
@@ -30,9 +32,9 @@ export interface QcOptions {
   backend?: TrainingBackend;
   /** Training input size where the model's is dynamic (default 640). */
   imgsz?: number;
-  /** Anchors (pixels, per scale) and strides where the graph and metadata do not give them. */
-  anchors?: number[][];
-  strides?: number[];
+  /** `--anchors` and the qatLens.anchors setting (W,H,.../... or a model yaml): for raw-head exports. */
+  anchors?: string;
+  anchorsSetting?: string;
   seed?: number;
 }
 
@@ -131,8 +133,9 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
     if (!layers.length) throw new QatLensError('no quantized Conv/Gemm (weight through DequantizeLinear) to correct: QC needs a QDQ model', modelPath, 'ENOQUANT');
     const shape = g.inputs[0]?.shape ?? [];
     const imgsz: [number, number] = typeof shape[2] === 'number' && typeof shape[3] === 'number' ? [shape[2], shape[3]] : [o.imgsz ?? 640, o.imgsz ?? 640];
-    const heads = await findHeads(g, imgsz, { anchors: o.anchors, strides: o.strides });
-    ctx.log('info', `QC: ${layers.length} quantized layers, ${heads.outputs.length} heads (strides ${heads.strides.join(', ')}; anchors from ${heads.anchorSource}), ${heads.nc} classes, input ${imgsz[0]}x${imgsz[1]}`);
+    const heads = await findHeads(g, imgsz, { given: givenAnchors({ flag: o.anchors, setting: o.anchorsSetting, data: o.data, model: g.model }) });
+    ctx.log('info', `QC: ${layers.length} quantized layers, ${heads.outputs.length} heads: ${heads.family}, strides ${heads.strides.join(', ')}, anchors ${formatAnchors(heads.anchors)} (from ${heads.anchorSource}), ${heads.nc} classes, input ${imgsz[0]}x${imgsz[1]}`);
+    if (heads.family === 'yolov7') ctx.log('warn', 'QC: a YOLOv7 head trains with YOLOv5\'s loss here (YOLOv7\'s ComputeLossOTA is not wired into QC yet); both share the box decode');
     const maxCls = Math.max(-1, ...calib.images.flatMap((im) => Array.from(im.classes)));
     if (maxCls >= heads.nc) throw new QatLensError(`calibration labels use class ${maxCls} but the model has ${heads.nc} classes`, calib.source, 'ECLASSES');
     const src = calibSource(calib.images, imgsz);
