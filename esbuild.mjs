@@ -4,7 +4,7 @@ import * as esbuild from 'esbuild';
 import { cpSync, mkdirSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
-const external = ['vscode', 'onnxruntime-node', 'sharp', 'webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
+const external = ['vscode', 'onnxruntime-node', 'sharp', 'webgpu'];
 const common = {
   bundle: true,
   sourcemap: true,
@@ -23,8 +23,6 @@ const builds = [
 mkdirSync('dist', { recursive: true });
 // Plotly is loaded by the webview from the extension's own files (no CDN): copy the minified bundle.
 cpSync('node_modules/plotly.js-dist-min/plotly.min.js', 'dist/plotly.min.js');
-// QC's CPU training backend (tfjs wasm) loads its binaries from beside the bundle (src/core/qc/backend.ts).
-for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']) cpSync(`node_modules/@tensorflow/tfjs-backend-wasm/dist/${f}`, `dist/${f}`);
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

@@ -10,7 +10,7 @@ import { quietContext } from '../src/core/jobs/context';
 import { runCompare } from '../src/core/jobs/compare';
 import { runExample } from '../src/core/jobs/example';
 import { loadModel } from '../src/core/onnx/proto';
-import { findWeightChains } from '../src/core/qc/probeGraph';
+import { findWeightChains } from '../src/core/probe/probeGraph';
 
 const ex = join(__dirname, '..', 'examples', 'shapes');
 const run = join(ex, 'w4a4');

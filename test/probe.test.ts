@@ -8,12 +8,12 @@ import { after, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { analyzeLayer, nearCount } from '../src/core/analysis/layerStats';
 import { readOnnxModel } from '../src/core/readers/onnx';
-import { encodeModel, findWeightChains } from '../src/core/qc/probeGraph';
-import { hardIntegers, roundHalfEven, softRound } from '../src/core/qc/probeMath';
+import { encodeModel, findWeightChains } from '../src/core/probe/probeGraph';
+import { hardIntegers, softRound } from '../src/core/probe/probeMath';
 import { DataType, makeTensor } from '../src/core/onnx/proto';
 import { readCheckpoint } from '../src/core/readers';
-import { loadProbeSource } from '../src/core/qc/probeSource';
-import { buildVariant } from '../src/core/qc/probeVariants';
+import { loadProbeSource } from '../src/core/probe/probeSource';
+import { buildVariant } from '../src/core/probe/probeVariants';
 import { buildModel, input, latentWeights, QMAX, QMIN, SCALES, SHAPE } from './probeFixture';
 
 const dir = mkdtempSync(join(tmpdir(), 'qat-lens-probe-'));
@@ -29,10 +29,6 @@ function write(name: string, model: ReturnType<typeof buildModel>): string {
   writeFileSync(f, encodeModel(model));
   return f;
 }
-
-test('roundHalfEven rounds ties to even', () => {
-  assert.deepEqual([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 2.4999, -7.5].map(roundHalfEven), [-2, -2, 0, 0, 2, 2, 2, -8]);
-});
 
 test('δ = 0 reproduces the integers onnxruntime QuantizeLinear+Clip computes, and the model outputs', async () => {
   const file = write('latent.onnx', buildModel('latent'));

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { analyzeCheckpoints } from '../src/core/analysis/analyzeCheckpoints';
 import { makeScorer } from '../src/core/compare/score';
 import { quietContext } from '../src/core/jobs/context';
-import { probeModel } from '../src/core/qc/probe';
+import { probeModel } from '../src/core/probe/probe';
 import { readCheckpoint } from '../src/core/readers';
 
 const run = join(__dirname, '..', 'examples', 'shapes', 'w4a4');

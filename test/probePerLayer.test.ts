@@ -11,10 +11,10 @@ import { after, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { quietContext } from '../src/core/jobs/context';
 import { DataType, loadModel, makeTensor, type onnx } from '../src/core/onnx/proto';
-import { encodeModel, findWeightChains } from '../src/core/qc/probeGraph';
-import { perLayerOutputChange, probeInputs } from '../src/core/qc/probeOutputs';
-import { loadProbeSource } from '../src/core/qc/probeSource';
-import { buildVariant } from '../src/core/qc/probeVariants';
+import { encodeModel, findWeightChains } from '../src/core/probe/probeGraph';
+import { perLayerOutputChange, probeInputs } from '../src/core/probe/probeOutputs';
+import { loadProbeSource } from '../src/core/probe/probeSource';
+import { buildVariant } from '../src/core/probe/probeVariants';
 
 const fx = join(__dirname, 'fixtures', 'pipeline');
 const dir = mkdtempSync(join(tmpdir(), 'qat-lens-probe-layer-'));

@@ -12,7 +12,6 @@ export interface Settings {
   probeDeltas: number[];
   bits: number | undefined;
   engine: Engine;
-  trainingBackend: 'auto' | 'webgpu' | 'tensorflow' | 'cpu';
   flagConcentration: number;
   flagMaxPValue: number;
   qcSteps: number;
@@ -35,7 +34,6 @@ export function readSettings(get: Getter): Settings {
   const engine = get('engine');
   const deltas = get('probeDeltas');
   const bits = get('bits');
-  const tb = get('trainingBackend');
   return {
     dataset: str(get('dataset')),
     calibrationSet: str(get('calibrationSet')),
@@ -47,7 +45,6 @@ export function readSettings(get: Getter): Settings {
       : [0.05, 0.1, 0.25],
     bits: typeof bits === 'number' && Number.isInteger(bits) && bits >= 2 && bits <= 16 ? bits : undefined,
     engine: engine === 'cpu' || engine === 'webgpu' || engine === 'cuda' ? engine : 'auto',
-    trainingBackend: tb === 'webgpu' || tb === 'tensorflow' || tb === 'cpu' ? tb : 'auto',
     flagConcentration: num(get('flag.concentration'), 1.5, (n) => n >= 1),
     flagMaxPValue: num(get('flag.maxPValue'), 0.001, (n) => n >= 0 && n <= 1),
     qcSteps: num(get('qc.steps'), 200, posInt),

@@ -85,6 +85,6 @@ test('compare: raw export and the --grid export side by side with --anchors', as
   const r = await runCompare({ data: DATA, qat: fx('yolov7_raw.onnx'), float: fx('yolov7_grid.onnx'), engine: 'cpu', limit: 4, anchors: SPEC }, ctx);
   const [f, q] = [r.comparison.entries.find((e) => e.role === 'float')!, r.comparison.entries.find((e) => e.role === 'qat')!];
   assert.equal(q.map, f.map);
-  assert.ok(r.comparison.notes.some((n) => /head: yolov5\/v7 head \(raw outputs/.test(n)));
-  assert.ok(r.comparison.notes.some((n) => /head: yolov7 head, 6 classes/.test(n)));
+  assert.ok((r.comparison.notes ?? []).some((n) => /head: yolov5\/v7 head \(raw outputs/.test(n)));
+  assert.ok((r.comparison.notes ?? []).some((n) => /head: yolov7 head, 6 classes/.test(n)));
 });

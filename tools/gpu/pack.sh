@@ -2,11 +2,12 @@
 # Packs the GPU check (tools/gpu/check.ts) into .device/ (ignored), to be carried to a GPU machine
 # that has no Node and no network (see docs/qc.md, "GPU check"; ../shared/notes/gpu-check.md):
 #   node.xz        this machine's Node, stripped (the machine has none)
-#   check.js       the check, bundled with TensorFlow.js; the wasm binaries beside it
-#   nm.tar.xz      the native packages it loads: webgpu (Dawn) and sharp (libvips)
+#   check.js       the check (QC's gradient engine on onnxruntime), bundled
+#   nm.tar.xz      the native packages it loads: onnxruntime-node (CPU and WebGPU engines), webgpu (Dawn,
+#                  to name the adapter) and sharp (libvips)
 #   debs/          Debian's Vulkan and GL loaders (Dawn finds NVIDIA's ICD through them)
 #   yolov5n_w4a4.onnx  a YOLOv5n-sized QDQ model at 320x320 (needs /usr/bin/python3 with torch, onnx)
-# About 38 MB: with the tracked tree (about 25 MB) under the 64 MiB a device call may carry.
+# About 50 MB: with the tracked tree under the 64 MiB a device call may carry (check the last line).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 D=.device
@@ -14,8 +15,8 @@ rm -rf "$D"; mkdir -p "$D/debs"
 cp "$(command -v node)" "$D/node"; strip "$D/node"; xz -T0 -9 "$D/node"
 npx esbuild tools/gpu/check.ts --bundle --platform=node --format=cjs --target=node20 --minify-whitespace --minify-syntax --log-level=warning \
   --external:webgpu --external:sharp --external:onnxruntime-node --outfile="$D/check.js"
-cp node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm*.wasm "$D/"
-tar -cJf "$D/nm.tar.xz" -C node_modules webgpu/package.json webgpu/index.js webgpu/dist/linux-x64 \
+tar -cJf "$D/nm.tar.xz" -C node_modules onnxruntime-node/package.json onnxruntime-node/dist onnxruntime-node/lib \
+  onnxruntime-node/bin/napi-v6/linux/x64 onnxruntime-common webgpu/package.json webgpu/index.js webgpu/dist/linux-x64 \
   sharp/package.json sharp/dist sharp/lib @img/sharp-linux-x64 @img/sharp-libvips-linux-x64 @img/colour detect-libc semver
 o=(-o APT::Architecture=amd64 -o APT::Architectures=amd64 -o Dir::State::Lists=/tmp/qat-gpu-apt/lists -o Dir::Cache=/tmp/qat-gpu-apt)
 mkdir -p /tmp/qat-gpu-apt/lists/partial

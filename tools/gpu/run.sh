@@ -11,7 +11,7 @@ if [ -z "${QAT_LENS_GPU_CHECK_LOCAL:-}" ]; then
   [ -f "$icd" ] && export VK_DRIVER_FILES="$icd"
 fi
 xz -dc "$D/node.xz" > "$W/node"; chmod +x "$W/node"
-cp "$D/check.js" "$D"/*.wasm "$W/"
+cp "$D/check.js" "$W/"
 mkdir -p "$W/node_modules"; tar -xJf "$D/nm.tar.xz" -C "$W/node_modules"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$W}"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | tee "$OUT/gpu.txt" || true

@@ -1,13 +1,12 @@
 import type { CorrectResult } from '../../core/jobs/correct';
 import { formatAnchors } from '../../core/infer/detectHead';
+import { LOSS_FAMILIES, type LossFamily } from '../../core/qc/runQC';
 import { ANCHORS_HELP, type Command, engineOf, num, str, UsageError } from '../command';
-
-const BACKENDS = ['auto', 'webgpu', 'tensorflow', 'cpu'] as const;
 
 export const correct: Command = {
   name: 'correct',
   summary: 'Quantization Correction: fit per-channel γ/β with the detection loss, write a corrected ONNX',
-  usage: 'MODEL.onnx --data DATASET --out FILE.onnx [--calib DATASET_OR_SPLIT] [--steps N] [--lr X] [--batch N] [--json FILE]',
+  usage: 'MODEL.onnx --data DATASET --out FILE.onnx [--calib DATASET_OR_SPLIT] [--steps N] [--lr X] [--batch N] [--engine E] [--json FILE]',
   help: [
     '  --data PATH        evaluation data set (mAP before and after, on its val split)',
     '  --calib PATH       labelled calibration images: a split of --data ("calib", "train") or another',
@@ -16,19 +15,21 @@ export const correct: Command = {
     '  --lr X             Adam learning rate (default 1e-3; the paper used 1e-4)',
     '  --batch N          calibration images per step (default 16)',
     '  --calib-images N   calibration images to draw from (default 256)',
-    '  --backend B        TensorFlow.js training backend: auto (default), webgpu, tensorflow or cpu',
+    '  --micro-batch N    images per forward/backward (default: chosen from the memory free; the',
+    '                     gradient is the whole batch\'s either way)',
     '  --imgsz N          training input size where the model\'s is dynamic (default 640)',
     '  --limit N          score only the first N evaluation images',
     '  --out FILE         corrected ONNX model to write (never the input)',
-    '  --engine E         inference engine for mAP: auto (default), cpu, webgpu or cuda',
+    '  --engine E         onnxruntime engine for training and mAP: auto (default), cpu, webgpu or cuda',
     '  --json FILE        write the report as JSON',
+    '  --loss L           detection loss: yolov5, yolov7 (ComputeLossOTA) or yolov8 (default: the head family\'s own;\n                     a raw YOLOv5/v7 export: yolov5)',
     ANCHORS_HELP,
   ].join('\n'),
   options: {
     data: { type: 'string' }, calib: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
-    batch: { type: 'string' }, 'calib-images': { type: 'string' }, backend: { type: 'string' }, imgsz: { type: 'string' },
+    batch: { type: 'string' }, 'calib-images': { type: 'string' }, backend: { type: 'string' }, 'micro-batch': { type: 'string' }, imgsz: { type: 'string' },
     limit: { type: 'string' }, out: { type: 'string' }, engine: { type: 'string' }, json: { type: 'string' },
-    anchors: { type: 'string' },
+    anchors: { type: 'string' }, loss: { type: 'string' },
   },
   positionals: { min: 1, max: 1 },
   inputs: (v, pos) => [pos[0]!, str(v, 'data')!],
@@ -37,10 +38,9 @@ export const correct: Command = {
     const out = str(v, 'out');
     if (!data) throw new UsageError('--data is required');
     if (!out) throw new UsageError('--out is required');
-    const backend = str(v, 'backend');
-    if (backend !== undefined && !(BACKENDS as readonly string[]).includes(backend)) {
-      throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}; got "${backend}"`);
-    }
+    if (str(v, 'backend') !== undefined) throw new UsageError('--backend (TensorFlow.js) is gone: QC trains on onnxruntime; use --engine auto|cpu|webgpu|cuda');
+    const loss = str(v, 'loss');
+    if (loss !== undefined && !(LOSS_FAMILIES as readonly string[]).includes(loss)) throw new UsageError(`--loss must be one of ${LOSS_FAMILIES.join(', ')}; got "${loss}"`);
     const posInt = (n: number) => Number.isInteger(n) && n > 0;
     return {
       kind: 'correct',
@@ -53,11 +53,12 @@ export const correct: Command = {
         lr: num(v, 'lr', (n) => n > 0, 'a positive number'),
         batch: num(v, 'batch', posInt, 'a positive whole number'),
         calibCount: num(v, 'calib-images', posInt, 'a positive whole number'),
-        backend: backend as (typeof BACKENDS)[number] | undefined,
+        microBatch: num(v, 'micro-batch', posInt, 'a positive whole number'),
         imgsz: num(v, 'imgsz', (n) => posInt(n) && n % 32 === 0, 'a positive multiple of 32'),
         limit: num(v, 'limit', posInt, 'a positive whole number'),
         engine: engineOf(v),
         anchors: str(v, 'anchors'),
+        loss: loss as LossFamily | undefined,
         jsonOut: str(v, 'json'),
       },
     };
@@ -66,9 +67,8 @@ export const correct: Command = {
     const r = res as CorrectResult;
     const pct = (x: number | undefined) => (x === undefined ? '   -  ' : (100 * x).toFixed(2).padStart(6));
     out(`QC: ${r.steps} Adam steps (lr ${r.lr}, batch ${r.batch}) on ${r.calib.images} labelled images of split "${r.calib.split}" (${r.calib.source})`);
-    const about = [...(r.backendAdapter ? [`adapter: ${r.backendAdapter}`] : []), ...r.backendNotes];
-    out(`trained on the TensorFlow.js ${r.backend} backend${about.length ? ` (${about.join('; ')})` : ''}`);
-    if (r.heads) out(`heads: ${r.heads.family}, strides ${r.heads.strides.join('/')}, anchors ${formatAnchors(r.heads.anchors)} (from ${r.heads.anchorSource}), ${r.heads.nc} classes`);
+    out(`trained on onnxruntime ${r.device}, micro-batch ${r.microBatch}, peak memory ${r.peakMemoryMB} MB${r.engineNotes.length ? ` (${r.engineNotes.join('; ')})` : ''}`);
+    if (r.heads) out(`heads: ${r.heads.family}, strides ${r.heads.strides.join('/')}, ${r.heads.anchors.length ? `anchors ${formatAnchors(r.heads.anchors)} (from ${r.heads.anchorSource})` : 'anchor-free'}, ${r.heads.nc} classes; loss: ${r.objective}`);
     const c = r.lossCurve;
     if (c.length) {
       const k = Math.min(5, c.length);
@@ -91,7 +91,7 @@ export const correct: Command = {
       out(`  change       ${((r.after.map! - r.before.map!) * 100 >= 0 ? '+' : '') + ((r.after.map! - r.before.map!) * 100).toFixed(2).padStart(5)}`);
     } else out('mAP before/after: not measured');
     const t = r.timings;
-    out(`time: ${(t.totalMs / 1000).toFixed(1)} s training (${(t.forwardBackwardMs / 1000).toFixed(1)} s forward+backward, ${(t.optimizerMs / 1000).toFixed(1)} s optimizer, ${(t.loadMs / 1000).toFixed(1)} s images), ${(t.evalMs / 1000).toFixed(1)} s evaluation`);
+    out(`time: ${(t.totalMs / 1000).toFixed(1)} s training (${(t.forwardMs / 1000).toFixed(1)} s forward, ${(t.lossMs / 1000).toFixed(1)} s loss, ${(t.backwardMs / 1000).toFixed(1)} s backward, ${(t.optimizerMs / 1000).toFixed(1)} s optimizer, ${(t.loadMs / 1000).toFixed(1)} s images; ${(t.cpuMs / t.totalMs).toFixed(2)} cores busy), ${(t.evalMs / 1000).toFixed(1)} s evaluation`);
     out(`wrote ${r.out}`);
     if (r.jsonOut) out(`JSON: ${r.jsonOut}`);
   },

@@ -3,19 +3,11 @@
 // and NT/C per channel. No allocation per weight; per-channel counters are per layer.
 import { QatLensError } from '../errors';
 import type { QuantizedLayer, Quantizer } from '../model';
+import { roundHalfEven } from '../onnx/qdq';
 import type { ChannelSummary, Granularity, LayerReport } from './types';
 
 /** 20 bins: the exact-bin correction below relies on 20 = 16 + 4. */
 export const HISTOGRAM_BINS = 20;
-
-/** ONNX QuantizeLinear rounding: to nearest, ties to even. */
-export function roundHalfEven(u: number): number {
-  const fl = Math.floor(u);
-  const f = u - fl; // exact for |u| < 2^52
-  if (f > 0.5) return fl + 1;
-  if (f < 0.5) return fl;
-  return fl % 2 === 0 ? fl : fl + 1;
-}
 
 /** How a tensor of `shape` splits along `axis`: outer × channels × inner, row-major. */
 export function splitAxis(shape: number[], axis: number): { outer: number; channels: number; inner: number } {

@@ -3,10 +3,10 @@
 import { extname } from 'node:path';
 import { QatLensError, throwIfAborted } from '../errors';
 import type { JobContext } from '../jobs/context';
-import { loadProbeSource, type ProbeSource } from '../qc/probeSource';
-import { buildVariant, type VariantSpec } from '../qc/probeVariants';
-import { hardIntegers } from '../qc/probeMath';
-import { findWeightChains } from '../qc/probeGraph';
+import { loadProbeSource, type ProbeSource } from '../probe/probeSource';
+import { buildVariant, type VariantSpec } from '../probe/probeVariants';
+import { hardIntegers } from '../probe/probeMath';
+import { findWeightChains } from '../probe/probeGraph';
 import { loadModel } from '../onnx/proto';
 import type { NmsOptions } from '../infer/nms';
 import { makeScorer, type Scorer } from './score';

@@ -1,8 +1,7 @@
-// WebGPU in Node through the optional `webgpu` package (Dawn): sets up `navigator.gpu` for
-// tfjs-backend-webgpu and tells what adapter the machine offers. Both users (QC training on tfjs and
-// onnxruntime's WebGPU engine, a separate Dawn that enumerates the same Vulkan drivers) ask it whether
-// the adapter is a real GPU: a software one (Mesa's llvmpipe/lavapipe, SwiftShader) is many times
-// slower than the CPU paths, so 'auto' must not pick it.
+// WebGPU in Node through the optional `webgpu` package (Dawn): tells what adapter the machine offers.
+// onnxruntime's WebGPU engine (a separate Dawn that enumerates the same Vulkan drivers, for inference
+// and QC training) asks it whether the adapter is a real GPU: a software one (Mesa's llvmpipe/lavapipe,
+// SwiftShader) is many times slower than the CPU engine, so 'auto' must not pick it.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -48,8 +47,7 @@ interface Gpu { requestAdapter(o?: object): Promise<(AdapterFacts & { info?: Ada
 
 /**
  * Make `navigator.gpu` exist (once per process). Throws with the reason when it cannot.
- * Node 24's `navigator` is read-only, hence defineProperty; tfjs-backend-webgpu registers itself only
- * if navigator.gpu exists when it is first evaluated, so callers import it after this.
+ * Node 24's `navigator` is read-only, hence defineProperty.
  */
 export function ensureNavigatorGpu(): Gpu {
   const g = globalThis as unknown as { navigator?: { gpu?: Gpu } };
@@ -72,7 +70,7 @@ export function ensureNavigatorGpu(): Gpu {
 let probed: Promise<WebGpuAdapter | undefined> | undefined;
 
 /**
- * The adapter a high-performance request gets (what tfjs and onnxruntime would run on), or undefined
+ * The adapter a high-performance request gets (what onnxruntime would run on), or undefined
  * when there is none. Throws when WebGPU cannot be set up at all. Cached per process.
  */
 export function webgpuAdapter(): Promise<WebGpuAdapter | undefined> {

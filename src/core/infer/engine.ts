@@ -58,17 +58,21 @@ function shortReason(err: unknown): string {
 
 export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
 
-const sessionOptions = (ep: EngineName, level: GraphOptimization): ort.InferenceSession.SessionOptions => ({
+/** Session settings beyond the engine and optimization level (threads, execution mode). */
+export type SessionExtras = Omit<ort.InferenceSession.SessionOptions, 'executionProviders' | 'graphOptimizationLevel'>;
+
+const sessionOptions = (ep: EngineName, level: GraphOptimization, extra: SessionExtras): ort.InferenceSession.SessionOptions => ({
+  logSeverityLevel: 3,
+  ...extra,
   executionProviders: [ep],
   graphOptimizationLevel: level,
-  logSeverityLevel: 3,
 });
 
 /**
  * Open a session on the chosen engine. 'auto' tries cuda, webgpu, cpu in that order; an explicit
  * GPU choice that is unavailable falls back to CPU and says so in `note`.
  */
-export async function openSession(model: ModelVariants, choice: EngineChoice = 'auto', optimization: GraphOptimization = 'all'): Promise<EngineSession> {
+export async function openSession(model: ModelVariants, choice: EngineChoice = 'auto', optimization: GraphOptimization = 'all', extra: SessionExtras = {}): Promise<EngineSession> {
   const order: EngineName[] = choice === 'auto' ? ['cuda', 'webgpu', 'cpu'] : choice === 'cpu' ? ['cpu'] : [choice, 'cpu'];
   const skipped: { engine: EngineName; reason: string }[] = [];
   let gpuModel: ReturnType<ModelVariants['gpu']> | undefined;
@@ -92,7 +96,7 @@ export async function openSession(model: ModelVariants, choice: EngineChoice = '
       ({ bytes, rewritten, note: rewriteNote } = gpuModel);
     }
     try {
-      const session = await ort.InferenceSession.create(bytes, sessionOptions(engine, optimization));
+      const session = await ort.InferenceSession.create(bytes, sessionOptions(engine, optimization, extra));
       const parts = [`ran on ${engine}${rewritten ? ' (QDQ graph rewritten to float fake-quant)' : ''}`];
       if (adapterNote) parts.push(adapterNote);
       if (rewriteNote) parts.push(rewriteNote);

@@ -4,7 +4,8 @@
 //     a constant are evaluated once here into float32 initializers: (q - z) * s, rounded to float32
 //     exactly as the kernel computes it.
 //   - Activations: QuantizeLinear(s1, z1) -> [Clip(lo, hi)] -> DequantizeLinear(s2, z2) becomes
-//     Div(x, s1) -> Round -> Add(z1) -> Clip(max(qmin, lo), min(qmax, hi)) -> Sub(z2) -> Mul(s2).
+//     Div(x, s1) -> Round -> Add(z1) -> Clip(max(qmin, lo), min(qmax, hi)) -> Sub(z2) -> Mul(s2)
+//     (with z1 = z2, the zero point moves into the Clip bounds instead).
 //     ONNX Round is half-to-even, like QuantizeLinear's rounding, and Clip on integer-valued floats
 //     is exact, so the result equals the QDQ graph up to how the kernels divide (checked in tests).
 //     onnxruntime's WebGPU engine has no Round kernel: each Round runs on the CPU with two copies
@@ -13,8 +14,9 @@
 //     Add/Sub are left out where the zero point is 0 (x + 0 is exact).
 // Anything else (Q outputs used other than by a DQ, per-axis activation quantization, opset < 11)
 // is refused with a clear error, so the caller can run the original graph instead.
-import { DataType, onnx, tensorShape, tensorToArray, toNumber } from '../onnx/proto';
-import { makeTensor } from '../onnx/proto';
+import { DataType, makeTensor, onnx, tensorShape, tensorToArray, toNumber } from '../onnx/proto';
+import { GraphIndex, attrInt } from '../onnx/graph';
+import { NotConstantError, channelIndexer, clipBounds, intRange, quantizeLinear, quantizeOutputType } from '../onnx/qdq';
 import { QatLensError } from '../errors';
 
 export interface QdqRewriteStats {
@@ -24,33 +26,32 @@ export interface QdqRewriteStats {
   activations: number;
 }
 
+/** One activation fake-quant the rewrite wrote (the QC gradient engine differentiates it as one unit). */
+export interface FakeQuantChain {
+  /** The float value quantized, and the value the chain writes (the old DequantizeLinear output). */
+  input: string;
+  output: string;
+  /** Clip's input (round(x / scaleIn) + z1) and output: equal exactly where the value is in range. */
+  clipIn: string;
+  clipOut: string;
+  scaleIn: number;
+  scaleOut: number;
+  /** The nodes of the chain, in order. */
+  nodes: onnx.INodeProto[];
+}
+
 interface Const {
   dims: number[];
   values: Float64Array;
   dataType: number;
 }
 
-const INT_RANGE: Record<number, [number, number]> = {
-  [DataType.INT8]: [-128, 127], [DataType.UINT8]: [0, 255], [DataType.INT16]: [-32768, 32767], [DataType.UINT16]: [0, 65535],
-  [DataType.INT4]: [-8, 7], [DataType.UINT4]: [0, 15], [DataType.INT32]: [-2147483648, 2147483647],
-};
-
 export function hasQdq(model: onnx.IModelProto): boolean {
   return (model.graph?.node ?? []).some((n) => n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear');
 }
 
-function attr(n: onnx.INodeProto, name: string): onnx.IAttributeProto | undefined {
-  return (n.attribute ?? []).find((a) => a.name === name);
-}
-
 /** Float32 arithmetic helper (JS numbers are float64). */
 const f32 = Math.fround;
-
-/** ONNX QuantizeLinear rounding: half to even. */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 export interface QdqRewriteOptions {
   /**
@@ -63,17 +64,16 @@ export interface QdqRewriteOptions {
 
 const MAGIC = 12582912; // 1.5 * 2^23
 
-export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts: QdqRewriteOptions = {}): { model: onnx.ModelProto; stats: QdqRewriteStats } {
+export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts: QdqRewriteOptions = {}): { model: onnx.ModelProto; stats: QdqRewriteStats; chains: FakeQuantChain[] } {
   const g = model.graph;
   if (!g) throw new QatLensError('model has no graph', file);
   const opset = toNumber((model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
   if (opset < 11) throw new QatLensError(`QDQ rewrite needs opset 11 or later (Round); the model uses opset ${opset}`, file);
-  const nodes = [...(g.node ?? [])];
-  const inits = new Map<string, onnx.ITensorProto>((g.initializer ?? []).map((t) => [t.name!, t]));
-  const producer = new Map<string, onnx.INodeProto>();
-  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
-  const consumers = new Map<string, onnx.INodeProto[]>();
-  for (const n of nodes) for (const i of n.input ?? []) if (i) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(n);
+  const ix = new GraphIndex(g);
+  const nodes = [...ix.nodes];
+  const inits = ix.initializers;
+  const producer = ix.producer;
+  const consumers = ix.consumers;
   const graphOutputs = new Set((g.output ?? []).map((o) => o.name!));
 
   const constCache = new Map<string, Const | null>();
@@ -81,21 +81,11 @@ export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts
     if (!name) return null;
     if (constCache.has(name)) return constCache.get(name)!;
     let c: Const | null = null;
-    const t = inits.get(name);
-    const fromTensor = (tp: onnx.ITensorProto): Const => {
-      const a = tensorToArray(tp, file);
+    const t = ix.constant(name);
+    if (t) {
+      const a = tensorToArray(t, file);
       const values = a instanceof BigInt64Array ? Float64Array.from(a, (v) => Number(v)) : Float64Array.from(a as ArrayLike<number>);
-      return { dims: tensorShape(tp), values, dataType: tp.dataType ?? 0 };
-    };
-    if (t) c = fromTensor(t);
-    else {
-      const p = producer.get(name);
-      if (p?.opType === 'Constant') {
-        const v = attr(p, 'value');
-        if (v?.t) c = fromTensor(v.t);
-        else if (attr(p, 'value_float')) c = { dims: [], values: Float64Array.of(attr(p, 'value_float')!.f ?? 0), dataType: DataType.FLOAT };
-        else if (attr(p, 'value_int')) c = { dims: [], values: Float64Array.of(toNumber(attr(p, 'value_int')!.i)), dataType: DataType.INT64 };
-      } else if (p?.opType === 'Identity') c = constOf(p.input![0]);
+      c = { dims: tensorShape(t), values, dataType: t.dataType ?? 0 };
     }
     constCache.set(name, c);
     return c;
@@ -109,6 +99,7 @@ export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts
   const newInits: onnx.ITensorProto[] = [];
   const replaced = new Map<onnx.INodeProto, onnx.INodeProto[]>(); // DQ node -> nodes that replace it (may be [])
   const stats: QdqRewriteStats = { weights: 0, activations: 0 };
+  const chains: FakeQuantChain[] = [];
   let uid = 0;
   const scalar = (base: string, v: number) => {
     const name = `${base}__fq${uid++}`;
@@ -121,7 +112,7 @@ export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts
     const out = dq.output![0];
     const s2 = need(dq.input![1], 'scale', dq);
     const z2c = dq.input![2] ? need(dq.input![2], 'zero point', dq) : null;
-    const axis2 = toNumber(attr(dq, 'axis')?.i ?? 1);
+    const axis2 = attrInt(dq, 'axis', 1);
     const xName = dq.input![0];
     const xConst = constOf(xName);
     if (xConst) {
@@ -135,18 +126,21 @@ export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts
     let p = producer.get(xName);
     let clip: [number, number] = [-Infinity, Infinity];
     if (p?.opType === 'Clip') {
-      const lo = p.input![1] ? need(p.input![1], 'min', p).values[0] : attr(p, 'min')?.f ?? -Infinity;
-      const hi = p.input![2] ? need(p.input![2], 'max', p).values[0] : attr(p, 'max')?.f ?? Infinity;
-      clip = [lo, hi];
+      try {
+        clip = clipBounds(ix, p, file);
+      } catch (err) {
+        if (err instanceof NotConstantError) throw new QatLensError(`${err.message}; cannot rewrite`, file);
+        throw err;
+      }
       p = producer.get(p.input![0]);
     }
     if (p?.opType !== 'QuantizeLinear') throw new QatLensError(`DequantizeLinear '${dq.name}' reads '${xName}', which is neither a constant nor a QuantizeLinear output; cannot rewrite`, file);
     const q = p;
     const s1 = need(q.input![1], 'scale', q);
     const z1c = q.input![2] ? need(q.input![2], 'zero point', q) : null;
-    const axis1 = toNumber(attr(q, 'axis')?.i ?? 1);
-    const outType = z1c?.dataType ?? toNumber(attr(q, 'output_dtype')?.i ?? DataType.UINT8) ?? DataType.UINT8;
-    const range = INT_RANGE[outType || DataType.UINT8];
+    const axis1 = attrInt(q, 'axis', 1);
+    const outType = quantizeOutputType(ix, q);
+    const range = intRange(outType);
     if (!range) throw new QatLensError(`QuantizeLinear '${q.name}' has unsupported output type ${outType}`, file);
     const lo = Math.max(range[0], clip[0]), hi = Math.min(range[1], clip[1]);
     const src = q.input![0];
@@ -176,12 +170,18 @@ export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts
       step('Add', [scalar(base, MAGIC)], 'RoundAdd');
       step('Sub', [scalar(base, MAGIC)], 'RoundSub');
     } else step('Round', []);
-    if (z1 !== 0) step('Add', [scalar(base, z1)]);
-    step('Clip', [scalar(base, lo), scalar(base, hi)]);
-    if (z2 !== 0) step('Sub', [scalar(base, z2)]);
+    // Equal zero points cancel: clip(r + z, lo, hi) - z = clip(r, lo - z, hi - z), exactly (integers
+    // in float32), two full-size passes fewer.
+    const shift = z1 === z2 ? z1 : 0;
+    if (z1 !== shift) step('Add', [scalar(base, z1)]);
+    const clipIn = cur;
+    step('Clip', [scalar(base, lo - shift), scalar(base, hi - shift)]);
+    const clipOut = cur;
+    if (z2 !== shift) step('Sub', [scalar(base, z2)]);
     step('Mul', [scalar(base, s2.values[0])]);
     chain[chain.length - 1].output = [out];
     replaced.set(dq, chain);
+    chains.push({ input: src, output: out, clipIn, clipOut, scaleIn: s1.values[0], scaleOut: s2.values[0], nodes: chain });
     stats.activations++;
   }
 
@@ -217,20 +217,20 @@ export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts
     input: (g.input ?? []).filter((i) => !inits.has(i.name!) || keptInit.has(i.name!)),
     valueInfo: (g.valueInfo ?? []).filter((v) => produced.has(v.name!)),
   });
-  return { model: onnx.ModelProto.create({ ...model, graph }), stats };
+  return { model: onnx.ModelProto.create({ ...model, graph }), stats, chains };
 }
 
-/** Channel index of flat element i for a per-axis parameter along `axis`. */
-function channelIndexer(dims: number[], axis: number, n: number): (i: number) => number {
-  if (n === 1) return () => 0;
-  const ax = axis < 0 ? axis + dims.length : axis;
-  if (dims[ax] !== n) throw new QatLensError(`per-axis parameter has ${n} values but axis ${axis} of [${dims.join(', ')}] has ${dims[ax]}`);
-  const inner = dims.slice(ax + 1).reduce((a, b) => a * b, 1);
-  return (i) => Math.floor(i / inner) % n;
+/** channelIndexer with the rewrite's error type. */
+function channels(dims: number[], axis: number, n: number): (i: number) => number {
+  try {
+    return channelIndexer(dims, axis, n);
+  } catch (err) {
+    throw new QatLensError((err as Error).message);
+  }
 }
 
 function dequantize(q: Float64Array, dims: number[], s: Const, z: Const | null, axis: number): Float32Array {
-  const ch = channelIndexer(dims, axis, s.values.length);
+  const ch = channels(dims, axis, s.values.length);
   const out = new Float32Array(q.length);
   for (let i = 0; i < q.length; i++) {
     const c = ch(i);
@@ -240,12 +240,12 @@ function dequantize(q: Float64Array, dims: number[], s: Const, z: Const | null, 
 }
 
 function quantize(x: Float64Array, dims: number[], s: Const, z: Const | null, axis: number, lo: number, hi: number): Float64Array {
-  const ch = channelIndexer(dims, axis, s.values.length);
+  const ch = channels(dims, axis, s.values.length);
   const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const c = ch(i);
     const zz = z ? z.values[z.values.length === 1 ? 0 : c] : 0;
-    out[i] = Math.min(hi, Math.max(lo, roundHalfEven(f32(x[i] / f32(s.values[c]))) + zz));
+    out[i] = quantizeLinear(x[i], f32(s.values[c]), zz, lo, hi, true);
   }
   return out;
 }

@@ -7,8 +7,7 @@ import { makeScorer, type Scored } from '../compare/score';
 import { CancelledError, QatLensError, throwIfAborted } from '../errors';
 import { atomicWrite } from '../io/atomicWrite';
 import { saveModel } from '../onnx/proto';
-import type { TrainingBackend } from '../qc/backend';
-import { type QcOutcome, runQC } from '../qc/runQC';
+import { type LossFamily, type QcOutcome, runQC } from '../qc/runQC';
 import type { QcTimings } from '../qc/train';
 import type { JobContext } from './context';
 
@@ -21,15 +20,15 @@ export interface CorrectParams {
   steps?: number;
   lr?: number;
   out: string;
-  /** Inference engine for mAP. */
+  /** onnxruntime engine for training and for the mAP. */
   engine?: "auto" | "cpu" | "webgpu" | "cuda";
   jsonOut?: string;
   /** Calibration images per Adam step. */
   batch?: number;
   /** How many calibration images to draw from. */
   calibCount?: number;
-  /** TensorFlow.js backend for training (setting qatLens.trainingBackend). */
-  backend?: TrainingBackend;
+  /** Images per forward/backward in training (default: chosen from memory). */
+  microBatch?: number;
   /** Score only the first N evaluation images. */
   limit?: number;
   /** Training input size where the model's is dynamic. */
@@ -38,6 +37,8 @@ export interface CorrectParams {
   anchors?: string;
   /** The qatLens.anchors setting (same forms). */
   anchorsSetting?: string;
+  /** The loss to train with (default: the head family's own). */
+  loss?: LossFamily;
   /** Skip the before/after mAP (a caller that scores the models itself). */
   evaluate?: boolean;
   /** NMS settings for the before/after mAP. */
@@ -45,7 +46,7 @@ export interface CorrectParams {
 }
 
 /** What QC did (backend, steps, loss curve, per-layer γ/β...) as runQC reports it, plus the scores. */
-export interface CorrectResult extends Pick<QcOutcome, 'backend' | 'backendNotes' | 'backendAdapter' | 'heads' | 'steps' | 'lr' | 'batch' | 'calib' | 'lossCurve' | 'perLayer' | 'clampedChannels' | 'sourceSha256'> {
+export interface CorrectResult extends Pick<QcOutcome, 'device' | 'engineNotes' | 'heads' | 'objective' | 'steps' | 'lr' | 'batch' | 'microBatch' | 'peakMemoryMB' | 'calib' | 'lossCurve' | 'perLayer' | 'clampedChannels' | 'sourceSha256'> {
   kind: 'correct';
   out: string;
   /** mAP@.5:.95 on the evaluation split, before and after (undefined when not evaluated). */
@@ -63,7 +64,7 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
   if (resolve(p.out) === resolve(p.model)) throw new QatLensError('refusing to write over an input file; choose another output path', p.out);
   const qc = await runQC(p.model, {
     data: p.data, calib: p.calib, steps: p.steps, lr: p.lr, batch: p.batch, calibCount: p.calibCount,
-    backend: p.backend, imgsz: p.imgsz, anchors: p.anchors, anchorsSetting: p.anchorsSetting,
+    engine: p.engine, microBatch: p.microBatch, imgsz: p.imgsz, anchors: p.anchors, anchorsSetting: p.anchorsSetting, loss: p.loss,
   }, ctx);
   throwIfAborted(ctx.signal);
   await saveModel(qc.model, p.out, { signal: ctx.signal, inputs: [p.model] });
@@ -86,7 +87,7 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
     }
   }
   const r: CorrectResult = {
-    kind: 'correct', out: p.out, heads: qc.heads, backend: qc.backend, backendNotes: qc.backendNotes, backendAdapter: qc.backendAdapter, steps: qc.steps, lr: qc.lr, batch: qc.batch,
+    kind: 'correct', out: p.out, heads: qc.heads, objective: qc.objective, device: qc.device, engineNotes: qc.engineNotes, steps: qc.steps, lr: qc.lr, batch: qc.batch, microBatch: qc.microBatch, peakMemoryMB: qc.peakMemoryMB,
     calib: qc.calib, lossCurve: qc.lossCurve, perLayer: qc.perLayer, clampedChannels: qc.clampedChannels, sourceSha256: qc.sourceSha256,
     mapBefore: before?.map, mapAfter: after?.map, before, after,
     timings: { ...qc.timings, evalMs: performance.now() - te },

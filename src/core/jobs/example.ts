@@ -12,8 +12,8 @@ import { makeScorer } from '../compare/score';
 import type { CompareEntry, CompareReport } from '../compare/types';
 import { CancelledError, QatLensError, throwIfAborted } from '../errors';
 import { atomicWrite } from '../io/atomicWrite';
-import { probeModel, type ProbeReport } from '../qc/probe';
-import { probeSectionHtml } from '../qc/probeHtml';
+import { probeModel, type ProbeReport } from '../probe/probe';
+import { probeSectionHtml } from '../probe/probeHtml';
 import { buildHtmlReport } from '../report/html';
 import { runAnalyze } from './analyze';
 import type { JobContext } from './context';
@@ -114,7 +114,7 @@ export async function runExample(p: ExampleParams, ctx: JobContext): Promise<Exa
   // 3. QC on the calibration split, written next to the report.
   // evaluate: false: the comparison below scores QAT and QC on the same decoded images.
   const qc: CorrectResult = await runCorrect({ model: qdq, data, calib: 'calib', steps, batch, engine: p.engine, out: files.corrected, evaluate: false }, subContext(ctx, 'QC', 0.4, 0.4));
-  ctx.log('info', `QC: ${qc.steps} steps on the ${qc.backend} backend, loss ${qc.lossCurve[0]?.toFixed(3)} → ${qc.lossCurve[qc.lossCurve.length - 1]?.toFixed(3)}`);
+  ctx.log('info', `QC: ${qc.steps} steps on onnxruntime ${qc.device}, loss ${qc.lossCurve[0]?.toFixed(3)} → ${qc.lossCurve[qc.lossCurve.length - 1]?.toFixed(3)}`);
 
   try {
     throwIfAborted(ctx.signal);

@@ -1,9 +1,9 @@
-// Job "probe": the soft-rounding probe (src/core/qc/probe.ts), its JSON and a terminal summary.
+// Job "probe": the soft-rounding probe (src/core/probe/probe.ts), its JSON and a terminal summary.
 import type { NmsOptions } from '../infer/nms';
 import type { MapComparison } from '../../shared/protocol';
 import type { CompareEntry } from '../compare/types';
 import { atomicWrite } from '../io/atomicWrite';
-import { probeModel, type ProbeReport } from '../qc/probe';
+import { probeModel, type ProbeReport } from '../probe/probe';
 import type { JobContext } from './context';
 
 export interface ProbeParams {

@@ -17,6 +17,16 @@ export const DataType = {
   FLOAT8E4M3FN: 17, FLOAT8E4M3FNUZ: 18, FLOAT8E5M2: 19, FLOAT8E5M2FNUZ: 20, UINT4: 21, INT4: 22,
 } as const;
 
+/**
+ * Integer range [min, max] of every ONNX integer type a quantizer can store or produce (int64 and
+ * uint64 are left out: their ends are not exact in a JS number). Read it through qdq.ts's intRange.
+ */
+export const INT_RANGES: Readonly<Record<number, readonly [number, number]>> = {
+  [DataType.UINT4]: [0, 15], [DataType.INT4]: [-8, 7], [DataType.UINT8]: [0, 255], [DataType.INT8]: [-128, 127],
+  [DataType.UINT16]: [0, 65535], [DataType.INT16]: [-32768, 32767],
+  [DataType.UINT32]: [0, 4294967295], [DataType.INT32]: [-2147483648, 2147483647],
+};
+
 const DTYPE_NAMES: Record<number, string> = {
   1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool',
   10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 14: 'complex64', 15: 'complex128', 16: 'bfloat16',
@@ -296,8 +306,7 @@ export function makeTensor(name: string, dims: number[], data: ArrayLike<number>
       break;
     }
     case 21: case 22: {
-      const signed = dataType === 22;
-      const lo = signed ? -8 : 0, hi = signed ? 7 : 15;
+      const [lo, hi] = INT_RANGES[dataType];
       bytes = new Uint8Array(Math.ceil(n / 2));
       for (let i = 0; i < n; i++) {
         const v = num(i);

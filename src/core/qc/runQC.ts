@@ -1,5 +1,6 @@
 // Quantization Correction end to end, without writing anything: resolve the labelled calibration
-// images (refusing the evaluation split), start a tfjs backend, fit γ/β, fold them into a new model.
+// images (refusing the evaluation split), generate the γ/β gradient graphs on an onnxruntime engine
+// (src/core/train), fit γ/β (train.ts), fold them into a new model.
 // The "correct" job writes the result; the compare/example jobs can score it in memory.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -7,13 +8,16 @@ import { resolve } from 'node:path';
 import { QatLensError } from '../errors';
 import { type LabelledImage, labelledImages, openDataset } from '../data/dataset';
 import type { JobContext } from '../jobs/context';
+import type { EngineChoice } from '../infer/engine';
+import { indexGraph } from '../onnx/graph';
 import { decodeModel, onnx } from '../onnx/proto';
-import { selectBackend, type TrainingBackend } from './backend';
+import { createGradEngine } from '../train/engine';
 import { foldQC } from './fold';
 import { findHeads, findQuantLayers, type HeadSpec } from './heads';
 import { givenAnchors } from '../infer/anchors';
 import { formatAnchors } from '../infer/detectHead';
-import { TfGraph } from './tfGraph';
+import { lossFor } from './loss';
+import { MB } from './memory';
 import { calibSource, trainQC, type QcTimings } from './train';
 
 export const QC_DEFAULTS = { steps: 200, lr: 1e-3, batch: 16, calibCount: 256 } as const;
@@ -29,12 +33,19 @@ export interface QcOptions {
   lr?: number;
   batch?: number;
   calibCount?: number;
-  backend?: TrainingBackend;
+  /** onnxruntime engine that trains: auto (CUDA, else a hardware WebGPU adapter, else CPU), cpu, webgpu, cuda. */
+  engine?: EngineChoice;
+  /** Images per forward/backward (default: chosen from the first step's memory and the memory free). */
+  microBatch?: number;
+  /** CPU threads (default: every core). */
+  threads?: number;
   /** Training input size where the model's is dynamic (default 640). */
   imgsz?: number;
   /** `--anchors` and the qatLens.anchors setting (W,H,.../... or a model yaml): for raw-head exports. */
   anchors?: string;
   anchorsSetting?: string;
+  /** The loss to train with (default: the head family's; a raw yolov5/v7 export: YOLOv5's). */
+  loss?: LossFamily;
   seed?: number;
 }
 
@@ -49,15 +60,20 @@ export interface QcLayerSummary {
 
 export interface QcOutcome {
   model: onnx.ModelProto;
+  /** The loss QC trained with (the head family's own). */
+  objective: string;
   bytes: Uint8Array;
-  /** tfjs backend that trained: 'webgpu', 'tensorflow', 'wasm' or 'cpu'. */
-  backend: string;
-  backendNotes: string[];
-  /** The WebGPU adapter it trained on, when backend is 'webgpu'. */
-  backendAdapter?: string;
+  /** The onnxruntime engine that trained, e.g. 'cpu (2 threads)', 'webgpu (NVIDIA H200)', 'cuda'. */
+  device: string;
+  /** Why other engines were passed over. */
+  engineNotes: string[];
   steps: number;
   lr: number;
   batch: number;
+  /** Images per forward/backward (gradients accumulated over the batch). */
+  microBatch: number;
+  /** Peak resident memory of the process while training, MB. */
+  peakMemoryMB: number;
   lossCurve: number[];
   perLayer: QcLayerSummary[];
   /** Channels whose γ reached the 1e-3 floor (kept positive to fold into a scale). */
@@ -112,6 +128,29 @@ const stats = (a: Float32Array) => {
   return [mn, mx, s / a.length];
 };
 
+export type LossFamily = 'yolov5' | 'yolov7' | 'yolov8';
+export const LOSS_FAMILIES: readonly LossFamily[] = ['yolov5', 'yolov7', 'yolov8'];
+
+/** The loss a head trains with: the one asked for, else the family's own (a raw yolov5/v7 export: YOLOv5's). */
+function lossFamily(h: HeadSpec, asked: LossFamily | undefined, file: string): LossFamily {
+  const own: LossFamily = h.family === 'yolov8' ? 'yolov8' : h.family === 'yolov7' ? 'yolov7' : 'yolov5';
+  if (asked && (asked === 'yolov8') !== (own === 'yolov8')) {
+    throw new QatLensError(`--loss ${asked} does not fit the model's ${h.family} head (${own === 'yolov8' ? 'anchor-free' : 'anchor-based'}); use --loss ${own === 'yolov8' ? 'yolov8' : 'yolov5 or yolov7'}`, file, 'EUSAGE');
+  }
+  return asked ?? own;
+}
+const OBJECTIVE = {
+  yolov5: 'YOLOv5 detection loss (ComputeLoss: CIoU box, BCE objectness and classes)',
+  yolov7: "YOLOv7 detection loss (ComputeLossOTA: OTA assignment, CIoU box, BCE objectness and classes)",
+  yolov8: "ultralytics' v8 detection loss (task-aligned assigner, CIoU + DFL box, BCE classes)",
+} as const;
+
+function lossOf(h: HeadSpec, fam: LossFamily, imgsz: [number, number]) {
+  return fam === 'yolov8'
+    ? lossFor('yolov8', { strides: h.strides, nc: h.nc, regMax: h.regMax })
+    : lossFor(fam, { anchors: h.anchors, strides: h.strides, nc: h.nc, imgsz: imgsz[0] });
+}
+
 export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): Promise<QcOutcome> {
   const t0 = performance.now();
   const steps = o.steps ?? QC_DEFAULTS.steps, lr = o.lr ?? QC_DEFAULTS.lr, batchReq = o.batch ?? QC_DEFAULTS.batch;
@@ -124,29 +163,36 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
   const sourceSha256 = createHash('sha256').update(bytes).digest('hex');
   const calib = await resolveCalibration(o.data, o.calib, o.calibCount ?? QC_DEFAULTS.calibCount);
   ctx.log('info', `QC calibration: ${calib.images.length} labelled images of split "${calib.split}" of ${calib.source}`);
-  const be = await selectBackend(o.backend ?? 'auto');
-  for (const n of be.notes) ctx.log('info', `QC backend: ${n}`);
-  ctx.log('info', `QC trains on the TensorFlow.js "${be.name}" backend${be.adapter ? ` (adapter: ${be.adapter})` : ''}`);
-  const g = new TfGraph(decodeModel(bytes, modelPath), modelPath);
+  const model = decodeModel(bytes, modelPath);
+  const layers = findQuantLayers(indexGraph(model.graph!));
+  if (!layers.length) throw new QatLensError('no quantized Conv/Gemm (weight through DequantizeLinear) to correct: QC needs a QDQ model', modelPath, 'ENOQUANT');
+  const inits = new Set((model.graph!.initializer ?? []).map((t) => t.name));
+  const dims = ((model.graph!.input ?? []).find((i) => !inits.has(i.name))?.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : undefined));
+  const imgsz: [number, number] = dims[2] && dims[3] ? [dims[2], dims[3]] : [o.imgsz ?? 640, o.imgsz ?? 640];
+  const heads = await findHeads(model, modelPath, imgsz, { given: givenAnchors({ flag: o.anchors, setting: o.anchorsSetting, data: o.data, model }) });
+  const lossFam = lossFamily(heads, o.loss, modelPath);
+  const objective = OBJECTIVE[lossFam];
+  ctx.log('info', `QC: ${layers.length} quantized layers, ${heads.outputs.length} heads: ${heads.family}, strides ${heads.strides.join(', ')}, ${heads.anchors.length ? `anchors ${formatAnchors(heads.anchors)} (from ${heads.anchorSource})` : `anchor-free (reg_max ${heads.regMax})`}, ${heads.nc} classes, input ${imgsz[0]}x${imgsz[1]}; loss: ${objective}`);
+  if (heads.family === 'yolov5/v7' && !o.loss) ctx.log('info', 'QC: a raw export does not say whether it is YOLOv5 or YOLOv7: it trains with YOLOv5\'s loss (--loss yolov7 for YOLOv7\'s)');
+  const maxCls = Math.max(-1, ...calib.images.flatMap((im) => Array.from(im.classes)));
+  if (maxCls >= heads.nc) throw new QatLensError(`calibration labels use class ${maxCls} but the model has ${heads.nc} classes`, calib.source, 'ECLASSES');
+  const engine = await createGradEngine(model, modelPath, { engine: o.engine ?? 'auto', layers, heads: heads.outputs, threads: o.threads, imgsz });
   try {
-    const layers = findQuantLayers(g);
-    if (!layers.length) throw new QatLensError('no quantized Conv/Gemm (weight through DequantizeLinear) to correct: QC needs a QDQ model', modelPath, 'ENOQUANT');
-    const shape = g.inputs[0]?.shape ?? [];
-    const imgsz: [number, number] = typeof shape[2] === 'number' && typeof shape[3] === 'number' ? [shape[2], shape[3]] : [o.imgsz ?? 640, o.imgsz ?? 640];
-    const heads = await findHeads(g, imgsz, { given: givenAnchors({ flag: o.anchors, setting: o.anchorsSetting, data: o.data, model: g.model }) });
-    ctx.log('info', `QC: ${layers.length} quantized layers, ${heads.outputs.length} heads: ${heads.family}, strides ${heads.strides.join(', ')}, anchors ${formatAnchors(heads.anchors)} (from ${heads.anchorSource}), ${heads.nc} classes, input ${imgsz[0]}x${imgsz[1]}`);
-    if (heads.family === 'yolov7') ctx.log('warn', 'QC: a YOLOv7 head trains with YOLOv5\'s loss here (YOLOv7\'s ComputeLossOTA is not wired into QC yet); both share the box decode');
-    const maxCls = Math.max(-1, ...calib.images.flatMap((im) => Array.from(im.classes)));
-    if (maxCls >= heads.nc) throw new QatLensError(`calibration labels use class ${maxCls} but the model has ${heads.nc} classes`, calib.source, 'ECLASSES');
+    for (const n of engine.notes) ctx.log('info', `QC engine: ${n}`);
+    ctx.log('info', `QC trains on onnxruntime ${engine.device}`);
+    const loss = lossOf(heads, lossFam, imgsz);
     const src = calibSource(calib.images, imgsz);
     const batch = Math.min(batchReq, src.count);
     const setupMs = performance.now() - t0;
-    const fit = await trainQC(g, layers, heads, src, {
-      steps, lr, batch, seed: o.seed, signal: ctx.signal,
-      onProgress: (step, loss) => ctx.progress({ message: `QC step ${step}/${steps}: loss ${loss.toFixed(4)}`, fraction: step / steps, metrics: { loss, step } }),
+    const fit = await trainQC({ engine, loss, layers, heads }, src, {
+      steps, lr, batch, seed: o.seed, signal: ctx.signal, microBatch: o.microBatch,
+      onMicroBatch: (m, why) => ctx.log('info', `QC micro-batch: ${m} of ${batch} images per forward/backward (${why})`),
+      onProgress: (step, l) => ctx.progress({ message: `QC step ${step}/${steps}: loss ${l.toFixed(4)}`, fraction: step / steps, metrics: { loss: l, step } }),
     });
+    const peakMemoryMB = Math.round(fit.peakRssBytes / MB);
+    ctx.log('info', `QC: peak memory ${peakMemoryMB} MB, ${(fit.timings.cpuMs / fit.timings.totalMs).toFixed(2)} cores busy on average`);
     const metadata = {
-      'qat_lens.qc.objective': 'YOLOv5 detection loss (CIoU box, BCE objectness and classes) with labels',
+      'qat_lens.qc.objective': `${objective} with labels`,
       'qat_lens.qc.steps': String(steps),
       'qat_lens.qc.lr': String(lr),
       'qat_lens.qc.batch': String(batch),
@@ -154,9 +200,9 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
       'qat_lens.qc.calibration_images': String(calib.images.length),
       'qat_lens.qc.calibration_set': `${calib.source} [${calib.split}]`,
       'qat_lens.qc.source_sha256': sourceSha256,
-      'qat_lens.qc.backend': be.adapter ? `${be.name} (${be.adapter})` : be.name,
+      'qat_lens.qc.engine': `onnxruntime ${engine.device}`,
     };
-    const folded = foldQC(g.model, g, layers, fit.gamma, fit.beta, { metadata });
+    const folded = foldQC(model, modelPath, layers, fit.gamma, fit.beta, { metadata });
     const perLayer = layers.map((l, i) => {
       const [gammaMin, gammaMax, gammaMean] = stats(fit.gamma.get(l.name)!);
       const [betaMin, betaMax, betaMean] = stats(fit.beta.get(l.name)!);
@@ -167,12 +213,12 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
     if (converted) ctx.log('info', `QC: ${converted} per-tensor weight quantizers became per-channel (γ folds into one scale per output channel)`);
     if (fit.clampedChannels) ctx.log('warn', `QC: γ of ${fit.clampedChannels} channels reached the floor 1e-3 (kept positive so it folds into a scale)`);
     return {
-      model: folded.model, bytes: onnx.ModelProto.encode(folded.model).finish(), backend: be.name, backendNotes: be.notes, backendAdapter: be.adapter,
-      steps, lr, batch, lossCurve: fit.lossCurve, perLayer, clampedChannels: fit.clampedChannels,
-      calib: { source: calib.source, split: calib.split, images: calib.images.length }, heads, imgsz, sourceSha256,
+      model: folded.model, bytes: onnx.ModelProto.encode(folded.model).finish(), device: engine.device, engineNotes: engine.notes,
+      steps, lr, batch, microBatch: fit.microBatch, peakMemoryMB, lossCurve: fit.lossCurve, perLayer, clampedChannels: fit.clampedChannels,
+      calib: { source: calib.source, split: calib.split, images: calib.images.length }, heads, objective, imgsz, sourceSha256,
       timings: { ...fit.timings, setupMs },
     };
   } finally {
-    g.dispose();
+    await engine.dispose();
   }
 }

@@ -1,14 +1,21 @@
 // QC training: per quantized layer and output channel, γ (init 1) and β (init 0) on the
-// pre-activation, h <- γ ⊙ h + β, fitted by Adam on YOLOv5's detection loss over labelled
+// pre-activation, h <- γ ⊙ h + β, fitted by Adam on the model family's detection loss over labelled
 // calibration images. Everything else is frozen: integer weights, scales, activation quantizers
-// (fake-quant passes gradients straight through, tfOps.roundSTE).
-import * as tf from '@tensorflow/tfjs-core';
-import { CancelledError } from '../errors';
+// (fake quantization passes gradients straight through, src/core/train/grad/qdq.ts).
+//
+// A step: the batch is split into micro-batches; each goes forward on the engine and the heads are
+// joined along the batch axis; the loss (and dLoss/dHeads) is computed on the WHOLE batch, so its
+// means are the full batch's; each micro-batch then goes backward with its slice of dLoss/dHeads and
+// the dγ/dβ are summed. The gradient is the full-batch gradient whatever the micro-batch, which is
+// chosen from the memory the first step took and the memory free, so no batch size fails for memory.
+import { QatLensError, CancelledError } from '../errors';
 import type { LabelledImage } from '../data/dataset';
 import { letterboxInto } from '../data/letterbox';
+import type { GradEngine } from '../train/engine';
+import { Adam } from './adam';
 import type { HeadSpec, QuantLayer } from './heads';
-import type { TfGraph } from './tfGraph';
-import { type Target, yoloLoss } from './yoloLoss';
+import type { DetectionLoss, HeadTensor, Target } from './loss/types';
+import { availableBytes, chooseMicroBatch, currentRss, MB, peakRss, resetPeakRss } from './memory';
 
 /** γ is kept at or above this so it can fold into a (positive) dequantization scale. */
 export const GAMMA_MIN = 1e-3;
@@ -68,48 +75,6 @@ export function calibSource(images: LabelledImage[], size: [number, number], cac
   };
 }
 
-export interface QcTrainOptions {
-  steps: number;
-  lr: number;
-  batch: number;
-  /** Seed of the image order (default 0). */
-  seed?: number;
-  signal?: AbortSignal;
-  /** Called every `every` steps (default 5) and at the last step. */
-  onProgress?: (step: number, loss: number) => void;
-  every?: number;
-}
-
-export interface QcTimings { loadMs: number; forwardBackwardMs: number; optimizerMs: number; totalMs: number }
-
-export interface QcFit {
-  gamma: Map<string, Float32Array>;
-  beta: Map<string, Float32Array>;
-  /** Loss (YOLOv5's, × batch) at each step, before that step's update. */
-  lossCurve: number[];
-  /** Channels whose γ hit GAMMA_MIN at the end. */
-  clampedChannels: number;
-  timings: QcTimings;
-}
-
-/** The detection loss of a batch with the given γ/β hooks (no gradient). */
-export function qcLoss(g: TfGraph, heads: HeadSpec, hooks: Map<string, (t: tf.Tensor) => tf.Tensor>, b: CalibBatch, batch: number, size: [number, number]): tf.Scalar {
-  const x = tf.transpose(tf.tensor(b.images, [batch, 3, size[0], size[1]]), [0, 2, 3, 1]);
-  const outs = g.run({ [g.inputs[0].name]: x }, { outputs: heads.outputs, hooks, keepNhwc: true, inputLayout: 'nhwc' });
-  const p = heads.outputs.map((name) => {
-    const t = outs[name]; // NHWC [b, ny, nx, na * no] -> [b, na, ny, nx, no]
-    const [bs, ny, nx] = t.shape;
-    return tf.transpose(tf.reshape(t, [bs, ny, nx, heads.na, heads.nc + 5]), [0, 3, 1, 2, 4]);
-  });
-  return yoloLoss(p, b.targets, { anchors: heads.anchors, strides: heads.strides, nc: heads.nc, imgsz: size[0] }).loss;
-}
-
-/** γ/β hooks for `layers` from variables (training) or fixed arrays (evaluation). */
-export function affineHooks(layers: QuantLayer[], gamma: (l: QuantLayer) => tf.Tensor, beta: (l: QuantLayer) => tf.Tensor): Map<string, (t: tf.Tensor) => tf.Tensor> {
-  // Conv outputs are NHWC and Gemm outputs [b, C]: the channel is the last axis either way.
-  return new Map(layers.map((l) => [l.output, (t: tf.Tensor) => tf.add(tf.mul(t, gamma(l)), beta(l))]));
-}
-
 function shuffled(n: number, seed: number): number[] {
   let s = (seed * 2654435761 + 1) >>> 0;
   const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
@@ -118,59 +83,167 @@ function shuffled(n: number, seed: number): number[] {
   return a;
 }
 
-let runs = 0;
+/** The images of each step: shuffled epochs (seeded), a new order whenever the next batch would run past the end. */
+export function batchSchedule(count: number, batch: number, seed = 0): () => number[] {
+  let order: number[] = [], pos = 0, epoch = 0;
+  return () => {
+    if (pos + batch > order.length) { order = shuffled(count, seed + epoch++); pos = 0; }
+    pos += batch;
+    return order.slice(pos - batch, pos);
+  };
+}
 
-export async function trainQC(g: TfGraph, layers: QuantLayer[], heads: HeadSpec, src: CalibSource, o: QcTrainOptions): Promise<QcFit> {
-  const t0 = performance.now();
-  const timings: QcTimings = { loadMs: 0, forwardBackwardMs: 0, optimizerMs: 0, totalMs: 0 };
-  // Inside tidy: the initial ones/zeros are freed, the variables survive.
-  const run = ++runs;
-  const mk = (n: number, v: number, name: string) => tf.tidy(() => tf.variable(tf.fill([n], v), true, name));
-  const gv = new Map(layers.map((l) => [l.name, mk(l.channels, 1, `qc_gamma/${l.name}/${run}`)]));
-  const bv = new Map(layers.map((l) => [l.name, mk(l.channels, 0, `qc_beta/${l.name}/${run}`)]));
-  const vars = [...gv.values(), ...bv.values()];
-  const opt = tf.train.adam(o.lr, 0.9, 0.999, 1e-8);
-  const hooks = affineHooks(layers, (l) => gv.get(l.name)!, (l) => bv.get(l.name)!);
+export interface QcTrainOptions {
+  steps: number;
+  lr: number;
+  batch: number;
+  /** Images per forward/backward (default: chosen from the first step's memory and the memory free). */
+  microBatch?: number;
+  /** Seed of the image order (default 0). */
+  seed?: number;
+  signal?: AbortSignal;
+  /** Called every `every` steps (default 5) and at the first and last step. */
+  onProgress?: (step: number, loss: number) => void;
+  every?: number;
+  /** Called once the micro-batch is chosen (after the first step), with what it was chosen from. */
+  onMicroBatch?: (micro: number, why: string) => void;
+}
+
+export interface QcTimings {
+  loadMs: number; forwardMs: number; lossMs: number; backwardMs: number;
+  /** forward + loss + backward. */
+  forwardBackwardMs: number;
+  optimizerMs: number; totalMs: number;
+  /** CPU time of this process during the loop (all threads): cpuMs / totalMs is how many cores were busy. */
+  cpuMs: number;
+}
+
+export interface QcFit {
+  gamma: Map<string, Float32Array>;
+  beta: Map<string, Float32Array>;
+  /** Loss (the family's training scalar; YOLOv5: × batch) at each step, before that step's update. */
+  lossCurve: number[];
+  /** Channels whose γ hit GAMMA_MIN at the end. */
+  clampedChannels: number;
+  timings: QcTimings;
+  /** Images per forward/backward after the first step. */
+  microBatch: number;
+  /** Peak resident memory of the process during training (bytes). */
+  peakRssBytes: number;
+  /** Per step: wall and CPU milliseconds of the gradient and the update (image loading excluded). */
+  stepMs: number[];
+  stepCpuMs: number[];
+}
+
+export interface QcModel {
+  engine: GradEngine;
+  loss: DetectionLoss;
+  layers: QuantLayer[];
+  heads: HeadSpec;
+}
+
+/** The first step runs micro-batches of this size to measure the memory an image takes. */
+const PROBE_MICRO = 2;
+
+const isOutOfMemory = (err: unknown) => err instanceof RangeError || /bad_alloc|out of memory|Failed to allocate|allocat/i.test(String((err as Error)?.message ?? err));
+
+/** One step's loss and summed dγ/dβ over micro-batches of `micro` images (see the header). */
+export async function batchGradient(m: QcModel, b: CalibBatch, batch: number, micro: number, gamma: Float32Array[], beta: Float32Array[], size: [number, number], t: QcTimings, signal?: AbortSignal):
+  Promise<{ loss: number; parts: Record<string, number>; dGamma: Float32Array[]; dBeta: Float32Array[] }> {
+  const per = 3 * size[0] * size[1];
+  const chunks: [number, number][] = [];
+  for (let s = 0; s < batch; s += micro) chunks.push([s, Math.min(batch, s + micro)]);
+  const slice = (s: number, e: number) => b.images.subarray(s * per, e * per);
+  // Forward each micro-batch; join the heads along the batch axis (the outermost one).
+  let tt = performance.now();
+  const parts: Float32Array[][] = [];
+  for (const [s, e] of chunks) {
+    if (signal?.aborted) throw new CancelledError();
+    parts.push(await m.engine.forward(slice(s, e), e - s, gamma, beta));
+  }
+  const heads: HeadTensor[] = m.heads.outputs.map((_, h) => {
+    const data = parts.length === 1 ? parts[0][h] : new Float32Array(parts.reduce((n, p) => n + p[h].length, 0));
+    if (parts.length > 1) { let o = 0; for (const p of parts) { data.set(p[h], o); o += p[h].length; } }
+    const ny = size[0] / m.heads.strides[h], nx = size[1] / m.heads.strides[h];
+    return { data, shape: [batch, data.length / (batch * ny * nx), ny, nx] };
+  });
+  parts.length = 0;
+  t.forwardMs += performance.now() - tt;
+  tt = performance.now();
+  const lv = m.loss.compute(heads, b.targets);
+  t.lossMs += performance.now() - tt;
+  tt = performance.now();
+  const dGamma = gamma.map((g) => new Float64Array(g.length)), dBeta = beta.map((x) => new Float64Array(x.length));
+  for (const [s, e] of chunks) {
+    if (signal?.aborted) throw new CancelledError();
+    const dHeads = lv.grads.map((g, h) => { const n = g.length / batch; return g.subarray(s * n, e * n); });
+    const r = await m.engine.backward(slice(s, e), e - s, gamma, beta, dHeads);
+    r.dGamma.forEach((d, i) => { const acc = dGamma[i]; for (let k = 0; k < d.length; k++) acc[k] += d[k]; });
+    r.dBeta.forEach((d, i) => { const acc = dBeta[i]; for (let k = 0; k < d.length; k++) acc[k] += d[k]; });
+  }
+  t.backwardMs += performance.now() - tt;
+  return { loss: lv.loss, parts: lv.parts, dGamma: dGamma.map((d) => Float32Array.from(d)), dBeta: dBeta.map((d) => Float32Array.from(d)) };
+}
+
+export async function trainQC(m: QcModel, src: CalibSource, o: QcTrainOptions): Promise<QcFit> {
+  const t0 = performance.now(), c0 = process.cpuUsage();
+  const timings: QcTimings = { loadMs: 0, forwardMs: 0, lossMs: 0, backwardMs: 0, forwardBackwardMs: 0, optimizerMs: 0, totalMs: 0, cpuMs: 0 };
+  const { layers } = m;
+  const gamma = layers.map((l) => new Float32Array(l.channels).fill(1));
+  const beta = layers.map((l) => new Float32Array(l.channels));
+  const opt = new Adam([...gamma, ...beta].map((a) => a.length), { lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
   const lossCurve: number[] = [];
   const batch = Math.min(o.batch, src.count);
-  let order: number[] = [], pos = 0, epoch = 0;
-  try {
-    for (let step = 0; step < o.steps; step++) {
-      if (o.signal?.aborted) throw new CancelledError();
-      if (pos + batch > order.length) { order = shuffled(src.count, (o.seed ?? 0) + epoch++); pos = 0; }
-      const tl = performance.now();
-      const b = await src.batch(order.slice(pos, pos + batch));
-      pos += batch;
-      timings.loadMs += performance.now() - tl;
-      const tf0 = performance.now();
-      const { value, grads } = tf.variableGrads(() => qcLoss(g, heads, hooks, b, batch, src.size), vars);
-      const loss = (await value.data())[0];
-      timings.forwardBackwardMs += performance.now() - tf0;
-      value.dispose();
-      if (!Number.isFinite(loss)) throw new Error(`QC loss is ${loss} at step ${step + 1}: lower the learning rate`);
-      const to = performance.now();
-      opt.applyGradients(grads as tf.NamedTensorMap as Parameters<typeof opt.applyGradients>[0]);
-      tf.dispose(Object.values(grads));
-      tf.tidy(() => { for (const v of gv.values()) v.assign(tf.maximum(v, GAMMA_MIN)); });
-      await gv.values().next().value!.data();
-      timings.optimizerMs += performance.now() - to;
-      lossCurve.push(loss);
-      if (o.onProgress && ((step + 1) % (o.every ?? 5) === 0 || step === 0 || step === o.steps - 1)) o.onProgress(step + 1, loss);
-      // Give the event loop a turn so a cancel message can arrive between steps.
-      await new Promise((r) => setImmediate(r));
+  const next = batchSchedule(src.count, batch, o.seed);
+  let micro = Math.min(batch, o.microBatch ?? PROBE_MICRO);
+  let peak = 0;
+  const stepMs: number[] = [], stepCpuMs: number[] = [];
+  for (let step = 0; step < o.steps; step++) {
+    if (o.signal?.aborted) throw new CancelledError();
+    let tt = performance.now();
+    const b = await src.batch(next());
+    timings.loadMs += performance.now() - tt;
+    const ws = performance.now(), cs = process.cpuUsage();
+    const measure = step === 0 && o.microBatch === undefined && micro < batch;
+    const base = currentRss();
+    if (measure) resetPeakRss();
+    let g;
+    try {
+      g = await batchGradient(m, b, batch, micro, gamma, beta, src.size, timings, o.signal);
+    } catch (err) {
+      if (!isOutOfMemory(err)) throw err;
+      throw new QatLensError(`out of memory in a QC step of ${batch} images at micro-batch ${micro} (peak ${(peakRss() / MB).toFixed(0)} MB, ${(availableBytes() / MB).toFixed(0)} MB free now): lower the micro-batch (--micro-batch) or the batch (--batch)`, undefined, 'ENOMEM');
     }
-    const gamma = new Map<string, Float32Array>(), beta = new Map<string, Float32Array>();
-    let clampedChannels = 0;
-    for (const l of layers) {
-      const gArr = (await gv.get(l.name)!.data()) as Float32Array;
-      gamma.set(l.name, Float32Array.from(gArr));
-      beta.set(l.name, Float32Array.from((await bv.get(l.name)!.data()) as Float32Array));
-      clampedChannels += gArr.filter((x) => x <= GAMMA_MIN).length;
-    }
-    timings.totalMs = performance.now() - t0;
-    return { gamma, beta, lossCurve, clampedChannels, timings };
-  } finally {
-    tf.dispose(vars);
-    opt.dispose();
+    peak = Math.max(peak, peakRss());
+    if (measure) {
+      // Upper bound per image: the step's whole growth (arenas, heads of the full batch) over `micro` images.
+      const grown = Math.max(0, peakRss() - base);
+      const perImage = grown / micro, free = availableBytes();
+      const chosen = chooseMicroBatch(batch, perImage, free, grown);
+      o.onMicroBatch?.(chosen, `first step: ${(perImage / MB).toFixed(0)} MB per image at micro-batch ${micro}, ${(free / MB).toFixed(0)} MB free`);
+      micro = chosen;
+    } else if (step === 0) o.onMicroBatch?.(micro, o.microBatch === undefined ? 'the whole batch (it fits in the first micro-batch)' : 'as given');
+    if (!Number.isFinite(g.loss)) throw new QatLensError(`QC loss is ${g.loss} at step ${step + 1}: lower the learning rate`, undefined, 'ENOTFINITE');
+    tt = performance.now();
+    opt.step([...gamma, ...beta], [...g.dGamma, ...g.dBeta]);
+    for (const a of gamma) for (let k = 0; k < a.length; k++) if (a[k] < GAMMA_MIN) a[k] = GAMMA_MIN;
+    timings.optimizerMs += performance.now() - tt;
+    stepMs.push(performance.now() - ws);
+    const cu = process.cpuUsage(cs);
+    stepCpuMs.push((cu.user + cu.system) / 1000);
+    lossCurve.push(g.loss);
+    if (o.onProgress && ((step + 1) % (o.every ?? 5) === 0 || step === 0 || step === o.steps - 1)) o.onProgress(step + 1, g.loss);
+    // Give the event loop a turn so a cancel message can arrive between steps.
+    await new Promise((r) => setImmediate(r));
   }
+  let clampedChannels = 0;
+  for (const a of gamma) clampedChannels += a.filter((x) => x <= GAMMA_MIN).length;
+  timings.totalMs = performance.now() - t0;
+  timings.forwardBackwardMs = timings.forwardMs + timings.lossMs + timings.backwardMs;
+  const cu = process.cpuUsage(c0);
+  timings.cpuMs = (cu.user + cu.system) / 1000;
+  return {
+    gamma: new Map(layers.map((l, i) => [l.name, gamma[i]])), beta: new Map(layers.map((l, i) => [l.name, beta[i]])),
+    lossCurve, clampedChannels, timings, microBatch: micro, peakRssBytes: Math.max(peak, peakRss()), stepMs, stepCpuMs,
+  };
 }

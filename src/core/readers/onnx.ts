@@ -4,18 +4,10 @@
 // Activation patterns: QuantizeLinear -> (Clip) -> DequantizeLinear on a computed tensor.
 import type { ActivationQuantizer, Checkpoint, QuantizedLayer, Quantizer, ReadOptions } from '../model';
 import { FormatError } from '../errors';
-import { decodeModel, dtypeName, onnx, tensorShape, tensorToArray, tensorToFloat64, toNumber } from '../onnx/proto';
+import { GraphIndex, type Node, attrInt } from '../onnx/graph';
+import { decodeModel, dtypeName, onnx, tensorShape, tensorToArray, tensorToFloat64 } from '../onnx/proto';
+import { NotConstantError, WEIGHT_OPS, clampRange, clipBounds, intRange, quantizeOutputType, traceDq } from '../onnx/qdq';
 import { bitsOfQuantRange } from './quantRange';
-
-type Node = onnx.INodeProto;
-
-/** Integer range of each ONNX integer container. */
-const CONTAINER: Record<number, [number, number]> = {
-  2: [0, 255], 3: [-128, 127], 4: [0, 65535], 5: [-32768, 32767], 6: [-2147483648, 2147483647], 21: [0, 15], 22: [-8, 7],
-};
-
-/** Ops whose input 1 is a weight (and input 2 a bias, where present). */
-const WEIGHT_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 /** Shape-only ops between a weight's DequantizeLinear and its consumer (followed through). */
 const PASS_OPS = new Set(['Identity', 'Transpose', 'Reshape', 'Unsqueeze', 'Squeeze', 'Cast', 'Flatten']);
 /** Elementwise activations between a layer's output and the activation quantizer that follows it. */
@@ -28,33 +20,14 @@ export async function readOnnx(file: string, bytes: Uint8Array, opts: ReadOption
 }
 
 export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint {
-  const graph = model.graph!;
-  const consts = new Map<string, onnx.ITensorProto>();
-  for (const t of graph.initializer ?? []) consts.set(t.name ?? '', t);
-  const producer = new Map<string, Node>();
-  const consumers = new Map<string, Node[]>();
-  const nodes = graph.node ?? [];
-  for (const n of nodes) {
-    if (n.opType === 'Constant') {
-      const v = n.attribute?.find((a) => a.name === 'value')?.t;
-      if (v && n.output?.[0]) consts.set(n.output[0], { ...v, name: n.output[0] });
-    }
-    // Identity of a constant is that constant (some exporters route initializers through Identity).
-    if (n.opType === 'Identity' && n.input?.[0] && consts.has(n.input[0]) && n.output?.[0]) consts.set(n.output[0], consts.get(n.input[0])!);
-    for (const o of n.output ?? []) producer.set(o, n);
-    for (const i of n.input ?? []) if (i) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(n);
-  }
-  const nodeName = (n: Node) => n.name || `${n.opType}_${nodes.indexOf(n)}`;
-  const attrInt = (n: Node, name: string, dflt: number) => {
-    const a = n.attribute?.find((x) => x.name === name);
-    return a ? toNumber(a.i) : dflt;
-  };
+  const g = new GraphIndex(model.graph!);
+  const nodeName = (n: Node) => g.name(n);
 
   /** Scale/zero-point of a Q or DQ node, validated. */
   const quantParams = (n: Node, what: string) => {
     const sName = n.input?.[1] ?? '';
-    const st = consts.get(sName);
-    if (!st) throw new NotConstant(`${n.opType} '${nodeName(n)}' (${what}): scale '${sName}' is computed in the graph, not stored`);
+    const st = g.constant(sName);
+    if (!st) throw new NotConstantError(`${n.opType} '${nodeName(n)}' (${what})`, 'scale', sName);
     const scale = tensorToFloat64(st, file);
     for (let i = 0; i < scale.length; i++) {
       const s = scale[i];
@@ -64,39 +37,21 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
       }
     }
     const zName = n.input?.[2];
-    const zt = zName ? consts.get(zName) : undefined;
-    if (zName && !zt) throw new NotConstant(`${n.opType} '${nodeName(n)}' (${what}): zero point '${zName}' is computed in the graph, not stored`);
+    const zt = g.constant(zName);
+    if (zName && !zt) throw new NotConstantError(`${n.opType} '${nodeName(n)}' (${what})`, 'zero point', zName);
     let zeroPoint = zt ? tensorToFloat64(zt, file) : new Float64Array(scale.length);
     if (zeroPoint.length === 1 && scale.length > 1) zeroPoint = new Float64Array(scale.length).fill(zeroPoint[0]);
     if (zeroPoint.length !== scale.length) throw new FormatError(file, `zero point '${zName}' has ${zeroPoint.length} values, scale '${sName}' has ${scale.length}`);
     const perAxis = st.dims && st.dims.length > 0 && scale.length > 1;
-    return { scale, zeroPoint, perAxis, axisAttr: attrInt(n, 'axis', 1), zeroType: zt?.dataType ?? undefined, scaleName: sName };
+    return { scale, zeroPoint, perAxis, axisAttr: attrInt(n, 'axis', 1), scaleName: sName };
   };
-
-  /** Constant value of a Clip bound (opset 11+ inputs, or opset 6 attributes). */
-  const clipBounds = (c: Node): [number, number] => {
-    let lo = -Infinity, hi = Infinity;
-    const a = (name: string) => c.attribute?.find((x) => x.name === name);
-    if (a('min')) lo = a('min')!.f ?? lo;
-    if (a('max')) hi = a('max')!.f ?? hi;
-    const loT = c.input?.[1] ? consts.get(c.input[1]) : undefined;
-    const hiT = c.input?.[2] ? consts.get(c.input[2]) : undefined;
-    if (c.input?.[1] && !loT) throw new NotConstant(`Clip '${nodeName(c)}': min '${c.input[1]}' is computed in the graph, not stored`);
-    if (c.input?.[2] && !hiT) throw new NotConstant(`Clip '${nodeName(c)}': max '${c.input[2]}' is computed in the graph, not stored`);
-    if (loT) lo = tensorToFloat64(loT, file)[0];
-    if (hiT) hi = tensorToFloat64(hiT, file)[0];
-    return [lo, hi];
-  };
+  const clipOf = (c: Node | undefined) => (c ? clipBounds(g, c, file) : null);
 
   const makeQuantizer = (p: ReturnType<typeof quantParams>, container: number, clip: [number, number] | null, rank: number, source: string): Quantizer => {
-    const range = CONTAINER[container];
+    const range = intRange(container);
     if (!range) throw new FormatError(file, `quantizer '${source}' uses unsupported integer type ${dtypeName(container)}`);
-    let [qmin, qmax] = range;
-    if (clip) {
-      qmin = Math.max(qmin, Math.ceil(clip[0]));
-      qmax = Math.min(qmax, Math.floor(clip[1]));
-      if (qmin >= qmax) throw new FormatError(file, `Clip range [${clip[0]}, ${clip[1]}] leaves no integer levels for '${source}'`);
-    }
+    const [qmin, qmax] = clampRange(range, clip);
+    if (qmin >= qmax) throw new FormatError(file, `Clip range [${clip?.[0]}, ${clip?.[1]}] leaves no integer levels for '${source}'`);
     let axis: number | null = null;
     if (p.perAxis) axis = p.axisAttr < 0 ? p.axisAttr + rank : p.axisAttr;
     return {
@@ -108,9 +63,9 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
   /** Follow a tensor through shape-only ops to the nodes that use it, with the input slot. */
   const usesOf = (tensor: string, depth = 0): { node: Node; slot: number }[] => {
     const out: { node: Node; slot: number }[] = [];
-    for (const n of consumers.get(tensor) ?? []) {
-      if (PASS_OPS.has(n.opType ?? '') && depth < 4 && n.input?.[0] === tensor) out.push(...usesOf(n.output![0], depth + 1));
-      else n.input!.forEach((x, slot) => { if (x === tensor) out.push({ node: n, slot }); });
+    for (const u of g.uses(tensor)) {
+      if (PASS_OPS.has(u.node.opType ?? '') && depth < 4 && u.slot === 0) out.push(...usesOf(u.node.output![0], depth + 1));
+      else out.push(u);
     }
     return out;
   };
@@ -124,23 +79,18 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
   const biasDq = new Set<Node>();
   const weightDqs: { dq: Node; weightName: string; latent: boolean; q?: Node; clip?: Node }[] = [];
 
-  for (const dq of nodes) {
+  for (const dq of g.nodes) {
     if (dq.opType !== 'DequantizeLinear') continue;
-    const x = dq.input?.[0] ?? '';
-    if (consts.has(x)) { weightDqs.push({ dq, weightName: x, latent: false }); continue; }
-    let src = producer.get(x);
-    let clip: Node | undefined;
-    if (src?.opType === 'Clip') { clip = src; src = producer.get(src.input?.[0] ?? ''); }
-    if (src?.opType !== 'QuantizeLinear') continue; // a DQ of something else: not a pattern we read
-    const qIn = src.input?.[0] ?? '';
-    if (consts.has(qIn)) { weightDqs.push({ dq, weightName: qIn, latent: true, q: src, clip }); continue; }
+    const src = traceDq(g, dq);
+    if (!src) continue; // a DQ of something else: not a pattern we read
+    if (src.kind !== 'activation') { weightDqs.push({ dq, weightName: src.weight, latent: src.kind === 'latent', q: src.kind === 'latent' ? src.q : undefined, clip: src.kind === 'latent' ? src.clip : undefined }); continue; }
+    const qIn = src.input;
     let qz: Quantizer;
     try {
-      const p = quantParams(src, `activation '${qIn}'`);
-      const container = p.zeroType ?? 2; // QuantizeLinear without zero point outputs uint8
-      qz = makeQuantizer(p, container, clip ? clipBounds(clip) : null, 4, qIn);
+      const p = quantParams(src.q, `activation '${qIn}'`);
+      qz = makeQuantizer(p, quantizeOutputType(g, src.q), clipOf(src.clip), 4, qIn);
     } catch (err) {
-      if (err instanceof NotConstant) { notes.push(`skipped activation quantizer on '${qIn}': ${err.message}`); continue; }
+      if (err instanceof NotConstantError) { notes.push(`skipped activation quantizer on '${qIn}': ${err.message}`); continue; }
       throw err;
     }
     qz.source = qIn;
@@ -154,13 +104,13 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
       const layer = readWeightLayer(w);
       if (layer) layers.push(layer);
     } catch (err) {
-      if (err instanceof NotConstant) { notes.push(`skipped weight '${w.weightName}': ${err.message}`); continue; }
+      if (err instanceof NotConstantError) { notes.push(`skipped weight '${w.weightName}': ${err.message}`); continue; }
       throw err;
     }
   }
 
   function readWeightLayer(w: (typeof weightDqs)[number]): QuantizedLayer | undefined {
-    const wt = consts.get(w.weightName)!;
+    const wt = g.constant(w.weightName)!;
     const uses = usesOf(w.dq.output![0]);
     const asWeight = uses.find((u) => WEIGHT_OPS.has(u.node.opType ?? '') && (u.slot === 1 || (u.node.opType === 'MatMul' && u.slot === 0)));
     const asBias = uses.find((u) => (u.node.opType === 'Conv' || u.node.opType === 'ConvTranspose' || u.node.opType === 'Gemm') && u.slot === 2);
@@ -171,12 +121,12 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
     const p = quantParams(w.dq, `weight '${w.weightName}'`);
     let container: number;
     if (w.latent) {
-      const qp = quantParams(w.q!, `weight '${w.weightName}'`);
-      container = qp.zeroType ?? 2;
+      quantParams(w.q!, `weight '${w.weightName}'`); // validates the QuantizeLinear's scale and zero point
+      container = quantizeOutputType(g, w.q!);
     } else {
       container = wt.dataType ?? 0;
     }
-    const quantizer = makeQuantizer(p, container, w.clip ? clipBounds(w.clip) : null, shape.length, w.weightName);
+    const quantizer = makeQuantizer(p, container, clipOf(w.clip), shape.length, w.weightName);
     if (quantizer.axis !== null && (quantizer.axis >= shape.length || shape[quantizer.axis] !== quantizer.scale.length)) {
       throw new FormatError(file, `scale '${p.scaleName}' has ${quantizer.scale.length} values but weight '${w.weightName}' has ${shape[quantizer.axis!] ?? 'no'} slices on axis ${quantizer.axis}`);
     }
@@ -198,10 +148,10 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
       layer.graph = { node: nodeName(consumer), inputs: [...(consumer.input ?? [])], outputs: [...(consumer.output ?? [])] };
       const dataIn = consumer.input?.[consumer.opType === 'MatMul' && asWeight!.slot === 0 ? 1 : 0];
       if (dataIn && actByDqOut.has(dataIn)) layer.inputQuantizer = actByDqOut.get(dataIn);
-      const outQ = findFollowingQuantizer(consumer.output?.[0] ?? '', consumers, actByQIn);
+      const outQ = findFollowingQuantizer(consumer.output?.[0] ?? '', g, actByQIn);
       if (outQ) layer.outputQuantizer = outQ;
       const b = consumer.opType !== 'MatMul' ? consumer.input?.[2] : undefined;
-      if (b) layer.bias = readBias(file, b, consts, producer, quantParams);
+      if (b) layer.bias = readBias(file, b, g, quantParams);
     }
     return layer;
   }
@@ -216,31 +166,29 @@ export function readOnnxModel(file: string, model: onnx.IModelProto): Checkpoint
 }
 
 /** The activation quantizer on a layer's output, directly or after an elementwise activation (SiLU = x * sigmoid(x)). */
-function findFollowingQuantizer(out: string, consumers: Map<string, Node[]>, actByQIn: Map<string, Quantizer>): Quantizer | undefined {
+function findFollowingQuantizer(out: string, g: GraphIndex, actByQIn: Map<string, Quantizer>): Quantizer | undefined {
   let frontier = [out];
   for (let depth = 0; depth < 3 && frontier.length; depth++) {
     for (const t of frontier) if (actByQIn.has(t)) return actByQIn.get(t);
     const next: string[] = [];
-    for (const t of frontier) for (const n of consumers.get(t) ?? []) if (ACT_OPS.has(n.opType ?? '')) next.push(...(n.output ?? []));
+    for (const t of frontier) for (const n of g.consumers.get(t) ?? []) if (ACT_OPS.has(n.opType ?? '')) next.push(...(n.output ?? []));
     frontier = next;
   }
   return undefined;
 }
 
 function readBias(
-  file: string, name: string, consts: Map<string, onnx.ITensorProto>, producer: Map<string, Node>,
+  file: string, name: string, g: GraphIndex,
   quantParams: (n: Node, what: string) => { scale: Float64Array; zeroPoint: Float64Array },
 ): Float32Array | undefined {
-  const t = consts.get(name);
+  const t = g.constant(name);
   if (t) return Float32Array.from(tensorToFloat64(t, file));
-  const dq = producer.get(name);
-  if (dq?.opType === 'DequantizeLinear' && consts.has(dq.input?.[0] ?? '')) {
-    const q = tensorToFloat64(consts.get(dq.input![0])!, file);
+  const dq = g.producer.get(name);
+  const qt = dq?.opType === 'DequantizeLinear' ? g.constant(dq.input?.[0]) : undefined;
+  if (dq && qt) {
+    const q = tensorToFloat64(qt, file);
     const p = quantParams(dq, `bias '${dq.input![0]}'`);
     return Float32Array.from(q, (v, i) => (v - p.zeroPoint[p.scale.length > 1 ? i : 0]) * p.scale[p.scale.length > 1 ? i : 0]);
   }
   return undefined;
 }
-
-/** A scale, zero point or Clip bound computed in the graph: that quantizer is skipped with a note. */
-class NotConstant extends Error {}

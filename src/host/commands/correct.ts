@@ -30,7 +30,6 @@ export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown
     steps: s.qcSteps,
     batch: s.qcBatchSize,
     lr: s.qcLearningRate,
-    backend: s.trainingBackend,
     engine: s.engine,
     nms: s.nms,
     anchorsSetting: s.anchors || undefined,
@@ -38,8 +37,8 @@ export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown
     evaluate: false,
   });
   if (!r) return;
-  ctx.log.info(`QC Correction: wrote ${out} (backend ${r.backend}${r.backendAdapter ? ` on ${r.backendAdapter}` : ''}, ${r.steps} steps, ${r.calib.images} calibration images${r.clampedChannels ? `, ${r.clampedChannels} channels with γ clamped` : ''})`);
-  for (const n of r.backendNotes) ctx.log.info(`QC Correction: ${n}`);
+  ctx.log.info(`QC Correction: wrote ${out} (trained on ${r.device}, ${r.steps} steps, micro-batch ${r.microBatch}, peak memory ${r.peakMemoryMB} MB, ${r.calib.images} calibration images${r.clampedChannels ? `, ${r.clampedChannels} channels with γ clamped` : ''})`);
+  for (const n of r.engineNotes) ctx.log.info(`QC Correction: ${n}`);
   void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(out));
   const float = findFloatModel(model, (d) => fs.readdirSync(d));
   if (!float) ctx.log.info(`QC Correction: no float ONNX (name with "float"/"fp32") beside ${model}: the comparison shows QAT and QC only`);
@@ -58,7 +57,7 @@ export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown
     title: 'QC Correction',
   });
   if (!c) return;
-  const how = `QC: ${r.steps} Adam steps of ${r.batch} images (lr ${r.lr}) on ${r.calib.images} calibration images (split "${r.calib.split}"), TensorFlow.js ${r.backend} backend${r.clampedChannels ? `; ${r.clampedChannels} channels had γ clamped` : ''}.`;
-  const heads = `Heads: ${r.heads.family}, strides ${r.heads.strides.join('/')}, anchors ${formatAnchors(r.heads.anchors)} (from ${r.heads.anchorSource}).`;
+  const how = `QC: ${r.steps} Adam steps of ${r.batch} images (lr ${r.lr}) on ${r.calib.images} calibration images (split "${r.calib.split}"), trained on ${r.device}${r.clampedChannels ? `; ${r.clampedChannels} channels had γ clamped` : ''}.`;
+  const heads = `Heads: ${r.heads.family}, strides ${r.heads.strides.join('/')}, ${r.heads.anchors.length ? `anchors ${formatAnchors(r.heads.anchors)} (from ${r.heads.anchorSource})` : 'anchor-free'}; loss: ${r.objective}.`;
   ctx.panel.showComparison(toComparison(c, 'QC Correction', { outputs: [{ label: 'corrected model', file: out }], lead: [how, heads], variantsAsked: deltas.length > 0 }));
 }

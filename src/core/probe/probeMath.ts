@@ -3,6 +3,8 @@
 // below δ keep their latent value (clamped to [qmin, qmax]); every other weight takes its integer
 // state. δ = 0 is hard quantization exactly. The result is written as float weights s*(v - z).
 
+import { channelIndexer, quantizeLinear } from '../onnx/qdq';
+
 /** What soft rounding needs of a weight quantizer (a subset of model.ts's Quantizer). */
 export interface WeightQuant {
   scale: ArrayLike<number>;
@@ -13,41 +15,21 @@ export interface WeightQuant {
   qmax: number;
 }
 
-/** Round half to even, as ONNX QuantizeLinear does (numpy/np.rint semantics). */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x); // half up
-  return (r - x === 0.5 && r % 2 !== 0 ? r - 1 : r) + 0; // + 0: no -0, as integers have none
-}
+/** Channel index of each element for the quantizer's scale. */
+const channelsOf = (shape: number[], q: WeightQuant) => channelIndexer(shape, q.axis, q.scale.length);
 
-/** Channel index of each element: the quantizer's axis over a row-major shape. */
-export function channelIndexer(shape: number[], q: Pick<WeightQuant, 'scale' | 'axis'>): (i: number) => number {
-  if (q.scale.length === 1 || q.axis === null) return () => 0;
-  const axis = q.axis < 0 ? q.axis + shape.length : q.axis;
-  const dim = shape[axis];
-  if (dim !== q.scale.length) throw new Error(`scale has ${q.scale.length} values but axis ${axis} of [${shape.join(', ')}] has ${dim}`);
-  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-  return (i) => Math.floor(i / inner) % dim;
-}
+// The probe's hard variant must equal what the QDQ model actually runs, so integer states come
+// from quantizeLinear in the weights' own precision (float32 divides round to float32 first), not
+// from roundHalfEven(u) with u in float64: near a tie the two can differ by one step.
 
-/**
- * The integer state QuantizeLinear computes at run time: onnxruntime divides in the weights' own
- * precision (float32: x / s rounded to float32, then round half to even, + z, saturate). Near a tie
- * that can differ by one step from roundHalfEven(u) with u in float64 (design.md's u); the probe's
- * hard variant must equal what the QDQ model actually runs, so it uses this.
- */
-export function runtimeInteger(w: number, s: number, z: number, qmin: number, qmax: number, float32: boolean): number {
-  const x = float32 ? Math.fround(w / s) : w / s;
-  return Math.min(qmax, Math.max(qmin, roundHalfEven(x) + z));
-}
-
-/** Integer states of latent weights as QuantizeLinear computes them (see runtimeInteger). */
+/** Integer states of latent weights as QuantizeLinear computes them at run time. */
 export function hardIntegers(latent: ArrayLike<number>, shape: number[], q: WeightQuant): Int32Array {
-  const ch = channelIndexer(shape, q);
+  const ch = channelsOf(shape, q);
   const f32 = latent instanceof Float32Array;
   const out = new Int32Array(latent.length);
   for (let i = 0; i < latent.length; i++) {
     const c = ch(i);
-    out[i] = runtimeInteger(latent[i], q.scale[c], q.zeroPoint[c], q.qmin, q.qmax, f32);
+    out[i] = quantizeLinear(latent[i], q.scale[c], q.zeroPoint[c], q.qmin, q.qmax, f32);
   }
   return out;
 }
@@ -74,7 +56,7 @@ export interface SoftRoundResult {
 export function softRound(latent: ArrayLike<number>, shape: number[], q: WeightQuant, delta: number, integers?: ArrayLike<number>): SoftRoundResult {
   const n = latent.length;
   if (integers && integers.length !== n) throw new Error(`${integers.length} integer weights for ${n} latent weights`);
-  const ch = channelIndexer(shape, q);
+  const ch = channelsOf(shape, q);
   const f32 = latent instanceof Float32Array;
   const values = new Float64Array(n);
   const weights = new Float32Array(n);
@@ -83,7 +65,7 @@ export function softRound(latent: ArrayLike<number>, shape: number[], q: WeightQ
     const c = ch(i);
     const s = q.scale[c], z = q.zeroPoint[c];
     const u = latent[i] / s + z;
-    const hard = runtimeInteger(latent[i], s, z, q.qmin, q.qmax, f32);
+    const hard = quantizeLinear(latent[i], s, z, q.qmin, q.qmax, f32);
     if (integers && integers[i] !== hard) integerMismatches++;
     let v = integers ? integers[i] : hard;
     if (u < q.qmin - 0.5 || u > q.qmax + 0.5) clipped++;
@@ -103,7 +85,7 @@ export function softRound(latent: ArrayLike<number>, shape: number[], q: WeightQ
 
 /** Dequantized integer weights s*(q - z) as float32 (what DequantizeLinear computes). */
 export function dequantize(integers: ArrayLike<number>, shape: number[], q: WeightQuant): Float32Array {
-  const ch = channelIndexer(shape, q);
+  const ch = channelsOf(shape, q);
   const out = new Float32Array(integers.length);
   for (let i = 0; i < integers.length; i++) {
     const c = ch(i);

@@ -5,10 +5,10 @@
 //   integer: int W   -> DequantizeLinear -> Conv/Gemm/MatMul       (latent weights from elsewhere)
 // Activation Q/DQ pairs are left as they are.
 import { FormatError } from '../errors';
-import { DataType, makeTensor, onnx, tensorShape, tensorToArray, tensorToFloat64, toNumber } from '../onnx/proto';
+import { GraphIndex, attrInt } from '../onnx/graph';
+import { DataType, makeTensor, onnx, tensorShape, tensorToArray, tensorToFloat64 } from '../onnx/proto';
+import { NotConstantError, clampRange, clipBounds, intRange, quantizeOutputType, weightChainOf } from '../onnx/qdq';
 import type { WeightQuant } from './probeMath';
-
-const WEIGHT_CONSUMERS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 
 export interface WeightChain {
   /** The stored weight initializer's name (float latent or integer): the layer's name, as the readers use it. */
@@ -32,82 +32,52 @@ export interface WeightChain {
   chainNodes: onnx.INodeProto[];
 }
 
-/** Constant values by tensor name: initializers and Constant node outputs. */
-function constants(graph: onnx.IGraphProto): Map<string, onnx.ITensorProto> {
-  const m = new Map<string, onnx.ITensorProto>();
-  for (const t of graph.initializer ?? []) if (t.name) m.set(t.name, t);
-  for (const n of graph.node ?? []) {
-    if (n.opType !== 'Constant') continue;
-    const a = (n.attribute ?? []).find((x) => x.name === 'value' && x.t);
-    if (a?.t && n.output?.[0]) m.set(n.output[0], a.t);
-  }
-  return m;
-}
-
-function attrInt(n: onnx.INodeProto, name: string, dflt: number): number {
-  const a = (n.attribute ?? []).find((x) => x.name === name);
-  return a ? toNumber(a.i) : dflt;
-}
-
-const INT_RANGES: Record<number, [number, number]> = {
-  [DataType.INT8]: [-128, 127], [DataType.UINT8]: [0, 255], [DataType.INT4]: [-8, 7], [DataType.UINT4]: [0, 15],
-  [DataType.INT16]: [-32768, 32767], [DataType.UINT16]: [0, 65535],
-};
-
 /** All quantized weights of the graph, in node order. */
 export function findWeightChains(model: onnx.IModelProto, file: string): WeightChain[] {
-  const graph = model.graph!;
-  const consts = constants(graph);
-  const producer = new Map<string, onnx.INodeProto>();
-  for (const n of graph.node ?? []) for (const o of n.output ?? []) producer.set(o, n);
+  const g = new GraphIndex(model.graph!);
   const chains: WeightChain[] = [];
-  for (const node of graph.node ?? []) {
-    if (!WEIGHT_CONSUMERS.has(node.opType ?? '')) continue;
-    const wIn = node.input?.[1];
-    const dq = wIn ? producer.get(wIn) : undefined;
-    if (!dq || dq.opType !== 'DequantizeLinear') continue;
-    const sT = consts.get(dq.input?.[1] ?? '');
-    if (!sT) throw new FormatError(file, `DequantizeLinear '${dq.name}' of ${node.opType} '${node.name}': its scale is not a constant`);
+  for (const node of g.nodes) {
+    const m = weightChainOf(g, node);
+    if (!m) continue;
+    const dq = m.dq;
+    const sT = g.constant(dq.input?.[1]);
+    if (!sT) throw new FormatError(file, `DequantizeLinear '${g.name(dq)}' of ${node.opType} '${g.name(node)}': its scale is not a constant`);
     const scale = tensorToFloat64(sT, file);
-    const zT = dq.input?.[2] ? consts.get(dq.input[2]) : undefined;
+    const zT = g.constant(dq.input?.[2]);
     const zeroPoint = zT ? tensorToFloat64(zT, file) : new Float64Array(scale.length);
     const axis = scale.length > 1 ? attrInt(dq, 'axis', 1) : null;
     const chainNodes: onnx.INodeProto[] = [dq];
-    const src = dq.input![0];
-    const srcConst = consts.get(src);
     let chain: WeightChain;
-    const base = { op: node.opType!, node: node.name ?? '', dqOutput: wIn!, chainNodes };
-    if (srcConst) {
+    const base = { op: node.opType!, node: node.name ?? '', dqOutput: node.input![1], chainNodes };
+    if (m.kind === 'integer') {
       // Integer weights stored explicitly.
-      const arr = tensorToArray(srcConst, file);
+      const arr = tensorToArray(m.tensor, file);
       if (arr instanceof Float32Array || arr instanceof Float64Array || arr instanceof BigInt64Array) {
-        throw new FormatError(file, `DequantizeLinear '${dq.name}' reads '${src}', which is not an integer tensor`);
+        throw new FormatError(file, `DequantizeLinear '${g.name(dq)}' reads '${m.weight}', which is not an integer tensor`);
       }
-      const range = INT_RANGES[srcConst.dataType ?? 0];
+      const dtype = m.tensor.dataType ?? 0;
+      const range = intRange(dtype);
       chain = {
-        ...base, name: src, shape: tensorShape(srcConst), pattern: 'integer', integers: Int32Array.from(arr),
+        ...base, name: m.weight, shape: tensorShape(m.tensor), pattern: 'integer', integers: Int32Array.from(arr),
         quant: { scale, zeroPoint, axis, qmin: range?.[0] ?? -128, qmax: range?.[1] ?? 127 },
-        rangeSource: srcConst.dataType === DataType.INT4 || srcConst.dataType === DataType.UINT4 ? 'dtype' : 'unknown',
+        rangeSource: dtype === DataType.INT4 || dtype === DataType.UINT4 ? 'dtype' : 'unknown',
       };
     } else {
-      let p = producer.get(src);
       let clip: [number, number] | undefined;
-      if (p?.opType === 'Clip') {
-        chainNodes.push(p);
-        const lo = consts.get(p.input?.[1] ?? ''), hi = consts.get(p.input?.[2] ?? '');
-        if (lo && hi) clip = [tensorToFloat64(lo, file)[0], tensorToFloat64(hi, file)[0]];
-        p = producer.get(p.input?.[0] ?? '');
+      if (m.clip) {
+        chainNodes.push(m.clip);
+        try {
+          clip = clipBounds(g, m.clip, file);
+        } catch (err) {
+          if (!(err instanceof NotConstantError)) throw err; // a computed bound: the type's range stands
+        }
       }
-      if (!p || p.opType !== 'QuantizeLinear') continue; // not a weight quantizer we know; leave it alone
-      chainNodes.push(p);
-      const wT = consts.get(p.input?.[0] ?? '');
-      if (!wT) continue; // quantizes a computed tensor, not stored weights
-      const w = tensorToArray(wT, file);
-      if (!(w instanceof Float32Array || w instanceof Float64Array)) throw new FormatError(file, `QuantizeLinear '${p.name}' reads '${wT.name}', which is not a float tensor`);
-      const zType = p.input?.[2] ? consts.get(p.input[2])?.dataType ?? DataType.UINT8 : DataType.UINT8;
-      const range = clip ?? INT_RANGES[zType] ?? [-128, 127];
+      chainNodes.push(m.q);
+      const w = tensorToArray(m.tensor, file);
+      if (!(w instanceof Float32Array || w instanceof Float64Array)) throw new FormatError(file, `QuantizeLinear '${g.name(m.q)}' reads '${m.weight}', which is not a float tensor`);
+      const range = clampRange(intRange(quantizeOutputType(g, m.q)) ?? [-128, 127], clip);
       chain = {
-        ...base, name: wT.name!, shape: tensorShape(wT), pattern: 'latent', latent: w,
+        ...base, name: m.tensor.name || m.weight, shape: tensorShape(m.tensor), pattern: 'latent', latent: w,
         quant: { scale, zeroPoint, axis, qmin: range[0], qmax: range[1] },
         rangeSource: clip ? 'clip' : 'dtype',
       };

@@ -1,0 +1,53 @@
+// One side of bench/qc.ts in its own process (so each has its own peak memory); prints one JSON line.
+//   qcChild.ts ours MODEL DATA SIZE BATCH STEPS THREADS      QC on the onnxruntime engine
+//   qcChild.ts batches DATA SIZE BATCH STEPS PREFIX          the run's batches for the PyTorch side
+// Both sides draw the first 256 calibration images with the same seeded schedule (train.ts batchSchedule).
+import { labelledImages } from '../src/core/data/dataset';
+import { indexGraph } from '../src/core/onnx/graph';
+import { loadModel } from '../src/core/onnx/proto';
+import { findHeads, findQuantLayers } from '../src/core/qc/heads';
+import { lossFor } from '../src/core/qc/loss';
+import { MB } from '../src/core/qc/memory';
+import { calibSource, type QcFit, trainQC } from '../src/core/qc/train';
+import { createGradEngine } from '../src/core/train/engine';
+import { writeBatches } from './qcBatches';
+
+const CALIB = 256;
+
+function summary(engine: string, fit: QcFit, batch: number): Record<string, unknown> {
+  const wall = fit.stepMs.slice(1).reduce((s, x) => s + x, 0), cpu = fit.stepCpuMs.slice(1).reduce((s, x) => s + x, 0);
+  const timed = fit.stepMs.length - 1;
+  return {
+    engine, msPerImage: wall / (timed * batch), stepMs: wall / timed, cpuPerWall: cpu / wall,
+    peakRssMB: fit.peakRssBytes / MB, losses: fit.lossCurve, microBatch: fit.microBatch,
+  };
+}
+
+async function main(): Promise<void> {
+  const [mode, ...a] = process.argv.slice(2);
+  if (mode === 'batches') {
+    const [data, size, batch, steps, prefix] = a;
+    const { images } = await labelledImages(data, 'calib', { limit: CALIB });
+    await writeBatches(calibSource(images, [+size, +size]), +batch, +steps, prefix);
+    return;
+  }
+  const [file, data, sizeS, batchS, stepsS, threadsS] = a;
+  const size: [number, number] = [+sizeS, +sizeS], batch = +batchS, steps = +stepsS;
+  const model = loadModel(file);
+  const layers = findQuantLayers(indexGraph(model.graph!));
+  const heads = await findHeads(model, file, size);
+  const { images } = await labelledImages(data, 'calib', { limit: CALIB });
+  const src = calibSource(images, size);
+  if (mode === 'ours') {
+    const engine = await createGradEngine(model, file, { engine: 'cpu', layers, heads: heads.outputs, threads: +threadsS, imgsz: size });
+    const loss = lossFor('yolov5', { anchors: heads.anchors, strides: heads.strides, nc: heads.nc, imgsz: size[0] });
+    const fit = await trainQC({ engine, loss, layers, heads }, src, { steps: steps + 1, lr: 1e-3, batch });
+    console.log(JSON.stringify(summary(`onnxruntime ${engine.device}`, fit, batch)));
+    await engine.dispose();
+  } else throw new Error(`unknown mode ${mode}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exitCode = 1;
+});

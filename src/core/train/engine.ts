@@ -1,0 +1,125 @@
+// QC's gradient engine on onnxruntime-node: two generated graphs (forward.ts, backward.ts) run as two
+// sessions. forward() returns the heads under γ/β; backward() recomputes the forward inside its own
+// session and returns dLoss/dγ, dLoss/dβ for given dLoss/dHeads, so no activation crosses into
+// JavaScript within a step and memory is one micro-batch's forward + backward at a time.
+// Engines as for inference (infer/engine.ts): CUDA where installed, else a hardware WebGPU adapter,
+// else CPU; GPU engines get the fake-quant rounding as float adds (no Round kernel on WebGPU).
+import { cpus } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { QatLensError } from '../errors';
+import { openSession, type EngineChoice, type EngineSession, type ModelVariants } from '../infer/engine';
+import { onnx } from '../onnx/proto';
+import type { QuantLayer } from '../qc/heads';
+import { buildBackward, type BackwardGraph } from './backward';
+import { buildForward, type ForwardGraph } from './forward';
+import { probeShapes } from './shapes';
+
+export interface GradEngineOptions {
+  engine?: EngineChoice;
+  /** γ/β sites: quantized Conv/Gemm outputs (qc/heads.ts findQuantLayers). */
+  layers: QuantLayer[];
+  /** Head value names (raw Detect conv outputs). */
+  heads: string[];
+  /** CPU threads (default: every core). */
+  threads?: number;
+  /** Image size [h, w] when the model's input does not fix it. */
+  imgsz?: [number, number];
+}
+
+export interface GradEngine {
+  /** What ran, e.g. 'cpu (2 threads)', 'webgpu (NVIDIA H200)'. */
+  readonly device: string;
+  /** Why other engines were skipped. */
+  readonly notes: string[];
+  readonly size: [number, number];
+  /** Head outputs for NCHW images [batch, 3, H, W] under γ/β (one Float32Array per layer each). */
+  forward(images: Float32Array, batch: number, gamma: Float32Array[], beta: Float32Array[]): Promise<Float32Array[]>;
+  /** dLoss/dγ and dLoss/dβ for that micro-batch, given dLoss/dHeads for it (forward's layout). */
+  backward(images: Float32Array, batch: number, gamma: Float32Array[], beta: Float32Array[], dHeads: Float32Array[]):
+    Promise<{ dGamma: Float32Array[]; dBeta: Float32Array[] }>;
+  dispose(): Promise<void>;
+}
+
+/** The generated graphs for one rounding form (exposed for tests and benchmarks). */
+export interface TrainGraphs { forward: ForwardGraph; backward: BackwardGraph; shapes: Map<string, number[]> }
+
+export async function buildTrainGraphs(model: onnx.ModelProto, file: string, o: Pick<GradEngineOptions, 'layers' | 'heads' | 'imgsz'>, round: 'op' | 'magic' = 'op'): Promise<TrainGraphs> {
+  const forward = buildForward(model, file, o.layers, o.heads, { round });
+  const size = imageSize(forward, file, o.imgsz);
+  const shapes = await probeShapes(forward, [3, ...size]);
+  return { forward, backward: buildBackward(forward, shapes), shapes };
+}
+
+function imageSize(fwd: ForwardGraph, file: string, given?: [number, number]): [number, number] {
+  if (given) return given;
+  const [, c, h, w] = fwd.inputDims;
+  if (fwd.inputDims.length !== 4 || (c && c !== 3)) throw new QatLensError(`QC expects an NCHW image input [batch, 3, H, W]; '${fwd.input}' is [${fwd.inputDims}]`, file, 'EINPUT');
+  if (!h || !w) throw new QatLensError(`the model's input '${fwd.input}' has no fixed height/width: give the image size`, file, 'EINPUT');
+  return [h, w];
+}
+
+const encode = (m: onnx.ModelProto) => onnx.ModelProto.encode(m).finish();
+
+export async function createGradEngine(model: onnx.ModelProto, file: string, o: GradEngineOptions): Promise<GradEngine> {
+  const cpu = await buildTrainGraphs(model, file, o, 'op');
+  const size = imageSize(cpu.forward, file, o.imgsz);
+  let gpu: TrainGraphs | undefined;
+  const gpuGraphs = async () => (gpu ??= await buildTrainGraphs(model, file, o, 'magic'));
+  const threads = o.threads ?? cpus().length;
+  const extras = { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' as const };
+  // openSession builds the GPU variant synchronously: build it up front when a GPU engine may run.
+  const wantGpu = (o.engine ?? 'auto') !== 'cpu';
+  const gpuFwd = wantGpu ? (await gpuGraphs()).forward.model : undefined;
+  const variants = (cpuModel: onnx.ModelProto, gpuModel: onnx.ModelProto | undefined): ModelVariants => ({
+    original: encode(cpuModel),
+    gpu: () => ({ bytes: encode(gpuModel ?? cpuModel), rewritten: false }),
+  });
+  const fwd: EngineSession = await openSession(variants(cpu.forward.model, gpuFwd), o.engine ?? 'auto', 'all', extras);
+  const bwdGraphs = fwd.engine === 'cpu' ? cpu : await gpuGraphs();
+  const bwd = await openSession(variants(bwdGraphs.backward.model, bwdGraphs.backward.model), fwd.engine, 'all', extras);
+  if (bwd.engine !== fwd.engine) {
+    await Promise.all([fwd.session.release(), bwd.session.release()]);
+    throw new QatLensError(`the gradient graph does not run on ${fwd.engine} (${bwd.note})`, file, 'EENGINE');
+  }
+  const adapter = /WebGPU adapter: ([^;]+)/.exec(fwd.note)?.[1];
+  const device = fwd.engine === 'cpu' ? `cpu (${threads} thread${threads === 1 ? '' : 's'})` : fwd.engine === 'webgpu' && adapter ? `webgpu (${adapter})` : fwd.engine;
+  const notes = fwd.skipped.map((s) => `${s.engine} skipped: ${s.reason}`);
+  const sites = cpu.forward.sites;
+  const [h, w] = size;
+
+  const feeds = (images: Float32Array, batch: number, gamma: Float32Array[], beta: Float32Array[]): Record<string, ort.Tensor> => {
+    if (images.length !== batch * 3 * h * w) throw new QatLensError(`expected ${batch} x 3 x ${h} x ${w} image values, got ${images.length}`, file, 'EINPUT');
+    if (gamma.length !== sites.length || beta.length !== sites.length) throw new QatLensError(`expected γ and β for ${sites.length} layers, got ${gamma.length} and ${beta.length}`, file, 'EINPUT');
+    const f: Record<string, ort.Tensor> = { [cpu.forward.input]: new ort.Tensor('float32', images, [batch, 3, h, w]) };
+    sites.forEach((s, i) => {
+      if (gamma[i].length !== s.layer.channels || beta[i].length !== s.layer.channels) throw new QatLensError(`layer '${s.layer.name}' has ${s.layer.channels} channels; got ${gamma[i].length} γ and ${beta[i].length} β`, file, 'EINPUT');
+      f[s.gamma] = new ort.Tensor('float32', gamma[i], s.paramShape);
+      f[s.beta] = new ort.Tensor('float32', beta[i], s.paramShape);
+    });
+    return f;
+  };
+  const b = bwdGraphs.backward;
+  return {
+    device, notes, size,
+    async forward(images, batch, gamma, beta) {
+      const out = await fwd.session.run(feeds(images, batch, gamma, beta), cpu.forward.heads);
+      return cpu.forward.heads.map((name) => out[name].data as Float32Array);
+    },
+    async backward(images, batch, gamma, beta, dHeads) {
+      const f = feeds(images, batch, gamma, beta);
+      cpu.forward.heads.forEach((name, i) => {
+        const s = cpu.shapes.get(name)!;
+        const dims = [batch, ...s.slice(1)];
+        if (dHeads[i]?.length !== dims.reduce((a, c) => a * c, 1)) throw new QatLensError(`dHeads[${i}] for '${name}' must have ${dims.join(' x ')} values`, file, 'EINPUT');
+        f[b.dHeads[i]] = new ort.Tensor('float32', dHeads[i], dims);
+      });
+      const want = [...b.dGamma, ...b.dBeta].filter((x): x is string => !!x);
+      const out = await bwd.session.run(f, want);
+      const pick = (names: (string | undefined)[]) => names.map((n, i) => (n ? Float32Array.from(out[n].data as Float32Array) : new Float32Array(sites[i].layer.channels)));
+      return { dGamma: pick(b.dGamma), dBeta: pick(b.dBeta) };
+    },
+    async dispose() {
+      await Promise.all([fwd.session.release(), bwd.session.release()]);
+    },
+  };
+}
