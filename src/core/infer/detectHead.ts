@@ -7,6 +7,9 @@
 import * as ort from 'onnxruntime-node';
 import { QatLensError } from '../errors';
 import { onnx } from '../onnx/proto';
+import { formatAnchors } from './headText';
+
+export { describeHeads, formatAnchors } from './headText';
 
 export type HeadFamily = 'yolov5' | 'yolov7' | 'yolov5/v7' | 'yolov8';
 
@@ -38,14 +41,6 @@ export interface DetectHeads {
   anchorSource: string;
   imgsz: [number, number];
 }
-
-/** One line for reports: "yolov7, strides 8/16/32, anchors 10,13,16,30,33,23 / ... (from ...)". */
-export function describeHeads(h: DetectHeads): string {
-  const anchors = h.anchorFree ? `anchor-free (DFL, reg_max ${h.regMax})` : `anchors ${formatAnchors(h.anchors)} (from ${h.anchorSource})`;
-  return `${h.family} head${h.decode === 'none' ? ' (raw outputs, decoded by QAT Lens)' : ''}, ${h.nc} classes, strides ${h.strides.join('/')}, ${anchors}`;
-}
-
-export const formatAnchors = (a: number[][]): string => a.map((g) => g.map((v) => +v.toFixed(3)).join(',')).join(' / ');
 
 type Node = onnx.INodeProto;
 /** Ops whose outputs are not image data (shape arithmetic, indices) even when their input is. */

@@ -10,7 +10,7 @@ import { toComparison } from '../comparison';
 import { type HostContext, probedDeltas, settings } from '../context';
 import { findFloatModel } from '../models';
 import { correctedPath, selectedFiles } from '../targets';
-import { formatAnchors } from '../../core/infer/detectHead';
+import { formatAnchors } from '../../core/infer/headText';
 
 export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown): Promise<void> {
   const model = await resolveOnnx(ctx, selectedFiles(clicked, all)[0], 'QC Correction');
