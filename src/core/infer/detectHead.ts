@@ -340,7 +340,7 @@ export async function findDetectHeads(model: onnx.IModelProto, file: string, img
   }
   return {
     family: familyOfDecode(gv, nodes), anchorFree: false, outputs: heads, grids, strides, anchors: decodeAnchors, na, nc: no - 5, no,
-    decode: 'graph', output, anchorSource: `the graph's decode (evaluated)${given ? `; agrees with ${given.source}` : ''}`, imgsz,
+    decode: 'graph', output, anchorSource: `the graph's decode, evaluated${given ? `; agrees with ${given.source}` : ''}`, imgsz,
   };
 }
 
@@ -361,9 +361,10 @@ function checkGiven(given: GivenAnchors, nl: number, na: number, file: string): 
  * Both compute the same boxes; the graph's own arithmetic tells them apart.
  */
 function familyOfDecode(gv: GraphView, nodes: Node[]): HeadFamily {
-  const pows = nodes.filter((n) => n.opType === 'Pow');
-  if (!pows.length) return 'yolov5/v7';
-  const base = gv.producer.get(pows[0].input![0]);
+  // The square: Pow(x, 2), or Mul(x, x).
+  const square = nodes.find((n) => n.opType === 'Pow' || (n.opType === 'Mul' && n.input![0] === n.input![1]));
+  if (!square) return 'yolov5/v7';
+  const base = gv.producer.get(square.input![0]);
   if (base?.opType === 'Mul' && base.input!.some((i) => gv.constValues(i)?.every((v) => v === 2))) return 'yolov5';
   return 'yolov7';
 }
