@@ -134,8 +134,8 @@ async function resolveHeads(proto: onnx.ModelProto, info: DetectorInfo, file: st
   try {
     return { heads: await findDetectHeads(proto, file, imgsz, given) };
   } catch (err) {
-    if (!decodes || userGiven || !(err instanceof QatLensError)) throw err;
-    return { note: `head not analysed (${err.message.replace(`${file}: `, '')}); the model's own decoded output was scored` };
+    if (!decodes || userGiven) throw err;
+    return { note: `head not analysed (${(err as Error).message.replace(`${file}: `, '')}); the model's own decoded output was scored` };
   }
 }
 
