@@ -1,10 +1,11 @@
 // npm run bench [name...]: runs the benchmarks, each printing its figures and the ratio to a
-// baseline measured in the same run. Names: readers, analysis, cocoeval, pipeline, qc.
+// baseline measured in the same run. Names: readers, analysis, cocoeval, pipeline, qc, train.
 import { benchAnalysis } from './analysis';
 import { benchCocoEval } from './cocoeval';
 import { benchPipeline } from './pipeline';
 import { benchQC } from './qc';
 import { benchReaders } from './readers';
+import { benchTrain } from './train';
 
 const benches: Record<string, () => Promise<unknown>> = {
   readers: () => benchReaders(),
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   cocoeval: () => benchCocoEval(),
   pipeline: () => benchPipeline(),
   qc: () => benchQC(),
+  train: () => benchTrain(),
 };
 
 async function main(): Promise<void> {

@@ -52,8 +52,9 @@ export async function forwardY(spec: OpSpec, x: Float32Array): Promise<{ y: Floa
   return { y: out.y.data as Float32Array, shape: [...out.y.dims] };
 }
 
-/** The generated backward graph's dL/dx for L = Σ y·dy (batch 1), and its node op types. */
-export async function generatedVjp(spec: OpSpec, x: Float32Array, dy: Float32Array): Promise<{ dx: Float32Array; ops: string[] }> {
+/** The generated backward graph's dL/dx for L = Σ y·dy (batch 1), and its node op types (gpu: the
+ *  forms written for GPU engines, run here on the CPU). */
+export async function generatedVjp(spec: OpSpec, x: Float32Array, dy: Float32Array, o: { gpu?: boolean } = {}): Promise<{ dx: Float32Array; ops: string[] }> {
   let model = plainModel(spec);
   let chains: FakeQuantChain[] = [];
   if (hasQdq(model)) ({ model, chains } = rewriteQdqToFloat(model, 'op'));
@@ -70,7 +71,7 @@ export async function generatedVjp(spec: OpSpec, x: Float32Array, dy: Float32Arr
     sites: [{ layer, pre: 'x_in', gamma: 'gamma', beta: 'beta', paramShape: P, sumAxes: [0] }],
   };
   const shapes = await probeShapes(fwd, spec.item);
-  const bwd = buildBackward(fwd, shapes);
+  const bwd = buildBackward(fwd, shapes, { gpu: o.gpu });
   const s = await ort.InferenceSession.create(onnx.ModelProto.encode(bwd.model).finish());
   const n = x.length;
   const out = await s.run({

@@ -5,7 +5,7 @@
 // cancellation leaves no file, the evaluation split is refused; heads are found from the decode constants.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,8 @@ import { foldQC } from '../../src/core/qc/fold';
 import { findHeads, findQuantLayers } from '../../src/core/qc/heads';
 import { lossFor } from '../../src/core/qc/loss';
 import { resolveCalibration } from '../../src/core/qc/runQC';
-import { batchGradient, calibSource, type QcModel, type QcTimings, trainQC } from '../../src/core/qc/train';
+import { batchGradient, calibSource, lrAt, type QcModel, type QcTimings, trainQC } from '../../src/core/qc/train';
+import { evaluateModel } from '../../src/core/infer/pipeline';
 import { createGradEngine } from '../../src/core/train/engine';
 import { assertFloatClose } from '../floatClose';
 
@@ -231,4 +232,40 @@ test('the engine\'s heads (γ = 1, β = 0) equal onnxruntime\'s run of the bundl
     await s.release();
     heads.outputs.forEach((h, i) => assertFloatClose(ours[i], out[h].data as Float32Array, `${bits} head ${h}: |engine - ort|`));
   }
+});
+
+test('cosine schedule: YOLOv5\'s one-cycle from lr to lr·0.01; constant stays', () => {
+  assert.equal(lrAt('cosine', 0.01, 0, 11), 0.01);
+  assert.ok(Math.abs(lrAt('cosine', 0.01, 10, 11) - 1e-4) < 1e-12);
+  assert.ok(Math.abs(lrAt('cosine', 0.01, 5, 11) - 0.00505) < 1e-12);
+  assert.equal(lrAt('constant', 0.01, 7, 11), 0.01);
+});
+
+test('held-out step selection: the step kept has the best held-out mAP, and the written model scores it', async () => {
+  const out = join(tmp, 'selected.onnx');
+  const r = await runCorrect({ model: MODEL, data: DATA, calib: 'calib', epochs: 2, batch: 2, lr: 0.05, schedule: 'cosine', holdout: 3, selectEvery: 2, out, engine: 'cpu', evaluate: false }, quietContext());
+  assert.equal(r.calib.images, 5, '8 calibration images, 3 held out');
+  assert.equal(r.steps, 5, 'ceil(2 epochs x 5 images / batch 2)');
+  assert.equal(r.schedule, 'cosine');
+  const h = r.heldOut!;
+  assert.equal(h.images, 3);
+  assert.deepEqual(h.curve.map((p) => p.step), [0, 2, 4, 5]);
+  const best = h.curve.reduce((a, b) => (b.map > a.map ? b : a));
+  assert.equal(h.keptStep, best.step);
+  const meta = Object.fromEntries(loadModel(out).metadataProps!.map((e) => [e.key, e.value]));
+  assert.match(meta['qat_lens.qc.kept_step'], new RegExp(`^${best.step} \\(best held-out`));
+  // The written model is the kept step's: scored on the same held-out images it gives that mAP.
+  const { dataset, images } = await labelledImages(DATA, 'calib');
+  const ids = new Set(images.slice(-3).map((im) => im.id));
+  const held = { ...dataset, images: dataset.images.filter((im) => ids.has(im.id)), gt: { ...dataset.gt, images: dataset.gt.images.filter((im) => ids.has(im.id)), annotations: dataset.gt.annotations.filter((a) => ids.has(a.image_id)) } };
+  const ev = await evaluateModel(out, held, { engine: 'cpu' });
+  assert.ok(Math.abs(ev.eval.stats[0] - best.map) < 1e-9, `${ev.eval.stats[0]} vs ${best.map}`);
+});
+
+test('qat-lens correct --backend (the former TensorFlow.js flag) is an error that names --engine; nothing is written', () => {
+  const out = join(tmp, 'backend.onnx');
+  const r = spawnSync(process.execPath, [join(__dirname, '..', '..', 'bin', 'qat-lens.js'), 'correct', MODEL, '--data', DATA, '--out', out, '--backend', 'cpu'], { encoding: 'utf8' });
+  assert.equal(r.status, 2, 'a usage error');
+  assert.match(r.stderr.split('\n')[0], /^qat-lens correct: --backend .*gone.*--engine auto\|cpu\|webgpu\|cuda$/);
+  assert.ok(!existsSync(out));
 });

@@ -7,7 +7,8 @@
 #                  to name the adapter) and sharp (libvips)
 #   debs/          Debian's Vulkan and GL loaders (Dawn finds NVIDIA's ICD through them)
 #   yolov5n_w4a4.onnx  a YOLOv5n-sized QDQ model at 320x320 (needs /usr/bin/python3 with torch, onnx)
-# About 50 MB: with the tracked tree under the 64 MiB a device call may carry (check the last line).
+# 48.7 MB when last run (Node 21.9, native modules 24.3): with the tracked tree (29 MB) OVER the 64 MiB a
+# device call may carry; see docs/qc.md, "GPU check", for what to leave out.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 D=.device

@@ -15,6 +15,11 @@ export const correct: Command = {
     '  --lr X             Adam learning rate (default 1e-3; the paper used 1e-4)',
     '  --batch N          calibration images per step (default 16)',
     '  --calib-images N   calibration images to draw from (default 256)',
+    '  --epochs E         epochs over the calibration images (sets --steps: ceil(E x images / batch))',
+    '  --lr-schedule S    constant (default) or cosine (YOLOv5\'s one-cycle, down to lr x 0.01)',
+    '  --holdout N        hold out N more calibration images (never trained on) and keep the step whose',
+    '                     corrected model scores the best mAP@.5:.95 on them (default 0: the last step)',
+    '  --select-every K   with --holdout: score every K steps (default: about 10 times a run)',
     '  --micro-batch N    images per forward/backward (default: chosen from the memory free; the',
     '                     gradient is the whole batch\'s either way)',
     '  --imgsz N          training input size where the model\'s is dynamic (default 640)',
@@ -27,7 +32,7 @@ export const correct: Command = {
   ].join('\n'),
   options: {
     data: { type: 'string' }, calib: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
-    batch: { type: 'string' }, 'calib-images': { type: 'string' }, backend: { type: 'string' }, 'micro-batch': { type: 'string' }, imgsz: { type: 'string' },
+    batch: { type: 'string' }, 'calib-images': { type: 'string' }, backend: { type: 'string' }, 'micro-batch': { type: 'string' }, epochs: { type: 'string' }, 'lr-schedule': { type: 'string' }, holdout: { type: 'string' }, 'select-every': { type: 'string' }, imgsz: { type: 'string' },
     limit: { type: 'string' }, out: { type: 'string' }, engine: { type: 'string' }, json: { type: 'string' },
     anchors: { type: 'string' }, loss: { type: 'string' },
   },
@@ -42,6 +47,8 @@ export const correct: Command = {
     const loss = str(v, 'loss');
     if (loss !== undefined && !(LOSS_FAMILIES as readonly string[]).includes(loss)) throw new UsageError(`--loss must be one of ${LOSS_FAMILIES.join(', ')}; got "${loss}"`);
     const posInt = (n: number) => Number.isInteger(n) && n > 0;
+    const schedule = str(v, 'lr-schedule');
+    if (schedule !== undefined && schedule !== 'constant' && schedule !== 'cosine') throw new UsageError(`--lr-schedule must be constant or cosine; got "${schedule}"`);
     return {
       kind: 'correct',
       params: {
@@ -54,6 +61,10 @@ export const correct: Command = {
         batch: num(v, 'batch', posInt, 'a positive whole number'),
         calibCount: num(v, 'calib-images', posInt, 'a positive whole number'),
         microBatch: num(v, 'micro-batch', posInt, 'a positive whole number'),
+        epochs: num(v, 'epochs', (n) => n > 0, 'a positive number'),
+        schedule: schedule as 'constant' | 'cosine' | undefined,
+        holdout: num(v, 'holdout', posInt, 'a positive whole number'),
+        selectEvery: num(v, 'select-every', posInt, 'a positive whole number'),
         imgsz: num(v, 'imgsz', (n) => posInt(n) && n % 32 === 0, 'a positive multiple of 32'),
         limit: num(v, 'limit', posInt, 'a positive whole number'),
         engine: engineOf(v),
@@ -66,9 +77,13 @@ export const correct: Command = {
   print: (res, out) => {
     const r = res as CorrectResult;
     const pct = (x: number | undefined) => (x === undefined ? '   -  ' : (100 * x).toFixed(2).padStart(6));
-    out(`QC: ${r.steps} Adam steps (lr ${r.lr}, batch ${r.batch}) on ${r.calib.images} labelled images of split "${r.calib.split}" (${r.calib.source})`);
+    out(`QC: ${r.steps} Adam steps (lr ${r.lr}${r.schedule === 'cosine' ? ' cosine' : ''}, batch ${r.batch}) on ${r.calib.images} labelled images of split "${r.calib.split}" (${r.calib.source})`);
     out(`trained on onnxruntime ${r.device}, micro-batch ${r.microBatch}, peak memory ${r.peakMemoryMB} MB${r.engineNotes.length ? ` (${r.engineNotes.join('; ')})` : ''}`);
     if (r.heads) out(`heads: ${r.heads.family}, strides ${r.heads.strides.join('/')}, ${r.heads.anchors.length ? `anchors ${formatAnchors(r.heads.anchors)} (from ${r.heads.anchorSource})` : 'anchor-free'}, ${r.heads.nc} classes; loss: ${r.objective}`);
+    if (r.heldOut) {
+      out(`step kept: ${r.heldOut.keptStep} of ${r.steps}, by mAP@.5:.95 on ${r.heldOut.images} held-out calibration images (not trained on):`);
+      out('  ' + r.heldOut.curve.map((p) => `${p.step}: ${(100 * p.map).toFixed(2)}`).join('  '));
+    }
     const c = r.lossCurve;
     if (c.length) {
       const k = Math.min(5, c.length);

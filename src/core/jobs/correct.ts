@@ -29,6 +29,13 @@ export interface CorrectParams {
   calibCount?: number;
   /** Images per forward/backward in training (default: chosen from memory). */
   microBatch?: number;
+  /** Epochs over the training images (sets the steps). */
+  epochs?: number;
+  /** Learning-rate schedule: constant (default) or cosine. */
+  schedule?: 'constant' | 'cosine';
+  /** Calibration images held out to choose the step by mAP (0: keep the last step). */
+  holdout?: number;
+  selectEvery?: number;
   /** Score only the first N evaluation images. */
   limit?: number;
   /** Training input size where the model's is dynamic. */
@@ -46,7 +53,7 @@ export interface CorrectParams {
 }
 
 /** What QC did (backend, steps, loss curve, per-layer γ/β...) as runQC reports it, plus the scores. */
-export interface CorrectResult extends Pick<QcOutcome, 'device' | 'engineNotes' | 'heads' | 'objective' | 'steps' | 'lr' | 'batch' | 'microBatch' | 'peakMemoryMB' | 'calib' | 'lossCurve' | 'perLayer' | 'clampedChannels' | 'sourceSha256'> {
+export interface CorrectResult extends Pick<QcOutcome, 'device' | 'engineNotes' | 'heads' | 'objective' | 'steps' | 'lr' | 'batch' | 'microBatch' | 'peakMemoryMB' | 'schedule' | 'heldOut' | 'calib' | 'lossCurve' | 'perLayer' | 'clampedChannels' | 'sourceSha256'> {
   kind: 'correct';
   out: string;
   /** mAP@.5:.95 on the evaluation split, before and after (undefined when not evaluated). */
@@ -64,7 +71,7 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
   if (resolve(p.out) === resolve(p.model)) throw new QatLensError('refusing to write over an input file; choose another output path', p.out);
   const qc = await runQC(p.model, {
     data: p.data, calib: p.calib, steps: p.steps, lr: p.lr, batch: p.batch, calibCount: p.calibCount,
-    engine: p.engine, microBatch: p.microBatch, imgsz: p.imgsz, anchors: p.anchors, anchorsSetting: p.anchorsSetting, loss: p.loss,
+    engine: p.engine, microBatch: p.microBatch, epochs: p.epochs, schedule: p.schedule, holdout: p.holdout, selectEvery: p.selectEvery, imgsz: p.imgsz, anchors: p.anchors, anchorsSetting: p.anchorsSetting, loss: p.loss,
   }, ctx);
   throwIfAborted(ctx.signal);
   await saveModel(qc.model, p.out, { signal: ctx.signal, inputs: [p.model] });
@@ -87,7 +94,7 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
     }
   }
   const r: CorrectResult = {
-    kind: 'correct', out: p.out, heads: qc.heads, objective: qc.objective, device: qc.device, engineNotes: qc.engineNotes, steps: qc.steps, lr: qc.lr, batch: qc.batch, microBatch: qc.microBatch, peakMemoryMB: qc.peakMemoryMB,
+    kind: 'correct', out: p.out, heads: qc.heads, objective: qc.objective, device: qc.device, engineNotes: qc.engineNotes, steps: qc.steps, lr: qc.lr, batch: qc.batch, microBatch: qc.microBatch, peakMemoryMB: qc.peakMemoryMB, schedule: qc.schedule, heldOut: qc.heldOut,
     calib: qc.calib, lossCurve: qc.lossCurve, perLayer: qc.perLayer, clampedChannels: qc.clampedChannels, sourceSha256: qc.sourceSha256,
     mapBefore: before?.map, mapAfter: after?.map, before, after,
     timings: { ...qc.timings, evalMs: performance.now() - te },

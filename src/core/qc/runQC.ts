@@ -6,7 +6,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { QatLensError } from '../errors';
-import { type LabelledImage, labelledImages, openDataset } from '../data/dataset';
+import { type Dataset, type LabelledImage, labelledImages, openDataset } from '../data/dataset';
+import { quietContext } from '../jobs/context';
+import { evaluateModel } from '../infer/pipeline';
 import type { JobContext } from '../jobs/context';
 import type { EngineChoice } from '../infer/engine';
 import { indexGraph } from '../onnx/graph';
@@ -18,7 +20,7 @@ import { givenAnchors } from '../infer/anchors';
 import { formatAnchors } from '../infer/detectHead';
 import { lossFor } from './loss';
 import { MB } from './memory';
-import { calibSource, trainQC, type QcTimings } from './train';
+import { calibSource, type LrSchedule, trainQC, type QcTimings } from './train';
 
 export const QC_DEFAULTS = { steps: 200, lr: 1e-3, batch: 16, calibCount: 256 } as const;
 /** The split the evaluation (mAP) jobs score: QC never trains on it. */
@@ -39,6 +41,14 @@ export interface QcOptions {
   microBatch?: number;
   /** CPU threads (default: every core). */
   threads?: number;
+  /** Epochs over the training images: sets the steps (ceil(epochs · images / batch)) instead of `steps`. */
+  epochs?: number;
+  /** Learning-rate schedule (default constant; cosine: YOLOv5's one-cycle down to lr·0.01). */
+  schedule?: LrSchedule;
+  /** Hold out this many calibration images (never trained on) and keep the step whose γ/β score best on them (mAP@.5:.95). */
+  holdout?: number;
+  /** With `holdout`: score every N steps (default: about 10 times per run). */
+  selectEvery?: number;
   /** Training input size where the model's is dynamic (default 640). */
   imgsz?: number;
   /** `--anchors` and the qatLens.anchors setting (W,H,.../... or a model yaml): for raw-head exports. */
@@ -74,6 +84,9 @@ export interface QcOutcome {
   microBatch: number;
   /** Peak resident memory of the process while training, MB. */
   peakMemoryMB: number;
+  schedule: LrSchedule;
+  /** With a held-out slice: its size, the mAP at each scored step (0 = before training) and the step kept. */
+  heldOut?: { images: number; curve: { step: number; map: number; map50: number }[]; keptStep: number };
   lossCurve: number[];
   perLayer: QcLayerSummary[];
   /** Channels whose γ reached the 1e-3 floor (kept positive to fold into a scale). */
@@ -85,8 +98,17 @@ export interface QcOutcome {
   timings: QcTimings & { setupMs: number };
 }
 
+/** The data set restricted to some of its images (ground truth included). */
+function subset(ds: Dataset, images: LabelledImage[]): Dataset {
+  const ids = new Set(images.map((im) => im.id));
+  return {
+    ...ds, images: ds.images.filter((im) => ids.has(im.id)),
+    gt: { ...ds.gt, images: ds.gt.images.filter((im) => ids.has(im.id)), annotations: ds.gt.annotations.filter((a) => ids.has(a.image_id)) },
+  };
+}
+
 /** Labelled calibration images; the evaluation split (or any image of it) is refused. */
-export async function resolveCalibration(data: string, calib: string | undefined, count: number): Promise<{ images: LabelledImage[]; source: string; split: string }> {
+export async function resolveCalibration(data: string, calib: string | undefined, count: number): Promise<{ images: LabelledImage[]; dataset: Dataset; source: string; split: string }> {
   let src = data, splits: string[];
   if (calib === undefined) splits = ['calib', 'train'];
   else if (!existsSync(calib) && /^[\w.-]+$/.test(calib)) splits = [calib];
@@ -95,12 +117,12 @@ export async function resolveCalibration(data: string, calib: string | undefined
   if (sameSet && splits.includes(EVAL_SPLIT)) {
     throw new QatLensError(`refusing to calibrate QC on the evaluation split "${EVAL_SPLIT}": QC must not see the images it is scored on; use the calibration or training split`, data, 'EEVALSPLIT');
   }
-  let got: { images: LabelledImage[]; split: string } | undefined;
+  let got: { images: LabelledImage[]; dataset: Dataset; split: string } | undefined;
   const errors: string[] = [];
   for (const split of splits) {
     try {
       const r = await labelledImages(src, split, { limit: count });
-      got = { images: r.images, split };
+      got = { images: r.images, dataset: r.dataset, split };
       break;
     } catch (err) {
       errors.push(`${split}: ${(err as Error).message}`);
@@ -119,7 +141,7 @@ export async function resolveCalibration(data: string, calib: string | undefined
   if (shared) {
     throw new QatLensError(`refusing to calibrate QC on images of the evaluation split: ${shared} of the ${got.images.length} calibration images are evaluation images`, src, 'EEVALSPLIT');
   }
-  return { images: got.images, source: src, split: got.split };
+  return { images: got.images, dataset: got.dataset, source: src, split: got.split };
 }
 
 const stats = (a: Float32Array) => {
@@ -153,7 +175,8 @@ function lossOf(h: HeadSpec, fam: LossFamily, imgsz: [number, number]) {
 
 export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): Promise<QcOutcome> {
   const t0 = performance.now();
-  const steps = o.steps ?? QC_DEFAULTS.steps, lr = o.lr ?? QC_DEFAULTS.lr, batchReq = o.batch ?? QC_DEFAULTS.batch;
+  const lr = o.lr ?? QC_DEFAULTS.lr, batchReq = o.batch ?? QC_DEFAULTS.batch, schedule = o.schedule ?? 'constant';
+  const holdout = o.holdout ?? 0;
   let bytes: Buffer;
   try {
     bytes = readFileSync(modelPath);
@@ -161,8 +184,11 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
     throw new QatLensError(`cannot read file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, modelPath, 'EREAD');
   }
   const sourceSha256 = createHash('sha256').update(bytes).digest('hex');
-  const calib = await resolveCalibration(o.data, o.calib, o.calibCount ?? QC_DEFAULTS.calibCount);
-  ctx.log('info', `QC calibration: ${calib.images.length} labelled images of split "${calib.split}" of ${calib.source}`);
+  const calib = await resolveCalibration(o.data, o.calib, (o.calibCount ?? QC_DEFAULTS.calibCount) + holdout);
+  const held = holdout ? calib.images.slice(-holdout) : [];
+  const trainImages = holdout ? calib.images.slice(0, -holdout) : calib.images;
+  if (!trainImages.length) throw new QatLensError(`the calibration split "${calib.split}" has ${calib.images.length} images: none left to train on after holding out ${holdout}`, calib.source, 'ENOCALIB');
+  ctx.log('info', `QC calibration: ${trainImages.length} labelled images of split "${calib.split}" of ${calib.source}${holdout ? `, ${held.length} more held out to choose the step` : ''}`);
   const model = decodeModel(bytes, modelPath);
   const layers = findQuantLayers(indexGraph(model.graph!));
   if (!layers.length) throw new QatLensError('no quantized Conv/Gemm (weight through DequantizeLinear) to correct: QC needs a QDQ model', modelPath, 'ENOQUANT');
@@ -181,11 +207,25 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
     for (const n of engine.notes) ctx.log('info', `QC engine: ${n}`);
     ctx.log('info', `QC trains on onnxruntime ${engine.device}`);
     const loss = lossOf(heads, lossFam, imgsz);
-    const src = calibSource(calib.images, imgsz);
+    const src = calibSource(trainImages, imgsz);
     const batch = Math.min(batchReq, src.count);
+    const steps = o.epochs ? Math.max(1, Math.ceil((o.epochs * src.count) / batch)) : o.steps ?? QC_DEFAULTS.steps;
+    // Step selection: fold the current γ/β into the model and score it on the held-out images.
+    const heldSet = held.length ? subset(calib.dataset, held) : undefined;
+    const cache = new Map();
+    const select = heldSet && {
+      every: o.selectEvery ?? Math.max(1, Math.round(steps / 10)),
+      score: async (gm: Map<string, Float32Array>, bt: Map<string, Float32Array>, step: number) => {
+        const m = foldQC(model, modelPath, layers, gm, bt).model;
+        const r = await evaluateModel(onnx.ModelProto.encode(m).finish(), heldSet, { engine: o.engine, cache, name: modelPath, anchorSources: { flag: o.anchors, setting: o.anchorsSetting, data: o.data } }, quietContext(ctx.signal));
+        const sc = { map: r.eval.stats[0], map50: r.eval.stats[1] };
+        ctx.log('info', `QC held-out mAP at step ${step}: ${(100 * sc.map).toFixed(2)} (mAP@.5 ${(100 * sc.map50).toFixed(2)})`);
+        return sc;
+      },
+    };
     const setupMs = performance.now() - t0;
     const fit = await trainQC({ engine, loss, layers, heads }, src, {
-      steps, lr, batch, seed: o.seed, signal: ctx.signal, microBatch: o.microBatch,
+      steps, lr, batch, schedule, select, seed: o.seed, signal: ctx.signal, microBatch: o.microBatch,
       onMicroBatch: (m, why) => ctx.log('info', `QC micro-batch: ${m} of ${batch} images per forward/backward (${why})`),
       onProgress: (step, l) => ctx.progress({ message: `QC step ${step}/${steps}: loss ${l.toFixed(4)}`, fraction: step / steps, metrics: { loss: l, step } }),
     });
@@ -195,9 +235,11 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
       'qat_lens.qc.objective': `${objective} with labels`,
       'qat_lens.qc.steps': String(steps),
       'qat_lens.qc.lr': String(lr),
+      'qat_lens.qc.lr_schedule': schedule,
       'qat_lens.qc.batch': String(batch),
       'qat_lens.qc.optimizer': 'Adam(0.9, 0.999, 1e-8)',
-      'qat_lens.qc.calibration_images': String(calib.images.length),
+      'qat_lens.qc.calibration_images': String(trainImages.length),
+      ...(fit.keptStep !== undefined ? { 'qat_lens.qc.kept_step': `${fit.keptStep} (best held-out mAP@.5:.95 of ${held.length} calibration images not trained on)` } : {}),
       'qat_lens.qc.calibration_set': `${calib.source} [${calib.split}]`,
       'qat_lens.qc.source_sha256': sourceSha256,
       'qat_lens.qc.engine': `onnxruntime ${engine.device}`,
@@ -214,8 +256,10 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
     if (fit.clampedChannels) ctx.log('warn', `QC: γ of ${fit.clampedChannels} channels reached the floor 1e-3 (kept positive so it folds into a scale)`);
     return {
       model: folded.model, bytes: onnx.ModelProto.encode(folded.model).finish(), device: engine.device, engineNotes: engine.notes,
-      steps, lr, batch, microBatch: fit.microBatch, peakMemoryMB, lossCurve: fit.lossCurve, perLayer, clampedChannels: fit.clampedChannels,
-      calib: { source: calib.source, split: calib.split, images: calib.images.length }, heads, objective, imgsz, sourceSha256,
+      steps, lr, batch, microBatch: fit.microBatch, peakMemoryMB, schedule,
+      ...(fit.heldOut ? { heldOut: { images: held.length, curve: fit.heldOut, keptStep: fit.keptStep! } } : {}),
+      lossCurve: fit.lossCurve, perLayer, clampedChannels: fit.clampedChannels,
+      calib: { source: calib.source, split: calib.split, images: trainImages.length }, heads, objective, imgsz, sourceSha256,
       timings: { ...fit.timings, setupMs },
     };
   } finally {

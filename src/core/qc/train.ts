@@ -93,9 +93,26 @@ export function batchSchedule(count: number, batch: number, seed = 0): () => num
   };
 }
 
+/** Learning rate at step t of T (0-based): constant, or YOLOv5's cosine one-cycle from lr down to lr·0.01. */
+export type LrSchedule = 'constant' | 'cosine';
+export function lrAt(schedule: LrSchedule, lr: number, t: number, T: number): number {
+  if (schedule === 'constant' || T <= 1) return lr;
+  return lr * (((1 - Math.cos((Math.PI * t) / (T - 1))) / 2) * (0.01 - 1) + 1);
+}
+
+/** A score of γ/β on held-out images (higher is better), e.g. mAP@.5:.95 of the folded model. */
+export interface HeldOutScore { map: number; map50: number }
+
 export interface QcTrainOptions {
   steps: number;
   lr: number;
+  /** Learning-rate schedule over the steps (default constant). */
+  schedule?: LrSchedule;
+  /**
+   * Step selection: every `every` steps (and before the first, and after the last) score γ/β on
+   * held-out images; the γ/β returned are those of the best score (mAP@.5:.95), not the last.
+   */
+  select?: { every: number; score: (gamma: Map<string, Float32Array>, beta: Map<string, Float32Array>, step: number) => Promise<HeldOutScore> };
   batch: number;
   /** Images per forward/backward (default: chosen from the first step's memory and the memory free). */
   microBatch?: number;
@@ -133,6 +150,9 @@ export interface QcFit {
   /** Per step: wall and CPU milliseconds of the gradient and the update (image loading excluded). */
   stepMs: number[];
   stepCpuMs: number[];
+  /** With `select`: the held-out score at each scored step (0 = before training), and the step kept. */
+  heldOut?: { step: number; map: number; map50: number }[];
+  keptStep?: number;
 }
 
 export interface QcModel {
@@ -198,6 +218,16 @@ export async function trainQC(m: QcModel, src: CalibSource, o: QcTrainOptions): 
   let micro = Math.min(batch, o.microBatch ?? PROBE_MICRO);
   let peak = 0;
   const stepMs: number[] = [], stepCpuMs: number[] = [];
+  const asMaps = (g: Float32Array[], b: Float32Array[]) => [new Map(layers.map((l, i) => [l.name, g[i]])), new Map(layers.map((l, i) => [l.name, b[i]]))] as const;
+  const heldOut: { step: number; map: number; map50: number }[] = [];
+  let best: { step: number; map: number; gamma: Float32Array[]; beta: Float32Array[] } | undefined;
+  const score = async (step: number) => {
+    if (!o.select) return;
+    const r = await o.select.score(...asMaps(gamma, beta), step);
+    heldOut.push({ step, ...r });
+    if (!best || r.map > best.map) best = { step, map: r.map, gamma: gamma.map((a) => a.slice()), beta: beta.map((a) => a.slice()) };
+  };
+  await score(0);
   for (let step = 0; step < o.steps; step++) {
     if (o.signal?.aborted) throw new CancelledError();
     let tt = performance.now();
@@ -225,7 +255,7 @@ export async function trainQC(m: QcModel, src: CalibSource, o: QcTrainOptions): 
     } else if (step === 0) o.onMicroBatch?.(micro, o.microBatch === undefined ? 'the whole batch (it fits in the first micro-batch)' : 'as given');
     if (!Number.isFinite(g.loss)) throw new QatLensError(`QC loss is ${g.loss} at step ${step + 1}: lower the learning rate`, undefined, 'ENOTFINITE');
     tt = performance.now();
-    opt.step([...gamma, ...beta], [...g.dGamma, ...g.dBeta]);
+    opt.step([...gamma, ...beta], [...g.dGamma, ...g.dBeta], lrAt(o.schedule ?? 'constant', o.lr, step, o.steps));
     for (const a of gamma) for (let k = 0; k < a.length; k++) if (a[k] < GAMMA_MIN) a[k] = GAMMA_MIN;
     timings.optimizerMs += performance.now() - tt;
     stepMs.push(performance.now() - ws);
@@ -233,9 +263,11 @@ export async function trainQC(m: QcModel, src: CalibSource, o: QcTrainOptions): 
     stepCpuMs.push((cu.user + cu.system) / 1000);
     lossCurve.push(g.loss);
     if (o.onProgress && ((step + 1) % (o.every ?? 5) === 0 || step === 0 || step === o.steps - 1)) o.onProgress(step + 1, g.loss);
+    if (o.select && ((step + 1) % o.select.every === 0 || step === o.steps - 1)) await score(step + 1);
     // Give the event loop a turn so a cancel message can arrive between steps.
     await new Promise((r) => setImmediate(r));
   }
+  if (best) best.gamma.forEach((a, i) => { gamma[i].set(a); beta[i].set(best!.beta[i]); });
   let clampedChannels = 0;
   for (const a of gamma) clampedChannels += a.filter((x) => x <= GAMMA_MIN).length;
   timings.totalMs = performance.now() - t0;
@@ -245,5 +277,6 @@ export async function trainQC(m: QcModel, src: CalibSource, o: QcTrainOptions): 
   return {
     gamma: new Map(layers.map((l, i) => [l.name, gamma[i]])), beta: new Map(layers.map((l, i) => [l.name, beta[i]])),
     lossCurve, clampedChannels, timings, microBatch: micro, peakRssBytes: Math.max(peak, peakRss()), stepMs, stepCpuMs,
+    ...(o.select ? { heldOut, keptStep: best?.step } : {}),
   };
 }

@@ -74,7 +74,14 @@ function units(fwd: ForwardGraph, nodes: onnx.INodeProto[]): Unit[] {
   return out;
 }
 
-export function buildBackward(fwd: ForwardGraph, shapes: Map<string, number[]>, alsoValues: string[] = []): BackwardGraph {
+export interface BackwardOptions {
+  /** For a GPU engine (see GradCtx.gpu). */
+  gpu?: boolean;
+  /** Also output the gradients of these forward values (diagnostics, tests). */
+  also?: string[];
+}
+
+export function buildBackward(fwd: ForwardGraph, shapes: Map<string, number[]>, o: BackwardOptions = {}): BackwardGraph {
   const file = fwd.file;
   const g = fwd.model.graph!;
   const nodes = g.node!.map((n) => onnx.NodeProto.create(n));
@@ -88,7 +95,7 @@ export function buildBackward(fwd: ForwardGraph, shapes: Map<string, number[]>, 
   }
   const b = new GraphBuilder('qcb');
   const ctx: GradCtx = {
-    b, file,
+    b, file, gpu: !!o.gpu,
     shape(v) {
       const s = shapes.get(v);
       if (!s) throw new QatLensError(`no shape known for value '${v}'`, file, 'ESHAPE');
@@ -147,7 +154,7 @@ export function buildBackward(fwd: ForwardGraph, shapes: Map<string, number[]>, 
   }
 
   const also: Record<string, string> = {};
-  for (const v of alsoValues) { const d = total(v); if (d) also[v] = d; }
+  for (const v of o.also ?? []) { const d = total(v); if (d) also[v] = d; }
   const outputs = [...dGamma, ...dBeta, ...Object.values(also)].filter((x): x is string => !!x);
   const all = prune([...nodes, ...b.nodes], outputs);
   const used = new Set(all.flatMap((n) => n.input ?? []));

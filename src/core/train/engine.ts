@@ -43,11 +43,11 @@ export interface GradEngine {
 /** The generated graphs for one rounding form (exposed for tests and benchmarks). */
 export interface TrainGraphs { forward: ForwardGraph; backward: BackwardGraph; shapes: Map<string, number[]> }
 
-export async function buildTrainGraphs(model: onnx.ModelProto, file: string, o: Pick<GradEngineOptions, 'layers' | 'heads' | 'imgsz'>, round: 'op' | 'magic' = 'op'): Promise<TrainGraphs> {
+export async function buildTrainGraphs(model: onnx.ModelProto, file: string, o: Pick<GradEngineOptions, 'layers' | 'heads' | 'imgsz'>, round: 'op' | 'magic' = 'op', shapes?: Map<string, number[]>): Promise<TrainGraphs> {
   const forward = buildForward(model, file, o.layers, o.heads, { round });
-  const size = imageSize(forward, file, o.imgsz);
-  const shapes = await probeShapes(forward, [3, ...size]);
-  return { forward, backward: buildBackward(forward, shapes), shapes };
+  // Both rounding forms name the values the backward asks shapes of alike: one probe serves both.
+  const sh = shapes ?? await probeShapes(forward, [3, ...imageSize(forward, file, o.imgsz)]);
+  return { forward, backward: buildBackward(forward, sh, { gpu: round === 'magic' }), shapes: sh };
 }
 
 function imageSize(fwd: ForwardGraph, file: string, given?: [number, number]): [number, number] {
@@ -64,7 +64,7 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
   const cpu = await buildTrainGraphs(model, file, o, 'op');
   const size = imageSize(cpu.forward, file, o.imgsz);
   let gpu: TrainGraphs | undefined;
-  const gpuGraphs = async () => (gpu ??= await buildTrainGraphs(model, file, o, 'magic'));
+  const gpuGraphs = async () => (gpu ??= await buildTrainGraphs(model, file, o, 'magic', cpu.shapes));
   const threads = o.threads ?? cpus().length;
   const extras = { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' as const };
   // openSession builds the GPU variant synchronously: build it up front when a GPU engine may run.

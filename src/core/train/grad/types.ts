@@ -21,6 +21,8 @@ export interface Const { dims: number[]; data: Float32Array }
 export interface GradCtx {
   b: GraphBuilder;
   file: string;
+  /** Writing for a GPU engine: avoid ops its kernels lack (MaxPool's Indices output). */
+  gpu: boolean;
   /** Shape of a forward value at the probe batch (see shapes.ts). */
   shape(value: string): number[];
   /** Values of an initializer (float), or undefined when the value is computed. */

@@ -1,0 +1,80 @@
+// The QC gradient engine (src/core/train) on this machine's CPU: forward and backward ms per image
+// on the bundled example (W4A4, 320x320) at batch 16, onnxruntime's 'all' optimization (NCHWc conv
+// layout) against 'extended' (plain layout) in the same run, alternating; and recompute vs keep: the
+// backward session recomputes the forward, and keeping instead would mean copying every forward value
+// the backward reads out of the forward session (measured: the same forward with those as outputs).
+//   npm run bench train          TRAIN_BENCH_BATCH=16 TRAIN_BENCH_ROUNDS=3
+import { cpus, loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { loadModel, onnx } from '../src/core/onnx/proto';
+import { buildTrainGraphs } from '../src/core/train/engine';
+import { uniform } from '../test/helpers/opGrad';
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
+export async function benchTrain(): Promise<void> {
+  const B = Number(process.env.TRAIN_BENCH_BATCH ?? 16);
+  const rounds = Number(process.env.TRAIN_BENCH_ROUNDS ?? 3);
+  const ref = JSON.parse(readFileSync('test/fixtures/train/vjp_reference.json', 'utf8')).example.spec as { file: string; layers: never[]; heads: string[]; headShapes: number[][] };
+  const t0 = performance.now();
+  const tg = await buildTrainGraphs(loadModel(ref.file), ref.file, ref);
+  console.log(`graphs built in ${(performance.now() - t0).toFixed(0)} ms: forward ${tg.forward.model.graph!.node!.length} nodes, backward ${tg.backward.model.graph!.node!.length}`);
+
+  // The forward values the backward's own nodes read: what "keep" would have to carry over.
+  const fwdOut = new Set(tg.forward.model.graph!.node!.flatMap((n) => n.output ?? []));
+  const bwdNodes = tg.backward.model.graph!.node!;
+  const kept = new Set<string>();
+  for (const n of bwdNodes) {
+    if ((n.output ?? []).some((o) => fwdOut.has(o))) continue; // a recomputed forward node
+    for (const i of n.input ?? []) if (fwdOut.has(i) || i.endsWith('__qc_argmax')) kept.add(i);
+  }
+  const keptBytes = [...kept].reduce((s, v) => s + (tg.shapes.get(v) ?? [0]).slice(1).reduce((a, c) => a * c, 4 * B), 0);
+  const saveModel = onnx.ModelProto.create({
+    ...tg.forward.model,
+    graph: { ...tg.forward.model.graph!, output: [...tg.forward.model.graph!.output!, ...[...kept].filter((v) => fwdOut.has(v)).map((name) => ({ name, type: { tensorType: { elemType: 1 } } }))] },
+  });
+
+  const threads = cpus().length;
+  const opts = (level: 'all' | 'extended'): ort.InferenceSession.SessionOptions => ({ graphOptimizationLevel: level, intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
+  const enc = (m: onnx.ModelProto) => onnx.ModelProto.encode(m).finish();
+  const sessions = {
+    'forward (all)': await ort.InferenceSession.create(enc(tg.forward.model), opts('all')),
+    'backward (all)': await ort.InferenceSession.create(enc(tg.backward.model), opts('all')),
+    'forward (extended)': await ort.InferenceSession.create(enc(tg.forward.model), opts('extended')),
+    'backward (extended)': await ort.InferenceSession.create(enc(tg.backward.model), opts('extended')),
+    'forward + kept values out (all)': await ort.InferenceSession.create(enc(saveModel), opts('all')),
+  };
+  const [h, w] = [320, 320];
+  const feeds: Record<string, ort.Tensor> = { [tg.forward.input]: new ort.Tensor('float32', uniform(B * 3 * h * w, 1, 0, 1), [B, 3, h, w]) };
+  tg.forward.sites.forEach((s, i) => {
+    feeds[s.gamma] = new ort.Tensor('float32', uniform(s.layer.channels, 100 + i, 0.9, 1.1), s.paramShape);
+    feeds[s.beta] = new ort.Tensor('float32', uniform(s.layer.channels, 900 + i, -0.02, 0.02), s.paramShape);
+  });
+  const bfeeds = { ...feeds };
+  tg.forward.heads.forEach((name, i) => {
+    const dims = [B, ...tg.shapes.get(name)!.slice(1)];
+    bfeeds[tg.backward.dHeads[i]] = new ort.Tensor('float32', uniform(dims.reduce((a, c) => a * c, 1), 5000 + i), dims);
+  });
+  const times: Record<string, number[]> = {};
+  const cpu: Record<string, number[]> = {};
+  for (let r = 0; r <= rounds; r++) {
+    for (const [name, s] of Object.entries(sessions)) {
+      const u0 = process.cpuUsage(), t = performance.now();
+      await s.run(name.startsWith('backward') ? bfeeds : feeds);
+      const wall = performance.now() - t, u = process.cpuUsage(u0);
+      if (r === 0) continue; // warm-up
+      (times[name] ??= []).push(wall / B);
+      (cpu[name] ??= []).push((u.user + u.system) / 1000 / wall);
+    }
+  }
+  for (const s of Object.values(sessions)) await s.release();
+  console.log(`batch ${B}, 320x320, ${threads} threads, median of ${rounds} alternating rounds; load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}`);
+  for (const [name, t] of Object.entries(times)) console.log(`  ${name.padEnd(34)} ${median(t).toFixed(1)} ms/image  (CPU/wall ${median(cpu[name]).toFixed(2)})`);
+  const fa = median(times['forward (all)']), ba = median(times['backward (all)']);
+  const fe = median(times['forward (extended)']), be = median(times['backward (extended)']);
+  console.log(`  step (forward + backward): all ${(fa + ba).toFixed(1)} ms/image, extended ${(fe + be).toFixed(1)} ms/image, ratio extended/all ${((fe + be) / (fa + ba)).toFixed(2)}`);
+  const keepCost = median(times['forward + kept values out (all)']) - fa;
+  console.log(`  recompute vs keep: the backward recomputes a forward (~${fa.toFixed(1)} ms/image); keeping instead copies ${kept.size} values, ${(keptBytes / 2 ** 20).toFixed(0)} MiB at batch ${B}, out of the forward session: +${keepCost.toFixed(1)} ms/image measured, before feeding them back`);
+  console.log(`  peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+}
