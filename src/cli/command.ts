@@ -72,3 +72,5 @@ export function bootstrapOf(v: Values): { bootstrap?: number; seed?: number } {
     seed: num(v, 'seed', (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32, 'a whole number from 0 to 2^32 - 1'),
   };
 }
+/** Help line of `--anchors` (map, probe, compare, correct). */
+export const ANCHORS_HELP = '  --anchors A    anchors for exports without a decode: W,H,W,H,.../W,H,.../... (pixels, one group per\n                 scale, smallest stride first) or a model yaml with anchors:; checked against a decode';

@@ -5,6 +5,8 @@ export type Engine = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 export interface Settings {
   dataset: string;
   calibrationSet: string;
+  /** Anchors for raw-head exports: W,H,.../W,H,.../... or a model yaml ('' = none). */
+  anchors: string;
   calibrationImages: number;
   delta: number;
   probeDeltas: number[];
@@ -35,6 +37,7 @@ export function readSettings(get: Getter): Settings {
   return {
     dataset: str(get('dataset')),
     calibrationSet: str(get('calibrationSet')),
+    anchors: str(get('anchors')),
     calibrationImages: num(get('calibrationImages'), 256, posInt),
     delta: num(get('delta'), 0.05, (n) => n > 0 && n <= 0.5),
     probeDeltas: Array.isArray(deltas) && deltas.every((d) => typeof d === 'number' && d >= 0 && d <= 0.5) && deltas.length

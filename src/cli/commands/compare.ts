@@ -1,6 +1,6 @@
 import type { CompareResult } from '../../core/jobs/compare';
 import { compareSummary } from '../../core/compare/table';
-import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, bootstrapOf, type Command, engineOf, num, numList, str, UsageError } from '../command';
+import { ANCHORS_HELP, BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, bootstrapOf, type Command, engineOf, num, numList, str, UsageError } from '../command';
 
 export const compare: Command = {
   name: 'compare',
@@ -20,10 +20,12 @@ export const compare: Command = {
     '  --json FILE      write the comparison as JSON',
     '  --html FILE      write a self-contained HTML page (bars and precision/recall curves)',
     BOOTSTRAP_HELP,
+    ANCHORS_HELP,
   ].join('\n'),
   options: {
     data: { type: 'string' }, qat: { type: 'string' }, float: { type: 'string' }, latent: { type: 'string' }, corrected: { type: 'string' },
     delta: { type: 'string' }, 'no-latent': { type: 'boolean' }, engine: { type: 'string' }, limit: { type: 'string' }, ...BOOTSTRAP_OPTIONS, json: { type: 'string' }, html: { type: 'string' },
+    anchors: { type: 'string' },
   },
   positionals: { min: 0, max: 0 },
   inputs: (v) => ['data', 'qat', 'float', 'latent', 'corrected'].map((k) => str(v, k)).filter((x): x is string => !!x),
@@ -39,6 +41,7 @@ export const compare: Command = {
         deltas: d !== undefined && d.trim() === '' ? [] : numList(v, 'delta', (n) => n >= 0 && n <= 0.5, 'numbers in [0, 0.5]'),
         latentVariant: v['no-latent'] === true ? false : undefined,
         engine: engineOf(v),
+        anchors: str(v, 'anchors'),
         limit: num(v, 'limit', (n) => Number.isInteger(n) && n > 0, 'a positive whole number'),
         ...bootstrapOf(v),
         jsonOut: str(v, 'json'), htmlOut: str(v, 'html'),

@@ -1,6 +1,8 @@
 import { at50, diffText } from '../../core/compare/diffText';
 import type { CorrectResult } from '../../core/jobs/correct';
-import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, bootstrapOf, type Command, engineOf, num, str, UsageError } from '../command';
+import { formatAnchors } from '../../core/infer/detectHead';
+import { LOSS_FAMILIES, type LossFamily } from '../../core/qc/runQC';
+import { ANCHORS_HELP, BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, bootstrapOf, type Command, engineOf, num, str, UsageError } from '../command';
 
 export const correct: Command = {
   name: 'correct',
@@ -27,12 +29,15 @@ export const correct: Command = {
     '  --engine E         onnxruntime engine for training and mAP: auto (default), cpu, webgpu or cuda',
     '  --json FILE        write the report as JSON',
     BOOTSTRAP_HELP,
+    '  --loss L           detection loss: yolov5, yolov7 (ComputeLossOTA) or yolov8 (default: the head family\'s own;\n                     a raw YOLOv5/v7 export: yolov5)',
+    ANCHORS_HELP,
   ].join('\n'),
   options: {
     data: { type: 'string' }, calib: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
     batch: { type: 'string' }, 'calib-images': { type: 'string' }, backend: { type: 'string' }, 'micro-batch': { type: 'string' }, epochs: { type: 'string' }, 'lr-schedule': { type: 'string' }, holdout: { type: 'string' }, 'select-every': { type: 'string' }, imgsz: { type: 'string' },
     limit: { type: 'string' }, out: { type: 'string' }, engine: { type: 'string' }, json: { type: 'string' },
     ...BOOTSTRAP_OPTIONS,
+    anchors: { type: 'string' }, loss: { type: 'string' },
   },
   positionals: { min: 1, max: 1 },
   inputs: (v, pos) => [pos[0]!, str(v, 'data')!],
@@ -42,6 +47,8 @@ export const correct: Command = {
     if (!data) throw new UsageError('--data is required');
     if (!out) throw new UsageError('--out is required');
     if (str(v, 'backend') !== undefined) throw new UsageError('--backend (TensorFlow.js) is gone: QC trains on onnxruntime; use --engine auto|cpu|webgpu|cuda');
+    const loss = str(v, 'loss');
+    if (loss !== undefined && !(LOSS_FAMILIES as readonly string[]).includes(loss)) throw new UsageError(`--loss must be one of ${LOSS_FAMILIES.join(', ')}; got "${loss}"`);
     const posInt = (n: number) => Number.isInteger(n) && n > 0;
     const schedule = str(v, 'lr-schedule');
     if (schedule !== undefined && schedule !== 'constant' && schedule !== 'cosine') throw new UsageError(`--lr-schedule must be constant or cosine; got "${schedule}"`);
@@ -65,6 +72,8 @@ export const correct: Command = {
         limit: num(v, 'limit', posInt, 'a positive whole number'),
         ...bootstrapOf(v),
         engine: engineOf(v),
+        anchors: str(v, 'anchors'),
+        loss: loss as LossFamily | undefined,
         jsonOut: str(v, 'json'),
       },
     };
@@ -74,6 +83,7 @@ export const correct: Command = {
     const pct = (x: number | undefined) => (x === undefined ? '   -  ' : (100 * x).toFixed(2).padStart(6));
     out(`QC: ${r.steps} Adam steps (lr ${r.lr}${r.schedule === 'cosine' ? ' cosine' : ''}, batch ${r.batch}) on ${r.calib.images} labelled images of split "${r.calib.split}" (${r.calib.source})`);
     out(`trained on onnxruntime ${r.device}, micro-batch ${r.microBatch}, peak memory ${r.peakMemoryMB} MB${r.engineNotes.length ? ` (${r.engineNotes.join('; ')})` : ''}`);
+    if (r.heads) out(`heads: ${r.heads.family}, strides ${r.heads.strides.join('/')}, ${r.heads.anchors.length ? `anchors ${formatAnchors(r.heads.anchors)} (from ${r.heads.anchorSource})` : 'anchor-free'}, ${r.heads.nc} classes; loss: ${r.objective}`);
     if (r.heldOut) {
       out(`step kept: ${r.heldOut.keptStep} of ${r.steps}, by mAP@.5:.95 on ${r.heldOut.images} held-out calibration images (not trained on):`);
       out('  ' + r.heldOut.curve.map((p) => `${p.step}: ${(100 * p.map).toFixed(2)}`).join('  '));

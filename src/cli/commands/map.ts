@@ -1,10 +1,10 @@
 import type { MapResult } from '../../core/jobs/map';
-import { type Command, engineOf, num, str, UsageError } from '../command';
+import { ANCHORS_HELP, type Command, engineOf, num, str, UsageError } from '../command';
 
 export const map: Command = {
   name: 'map',
   summary: 'run an ONNX model over a data set on the best local engine and score its COCO mAP',
-  usage: 'MODEL.onnx --data DATASET [--engine auto|cpu|webgpu|cuda] [--limit N] [--json FILE] [--dt FILE]\n       CHECKPOINT.pt --onnx MODEL.onnx --data DATASET [...]',
+  usage: 'MODEL.onnx --data DATASET [--engine auto|cpu|webgpu|cuda] [--limit N] [--anchors W,H,.../...] [--json FILE] [--dt FILE]\n       CHECKPOINT.pt --onnx MODEL.onnx --data DATASET [...]',
   help: [
     '  --data PATH    COCO (instances JSON + images) or YOLO (data.yaml) data set, or a folder holding one',
     '  --split NAME   data set split (default val)',
@@ -12,12 +12,13 @@ export const map: Command = {
     '  --limit N      score only the first N images',
     '  --batch N      images per inference call where the model allows (default 8)',
     '  --onnx FILE    the ONNX export to run for a PyTorch checkpoint (checked against it)',
+    ANCHORS_HELP,
     '  --json FILE    write the report as JSON',
     '  --dt FILE      also write the detections in COCO results format',
   ].join('\n'),
   options: {
     data: { type: 'string' }, split: { type: 'string' }, engine: { type: 'string' }, limit: { type: 'string' }, batch: { type: 'string' },
-    onnx: { type: 'string' }, json: { type: 'string' }, dt: { type: 'string' },
+    onnx: { type: 'string' }, json: { type: 'string' }, dt: { type: 'string' }, anchors: { type: 'string' },
   },
   positionals: { min: 1, max: 1 },
   inputs: (v, pos) => [pos[0]!, str(v, 'data')!, ...(str(v, 'onnx') ? [str(v, 'onnx')!] : [])],
@@ -34,6 +35,7 @@ export const map: Command = {
         limit: num(v, 'limit', (n) => Number.isInteger(n) && n > 0, 'a positive whole number'),
         batch: num(v, 'batch', (n) => Number.isInteger(n) && n > 0, 'a positive whole number'),
         onnx: str(v, 'onnx'),
+        anchors: str(v, 'anchors'),
         jsonOut: str(v, 'json'),
         dtOut: str(v, 'dt'),
       },
@@ -52,7 +54,8 @@ export function formatMap(r: MapResult): string[] {
   lines.push(`model   ${r.model}${r.checkpoint ? ` (ONNX export of ${r.checkpoint})` : ''}`);
   if (r.pairingNote) lines.push(`        note: ${r.pairingNote}`);
   lines.push(`engine  ${r.engine}  (${r.engineNote})`);
-  lines.push(`data    ${r.data} [${r.split}]: ${r.images} images, ${r.detections} detections; input ${r.input.width}x${r.input.height}, batch ${r.input.batch}, ${r.head.layout} head, ${r.head.classes} classes`);
+  lines.push(`data    ${r.data} [${r.split}]: ${r.images} images, ${r.detections} detections; input ${r.input.width}x${r.input.height}, batch ${r.input.batch}, ${r.head.family ?? r.head.layout} head, ${r.head.classes} classes`);
+  lines.push(`head    ${r.head.summary ?? r.head.note ?? `${r.head.layout} output layout (head not analysed)`}`);
   lines.push('');
   lines.push(r.summaryText);
   lines.push('');

@@ -1,6 +1,6 @@
 import type { ProbeResult } from '../../core/jobs/probe';
 import { compareTable, intervalLines } from '../../core/compare/table';
-import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, bootstrapOf, type Command, engineOf, num, numList, str, UsageError } from '../command';
+import { ANCHORS_HELP, BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, bootstrapOf, type Command, engineOf, num, numList, str, UsageError } from '../command';
 
 export const probe: Command = {
   name: 'probe',
@@ -21,12 +21,14 @@ export const probe: Command = {
     '  --limit N            score only the first N images',
     '  --json FILE          write the report as JSON',
     BOOTSTRAP_HELP,
+    ANCHORS_HELP,
   ].join('\n'),
   options: {
     data: { type: 'string' }, delta: { type: 'string' }, pt: { type: 'string' }, variant: { type: 'string' },
     'per-layer': { type: 'boolean' }, 'layer-delta': { type: 'string' }, 'layer-images': { type: 'string' }, layers: { type: 'string' }, 'layer-map': { type: 'string' }, flagged: { type: 'boolean' },
     engine: { type: 'string' }, limit: { type: 'string' }, json: { type: 'string' },
     ...BOOTSTRAP_OPTIONS,
+    anchors: { type: 'string' },
   },
   positionals: { min: 1, max: 1 },
   inputs: (v, pos) => [pos[0]!, str(v, 'data')!, ...(str(v, 'pt') ? [str(v, 'pt')!] : [])],
@@ -49,6 +51,7 @@ export const probe: Command = {
         layers: str(v, 'layers')?.split(',').map((s) => s.trim()).filter(Boolean),
         perLayerMap: num(v, 'layer-map', (n) => Number.isInteger(n) && n >= 0, 'a whole number'),
         engine: engineOf(v),
+        anchors: str(v, 'anchors'),
         limit: num(v, 'limit', whole, 'a positive whole number'),
         ...bootstrapOf(v),
         jsonOut: str(v, 'json'),

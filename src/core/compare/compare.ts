@@ -43,6 +43,10 @@ export interface CompareParams {
   /** Bootstrap resamples for the intervals of the differences (default 1000; 0: none) and their seed. */
   bootstrap?: number;
   seed?: number;
+  /** `--anchors` (W,H,.../... or a model yaml), for raw-head exports. */
+  anchors?: string;
+  /** The qatLens.anchors setting. */
+  anchorsSetting?: string;
 }
 
 /** The probe's latent source for a comparison, or undefined (with a note) where there is none. */
@@ -98,7 +102,7 @@ export async function compareModels(p: CompareParams, ctx: JobContext, scorer: S
   const t0 = Date.now();
   const notes: string[] = [...(p.notes ?? [])];
   const entries: CompareEntry[] = [];
-  const opts = { engine: p.engine, limit: p.limit, nms: p.nms };
+  const opts = { engine: p.engine, limit: p.limit, nms: p.nms, anchorSources: { flag: p.anchors, setting: p.anchorsSetting, data: p.data } };
   const deltas = [...new Set((p.deltas ?? [0.05, 0.1, 0.25]).filter((d) => d > 0))].sort((a, b) => a - b);
   const src = p.variants ? undefined : await compareLatentSource(p.qat, p.latent, notes);
   if (src) notes.push(...src.notes);
@@ -126,10 +130,10 @@ export async function compareModels(p: CompareParams, ctx: JobContext, scorer: S
     let entry: CompareEntry;
     if (j.spec) {
       const v = buildVariant(src!, j.spec);
-      entry = { ...(await scorer(v.bytes, p.data, opts, sub)), label: j.label, role: j.role, file: j.file, softWeights: v.soft, probedWeights: v.weights };
+      entry = { ...(await scorer(v.bytes, p.data, { ...opts, name: p.qat }, sub)), label: j.label, role: j.role, file: j.file, softWeights: v.soft, probedWeights: v.weights };
       if (j.spec.kind === 'soft') entry.delta = j.spec.delta;
     } else {
-      entry = { ...(await scorer(j.model!, p.data, opts, sub)), label: j.label, role: j.role, file: j.file };
+      entry = { ...(await scorer(j.model!, p.data, { ...opts, findHead: true }, sub)), label: j.label, role: j.role, file: j.file };
     }
     entry.seconds = (Date.now() - t) / 1000;
     entries.push(entry);
@@ -143,6 +147,7 @@ export async function compareModels(p: CompareParams, ctx: JobContext, scorer: S
     notes.push('soft-round δ: weights within δ of a rounding threshold keep their latent value (clipped to the integer range), all others keep their integer; it may raise or lower mAP');
     notes.push(hardNote(entries));
   }
+  for (const e of entries) if (e.head && (e.role !== 'hard' && e.role !== 'soft' && e.role !== 'latent')) notes.push(`${e.label} head: ${e.head}`);
   const engine = entries[0]?.engine;
   const gap = gapRecovered(entries);
   const bootstrap = attachIntervals(entries, gap, { resamples: p.bootstrap, seed: p.seed });

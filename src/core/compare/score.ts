@@ -6,6 +6,8 @@ import type { CocoCurves, CocoCategoryAp } from '../eval/cocoTypes';
 import type { PerImageEvals } from '../eval/perImage';
 import { evaluateModel, type PipelineOptions } from '../infer/pipeline';
 import type { NmsOptions } from '../infer/nms';
+import type { AnchorSources } from '../infer/anchors';
+import { describeHeads } from '../infer/detectHead';
 import type { JobContext } from '../context';
 import type { MapEntry } from './types';
 
@@ -21,6 +23,12 @@ export interface ScoreOptions {
   optimization?: PipelineOptions['optimization'];
   /** NMS settings (YOLOv5's validation defaults where absent). */
   nms?: Partial<NmsOptions>;
+  /** Anchors from outside the graph (needed by raw-head exports, checked against a decode). */
+  anchorSources?: AnchorSources;
+  /** The file an in-memory model (bytes) stands for, for messages. */
+  name?: string;
+  /** Analyse the detection head even where the graph decodes (its summary lands in `head`). */
+  findHead?: boolean;
 }
 
 export type Scored = Omit<MapEntry, 'label'> & { pr50?: { recall: number[]; precision: number[] }; perImage?: PerImageEvals };
@@ -83,8 +91,8 @@ export function makeScorer(): Scorer {
       cache = caches.get(data) ?? new Map();
       caches.set(data, cache);
     }
-    const r = await evaluateModel(model, ds, { engine: opts.engine, limit: opts.limit, nms: opts.nms, cache, optimization: opts.optimization ?? 'extended' }, ctx);
-    return toScored(r.eval, r.engine, r.images.length);
+    const r = await evaluateModel(model, ds, { engine: opts.engine, limit: opts.limit, nms: opts.nms, cache, optimization: opts.optimization ?? 'extended', anchorSources: opts.anchorSources, name: opts.name, ...(opts.findHead ? { heads: 'find' as const } : {}) }, ctx);
+    return { ...toScored(r.eval, r.engine, r.images.length), ...(r.heads ? { head: describeHeads(r.heads) } : {}) };
   };
 }
 

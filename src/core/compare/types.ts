@@ -23,6 +23,8 @@ export interface MapEntry {
   /** Inference engine that produced the detections ("cpu", "webgpu", ...). */
   engine?: string;
   images?: number;
+  /** The detection head where it was analysed: family, strides, anchors and where they came from. */
+  head?: string;
   /** The difference against the row it is compared with (QAT, or the hard δ = 0 row for soft/latent rows), with its 95% bootstrap interval. */
   vsRef?: MapDiff;
 }

@@ -11,9 +11,11 @@ import { type Dataset, type DatasetImage, openDataset } from '../data/dataset';
 import { boxesToOriginal, type LetterboxGeometry, letterboxInto } from '../data/letterbox';
 import { evaluateCoco, type CocoEvalResult } from '../eval/cocoeval';
 import { onnx } from '../onnx/proto';
-import { detectLayout, type HeadShape, type OutputLayout } from './decode';
+import { givenAnchors, type AnchorSources } from './anchors';
+import { appendAnchorDecode, detectLayout, type HeadShape, type OutputLayout } from './decode';
+import { findDetectHeads, type DetectHeads } from './detectHead';
 import { type EngineChoice, type EngineName, type EngineSession, type GraphOptimization, openSession } from './engine';
-import { decodeDetector, type DetectorInfo } from './modelInfo';
+import { decodeDetector, detectorInfo, type DetectorInfo } from './modelInfo';
 import { NMS_DEFAULTS, type NmsOptions, nonMaxSuppression } from './nms';
 import { rewriteQdqToFloat } from './qdqToFloat';
 
@@ -41,11 +43,21 @@ export interface PipelineOptions {
   optimization?: GraphOptimization;
   /** Split when `dataset` is a path (default 'val'). */
   split?: string;
+  /** The file a model given as bytes stands for, for messages. */
+  name?: string;
   /**
    * Keep preprocessed inputs across calls (probes and QC score many variants of one model on the
    * same images): pass the same Map each time. Costs 12*H*W bytes per image.
    */
   cache?: Map<string, { data: Float32Array; geometry: LetterboxGeometry }>;
+  /**
+   * The detection head: found once by the caller (probes and QC score many variants of one graph),
+   * or 'find' to analyse it here. Without it, it is found only where the graph has no decode or
+   * anchors are given.
+   */
+  heads?: DetectHeads | 'find';
+  /** Where anchors may come from besides the graph (flag, setting, data yaml, paired checkpoint). */
+  anchorSources?: AnchorSources;
 }
 
 export interface PipelineTimings {
@@ -71,6 +83,10 @@ export interface DetectionRun {
   head: HeadShape;
   input: { width: number; height: number; batch: number };
   timings: PipelineTimings;
+  /** The head as found in the graph, where it was looked for. */
+  heads?: DetectHeads;
+  /** Why the head could not be analysed (the model's own decode was scored anyway). */
+  headNote?: string;
 }
 
 export interface ModelEvaluation extends DetectionRun {
@@ -79,8 +95,8 @@ export interface ModelEvaluation extends DetectionRun {
 }
 
 /** The model bytes and a file name for messages. */
-function modelBytes(model: string | Uint8Array): { bytes: Uint8Array; file: string } {
-  if (typeof model !== 'string') return { bytes: model, file: '<model in memory>' };
+function modelBytes(model: string | Uint8Array, name?: string): { bytes: Uint8Array; file: string } {
+  if (typeof model !== 'string') return { bytes: model, file: name ?? '<model in memory>' };
   try {
     return { bytes: readFileSync(model), file: model };
   } catch (err) {
@@ -104,11 +120,31 @@ export function classToCategory(info: DetectorInfo, head: HeadShape, ds: Dataset
   return map;
 }
 
+/**
+ * The head, where it is needed or asked for. A graph without a decode, or anchors given from outside,
+ * make it required (errors stop the run); otherwise a graph that decodes in a way not recognised is
+ * still scored, with a note.
+ */
+async function resolveHeads(proto: onnx.ModelProto, info: DetectorInfo, file: string, imgsz: [number, number], opts: PipelineOptions): Promise<{ heads?: DetectHeads; note?: string }> {
+  if (opts.heads && opts.heads !== 'find') return { heads: opts.heads };
+  const userGiven = opts.anchorSources ? givenAnchors(opts.anchorSources) : undefined;
+  const decodes = info.outputDims.length === 3;
+  if (decodes && !userGiven && opts.heads !== 'find') return {};
+  const given = userGiven ?? givenAnchors({ model: proto });
+  try {
+    return { heads: await findDetectHeads(proto, file, imgsz, given) };
+  } catch (err) {
+    if (!decodes || userGiven) throw err;
+    return { note: `head not analysed (${(err as Error).message.replace(`${file}: `, '')}); the model's own decoded output was scored` };
+  }
+}
+
 /** Run the model over the data set and return COCO detections (no scoring). */
 export async function detectDataset(model: string | Uint8Array, dataset: string | Dataset, opts: PipelineOptions = {}, ctx: JobContext = quietContext()): Promise<{ run: DetectionRun; dataset: Dataset }> {
   const t0 = performance.now();
-  const { bytes, file } = modelBytes(model);
-  const { proto, info } = decodeDetector(bytes, file);
+  const { bytes: given, file } = modelBytes(model, opts.name);
+  let bytes = given;
+  let { proto, info } = decodeDetector(bytes, file);
   const ds = typeof dataset === 'string' ? await openDataset(dataset, { split: opts.split ?? 'val' }) : dataset;
   throwIfAborted(ctx.signal);
   const images = opts.limit ? ds.images.slice(0, opts.limit) : ds.images;
@@ -116,6 +152,13 @@ export async function detectDataset(model: string | Uint8Array, dataset: string 
   const H = info.height ?? opts.imgsz ?? info.imgsz?.[0] ?? 640, W = info.width ?? opts.imgsz ?? info.imgsz?.[1] ?? 640;
   const batch = info.batch ?? Math.max(1, opts.batch ?? 8);
   const dynamicBatch = info.batch === null;
+  const { heads, note: headNote } = await resolveHeads(proto, info, file, [H, W], opts);
+  if (heads?.decode === 'none') {
+    // A raw-head export: decode in the graph (see appendAnchorDecode), then score as usual.
+    proto = appendAnchorDecode(proto, heads).model;
+    bytes = onnx.ModelProto.encode(proto).finish();
+    info = detectorInfo(proto, file);
+  }
 
   const tS = performance.now();
   const es: EngineSession = await openSession({
@@ -203,6 +246,7 @@ export async function detectDataset(model: string | Uint8Array, dataset: string 
     engine: es.engine, engineNote: es.note, skipped: es.skipped, rewritten: es.rewritten, images, detections,
     head: head ?? detectLayout(info.outputDims.map((d) => d ?? 1), undefined, opts.layout),
     input: { width: W, height: H, batch }, timings,
+    ...(heads ? { heads } : {}), ...(headNote ? { headNote } : {}),
   };
   return { run, dataset: ds };
 }

@@ -10,7 +10,7 @@ import type { BootstrapInfo, MapDiff } from '../eval/bootstrap';
 import { CancelledError, QatLensError, throwIfAborted } from '../errors';
 import { atomicWrite } from '../io/atomicWrite';
 import { saveModel } from '../onnx/proto';
-import { type QcOutcome, runQC } from '../qc/runQC';
+import { type LossFamily, type QcOutcome, runQC } from '../qc/runQC';
 import type { QcTimings } from '../qc/train';
 import type { JobContext } from '../context';
 
@@ -43,8 +43,12 @@ export interface CorrectParams {
   limit?: number;
   /** Training input size where the model's is dynamic. */
   imgsz?: number;
-  /** Anchors (pixels, per scale) where neither the graph nor its metadata has them. */
-  anchors?: number[][];
+  /** `--anchors` (W,H,.../... or a model yaml): needed by raw-head exports, checked against a decode. */
+  anchors?: string;
+  /** The qatLens.anchors setting (same forms). */
+  anchorsSetting?: string;
+  /** The loss to train with (default: the head family's own). */
+  loss?: LossFamily;
   /** Skip the before/after mAP (a caller that scores the models itself). */
   evaluate?: boolean;
   /** NMS settings for the before/after mAP. */
@@ -55,7 +59,7 @@ export interface CorrectParams {
 }
 
 /** What QC did (backend, steps, loss curve, per-layer γ/β...) as runQC reports it, plus the scores. */
-export interface CorrectResult extends Pick<QcOutcome, 'device' | 'engineNotes' | 'steps' | 'lr' | 'batch' | 'microBatch' | 'peakMemoryMB' | 'schedule' | 'heldOut' | 'calib' | 'lossCurve' | 'perLayer' | 'clampedChannels' | 'sourceSha256'> {
+export interface CorrectResult extends Pick<QcOutcome, 'device' | 'engineNotes' | 'heads' | 'objective' | 'steps' | 'lr' | 'batch' | 'microBatch' | 'peakMemoryMB' | 'schedule' | 'heldOut' | 'calib' | 'lossCurve' | 'perLayer' | 'clampedChannels' | 'sourceSha256'> {
   kind: 'correct';
   out: string;
   /** mAP@.5:.95 on the evaluation split, before and after (undefined when not evaluated). */
@@ -76,7 +80,7 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
   if (resolve(p.out) === resolve(p.model)) throw new QatLensError('refusing to write over an input file; choose another output path', p.out);
   const qc = await runQC(p.model, {
     data: p.data, calib: p.calib, steps: p.steps, lr: p.lr, batch: p.batch, calibCount: p.calibCount,
-    engine: p.engine, microBatch: p.microBatch, epochs: p.epochs, schedule: p.schedule, holdout: p.holdout, selectEvery: p.selectEvery, imgsz: p.imgsz, anchors: p.anchors,
+    engine: p.engine, microBatch: p.microBatch, epochs: p.epochs, schedule: p.schedule, holdout: p.holdout, selectEvery: p.selectEvery, imgsz: p.imgsz, anchors: p.anchors, anchorsSetting: p.anchorsSetting, loss: p.loss,
   }, ctx);
   throwIfAborted(ctx.signal);
   await saveModel(qc.model, p.out, { signal: ctx.signal, inputs: [p.model] });
@@ -86,8 +90,9 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
   if (p.evaluate !== false) {
     try {
       const score = makeScorer();
-      before = await score(p.model, p.data, { engine: p.engine, limit: p.limit, nms: p.nms }, ctx);
-      after = await score(p.out, p.data, { engine: p.engine, limit: p.limit, nms: p.nms }, ctx);
+      const anchorSources = { flag: p.anchors, setting: p.anchorsSetting, data: p.data };
+      before = await score(p.model, p.data, { engine: p.engine, limit: p.limit, nms: p.nms, anchorSources }, ctx);
+      after = await score(p.out, p.data, { engine: p.engine, limit: p.limit, nms: p.nms, anchorSources }, ctx);
     } catch (err) {
       if (err instanceof CancelledError) {
         // A cancelled run leaves nothing behind, the corrected model included.
@@ -106,7 +111,7 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
     delete after.perImage;
   }
   const r: CorrectResult = {
-    kind: 'correct', out: p.out, device: qc.device, engineNotes: qc.engineNotes, steps: qc.steps, lr: qc.lr, batch: qc.batch, microBatch: qc.microBatch, peakMemoryMB: qc.peakMemoryMB, schedule: qc.schedule, heldOut: qc.heldOut,
+    kind: 'correct', out: p.out, heads: qc.heads, objective: qc.objective, device: qc.device, engineNotes: qc.engineNotes, steps: qc.steps, lr: qc.lr, batch: qc.batch, microBatch: qc.microBatch, peakMemoryMB: qc.peakMemoryMB, schedule: qc.schedule, heldOut: qc.heldOut,
     calib: qc.calib, lossCurve: qc.lossCurve, perLayer: qc.perLayer, clampedChannels: qc.clampedChannels, sourceSha256: qc.sourceSha256,
     mapBefore: before?.map, mapAfter: after?.map, before, after, change, bootstrap,
     timings: { ...qc.timings, evalMs: performance.now() - te },

@@ -8,6 +8,7 @@ import type { OutputLayout } from '../infer/decode';
 import type { NmsOptions } from '../infer/nms';
 import { evaluateModel, type PipelineTimings } from '../infer/pipeline';
 import { resolvePairedModel } from '../infer/pairing';
+import { describeHeads } from '../infer/detectHead';
 import type { JobContext } from '../context';
 
 export interface MapParams {
@@ -26,6 +27,30 @@ export interface MapParams {
   layout?: OutputLayout | 'auto';
   nms?: Partial<NmsOptions>;
   imgsz?: number;
+  /** `--anchors`: W,H,.../W,H,.../... (pixels, smallest stride first) or a model yaml. */
+  anchors?: string;
+  /** The qatLens.anchors setting (same forms). */
+  anchorsSetting?: string;
+}
+
+/** The detection head as the report shows it. */
+export interface HeadReport {
+  layout: OutputLayout;
+  /** Rows (candidate boxes) of the decoded output. */
+  anchors: number;
+  classes: number;
+  /** yolov5, yolov7, yolov5/v7 (a raw export says no more), yolov8; absent where not analysed. */
+  family?: string;
+  strides?: number[];
+  /** Per scale, anchor sizes in pixels [w0, h0, ...] (anchor-based heads). */
+  anchorSizes?: number[][];
+  anchorSource?: string;
+  /** 'graph' (the model decodes) or 'qat-lens' (raw outputs decoded by the pipeline). */
+  decodedBy?: 'graph' | 'qat-lens';
+  /** One line: family, strides, anchors and their source. */
+  summary?: string;
+  /** Why the head was not analysed. */
+  note?: string;
 }
 
 export interface MapResult {
@@ -45,7 +70,7 @@ export interface MapResult {
   images: number;
   detections: number;
   input: { width: number; height: number; batch: number };
-  head: { layout: OutputLayout; anchors: number; classes: number };
+  head: HeadReport;
   /** pycocotools' 12 numbers: AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl. */
   stats: number[];
   perCategory: Record<number, CocoCategoryAp>;
@@ -58,7 +83,14 @@ export interface MapResult {
 export async function runMap(p: MapParams, ctx: JobContext): Promise<MapResult> {
   const pair = await resolvePairedModel(p.model, p.onnx);
   if (pair.note) ctx.log('warn', pair.note);
-  const ev = await evaluateModel(pair.onnx, p.data, { engine: p.engine, limit: p.limit, split: p.split, batch: p.batch, layout: p.layout, nms: p.nms, imgsz: p.imgsz }, ctx);
+  const ev = await evaluateModel(pair.onnx, p.data, {
+    engine: p.engine, limit: p.limit, split: p.split, batch: p.batch, layout: p.layout, nms: p.nms, imgsz: p.imgsz,
+    heads: 'find', anchorSources: { flag: p.anchors, setting: p.anchorsSetting, data: p.data, checkpoint: pair.checkpoint },
+  }, ctx);
+  const h = ev.heads;
+  const head: HeadReport = h
+    ? { ...ev.head, family: h.family, strides: h.strides, ...(h.anchorFree ? {} : { anchorSizes: h.anchors, anchorSource: h.anchorSource }), decodedBy: h.decode === 'none' ? 'qat-lens' : 'graph', summary: describeHeads(h) }
+    : { ...ev.head, ...(ev.headNote ? { note: ev.headNote } : {}) };
   const result: MapResult = {
     kind: 'map',
     model: pair.onnx,
@@ -73,7 +105,7 @@ export async function runMap(p: MapParams, ctx: JobContext): Promise<MapResult> 
     images: ev.images.length,
     detections: ev.detections.length,
     input: ev.input,
-    head: ev.head,
+    head,
     stats: ev.eval.stats,
     perCategory: ev.eval.perCategory,
     curves: ev.eval.curves,

@@ -32,6 +32,9 @@ export interface ProbeParams {
   bootstrap?: number;
   seed?: number;
   jsonOut?: string;
+  /** `--anchors` (W,H,.../... or a model yaml) and the qatLens.anchors setting, for raw-head exports. */
+  anchors?: string;
+  anchorsSetting?: string;
 }
 export interface ProbeResult {
   kind: 'probe';
@@ -48,6 +51,7 @@ export async function runProbe(p: ProbeParams, ctx: JobContext): Promise<ProbeRe
   const report = await probeModel(p.model, {
     data: p.data, deltas: p.deltas, pt: p.pt, variant: p.variant, perLayer: p.perLayer, perLayerDelta: p.perLayerDelta,
     perLayerImages: p.perLayerImages, perLayerOnly: p.layers, perLayerMap: p.perLayerMap, flaggedOnly: p.flaggedOnly, engine: p.engine, limit: p.limit, nms: p.nms,
+    anchors: p.anchors, anchorsSetting: p.anchorsSetting,
   }, ctx);
   const entries = [report.baseline, ...report.soft, ...(report.latent ? [report.latent] : [])];
   const bootstrap = attachIntervals(entries, undefined, { resamples: p.bootstrap, seed: p.seed });

@@ -38,6 +38,9 @@ export interface ProbeOptions {
   engine?: Engine;
   limit?: number;
   nms?: Partial<NmsOptions>;
+  /** `--anchors` and the qatLens.anchors setting, for raw-head exports. */
+  anchors?: string;
+  anchorsSetting?: string;
 }
 
 export interface ProbeLayerCounts {
@@ -74,6 +77,7 @@ const pts = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1
 export async function probeModel(model: string, o: ProbeOptions, ctx: JobContext, scorer: Scorer = makeScorer()): Promise<ProbeReport> {
   const t0 = Date.now();
   const src = await loadProbeSource(model, { pt: o.pt, variant: o.variant });
+  const anchorSources = { flag: o.anchors, setting: o.anchorsSetting, data: o.data };
   const notes = [...src.notes];
   const deltas = [...new Set(o.deltas.filter((d) => d > 0))].sort((a, b) => a - b);
   if (o.deltas.includes(0)) notes.push('δ = 0 is the hard baseline; it is listed once');
@@ -92,7 +96,8 @@ export async function probeModel(model: string, o: ProbeOptions, ctx: JobContext
     const label = spec.kind === 'hard' ? 'QAT (hard, δ=0)' : spec.kind === 'soft' ? `soft-round δ=${spec.delta}` : 'latent weights';
     const sub = subContext(ctx, `${label} (${i + 1}/${specs.length})`, (i / specs.length) * (1 - per), (1 - per) / specs.length);
     const t = Date.now();
-    const s = await scorer(v.bytes, o.data, { engine: o.engine, limit: o.limit, nms: o.nms }, sub);
+    const s = await scorer(v.bytes, o.data, { engine: o.engine, limit: o.limit, nms: o.nms, anchorSources, name: model, findHead: i === 0 }, sub);
+    if (s.head && !notes.some((n) => n.startsWith('head: '))) notes.push(`head: ${s.head}`);
     const e: CompareEntry = { ...s, label, role: spec.kind, file: model, softWeights: v.soft, probedWeights: v.weights, seconds: (Date.now() - t) / 1000 };
     if (spec.kind === 'soft') e.delta = spec.delta;
     entries.push(e);
@@ -140,7 +145,7 @@ export async function probeModel(model: string, o: ProbeOptions, ctx: JobContext
     for (const [i, l] of top.entries()) {
       throwIfAborted(ctx.signal);
       const v = buildVariant(src, { kind: 'soft', delta }, new Set([l.name]));
-      const s = await scorer(v.bytes, o.data, { engine: o.engine, limit: o.limit, nms: o.nms }, subContext(ctx, `mAP with ${l.name} soft-rounded (${i + 1}/${top.length})`, 1, 0));
+      const s = await scorer(v.bytes, o.data, { engine: o.engine, limit: o.limit, nms: o.nms, anchorSources, name: model }, subContext(ctx, `mAP with ${l.name} soft-rounded (${i + 1}/${top.length})`, 1, 0));
       l.map = s.map;
       l.map50 = s.map50;
       ctx.log('info', `only ${l.name} soft-rounded at δ=${delta}: mAP@.5:.95 ${(s.map * 100).toFixed(1)} (${pts(s.map - baseline.map)} vs hard)`);

@@ -71,10 +71,14 @@ export async function loadProbeSource(file: string, opts: { pt?: string; variant
   if (integerChains.length === 0) {
     if (opts.pt) notes.push(`the ONNX model carries its own latent weights; ${opts.pt} was not needed and not used`);
     const layers = chains.map((chain) => ({ chain, latent: chain.latent!, quant: chain.quant }));
-    return { file, model, layers, latentFrom: 'the ONNX model\'s float weight initializers (QuantizeLinear -> Clip -> DequantizeLinear)', integerMismatches: 0, weights: count(layers), notes };
+    // Say the pattern the graph has: QuantizeLinear -> DequantizeLinear exports (no Clip) are common.
+    const clipped = chains.filter((c) => c.chainNodes.some((n) => n.opType === 'Clip')).length;
+    const pattern = clipped === chains.length ? 'QuantizeLinear -> Clip -> DequantizeLinear'
+      : clipped === 0 ? 'QuantizeLinear -> DequantizeLinear' : `QuantizeLinear -> [Clip ->] DequantizeLinear, Clip on ${clipped} of ${chains.length}`;
+    return { file, model, layers, latentFrom: `the ONNX model's float weight initializers (${pattern})`, integerMismatches: 0, weights: count(layers), notes };
   }
   if (!opts.pt) {
-    throw new QatLensError(`stores ${integerChains.length} layers as integers only (no latent weights to soft-round); pass --pt CHECKPOINT with the latent weights, or use the ONNX export with QuantizeLinear -> Clip -> DequantizeLinear weights`, file, 'ENOLATENT');
+    throw new QatLensError(`stores ${integerChains.length} layers as integers only (no latent weights to soft-round); pass --pt CHECKPOINT with the latent weights, or use an ONNX export with float weights (QuantizeLinear -> [Clip ->] DequantizeLinear)`, file, 'ENOLATENT');
   }
   const ckpt = await readCheckpoint(opts.pt);
   let variants: QuantModel[] = ckpt.variants.filter((v) => v.layers.some((l) => l.weight.latent));

@@ -15,6 +15,8 @@ import { decodeModel, onnx } from '../onnx/proto';
 import { createGradEngine } from '../train/engine';
 import { foldQC } from './fold';
 import { findHeads, findQuantLayers, type HeadSpec } from './heads';
+import { givenAnchors } from '../infer/anchors';
+import { formatAnchors } from '../infer/detectHead';
 import { lossFor } from './loss';
 import { MB } from './memory';
 import { calibSource, type LrSchedule, trainQC, type QcTimings } from './train';
@@ -48,9 +50,11 @@ export interface QcOptions {
   selectEvery?: number;
   /** Training input size where the model's is dynamic (default 640). */
   imgsz?: number;
-  /** Anchors (pixels, per scale) and strides where the graph and metadata do not give them. */
-  anchors?: number[][];
-  strides?: number[];
+  /** `--anchors` and the qatLens.anchors setting (W,H,.../... or a model yaml): for raw-head exports. */
+  anchors?: string;
+  anchorsSetting?: string;
+  /** The loss to train with (default: the head family's; a raw yolov5/v7 export: YOLOv5's). */
+  loss?: LossFamily;
   seed?: number;
 }
 
@@ -65,6 +69,8 @@ export interface QcLayerSummary {
 
 export interface QcOutcome {
   model: onnx.ModelProto;
+  /** The loss QC trained with (the head family's own). */
+  objective: string;
   bytes: Uint8Array;
   /** The onnxruntime engine that trained, e.g. 'cpu (2 threads)', 'webgpu (NVIDIA H200)', 'cuda'. */
   device: string;
@@ -143,6 +149,29 @@ const stats = (a: Float32Array) => {
   return [mn, mx, s / a.length];
 };
 
+export type LossFamily = 'yolov5' | 'yolov7' | 'yolov8';
+export const LOSS_FAMILIES: readonly LossFamily[] = ['yolov5', 'yolov7', 'yolov8'];
+
+/** The loss a head trains with: the one asked for, else the family's own (a raw yolov5/v7 export: YOLOv5's). */
+function lossFamily(h: HeadSpec, asked: LossFamily | undefined, file: string): LossFamily {
+  const own: LossFamily = h.family === 'yolov8' ? 'yolov8' : h.family === 'yolov7' ? 'yolov7' : 'yolov5';
+  if (asked && (asked === 'yolov8') !== (own === 'yolov8')) {
+    throw new QatLensError(`--loss ${asked} does not fit the model's ${h.family} head (${own === 'yolov8' ? 'anchor-free' : 'anchor-based'}); use --loss ${own === 'yolov8' ? 'yolov8' : 'yolov5 or yolov7'}`, file, 'EUSAGE');
+  }
+  return asked ?? own;
+}
+const OBJECTIVE = {
+  yolov5: 'YOLOv5 detection loss (ComputeLoss: CIoU box, BCE objectness and classes)',
+  yolov7: "YOLOv7 detection loss (ComputeLossOTA: OTA assignment, CIoU box, BCE objectness and classes)",
+  yolov8: "ultralytics' v8 detection loss (task-aligned assigner, CIoU + DFL box, BCE classes)",
+} as const;
+
+function lossOf(h: HeadSpec, fam: LossFamily, imgsz: [number, number]) {
+  return fam === 'yolov8'
+    ? lossFor('yolov8', { strides: h.strides, nc: h.nc, regMax: h.regMax })
+    : lossFor(fam, { anchors: h.anchors, strides: h.strides, nc: h.nc, imgsz: imgsz[0] });
+}
+
 export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): Promise<QcOutcome> {
   const t0 = performance.now();
   const lr = o.lr ?? QC_DEFAULTS.lr, batchReq = o.batch ?? QC_DEFAULTS.batch, schedule = o.schedule ?? 'constant';
@@ -165,15 +194,18 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
   const inits = new Set((model.graph!.initializer ?? []).map((t) => t.name));
   const dims = ((model.graph!.input ?? []).find((i) => !inits.has(i.name))?.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : undefined));
   const imgsz: [number, number] = dims[2] && dims[3] ? [dims[2], dims[3]] : [o.imgsz ?? 640, o.imgsz ?? 640];
-  const heads = await findHeads(model, modelPath, imgsz, { anchors: o.anchors, strides: o.strides });
-  ctx.log('info', `QC: ${layers.length} quantized layers, ${heads.outputs.length} heads (strides ${heads.strides.join(', ')}; anchors from ${heads.anchorSource}), ${heads.nc} classes, input ${imgsz[0]}x${imgsz[1]}`);
+  const heads = await findHeads(model, modelPath, imgsz, { given: givenAnchors({ flag: o.anchors, setting: o.anchorsSetting, data: o.data, model }) });
+  const lossFam = lossFamily(heads, o.loss, modelPath);
+  const objective = OBJECTIVE[lossFam];
+  ctx.log('info', `QC: ${layers.length} quantized layers, ${heads.outputs.length} heads: ${heads.family}, strides ${heads.strides.join(', ')}, ${heads.anchors.length ? `anchors ${formatAnchors(heads.anchors)} (from ${heads.anchorSource})` : `anchor-free (reg_max ${heads.regMax})`}, ${heads.nc} classes, input ${imgsz[0]}x${imgsz[1]}; loss: ${objective}`);
+  if (heads.family === 'yolov5/v7' && !o.loss) ctx.log('info', 'QC: a raw export does not say whether it is YOLOv5 or YOLOv7: it trains with YOLOv5\'s loss (--loss yolov7 for YOLOv7\'s)');
   const maxCls = Math.max(-1, ...calib.images.flatMap((im) => Array.from(im.classes)));
   if (maxCls >= heads.nc) throw new QatLensError(`calibration labels use class ${maxCls} but the model has ${heads.nc} classes`, calib.source, 'ECLASSES');
   const engine = await createGradEngine(model, modelPath, { engine: o.engine ?? 'auto', layers, heads: heads.outputs, threads: o.threads, imgsz });
   try {
     for (const n of engine.notes) ctx.log('info', `QC engine: ${n}`);
     ctx.log('info', `QC trains on onnxruntime ${engine.device}`);
-    const loss = lossFor('yolov5', { anchors: heads.anchors, strides: heads.strides, nc: heads.nc, imgsz: imgsz[0] });
+    const loss = lossOf(heads, lossFam, imgsz);
     const src = calibSource(trainImages, imgsz);
     const batch = Math.min(batchReq, src.count);
     const steps = o.epochs ? Math.max(1, Math.ceil((o.epochs * src.count) / batch)) : o.steps ?? QC_DEFAULTS.steps;
@@ -184,7 +216,7 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
       every: o.selectEvery ?? Math.max(1, Math.round(steps / 10)),
       score: async (gm: Map<string, Float32Array>, bt: Map<string, Float32Array>, step: number) => {
         const m = foldQC(model, modelPath, layers, gm, bt).model;
-        const r = await evaluateModel(onnx.ModelProto.encode(m).finish(), heldSet, { engine: o.engine, cache }, quietContext(ctx.signal));
+        const r = await evaluateModel(onnx.ModelProto.encode(m).finish(), heldSet, { engine: o.engine, cache, name: modelPath, anchorSources: { flag: o.anchors, setting: o.anchorsSetting, data: o.data } }, quietContext(ctx.signal));
         const sc = { map: r.eval.stats[0], map50: r.eval.stats[1] };
         ctx.log('info', `QC held-out mAP at step ${step}: ${(100 * sc.map).toFixed(2)} (mAP@.5 ${(100 * sc.map50).toFixed(2)})`);
         return sc;
@@ -199,7 +231,7 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
     const peakMemoryMB = Math.round(fit.peakRssBytes / MB);
     ctx.log('info', `QC: peak memory ${peakMemoryMB} MB, ${(fit.timings.cpuMs / fit.timings.totalMs).toFixed(2)} cores busy on average`);
     const metadata = {
-      'qat_lens.qc.objective': 'YOLOv5 detection loss (CIoU box, BCE objectness and classes) with labels',
+      'qat_lens.qc.objective': `${objective} with labels`,
       'qat_lens.qc.steps': String(steps),
       'qat_lens.qc.lr': String(lr),
       'qat_lens.qc.lr_schedule': schedule,
@@ -226,7 +258,7 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
       steps, lr, batch, microBatch: fit.microBatch, peakMemoryMB, schedule,
       ...(fit.heldOut ? { heldOut: { images: held.length, curve: fit.heldOut, keptStep: fit.keptStep! } } : {}),
       lossCurve: fit.lossCurve, perLayer, clampedChannels: fit.clampedChannels,
-      calib: { source: calib.source, split: calib.split, images: trainImages.length }, heads, imgsz, sourceSha256,
+      calib: { source: calib.source, split: calib.split, images: trainImages.length }, heads, objective, imgsz, sourceSha256,
       timings: { ...fit.timings, setupMs },
     };
   } finally {

@@ -19,6 +19,13 @@ interface StorageRef { key: string; dtype: DType }
 const MODEL_KEYS = ['model', 'ema', 'state_dict', 'model_state_dict', 'ema_state_dict', 'module', 'net', 'network'];
 
 export async function readPytorch(file: string, bytes: Uint8Array, opts: ReadOptions = {}): Promise<Checkpoint> {
+  const o = openZip(file, bytes);
+  return buildCheckpoint(file, o.root, o.storageBytes, o.bigEndian, opts);
+}
+
+interface Opened { root: unknown; storageBytes: (key: string) => Uint8Array; bigEndian: boolean }
+
+function openZip(file: string, bytes: Uint8Array): Opened {
   const zip = new ZipArchive(bytes, file);
   const pkls = [...zip.entries.keys()].filter((n) => n === 'data.pkl' || n.endsWith('/data.pkl')).sort((a, b) => a.length - b.length);
   if (pkls.length === 0) throw new FormatError(file, 'zip archive has no data.pkl: not a torch.save checkpoint');
@@ -52,7 +59,7 @@ export async function readPytorch(file: string, bytes: Uint8Array, opts: ReadOpt
     }
     return b;
   };
-  return buildCheckpoint(file, root, storageBytes, bigEndian, opts);
+  return { root, storageBytes, bigEndian };
 }
 
 /**
@@ -61,6 +68,11 @@ export async function readPytorch(file: string, bytes: Uint8Array, opts: ReadOpt
  * as an int64 element count followed by its raw (little-endian) bytes.
  */
 export async function readPytorchLegacy(file: string, bytes: Uint8Array, opts: ReadOptions = {}): Promise<Checkpoint> {
+  const o = openLegacy(file, bytes);
+  return buildCheckpoint(file, o.root, o.storageBytes, o.bigEndian, opts);
+}
+
+function openLegacy(file: string, bytes: Uint8Array): Opened {
   const magic = unpickleAt(bytes, 0, { file });
   if (magic.value !== 0x1950a86a20f9469cfc6cn) {
     throw new FormatError(file, 'a pickle, but not a torch.save file (no torch magic number)');
@@ -110,7 +122,16 @@ export async function readPytorchLegacy(file: string, bytes: Uint8Array, opts: R
     const size = DTYPE_SIZE[storageTypes.get(v.root)!];
     return r.subarray(v.offset * size, (v.offset + v.size) * size);
   };
-  return buildCheckpoint(file, obj.value, storageBytes, !littleEndian, opts);
+  return { root: obj.value, storageBytes, bigEndian: !littleEndian };
+}
+
+/**
+ * Every tensor and scalar attribute of each model variant (model / ema / state_dict) of a torch.save
+ * file, quantized or not: for what is not a layer (e.g. a Detect module's anchors and stride).
+ */
+export function readPytorchModules(file: string, bytes: Uint8Array): { variant: string; flat: FlatModel; modelClass?: string }[] {
+  const o = bytes[0] === 0x50 && bytes[1] === 0x4b ? openZip(file, bytes) : openLegacy(file, bytes);
+  return flatVariants(file, o.root, o.storageBytes, o.bigEndian);
 }
 
 function storageRef(file: string, pid: unknown): { rootKey: string; dtype: DType } {
@@ -122,8 +143,8 @@ function storageRef(file: string, pid: unknown): { rootKey: string; dtype: DType
   return { rootKey: String(pid[2]), dtype };
 }
 
-/** The unpickled root object -> variants (model / ema / state_dict) -> Checkpoint. */
-function buildCheckpoint(file: string, root: unknown, storageBytes: (key: string) => Uint8Array, bigEndian: boolean, opts: ReadOptions): Checkpoint {
+/** The unpickled root object -> variants (model / ema / state_dict), each flattened. */
+function flatVariants(file: string, root: unknown, storageBytes: (key: string) => Uint8Array, bigEndian: boolean): { variant: string; flat: FlatModel; modelClass?: string; epoch?: number }[] {
   const addTensor = (flat: FlatModel, name: string, t: TensorRef) => {
     const s = t.storage as StorageRef;
     if (!s || typeof s.key !== 'string') throw new FormatError(file, `tensor '${name}' has no storage`);
@@ -149,10 +170,7 @@ function buildCheckpoint(file: string, root: unknown, storageBytes: (key: string
     throw new FormatError(file, `no model found in the checkpoint (it holds ${what}); expected a state_dict, a module, or a dict with 'model'/'ema'/'state_dict'`);
   }
 
-  const notes: string[] = [];
-  const models: Checkpoint['variants'] = [];
-  const floatLayerCounts: number[] = [];
-  for (const [name, value] of variants) {
+  return variants.map(([variant, value]) => {
     const flat: FlatModel = { tensors: new Map(), attrs: new Map(), classes: new Map() };
     if (value instanceof PyObject) {
       modelClass ??= value.className;
@@ -160,6 +178,19 @@ function buildCheckpoint(file: string, root: unknown, storageBytes: (key: string
     } else {
       for (const [k, v] of value as Map<unknown, unknown>) if (typeof k === 'string' && isTensorRef(v)) addTensor(flat, k, v);
     }
+    return { variant, flat, modelClass, epoch };
+  });
+}
+
+/** The unpickled root object -> variants (model / ema / state_dict) -> Checkpoint. */
+function buildCheckpoint(file: string, root: unknown, storageBytes: (key: string) => Uint8Array, bigEndian: boolean, opts: ReadOptions): Checkpoint {
+  const flats = flatVariants(file, root, storageBytes, bigEndian);
+  const epoch = flats[0]?.epoch, modelClass = flats.find((f) => f.modelClass)?.modelClass;
+  const notes: string[] = [];
+  const models: Checkpoint['variants'] = [];
+  const floatLayerCounts: number[] = [];
+  const variants = flats.map((f) => [f.variant] as const);
+  for (const { variant: name, flat } of flats) {
     const dtypes = new Set([...flat.tensors.values()].filter((t) => t.shape.length >= 2).map((t) => t.dtype));
     const res = layersFromFlat(file, flat, name, opts);
     floatLayerCounts.push(res.floatLayers.length);

@@ -28,6 +28,7 @@ export async function compareMap(ctx: HostContext, clicked?: unknown, all?: unkn
     deltas: s.probeDeltas,
     engine: s.engine,
     nms: s.nms,
+    anchorsSetting: s.anchors || undefined,
     limit: s.evalLimit || undefined,
   });
   if (r) ctx.panel.showComparison(toComparison(r, 'Compare mAP', { variantsAsked: true }));

@@ -10,6 +10,7 @@ import { toComparison } from '../../core/compare/view';
 import { type HostContext, probedDeltas, settings } from '../context';
 import { findFloatModel } from '../models';
 import { correctedPath, selectedFiles } from '../targets';
+import { formatAnchors } from '../../core/infer/headText';
 import { ensureTrusted } from '../trust';
 
 export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown): Promise<void> {
@@ -33,6 +34,7 @@ export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown
     lr: s.qcLearningRate,
     engine: s.engine,
     nms: s.nms,
+    anchorsSetting: s.anchors || undefined,
     // The comparison below scores every model on the same images in one job.
     evaluate: false,
   });
@@ -52,10 +54,12 @@ export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown
     latentVariant: false,
     engine: s.engine,
     nms: s.nms,
+    anchorsSetting: s.anchors || undefined,
     limit: s.evalLimit || undefined,
     title: 'QC Correction',
   });
   if (!c) return;
   const how = `QC: ${r.steps} Adam steps of ${r.batch} images (lr ${r.lr}) on ${r.calib.images} calibration images (split "${r.calib.split}"), trained on ${r.device}${r.clampedChannels ? `; ${r.clampedChannels} channels had γ clamped` : ''}.`;
-  ctx.panel.showComparison(toComparison(c, 'QC Correction', { outputs: [{ label: 'corrected model', file: out }], lead: [how], variantsAsked: deltas.length > 0 }));
+  const heads = `Heads: ${r.heads.family}, strides ${r.heads.strides.join('/')}, ${r.heads.anchors.length ? `anchors ${formatAnchors(r.heads.anchors)} (from ${r.heads.anchorSource})` : 'anchor-free'}; loss: ${r.objective}.`;
+  ctx.panel.showComparison(toComparison(c, 'QC Correction', { outputs: [{ label: 'corrected model', file: out }], lead: [how, heads], variantsAsked: deltas.length > 0 }));
 }

@@ -21,6 +21,7 @@ export async function probe(ctx: HostContext, clicked?: unknown, all?: unknown):
     pt: clickedFile && !isOnnx(clickedFile) ? clickedFile : undefined,
     engine: s.engine,
     nms: s.nms,
+    anchorsSetting: s.anchors || undefined,
     limit: s.evalLimit || undefined,
   });
   if (!r) return;
