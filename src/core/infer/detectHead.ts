@@ -5,7 +5,7 @@
 // ((2σ)²·anchor_grid) and the YOLOv7 form (σ²·(4·anchor_grid)), and xy = (cell + 0.5)·stride; a marker
 // value per head and anchor maps output rows to scales. Nothing depends on one operand's position.
 import * as ort from 'onnxruntime-node';
-import { QatLensError } from '../errors';
+import { engineError, firstLine, QatLensError } from '../errors';
 import { onnx } from '../onnx/proto';
 import { formatAnchors } from './headText';
 import type { DetectHeads, GivenAnchors, HeadFamily } from './headTypes';
@@ -62,7 +62,8 @@ function withOutputs(model: onnx.IModelProto, names: string[]): Uint8Array {
 }
 
 async function runModel(bytes: Uint8Array, feeds: Record<string, ort.Tensor>, outputs: string[]): Promise<Record<string, ort.Tensor>> {
-  const s = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], logSeverityLevel: 3 });
+  // Fatal-only logging: a refusal reaches the user once, as one line naming the model.
+  const s = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], logSeverityLevel: 4 });
   try {
     return await s.run(feeds, outputs);
   } finally {
@@ -135,7 +136,10 @@ export async function findDetectHeads(model: onnx.IModelProto, file: string, img
     const res = await runModel(withOutputs(model, probeNames), { [image]: new ort.Tensor('float32', new Float32Array(3 * H * W), [1, 3, H, W]) }, probeNames);
     shapes = new Map(Object.entries(res).map(([k, t]) => [k, [...t.dims]]));
   } catch (err) {
-    throw new QatLensError(`cannot run the model at ${H}x${W} to find its detection head: ${(err as Error).message.split('\n')[0]}`, file, 'EHEAD');
+    const e = engineError(err, file);
+    if (!(e instanceof QatLensError) || e.code !== 'EENGINE') throw e; // cancelled, out of memory, or already ours
+    // onnxruntime's refusal, in one line naming the model (as every engine error reads).
+    throw new QatLensError(`cannot run the model at ${H}x${W} to find its detection head: onnxruntime: ${firstLine(err instanceof Error ? err.message : String(err))}`, file, 'EHEAD');
   }
 
   // 2. Walk back from the outputs: a Reshape of a 4-D value ends the decode; that value is a head
