@@ -13,7 +13,7 @@ export class QatLensError extends Error {
 
 /** A file that cannot be read as what it claims to be. */
 export class FormatError extends QatLensError {
-  constructor(file: string, message: string) {
+  constructor(message: string, file: string) {
     super(message, file, 'EFORMAT');
     this.name = 'FormatError';
   }

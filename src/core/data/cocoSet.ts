@@ -29,21 +29,21 @@ export function loadCocoDataset(file: string, opts: { imagesDir?: string } = {})
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code) throw new QatLensError(`cannot read file (${e.code})`, file, 'EREAD');
-    throw new FormatError(file, `not valid JSON (${e.message})`);
+    throw new FormatError(`not valid JSON (${e.message})`, file);
   }
   const j = raw as Partial<CocoGt>;
   if (!j || typeof j !== 'object' || !Array.isArray(j.images) || !Array.isArray(j.annotations) || !Array.isArray(j.categories)) {
-    throw new FormatError(file, 'not a COCO instances file: "images", "annotations" and "categories" arrays are required');
+    throw new FormatError('not a COCO instances file: "images", "annotations" and "categories" arrays are required', file);
   }
   const split = cocoSplitOf(file);
   const categories: CocoCategory[] = j.categories.map((c, i) => {
-    if (!c || !isNum(c.id)) throw new FormatError(file, `categories[${i}] has no numeric "id"`);
+    if (!c || !isNum(c.id)) throw new FormatError(`categories[${i}] has no numeric "id"`, file);
     return { id: c.id, name: String(c.name ?? c.id), ...(c.supercategory ? { supercategory: c.supercategory } : {}) };
   });
   const catIds = new Set(categories.map((c) => c.id));
   const images: Required<CocoImage>[] = j.images.map((im, i) => {
     if (!im || !isNum(im.id) || !isNum(im.width) || !isNum(im.height) || typeof im.file_name !== 'string') {
-      throw new FormatError(file, `images[${i}] needs numeric "id", "width", "height" and a "file_name"`);
+      throw new FormatError(`images[${i}] needs numeric "id", "width", "height" and a "file_name"`, file);
     }
     return { id: im.id, file_name: im.file_name, width: im.width, height: im.height };
   });
@@ -51,16 +51,16 @@ export function loadCocoDataset(file: string, opts: { imagesDir?: string } = {})
   const annotations: CocoAnnotation[] = j.annotations.map((a, i) => {
     const where = `annotations[${i}] (id ${a?.id})`;
     if (!a || !isNum(a.image_id) || !isNum(a.category_id) || !Array.isArray(a.bbox) || a.bbox.length !== 4 || !a.bbox.every(isNum)) {
-      throw new FormatError(file, `${where} needs "image_id", "category_id" and a 4-number "bbox"`);
+      throw new FormatError(`${where} needs "image_id", "category_id" and a 4-number "bbox"`, file);
     }
     const im = byId.get(a.image_id);
-    if (!im) throw new FormatError(file, `${where} refers to image_id ${a.image_id}, which is not in "images"`);
-    if (!catIds.has(a.category_id)) throw new FormatError(file, `${where} has category_id ${a.category_id}, which is not in "categories"`);
+    if (!im) throw new FormatError(`${where} refers to image_id ${a.image_id}, which is not in "images"`, file);
+    if (!catIds.has(a.category_id)) throw new FormatError(`${where} has category_id ${a.category_id}, which is not in "categories"`, file);
     const [x, y, w, h] = a.bbox;
     // COCO's own files overshoot the image by a pixel or so; more than that is a broken label.
     const tol = 2;
     if (w < 0 || h < 0 || x < -tol || y < -tol || x + w > im.width + tol || y + h > im.height + tol) {
-      throw new FormatError(file, `${where}: bbox [${a.bbox.join(', ')}] is out of range for image ${im.id} (${im.width}x${im.height})`);
+      throw new FormatError(`${where}: bbox [${a.bbox.join(', ')}] is out of range for image ${im.id} (${im.width}x${im.height})`, file);
     }
     return { id: isNum(a.id) ? a.id : i + 1, image_id: a.image_id, category_id: a.category_id, bbox: [x, y, w, h], area: isNum(a.area) ? a.area : w * h, iscrowd: a.iscrowd ? 1 : 0 };
   });

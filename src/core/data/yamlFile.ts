@@ -11,9 +11,9 @@ export function parseYaml(text: string, file: string): YamlValue {
   } catch (err) {
     if (err instanceof YAMLParseError) {
       const where = err.linePos?.[0] ? `line ${err.linePos[0].line}: ` : '';
-      throw new FormatError(file, `${where}not valid YAML (${err.message.split('\n')[0]})`);
+      throw new FormatError(`${where}not valid YAML (${err.message.split('\n')[0]})`, file);
     }
     // e.g. the parser's guard against alias bombs ("Excessive alias count ..."): still the file's fault.
-    throw new FormatError(file, `not valid YAML (${(err as Error).message.split('\n')[0]})`);
+    throw new FormatError(`not valid YAML (${(err as Error).message.split('\n')[0]})`, file);
   }
 }

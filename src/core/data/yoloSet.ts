@@ -26,21 +26,21 @@ export function readDataYaml(file: string): YoloConfig {
     throw new QatLensError(`cannot read file (${(err as NodeJS.ErrnoException).code})`, file, 'EREAD');
   }
   const doc = parseYaml(text, file);
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new FormatError(file, 'expected a map with names, path and split entries (train, val, ...)');
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new FormatError('expected a map with names, path and split entries (train, val, ...)', file);
   const y = doc;
   let names: string[];
   const n = y.names;
   if (Array.isArray(n)) names = n.map(String);
   else if (n && typeof n === 'object') {
     const ids = Object.keys(n).map(Number);
-    if (ids.some((k) => !Number.isInteger(k) || k < 0)) throw new FormatError(file, '"names" keys must be class ids 0, 1, 2, ...');
+    if (ids.some((k) => !Number.isInteger(k) || k < 0)) throw new FormatError('"names" keys must be class ids 0, 1, 2, ...', file);
     names = [];
     for (const k of ids.sort((a, b) => a - b)) {
-      if (k !== names.length) throw new FormatError(file, `"names" skips class id ${names.length}`);
+      if (k !== names.length) throw new FormatError(`"names" skips class id ${names.length}`, file);
       names.push(String((n as Record<string, YamlValue>)[String(k)]));
     }
-  } else throw new FormatError(file, 'no "names" list of class names');
-  if (typeof y.nc === 'number' && y.nc !== names.length) throw new FormatError(file, `"nc" is ${y.nc} but "names" lists ${names.length} classes`);
+  } else throw new FormatError('no "names" list of class names', file);
+  if (typeof y.nc === 'number' && y.nc !== names.length) throw new FormatError(`"nc" is ${y.nc} but "names" lists ${names.length} classes`, file);
   const base = dirname(resolve(file));
   const root = typeof y.path === 'string' ? (isAbsolute(y.path) ? y.path : resolve(base, y.path)) : base;
   const splits: Record<string, YamlValue> = {};
@@ -93,10 +93,10 @@ export function parseYoloLabels(text: string, file: string, nc: number): YoloLab
     if (!t) continue;
     const parts = t.split(/\s+/);
     const v = parts.map(Number);
-    if (v.some((x) => !Number.isFinite(x))) throw new FormatError(file, `line ${i + 1}: not numbers: "${t.length > 80 ? `${t.slice(0, 80)}…` : t}"`);
-    if (v.length < 5 || (v.length > 5 && v.length % 2 === 0)) throw new FormatError(file, `line ${i + 1}: expected "class cx cy w h" (or "class x1 y1 x2 y2 ..."), got ${v.length} values`);
+    if (v.some((x) => !Number.isFinite(x))) throw new FormatError(`line ${i + 1}: not numbers: "${t.length > 80 ? `${t.slice(0, 80)}…` : t}"`, file);
+    if (v.length < 5 || (v.length > 5 && v.length % 2 === 0)) throw new FormatError(`line ${i + 1}: expected "class cx cy w h" (or "class x1 y1 x2 y2 ..."), got ${v.length} values`, file);
     const cls = v[0];
-    if (!Number.isInteger(cls) || cls < 0 || cls >= nc) throw new FormatError(file, `line ${i + 1}: class id ${parts[0]} is not one of the ${nc} classes in the names list (0..${nc - 1})`);
+    if (!Number.isInteger(cls) || cls < 0 || cls >= nc) throw new FormatError(`line ${i + 1}: class id ${parts[0]} is not one of the ${nc} classes in the names list (0..${nc - 1})`, file);
     let cx: number, cy: number, w: number, h: number;
     if (v.length === 5) [cx, cy, w, h] = [v[1], v[2], v[3], v[4]];
     else {
@@ -109,7 +109,7 @@ export function parseYoloLabels(text: string, file: string, nc: number): YoloLab
     }
     const eps = 1e-6;
     if ([cx, cy, w, h].some((x) => x < -eps || x > 1 + eps) || cx - w / 2 < -0.01 || cx + w / 2 > 1.01 || cy - h / 2 < -0.01 || cy + h / 2 > 1.01) {
-      throw new FormatError(file, `line ${i + 1}: box ${[cx, cy, w, h].join(' ')} is out of range (normalised coordinates must lie in 0..1)`);
+      throw new FormatError(`line ${i + 1}: box ${[cx, cy, w, h].join(' ')} is out of range (normalised coordinates must lie in 0..1)`, file);
     }
     out.push({ cls, cx, cy, w, h });
   }
@@ -124,7 +124,7 @@ export async function imageSize(file: string): Promise<{ width: number; height: 
   } catch (err) {
     throw new QatLensError(`cannot read image (${(err as Error).message})`, file, existsSync(file) ? 'EFORMAT' : 'ENOIMAGE');
   }
-  if (!m.width || !m.height) throw new FormatError(file, 'image has no size');
+  if (!m.width || !m.height) throw new FormatError('image has no size', file);
   const swap = (m.orientation ?? 1) >= 5;
   return swap ? { width: m.height, height: m.width } : { width: m.width, height: m.height };
 }

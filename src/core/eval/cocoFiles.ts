@@ -15,7 +15,7 @@ async function readJson(file: string, what: string): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new FormatError(file, `not valid JSON (${(err as Error).message})`);
+    throw new FormatError(`not valid JSON (${(err as Error).message})`, file);
   }
 }
 

@@ -4,7 +4,7 @@ import { FormatError, QatLensError, preview } from '../errors';
 import type { CocoDet, CocoGt } from './cocoTypes';
 
 function fail(file: string | undefined, message: string): never {
-  throw file ? new FormatError(file, message) : new QatLensError(message);
+  throw file ? new FormatError(message, file) : new QatLensError(message);
 }
 
 const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);

@@ -39,10 +39,10 @@ export function parseAnchorList(spec: string, what: string): number[][] {
 /** `anchors:` of a YOLO model or data yaml: a list of per-scale lists (or "w,h, w,h" strings). */
 export function anchorsOfYamlValue(v: YamlValue | undefined, file: string): number[][] | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v === 'number') throw new FormatError(file, `anchors: ${v} is a count (YOLOv5's autoanchor computes them at training time), not anchor sizes: give the sizes the model trained with`);
-  if (!Array.isArray(v) || !v.length) throw new FormatError(file, 'anchors: must be a list of per-scale lists of pixel sizes');
+  if (typeof v === 'number') throw new FormatError(`anchors: ${v} is a count (YOLOv5's autoanchor computes them at training time), not anchor sizes: give the sizes the model trained with`, file);
+  if (!Array.isArray(v) || !v.length) throw new FormatError('anchors: must be a list of per-scale lists of pixel sizes', file);
   const groups = v.map((g) => (Array.isArray(g) ? g.map(Number) : String(g).split(/[\s,]+/).filter(Boolean).map(Number)));
-  if (groups.some((g) => !g.length || g.length % 2 || g.some((x) => !Number.isFinite(x) || x <= 0))) throw new FormatError(file, 'anchors: must be per-scale lists of positive pixel sizes (w, h pairs)');
+  if (groups.some((g) => !g.length || g.length % 2 || g.some((x) => !Number.isFinite(x) || x <= 0))) throw new FormatError('anchors: must be per-scale lists of positive pixel sizes (w, h pairs)', file);
   return groups;
 }
 
@@ -82,7 +82,7 @@ export function anchorsFromCheckpoint(file: string): number[][] | undefined {
 function fromSpec(spec: string, what: string): number[][] {
   if (isYaml(spec) || (existsSync(spec) && statSync(spec).isFile())) {
     const a = anchorsFromYaml(spec);
-    if (!a) throw new FormatError(spec, `no anchors: entry (named by ${what})`);
+    if (!a) throw new FormatError(`no anchors: entry (named by ${what})`, spec);
     return a;
   }
   return parseAnchorList(spec, what);

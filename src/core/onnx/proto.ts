@@ -55,9 +55,9 @@ export function decodeModel(bytes: Uint8Array, file: string): onnx.ModelProto {
   try {
     model = onnx.ModelProto.decode(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (err) {
-    throw new FormatError(file, `not a valid ONNX model (protobuf decode failed: ${(err as Error).message})`);
+    throw new FormatError(`not a valid ONNX model (protobuf decode failed: ${(err as Error).message})`, file);
   }
-  if (!model.graph) throw new FormatError(file, 'not a valid ONNX model (no graph)');
+  if (!model.graph) throw new FormatError('not a valid ONNX model (no graph)', file);
   resolveExternalData(model, file);
   return model;
 }
@@ -91,7 +91,7 @@ function resolveExternalData(model: onnx.ModelProto, file: string): void {
     const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
     const location = kv.get('location');
     const what = `external data of tensor '${t.name}'`;
-    if (!location) throw new FormatError(file, `${what} has no location`);
+    if (!location) throw new FormatError(`${what} has no location`, file);
     const target = externalDataPath(file, base, location, what);
     const offset = externalInt(file, kv.get('offset'), 'offset', what) ?? 0;
     const declared = externalInt(file, kv.get('length'), 'length', what);
@@ -99,19 +99,19 @@ function resolveExternalData(model: onnx.ModelProto, file: string): void {
     try {
       fd = openSync(target, 'r');
       const st = fstatSync(fd);
-      if (!st.isFile()) throw new FormatError(file, `${what} (${location}) is not a regular file`);
+      if (!st.isFile()) throw new FormatError(`${what} (${location}) is not a regular file`, file);
       // Every figure is checked against the file's size before anything is allocated.
-      if (offset > st.size) throw new FormatError(file, `${what}: offset ${offset} lies past the end of ${location} (${st.size} bytes)`);
+      if (offset > st.size) throw new FormatError(`${what}: offset ${offset} lies past the end of ${location} (${st.size} bytes)`, file);
       const length = declared ?? byteLengthOf(t, file);
-      if (!Number.isSafeInteger(length) || length < 0) throw new FormatError(file, `${what}: its shape gives an impossible byte length`);
-      if (offset + length > st.size) throw new FormatError(file, `${what}: ${length} bytes at offset ${offset} do not fit ${location} (${st.size} bytes)`);
+      if (!Number.isSafeInteger(length) || length < 0) throw new FormatError(`${what}: its shape gives an impossible byte length`, file);
+      if (offset + length > st.size) throw new FormatError(`${what}: ${length} bytes at offset ${offset} do not fit ${location} (${st.size} bytes)`, file);
       const buf = Buffer.alloc(length);
       const n = length > 0 ? readSync(fd, buf, 0, length, offset) : 0;
-      if (n !== length) throw new FormatError(file, `${what} (${location}): short read, ${n} of ${length} bytes`);
+      if (n !== length) throw new FormatError(`${what} (${location}): short read, ${n} of ${length} bytes`, file);
       t.rawData = buf;
     } catch (err) {
       if (err instanceof QatLensError) throw err;
-      throw new FormatError(file, `${what} (${location}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new FormatError(`${what} (${location}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file);
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
@@ -136,10 +136,10 @@ function modelFolder(file: string): string {
  */
 export function externalDataPath(file: string, base: string, location: string, what = 'external data'): string {
   if (location.includes('\0') || isAbsolute(location) || win32.isAbsolute(location)) {
-    throw new FormatError(file, `${what} has an absolute location (${JSON.stringify(location)}); only files inside the model's folder are read`);
+    throw new FormatError(`${what} has an absolute location (${JSON.stringify(location)}); only files inside the model's folder are read`, file);
   }
   const outside = (): never => {
-    throw new FormatError(file, `${what} points outside the model's folder (${JSON.stringify(location)}); only files inside it are read`);
+    throw new FormatError(`${what} points outside the model's folder (${JSON.stringify(location)}); only files inside it are read`, file);
   };
   const inside = (p: string) => {
     const rel = relative(base, p);
@@ -151,7 +151,7 @@ export function externalDataPath(file: string, base: string, location: string, w
   try {
     real = realpathSync(joined);
   } catch (err) {
-    throw new FormatError(file, `${what} (${location}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new FormatError(`${what} (${location}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file);
   }
   if (!inside(real)) outside();
   return real;
@@ -161,7 +161,7 @@ export function externalDataPath(file: string, base: string, location: string, w
 function externalInt(file: string, v: string | undefined, key: string, what: string): number | undefined {
   if (v === undefined || v === '') return undefined;
   const n = /^\d{1,16}$/.test(v.trim()) ? Number(v.trim()) : NaN;
-  if (!Number.isSafeInteger(n)) throw new FormatError(file, `${what}: ${key} ${JSON.stringify(v)} is not a non-negative integer`);
+  if (!Number.isSafeInteger(n)) throw new FormatError(`${what}: ${key} ${JSON.stringify(v)} is not a non-negative integer`, file);
   return n;
 }
 
@@ -187,7 +187,7 @@ function byteLengthOf(t: onnx.ITensorProto, file: string): number {
     case 10: case 16: case 4: case 5: return 2 * n;
     case 2: case 3: case 9: return n;
     case 21: case 22: return Math.ceil(n / 2);
-    default: throw new FormatError(file, `tensor '${t.name}' has unsupported data type ${dtypeName(t.dataType ?? 0)}`);
+    default: throw new FormatError(`tensor '${t.name}' has unsupported data type ${dtypeName(t.dataType ?? 0)}`, file);
   }
 }
 
@@ -315,9 +315,9 @@ export function tensorToArray(t: onnx.ITensorProto, file = '<onnx>'): TensorArra
       }
     }
   } catch (err) {
-    throw new FormatError(file, `tensor '${t.name}': ${(err as Error).message}`);
+    throw new FormatError(`tensor '${t.name}': ${(err as Error).message}`, file);
   }
-  throw new FormatError(file, `tensor '${t.name}' has unsupported data type ${dtypeName(dt)}`);
+  throw new FormatError(`tensor '${t.name}' has unsupported data type ${dtypeName(dt)}`, file);
 }
 
 /** Any numeric tensor as float64 (int64 converted with Number: exact below 2^53). */

@@ -41,7 +41,7 @@ export function findWeightChains(model: onnx.IModelProto, file: string): WeightC
     if (!m) continue;
     const dq = m.dq;
     const sT = g.constant(dq.input?.[1]);
-    if (!sT) throw new FormatError(file, `DequantizeLinear '${g.name(dq)}' of ${node.opType} '${g.name(node)}': its scale is not a constant`);
+    if (!sT) throw new FormatError(`DequantizeLinear '${g.name(dq)}' of ${node.opType} '${g.name(node)}': its scale is not a constant`, file);
     const scale = tensorToFloat64(sT, file);
     const zT = g.constant(dq.input?.[2]);
     const zeroPoint = zT ? tensorToFloat64(zT, file) : new Float64Array(scale.length);
@@ -53,7 +53,7 @@ export function findWeightChains(model: onnx.IModelProto, file: string): WeightC
       // Integer weights stored explicitly.
       const arr = tensorToArray(m.tensor, file);
       if (arr instanceof Float32Array || arr instanceof Float64Array || arr instanceof BigInt64Array) {
-        throw new FormatError(file, `DequantizeLinear '${g.name(dq)}' reads '${m.weight}', which is not an integer tensor`);
+        throw new FormatError(`DequantizeLinear '${g.name(dq)}' reads '${m.weight}', which is not an integer tensor`, file);
       }
       const dtype = m.tensor.dataType ?? 0;
       const range = intRange(dtype);
@@ -74,7 +74,7 @@ export function findWeightChains(model: onnx.IModelProto, file: string): WeightC
       }
       chainNodes.push(m.q);
       const w = tensorToArray(m.tensor, file);
-      if (!(w instanceof Float32Array || w instanceof Float64Array)) throw new FormatError(file, `QuantizeLinear '${g.name(m.q)}' reads '${m.weight}', which is not a float tensor`);
+      if (!(w instanceof Float32Array || w instanceof Float64Array)) throw new FormatError(`QuantizeLinear '${g.name(m.q)}' reads '${m.weight}', which is not a float tensor`, file);
       const range = clampRange(intRange(quantizeOutputType(g, m.q)) ?? [-128, 127], clip);
       chain = {
         ...base, name: m.tensor.name || m.weight, shape: tensorShape(m.tensor), pattern: 'latent', latent: w,

@@ -78,7 +78,7 @@ export async function readCheckpoint(file: string, opts: ReadOptions = {}): Prom
   } catch (err) {
     throw new QatLensError(`cannot read file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, file, 'EREAD');
   }
-  if (bytes.length === 0) throw new FormatError(file, 'file is empty');
+  if (bytes.length === 0) throw new FormatError('file is empty', file);
   let format = sniffFormat(bytes);
   if (format === 'unknown') format = byExtension(file);
   if (opts.bits !== undefined && !(Number.isInteger(opts.bits) && opts.bits >= 2 && opts.bits <= 16)) {
@@ -91,11 +91,11 @@ export async function readCheckpoint(file: string, opts: ReadOptions = {}): Prom
       case 'safetensors': return await readSafetensors(file, bytes, opts);
       case 'pytorch-legacy': return await readPytorchLegacy(file, bytes, opts);
       default:
-        throw new FormatError(file, 'unrecognised file: not ONNX, a PyTorch zip checkpoint (.pt/.pth/.ckpt) or safetensors');
+        throw new FormatError('unrecognised file: not ONNX, a PyTorch zip checkpoint (.pt/.pth/.ckpt) or safetensors', file);
     }
   } catch (err) {
     if (err instanceof QatLensError) throw err;
     // Anything unexpected from a reader still names the file rather than crashing the caller.
-    throw new FormatError(file, `cannot read as ${format}: ${(err as Error).message}`);
+    throw new FormatError(`cannot read as ${format}: ${(err as Error).message}`, file);
   }
 }

@@ -37,7 +37,7 @@ export function readOnnxModel(file: string, model: onnx.IModelProto, opts: ReadO
       const s = scale[i];
       if (!(s > 0) || !Number.isFinite(s)) {
         const kind = Number.isNaN(s) ? 'NaN' : s === 0 ? 'zero' : s < 0 ? 'negative' : 'infinite';
-        throw new FormatError(file, `${kind} scale ${s} in tensor '${sName}'${scale.length > 1 ? ` at index ${i}` : ''} (${n.opType} '${nodeName(n)}', ${what})`);
+        throw new FormatError(`${kind} scale ${s} in tensor '${sName}'${scale.length > 1 ? ` at index ${i}` : ''} (${n.opType} '${nodeName(n)}', ${what})`, file);
       }
     }
     const zName = n.input?.[2];
@@ -45,7 +45,7 @@ export function readOnnxModel(file: string, model: onnx.IModelProto, opts: ReadO
     if (zName && !zt) throw new NotConstantError(`${n.opType} '${nodeName(n)}' (${what})`, 'zero point', zName);
     let zeroPoint = zt ? tensorToFloat64(zt, file) : new Float64Array(scale.length);
     if (zeroPoint.length === 1 && scale.length > 1) zeroPoint = new Float64Array(scale.length).fill(zeroPoint[0]);
-    if (zeroPoint.length !== scale.length) throw new FormatError(file, `zero point '${zName}' has ${zeroPoint.length} values, scale '${sName}' has ${scale.length}`);
+    if (zeroPoint.length !== scale.length) throw new FormatError(`zero point '${zName}' has ${zeroPoint.length} values, scale '${sName}' has ${scale.length}`, file);
     const perAxis = st.dims && st.dims.length > 0 && scale.length > 1;
     return { scale, zeroPoint, perAxis, axisAttr: attrInt(n, 'axis', 1), scaleName: sName };
   };
@@ -53,9 +53,9 @@ export function readOnnxModel(file: string, model: onnx.IModelProto, opts: ReadO
 
   const makeQuantizer = (p: ReturnType<typeof quantParams>, container: number, clip: [number, number] | null, rank: number, source: string): Quantizer => {
     const range = intRange(container);
-    if (!range) throw new FormatError(file, `quantizer '${source}' uses unsupported integer type ${dtypeName(container)}`);
+    if (!range) throw new FormatError(`quantizer '${source}' uses unsupported integer type ${dtypeName(container)}`, file);
     const [qmin, qmax] = clampRange(range, clip);
-    if (qmin >= qmax) throw new FormatError(file, `Clip range [${clip?.[0]}, ${clip?.[1]}] leaves no integer levels for '${source}'`);
+    if (qmin >= qmax) throw new FormatError(`Clip range [${clip?.[0]}, ${clip?.[1]}] leaves no integer levels for '${source}'`, file);
     let axis: number | null = null;
     if (p.perAxis) axis = p.axisAttr < 0 ? p.axisAttr + rank : p.axisAttr;
     return {
@@ -156,17 +156,17 @@ export function readOnnxModel(file: string, model: onnx.IModelProto, opts: ReadO
     }
     const quantizer = makeQuantizer(p, container, clipOf(w.clip), shape.length, w.weightName);
     if (quantizer.axis !== null && (quantizer.axis >= shape.length || shape[quantizer.axis] !== quantizer.scale.length)) {
-      throw new FormatError(file, `scale '${p.scaleName}' has ${quantizer.scale.length} values but weight '${w.weightName}' has ${shape[quantizer.axis!] ?? 'no'} slices on axis ${quantizer.axis}`);
+      throw new FormatError(`scale '${p.scaleName}' has ${quantizer.scale.length} values but weight '${w.weightName}' has ${shape[quantizer.axis!] ?? 'no'} slices on axis ${quantizer.axis}`, file);
     }
     const values = tensorToArray(wt, file);
     const weight: QuantizedLayer['weight'] = { shape, storedDtype: dtypeName(wt.dataType ?? 0) };
     if (w.latent) {
       if (values instanceof Float32Array) weight.latent = values; // a view into the file buffer where aligned
       else if (values instanceof Float64Array) weight.latent = values;
-      else throw new FormatError(file, `weight '${w.weightName}' feeds QuantizeLinear but is ${dtypeName(wt.dataType ?? 0)}, not float`);
+      else throw new FormatError(`weight '${w.weightName}' feeds QuantizeLinear but is ${dtypeName(wt.dataType ?? 0)}, not float`, file);
     } else {
       if (values instanceof Float32Array || values instanceof Float64Array || values instanceof BigInt64Array) {
-        throw new FormatError(file, `weight '${w.weightName}' feeds DequantizeLinear but is ${dtypeName(wt.dataType ?? 0)}, not an 8-bit or smaller integer type`);
+        throw new FormatError(`weight '${w.weightName}' feeds DequantizeLinear but is ${dtypeName(wt.dataType ?? 0)}, not an 8-bit or smaller integer type`, file);
       }
       weight.integer = Int32Array.from(values as ArrayLike<number>);
       if (quantizer.bitsSource === 'container') applyUserBits(quantizer, weight.integer, wt.name || w.weightName);
@@ -185,7 +185,7 @@ export function readOnnxModel(file: string, model: onnx.IModelProto, opts: ReadO
     return layer;
   }
   if (layers.length === 0) {
-    throw new FormatError(file, 'no quantized layer found: no weight reaches a Conv/Gemm/MatMul through DequantizeLinear (is this a QDQ model?)');
+    throw new FormatError('no quantized layer found: no weight reaches a Conv/Gemm/MatMul through DequantizeLinear (is this a QDQ model?)', file);
   }
   const clipped = layers.filter((l) => l.weightQuantizer.bitsSource === 'clip').length;
   if (clipped) notes.push(`${clipped} of ${layers.length} weight quantizers take their integer range from a Clip between QuantizeLinear and DequantizeLinear`);

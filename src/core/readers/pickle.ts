@@ -68,8 +68,8 @@ const MAX_KEY_CHARS = 1 << 12;
 
 
 export class PickleError extends FormatError {
-  constructor(file: string, message: string, readonly offset: number) {
-    super(file, `${message} (pickle offset ${offset})`);
+  constructor(message: string, file: string, readonly offset: number) {
+    super(`${message} (pickle offset ${offset})`, file);
     this.name = 'PickleError';
   }
 }
@@ -86,7 +86,7 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
   } catch (err) {
     if (err instanceof FormatError || isAllocationFailure(err)) throw err;
     // Anything else is still the file's doing: one line that names it.
-    throw new FormatError(opts.file, `cannot read the pickle (${(err as Error)?.message?.split('\n')[0] ?? String(err)})`);
+    throw new FormatError(`cannot read the pickle (${(err as Error)?.message?.split('\n')[0] ?? String(err)})`, opts.file);
   }
 }
 
@@ -100,7 +100,7 @@ function run(data: Uint8Array, start: number, opts: UnpickleOptions): { value: u
   let stack: unknown[] = [];
   const marks: unknown[][] = [];
   const memo = new Map<number, unknown>();
-  const fail = (msg: string): never => { throw new PickleError(file, msg, opPos); };
+  const fail = (msg: string): never => { throw new PickleError(msg, file, opPos); };
 
   const need = (n: number) => { if (pos + n > data.length) fail(`truncated pickle: ${n} bytes needed, ${data.length - pos} left`); };
   const u8 = () => { need(1); return data[pos++]; };

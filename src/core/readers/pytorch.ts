@@ -28,15 +28,15 @@ interface Opened { root: unknown; storageBytes: (key: string) => Uint8Array; big
 function openZip(file: string, bytes: Uint8Array): Opened {
   const zip = new ZipArchive(bytes, file);
   const pkls = [...zip.entries.keys()].filter((n) => n === 'data.pkl' || n.endsWith('/data.pkl')).sort((a, b) => a.length - b.length);
-  if (pkls.length === 0) throw new FormatError(file, 'zip archive has no data.pkl: not a torch.save checkpoint');
+  if (pkls.length === 0) throw new FormatError('zip archive has no data.pkl: not a torch.save checkpoint', file);
   const prefix = pkls[0].slice(0, -'data.pkl'.length); // "archive/" (or "")
   if (zip.entries.has(`${prefix}constants.pkl`) || [...zip.entries.keys()].some((n) => n.startsWith(`${prefix}code/`))) {
-    throw new FormatError(file, 'this is a TorchScript archive (torch.jit.save), which holds compiled code: save the model with torch.save(model) or torch.save(model.state_dict()) instead');
+    throw new FormatError('this is a TorchScript archive (torch.jit.save), which holds compiled code: save the model with torch.save(model) or torch.save(model.state_dict()) instead', file);
   }
   let bigEndian = false;
   if (zip.entries.has(`${prefix}byteorder`)) {
     const order = new TextDecoder().decode(zip.read(`${prefix}byteorder`)).trim();
-    if (order !== 'little' && order !== 'big') throw new FormatError(file, `unknown byteorder '${order}'`);
+    if (order !== 'little' && order !== 'big') throw new FormatError(`unknown byteorder '${order}'`, file);
     bigEndian = order === 'big';
   }
 
@@ -53,7 +53,7 @@ function openZip(file: string, bytes: Uint8Array): Opened {
     let b = storages.get(key);
     if (!b) {
       const name = `${prefix}data/${key}`;
-      if (!zip.entries.has(name)) throw new FormatError(file, `storage '${key}' referenced by data.pkl is missing from the archive`);
+      if (!zip.entries.has(name)) throw new FormatError(`storage '${key}' referenced by data.pkl is missing from the archive`, file);
       b = zip.read(name);
       storages.set(key, b);
     }
@@ -75,10 +75,10 @@ export async function readPytorchLegacy(file: string, bytes: Uint8Array, opts: R
 function openLegacy(file: string, bytes: Uint8Array): Opened {
   const magic = unpickleAt(bytes, 0, { file });
   if (magic.value !== 0x1950a86a20f9469cfc6cn) {
-    throw new FormatError(file, 'a pickle, but not a torch.save file (no torch magic number)');
+    throw new FormatError('a pickle, but not a torch.save file (no torch magic number)', file);
   }
   const version = unpickleAt(bytes, magic.end, { file });
-  if (version.value !== 1001) throw new FormatError(file, `unsupported legacy torch.save protocol version ${String(version.value)}`);
+  if (version.value !== 1001) throw new FormatError(`unsupported legacy torch.save protocol version ${String(version.value)}`, file);
   const sysInfo = unpickleAt(bytes, version.end, { file });
   const littleEndian = sysInfo.value instanceof Map ? sysInfo.value.get('little_endian') !== false : true;
   const storageTypes = new Map<string, DType>();
@@ -99,17 +99,17 @@ function openLegacy(file: string, bytes: Uint8Array): Opened {
     },
   });
   const keys = unpickleAt(bytes, obj.end, { file });
-  if (!Array.isArray(keys.value)) throw new FormatError(file, 'legacy torch.save file: storage key list missing');
+  if (!Array.isArray(keys.value)) throw new FormatError('legacy torch.save file: storage key list missing', file);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const roots = new Map<string, Uint8Array>();
   let pos = keys.end;
   for (const k of keys.value.map(String)) {
     const dtype = storageTypes.get(k);
-    if (!dtype) throw new FormatError(file, `legacy torch.save file: storage '${k}' has no type`);
-    if (pos + 8 > bytes.length) throw new FormatError(file, `legacy torch.save file truncated before storage '${k}'`);
+    if (!dtype) throw new FormatError(`legacy torch.save file: storage '${k}' has no type`, file);
+    if (pos + 8 > bytes.length) throw new FormatError(`legacy torch.save file truncated before storage '${k}'`, file);
     const n = Number(littleEndian ? dv.getBigInt64(pos, true) : dv.getBigInt64(pos, false));
     const len = n * DTYPE_SIZE[dtype];
-    if (n < 0 || pos + 8 + len > bytes.length) throw new FormatError(file, `legacy torch.save file truncated in storage '${k}' (${len} bytes expected)`);
+    if (n < 0 || pos + 8 + len > bytes.length) throw new FormatError(`legacy torch.save file truncated in storage '${k}' (${len} bytes expected)`, file);
     roots.set(k, bytes.subarray(pos + 8, pos + 8 + len));
     pos += 8 + len;
   }
@@ -118,7 +118,7 @@ function openLegacy(file: string, bytes: Uint8Array): Opened {
     if (root) return root;
     const v = views.get(key);
     const r = v && roots.get(v.root);
-    if (!v || !r) throw new FormatError(file, `storage '${key}' referenced by the pickle is missing`);
+    if (!v || !r) throw new FormatError(`storage '${key}' referenced by the pickle is missing`, file);
     const size = DTYPE_SIZE[storageTypes.get(v.root)!];
     return r.subarray(v.offset * size, (v.offset + v.size) * size);
   };
@@ -135,11 +135,11 @@ export function readPytorchModules(file: string, bytes: Uint8Array): { variant: 
 }
 
 function storageRef(file: string, pid: unknown): { rootKey: string; dtype: DType } {
-  if (!Array.isArray(pid) || pid[0] !== 'storage') throw new FormatError(file, `unexpected persistent id (${typeName(pid)}) in the pickle`);
+  if (!Array.isArray(pid) || pid[0] !== 'storage') throw new FormatError(`unexpected persistent id (${typeName(pid)}) in the pickle`, file);
   const type = pid[1];
   const name = type instanceof PyGlobal ? type.name : String(type);
   const dtype = STORAGE_DTYPES[name];
-  if (!dtype) throw new FormatError(file, `unsupported storage type ${type instanceof PyGlobal ? type.fullName : name}`);
+  if (!dtype) throw new FormatError(`unsupported storage type ${type instanceof PyGlobal ? type.fullName : name}`, file);
   return { rootKey: String(pid[2]), dtype };
 }
 
@@ -147,7 +147,7 @@ function storageRef(file: string, pid: unknown): { rootKey: string; dtype: DType
 function flatVariants(file: string, root: unknown, storageBytes: (key: string) => Uint8Array, bigEndian: boolean): { variant: string; flat: FlatModel; modelClass?: string; epoch?: number }[] {
   const addTensor = (flat: FlatModel, name: string, t: TensorRef) => {
     const s = t.storage as StorageRef;
-    if (!s || typeof s.key !== 'string') throw new FormatError(file, `tensor '${name}' has no storage`);
+    if (!s || typeof s.key !== 'string') throw new FormatError(`tensor '${name}' has no storage`, file);
     flat.tensors.set(name, storageTensor(storageBytes(s.key), s.dtype, t.shape, t.stride, t.offset, { bigEndian, file, name }));
   };
 
@@ -167,7 +167,7 @@ function flatVariants(file: string, root: unknown, storageBytes: (key: string) =
   }
   if (variants.length === 0) {
     const what = root instanceof Map ? `a dict with keys ${[...root.keys()].slice(0, 8).map(String).join(', ')}` : typeName(root);
-    throw new FormatError(file, `no model found in the checkpoint (it holds ${what}); expected a state_dict, a module, or a dict with 'model'/'ema'/'state_dict'`);
+    throw new FormatError(`no model found in the checkpoint (it holds ${what}); expected a state_dict, a module, or a dict with 'model'/'ema'/'state_dict'`, file);
   }
 
   return variants.map(([variant, value]) => {
@@ -200,7 +200,7 @@ function buildCheckpoint(file: string, root: unknown, storageBytes: (key: string
     if (dtypes.has('float16') || dtypes.has('bfloat16')) notes.push(`${name}: weights stored as ${[...dtypes].join('/')}, read as float32`);
   }
   if (models.length === 0) {
-    throw new FormatError(file, `no quantized layer found (${variants.map(([n]) => n).join(', ')}: ${floatLayerCounts.join('/')} weights, none with a weight quantizer: looked for torch.ao FakeQuantize scale/zero_point, LSQ s/alpha/step_size, pytorch-quantization _amax, Brevitas scaling_impl.value)`);
+    throw new FormatError(`no quantized layer found (${variants.map(([n]) => n).join(', ')}: ${floatLayerCounts.join('/')} weights, none with a weight quantizer: looked for torch.ao FakeQuantize scale/zero_point, LSQ s/alpha/step_size, pytorch-quantization _amax, Brevitas scaling_impl.value)`, file);
   }
   return { file, format: 'pytorch', epoch, modelClass, variants: models, notes };
 }
@@ -210,7 +210,7 @@ function buildCheckpoint(file: string, root: unknown, storageBytes: (key: string
 const MAX_MODULE_DEPTH = 200;
 
 function walkModule(file: string, obj: PyObject, prefix: string, flat: FlatModel, seen: Set<object>, addTensor: (flat: FlatModel, name: string, t: TensorRef) => void, depth: number): void {
-  if (depth > MAX_MODULE_DEPTH) throw new FormatError(file, `modules nested more than ${MAX_MODULE_DEPTH} levels deep (at ${prefix.slice(0, 80)}…): not a model`);
+  if (depth > MAX_MODULE_DEPTH) throw new FormatError(`modules nested more than ${MAX_MODULE_DEPTH} levels deep (at ${prefix.slice(0, 80)}…): not a model`, file);
   if (seen.has(obj)) return;
   seen.add(obj);
   flat.classes.set(prefix.replace(/\.$/, ''), obj.className);

@@ -10,17 +10,17 @@ const DTYPES: Record<string, DType> = {
 };
 
 export async function readSafetensors(file: string, bytes: Uint8Array, opts: ReadOptions = {}): Promise<Checkpoint> {
-  if (bytes.length < 8) throw new FormatError(file, 'too short for safetensors (no header length)');
+  if (bytes.length < 8) throw new FormatError('too short for safetensors (no header length)', file);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(dv.getBigUint64(0, true));
-  if (n < 2 || 8 + n > bytes.length) throw new FormatError(file, `safetensors header length ${n} does not fit the file (${bytes.length} bytes): truncated?`);
+  if (n < 2 || 8 + n > bytes.length) throw new FormatError(`safetensors header length ${n} does not fit the file (${bytes.length} bytes): truncated?`, file);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
   } catch (err) {
-    throw new FormatError(file, `safetensors header is not valid JSON (${(err as Error).message})`);
+    throw new FormatError(`safetensors header is not valid JSON (${(err as Error).message})`, file);
   }
-  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new FormatError(file, 'safetensors header is not a JSON object');
+  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new FormatError('safetensors header is not a JSON object', file);
   const data = bytes.subarray(8 + n);
   const flat: FlatModel = { tensors: new Map(), attrs: new Map(), classes: new Map() };
   for (const [name, info] of Object.entries(header)) {
@@ -34,20 +34,20 @@ export async function readSafetensors(file: string, bytes: Uint8Array, opts: Rea
     }
     const t = info as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
     const dtype = DTYPES[t?.dtype ?? ''];
-    if (!dtype) throw new FormatError(file, `tensor '${name}' has unsupported dtype ${t?.dtype}`);
+    if (!dtype) throw new FormatError(`tensor '${name}' has unsupported dtype ${t?.dtype}`, file);
     const shape = t.shape;
     const off = t.data_offsets;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw new FormatError(file, `tensor '${name}' has an invalid shape`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw new FormatError(`tensor '${name}' has an invalid shape`, file);
     if (!Array.isArray(off) || off.length !== 2 || !(off[0] >= 0 && off[1] >= off[0] && off[1] <= data.length)) {
-      throw new FormatError(file, `tensor '${name}' data_offsets ${JSON.stringify(off)} lie outside the data (${data.length} bytes): truncated?`);
+      throw new FormatError(`tensor '${name}' data_offsets ${JSON.stringify(off)} lie outside the data (${data.length} bytes): truncated?`, file);
     }
     const count = shape.reduce((a, b) => a * b, 1);
-    if (off[1] - off[0] !== count * DTYPE_SIZE[dtype]) throw new FormatError(file, `tensor '${name}' has ${off[1] - off[0]} bytes for ${count} ${dtype} values`);
+    if (off[1] - off[0] !== count * DTYPE_SIZE[dtype]) throw new FormatError(`tensor '${name}' has ${off[1] - off[0]} bytes for ${count} ${dtype} values`, file);
     flat.tensors.set(name, storageTensor(data.subarray(off[0], off[1]), dtype, shape, undefined, 0, { file, name }));
   }
   const res = layersFromFlat(file, flat, 'safetensors', opts);
   if (res.model.layers.length === 0) {
-    throw new FormatError(file, `no quantized layer found (${res.floatLayers.length} weights, none with a weight quantizer: looked for torch.ao scale/zero_point, LSQ s/alpha/step_size, pytorch-quantization _amax, Brevitas scaling_impl.value)`);
+    throw new FormatError(`no quantized layer found (${res.floatLayers.length} weights, none with a weight quantizer: looked for torch.ao scale/zero_point, LSQ s/alpha/step_size, pytorch-quantization _amax, Brevitas scaling_impl.value)`, file);
   }
   res.model.variant = 'state_dict';
   const dtypes = new Set([...flat.tensors.values()].filter((x) => x.shape.length >= 2).map((x) => x.dtype));

@@ -128,7 +128,7 @@ export function layersFromFlat(file: string, flat: FlatModel, variant: string, o
     const a = groupAttrs(flat, g.root);
     const range = rangeOf(a, g.family, role, opts);
     if (!range) { missingBits.push(g.root); return undefined; }
-    if (range.qmin >= range.qmax) throw new FormatError(file, `quantizer '${g.root}' has an empty integer range [${range.qmin}, ${range.qmax}]`);
+    if (range.qmin >= range.qmax) throw new FormatError(`quantizer '${g.root}' has an empty integer range [${range.qmin}, ${range.qmax}]`, file);
     const t = flat.tensors.get(g.scaleKey)!;
     const raw = t.toFloat64();
     const scale = g.threshold ? raw.map((v) => v / range.qmax) : Float64Array.from(raw);
@@ -136,7 +136,7 @@ export function layersFromFlat(file: string, flat: FlatModel, variant: string, o
       const s = raw[i];
       if (!(s > 0) || !Number.isFinite(s)) {
         const kind = Number.isNaN(s) ? 'NaN' : s === 0 ? 'zero' : s < 0 ? 'negative' : 'infinite';
-        throw new FormatError(file, `${kind} ${g.threshold ? 'range' : 'scale'} ${s} in tensor '${variantKey(variant, g.scaleKey)}'${raw.length > 1 ? ` at index ${i}` : ''}`);
+        throw new FormatError(`${kind} ${g.threshold ? 'range' : 'scale'} ${s} in tensor '${variantKey(variant, g.scaleKey)}'${raw.length > 1 ? ` at index ${i}` : ''}`, file);
       }
     }
     let zeroPoint = new Float64Array(scale.length);
@@ -144,7 +144,7 @@ export function layersFromFlat(file: string, flat: FlatModel, variant: string, o
       const z = flat.tensors.get(g.zeroPointKey)!.toFloat64();
       if (z.length === scale.length) zeroPoint = Float64Array.from(z);
       else if (z.length === 1) zeroPoint.fill(z[0]);
-      else throw new FormatError(file, `zero point '${g.zeroPointKey}' has ${z.length} values, scale has ${scale.length}`);
+      else throw new FormatError(`zero point '${g.zeroPointKey}' has ${z.length} values, scale has ${scale.length}`, file);
     }
     const axisAttr = num(a.get('ch_axis')) ?? num(a.get('_axis')) ?? num(a.get('axis'));
     const axis = scale.length > 1 ? (axisAttr !== undefined && axisAttr >= 0 ? axisAttr : role === 'weight' ? 0 : 1) : null;
@@ -182,7 +182,7 @@ export function layersFromFlat(file: string, flat: FlatModel, variant: string, o
     const bn = foldedBatchNorm(flat, name, t.shape[0]);
     if (bn) { latent = bn.foldWeight(latent); bnFolded.push(name); }
     if (wq.axis !== null && (wq.axis >= t.shape.length || t.shape[wq.axis] !== wq.scale.length)) {
-      throw new FormatError(file, `quantizer '${wg.root}' has ${wq.scale.length} scales but weight '${key}' has shape [${t.shape.join(', ')}]`);
+      throw new FormatError(`quantizer '${wg.root}' has ${wq.scale.length} scales but weight '${key}' has shape [${t.shape.join(', ')}]`, file);
     }
     const layer: QuantizedLayer = {
       name, op: opOf(flat.classes.get(name), t.shape.length), weightQuantizer: wq,
@@ -216,7 +216,7 @@ export function layersFromFlat(file: string, flat: FlatModel, variant: string, o
     if (q) activations.push({ name: g.root, quantizer: q });
   }
   if (missingBits.length) {
-    throw new FormatError(file, `the bit-width of ${missingBits.length} quantizer(s) is not recorded in the file (e.g. '${variantKey(variant, missingBits[0])}'): pass --bits N (setting qatLens.bits)`);
+    throw new FormatError(`the bit-width of ${missingBits.length} quantizer(s) is not recorded in the file (e.g. '${variantKey(variant, missingBits[0])}'): pass --bits N (setting qatLens.bits)`, file);
   }
   const notes: string[] = [];
   const pre = variant === 'state_dict' ? '' : `${variant}: `;

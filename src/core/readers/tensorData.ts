@@ -46,16 +46,16 @@ export function storageTensor(
   opts: { bigEndian?: boolean; file: string; name: string },
 ): FlatTensor {
   const size = DTYPE_SIZE[dtype];
-  if (!size) throw new FormatError(opts.file, `tensor '${opts.name}' has unsupported dtype ${dtype}`);
+  if (!size) throw new FormatError(`tensor '${opts.name}' has unsupported dtype ${dtype}`, opts.file);
   const bad = (x: number) => !Number.isSafeInteger(x) || x < 0;
   if (shape.some(bad) || (stride && stride.some(bad)) || bad(offset)) {
-    throw new FormatError(opts.file, `tensor '${opts.name}' has an invalid shape, stride or offset ([${shape.join(', ')}], [${(stride ?? []).join(', ')}], ${offset})`);
+    throw new FormatError(`tensor '${opts.name}' has an invalid shape, stride or offset ([${shape.join(', ')}], [${(stride ?? []).join(', ')}], ${offset})`, opts.file);
   }
   const n = numel(shape);
   // Elements are checked against the bytes that back them before anything is materialized: zero or
   // overlapping strides could otherwise expand a 4-byte storage into gigabytes.
   if (n * size > storage.byteLength) {
-    throw new FormatError(opts.file, `tensor '${opts.name}' declares ${n} ${dtype} elements [${shape.join(', ')}] over a storage of ${storage.byteLength} bytes (zero or overlapping strides?)`);
+    throw new FormatError(`tensor '${opts.name}' declares ${n} ${dtype} elements [${shape.join(', ')}] over a storage of ${storage.byteLength} bytes (zero or overlapping strides?)`, opts.file);
   }
   const strides = stride && stride.length === shape.length ? stride : contiguousStrides(shape);
   const contiguous = strides.every((s, i) => shape[i] === 1 || s === contiguousStrides(shape)[i]);
@@ -63,7 +63,7 @@ export function storageTensor(
   let maxIndex = offset;
   for (let i = 0; i < shape.length; i++) if (shape[i] > 0) maxIndex += (shape[i] - 1) * Math.max(0, strides[i]);
   if (n > 0 && (maxIndex + 1) * size > storage.byteLength) {
-    throw new FormatError(opts.file, `tensor '${opts.name}' (${dtype} [${shape.join(', ')}]) reaches past the end of its storage (${storage.byteLength} bytes)`);
+    throw new FormatError(`tensor '${opts.name}' (${dtype} [${shape.join(', ')}]) reaches past the end of its storage (${storage.byteLength} bytes)`, opts.file);
   }
 
   /** Storage-element index of each row-major position. */

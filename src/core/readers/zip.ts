@@ -22,7 +22,7 @@ export class ZipArchive {
   }
 
   private fail(msg: string): never {
-    throw new FormatError(this.file, `corrupt or truncated zip archive: ${msg}`);
+    throw new FormatError(`corrupt or truncated zip archive: ${msg}`, this.file);
   }
 
   private u16(o: number) { if (o + 2 > this.data.length) this.fail('read past end'); return this.dv.getUint16(o, true); }
@@ -86,7 +86,7 @@ export class ZipArchive {
   /** Entry bytes: a view for stored entries, inflated for deflated ones. */
   read(name: string): Uint8Array {
     const en = this.entries.get(name);
-    if (!en) throw new FormatError(this.file, `zip entry '${name}' not found`);
+    if (!en) throw new FormatError(`zip entry '${name}' not found`, this.file);
     const o = en.localOffset;
     if (this.u32(o) !== 0x04034b50) this.fail(`local header of '${name}' has a bad signature`);
     const start = o + 30 + this.u16(o + 26) + this.u16(o + 28);
