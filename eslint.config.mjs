@@ -33,13 +33,18 @@ export default tseslint.config(
   {
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [{ name: 'vscode', message: 'src/core is the engine: it imports nothing of vscode.' }],
-        patterns: [{
-          regex: '(^|/)(shared|host|worker)(/|$)',
-          message: 'src/core imports nothing of src/shared, src/host or src/worker (they import core).',
-        }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'vscode', message: 'src/core is the engine: it imports nothing of vscode.' }],
+          patterns: [
+            {
+              regex: '(^|/)(shared|host|worker)(/|$)',
+              message: 'src/core imports nothing of src/shared, src/host or src/worker (they import core).',
+            },
+          ],
+        },
+      ],
     },
   },
 );

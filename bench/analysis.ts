@@ -11,7 +11,11 @@ import type { Checkpoint, QuantizedLayer } from '../src/core/model';
 
 /** Conv shapes in the spirit of YOLOv7 (ELAN blocks of 3x3 and 1x1 convs, three detection convs), ~37M weights. */
 function yolov7LikeShapes(target = 37_000_000): number[][] {
-  const shapes: number[][] = [[32, 3, 3, 3], [64, 32, 3, 3], [64, 64, 3, 3]];
+  const shapes: number[][] = [
+    [32, 3, 3, 3],
+    [64, 32, 3, 3],
+    [64, 64, 3, 3],
+  ];
   for (const c of [64, 128, 256, 512]) {
     // ELAN: two 1x1 splits, four 3x3, a 1x1 merge, then a downsampling conv
     shapes.push([c, 2 * c, 1, 1], [c, 2 * c, 1, 1], [c, c, 3, 3], [c, c, 3, 3], [c, c, 3, 3], [c, c, 3, 3], [4 * c, 4 * c, 1, 1], [2 * c, 4 * c, 1, 1], [2 * c, 2 * c, 3, 3]);
@@ -28,7 +32,7 @@ function yolov7LikeShapes(target = 37_000_000): number[][] {
 
 function makeModel(): { ck: Checkpoint; count: number } {
   let seed = 12345;
-  const rand = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296);
+  const rand = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296;
   const layers: QuantizedLayer[] = yolov7LikeShapes().map((shape, li) => {
     const n = shape.reduce((a, b) => a * b, 1);
     const latent = new Float32Array(n);
@@ -101,12 +105,20 @@ export async function benchAnalysis(log: (s: string) => void = console.log): Pro
     ...ck,
     file: `epoch_${e}.pt`,
     epoch: e,
-    variants: [{ variant: 'model', activations: [], layers: ck.variants[0].layers.map((l) => ({ ...l, weightQuantizer: { ...l.weightQuantizer, scale: l.weightQuantizer.scale.map((x) => x * (1 + 0.005 * e)) } })) }],
+    variants: [
+      {
+        variant: 'model',
+        activations: [],
+        layers: ck.variants[0].layers.map((l) => ({ ...l, weightQuantizer: { ...l.weightQuantizer, scale: l.weightQuantizer.scale.map((x) => x * (1 + 0.005 * e)) } })),
+      },
+    ],
   }));
   const t1 = performance.now();
   const seqReport = analyzeCheckpoints(run);
   res.sequenceSeconds = (performance.now() - t1) / 1000;
-  log(`sequence of 3 checkpoints (stats of each, flips, reversals, scale movement): ${res.sequenceSeconds.toFixed(3)} s, ${((3 * count) / res.sequenceSeconds / 1e6).toFixed(1)}M weights/s; mean flip fraction ${(seqReport.sequence!.layers.reduce((a, l) => a + l.flipFractions[0], 0) / layers).toFixed(4)}`);
+  log(
+    `sequence of 3 checkpoints (stats of each, flips, reversals, scale movement): ${res.sequenceSeconds.toFixed(3)} s, ${((3 * count) / res.sequenceSeconds / 1e6).toFixed(1)}M weights/s; mean flip fraction ${(seqReport.sequence!.layers.reduce((a, l) => a + l.flipFractions[0], 0) / layers).toFixed(4)}`,
+  );
 
   const dir = mkdtempSync(join(tmpdir(), 'qat-lens-bench-'));
   try {

@@ -36,7 +36,8 @@ export function syntheticCoco(nImages = 500, nDets = 20000, nCats = 80, seed = 1
     const objs: { cat: number; box: [number, number, number, number] }[] = [];
     const nObj = 1 + Math.floor(r() * 13);
     for (let o = 0; o < nObj; o++) {
-      const w = r2(4 + r() ** 2 * 400), h = r2(4 + r() ** 2 * 300);
+      const w = r2(4 + r() ** 2 * 400),
+        h = r2(4 + r() ** 2 * 300);
       const box: [number, number, number, number] = [r2(r() * (640 - w)), r2(r() * (480 - h)), w, h];
       const cat = 1 + Math.floor(r() ** 1.5 * nCats);
       const crowd = r() < 0.01 ? 1 : 0;
@@ -52,7 +53,8 @@ export function syntheticCoco(nImages = 500, nDets = 20000, nCats = 80, seed = 1
         box = [r2(x + (r() - 0.5) * 0.3 * w), r2(y + (r() - 0.5) * 0.3 * h), r2(w * (0.8 + 0.4 * r())), r2(h * (0.8 + 0.4 * r()))];
         cat = r() < 0.9 ? o.cat : 1 + Math.floor(r() * nCats);
       } else {
-        const w = r2(4 + r() * 200), h = r2(4 + r() * 200);
+        const w = r2(4 + r() * 200),
+          h = r2(4 + r() * 200);
         box = [r2(r() * (640 - w)), r2(r() * (480 - h)), w, h];
         cat = 1 + Math.floor(r() ** 1.5 * nCats);
       }
@@ -112,7 +114,9 @@ export async function benchCocoEval(log: (line: string) => void = console.log): 
     const withLoad = (performance.now() - t0) / 1000;
     const res: CocoEvalBench = { images: gt.images.length, detections: dets.length, tsSeconds: best, tsColdSeconds: cold, tsWithLoadSeconds: withLoad };
     log(`cocoeval: ${res.images} images, ${gt.annotations.length} gt, ${res.detections} detections`);
-    log(`  TypeScript evaluator: ${(best * 1000).toFixed(1)} ms (best of ${runs} warm runs; first run ${(cold * 1000).toFixed(0)} ms); reading both JSON files + evaluating ${(withLoad * 1000).toFixed(1)} ms`);
+    log(
+      `  TypeScript evaluator: ${(best * 1000).toFixed(1)} ms (best of ${runs} warm runs; first run ${(cold * 1000).toFixed(0)} ms); reading both JSON files + evaluating ${(withLoad * 1000).toFixed(1)} ms`,
+    );
 
     const hasNumpy = spawnSync(PY, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
     if (!hasNumpy) {

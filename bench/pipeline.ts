@@ -42,18 +42,28 @@ function models(): { name: string; file: string }[] {
   // QATLENS_BENCH_MODELS=a.onnx,b.onnx overrides (e.g. YOLOv5n-sized models on a GPU host).
   const env = process.env.QATLENS_BENCH_MODELS;
   if (env) return env.split(',').map((file) => ({ name: file.split('/').pop()!, file }));
-  const ex = [['float', join(SHAPES, 'float.onnx')], ['w4a4 qdq', join(SHAPES, 'w4a4', 'qdq.onnx')]].filter(([, f]) => existsSync(f));
+  const ex = [
+    ['float', join(SHAPES, 'float.onnx')],
+    ['w4a4 qdq', join(SHAPES, 'w4a4', 'qdq.onnx')],
+  ].filter(([, f]) => existsSync(f));
   if (ex.length) return ex.map(([name, file]) => ({ name: `shapes ${name}`, file }));
   const fix = join(ROOT, 'test', 'fixtures', 'pipeline');
-  return [{ name: 'fixture float (64x64)', file: join(fix, 'float.onnx') }, { name: 'fixture qdq (64x64)', file: join(fix, 'qdq.onnx') }];
+  return [
+    { name: 'fixture float (64x64)', file: join(fix, 'float.onnx') },
+    { name: 'fixture qdq (64x64)', file: join(fix, 'qdq.onnx') },
+  ];
 }
 
 async function bare(file: string, engine: EngineName, ds: Dataset, batch: number): Promise<number> {
   const bytes = readFileSync(file);
   const { proto, info } = decodeDetector(bytes, file);
-  const H = info.height ?? 640, W = info.width ?? 640;
+  const H = info.height ?? 640,
+    W = info.width ?? 640;
   const b = info.batch ?? batch;
-  const es = await openSession({ original: bytes, gpu: () => ({ bytes: info.qdq ? onnx.ModelProto.encode(rewriteQdqToFloat(proto, file, { round: 'magic' }).model).finish() : bytes, rewritten: info.qdq }) }, engine);
+  const es = await openSession(
+    { original: bytes, gpu: () => ({ bytes: info.qdq ? onnx.ModelProto.encode(rewriteQdqToFloat(proto, file, { round: 'magic' }).model).finish() : bytes, rewritten: info.qdq }) },
+    engine,
+  );
   const plane = 3 * H * W;
   const inputs: ort.Tensor[] = [];
   for (let i = 0; i < ds.images.length; i += b) {
@@ -79,12 +89,16 @@ export async function benchPipeline(log: (line: string) => void = console.log): 
     // Models with other classes (the fixtures, COCO-80 models) get the shapes images under their
     // own class names: speed only, no scoring.
     const names = info.names ?? Array.from({ length: detectLayout(info.outputDims.map((d) => d ?? 1)).classes }, (_, i) => `class${i}`);
-    const ds: Dataset = names.length !== shapes.names.length
-      ? { ...shapes, names, categoryIds: names.map((_, i) => i + 1), gt: { ...shapes.gt, annotations: [], categories: names.map((name, i) => ({ id: i + 1, name })) } }
-      : shapes;
+    const ds: Dataset =
+      names.length !== shapes.names.length
+        ? { ...shapes, names, categoryIds: names.map((_, i) => i + 1), gt: { ...shapes.gt, annotations: [], categories: names.map((name, i) => ({ id: i + 1, name })) } }
+        : shapes;
     const engines = await probeEngines({ original: readFileSync(m.file), gpu: () => ({ bytes: readFileSync(m.file), rewritten: false }) });
     for (const e of engines) {
-      if (!e.available) { log(`${m.name}: ${e.engine} not available (${e.reason})`); continue; }
+      if (!e.available) {
+        log(`${m.name}: ${e.engine} not available (${e.reason})`);
+        continue;
+      }
       const batch = 8;
       await detectDataset(m.file, { ...ds, images: ds.images.slice(0, 8) }, { engine: e.engine, batch }); // warm-up (JIT, caches)
       const r = await detectDataset(m.file, ds, { engine: e.engine, batch });
@@ -92,11 +106,22 @@ export async function benchPipeline(log: (line: string) => void = console.log): 
       const pipe = (r.run.images.length / (t.totalMs - t.sessionMs)) * 1000;
       const b = await bare(m.file, e.engine, ds, batch);
       const row: PipelineBenchRow = {
-        model: m.name, engine: e.engine, images: r.run.images.length, batch: r.run.input.batch, input: `${r.run.input.width}x${r.run.input.height}`,
-        pipelineImagesPerS: pipe, bareImagesPerS: b, overhead: 1 - pipe / b, decodeMs: t.decodeMs, inferenceMs: t.inferenceMs, nmsMs: t.nmsMs,
+        model: m.name,
+        engine: e.engine,
+        images: r.run.images.length,
+        batch: r.run.input.batch,
+        input: `${r.run.input.width}x${r.run.input.height}`,
+        pipelineImagesPerS: pipe,
+        bareImagesPerS: b,
+        overhead: 1 - pipe / b,
+        decodeMs: t.decodeMs,
+        inferenceMs: t.inferenceMs,
+        nmsMs: t.nmsMs,
       };
       rows.push(row);
-      log(`${m.name} on ${e.engine} (${row.input}, batch ${row.batch}, ${row.images} images): pipeline ${pipe.toFixed(1)} images/s, bare session ${b.toFixed(1)} images/s, overhead ${(row.overhead * 100).toFixed(1)}% (decode ${t.decodeMs.toFixed(0)} ms overlapped, inference ${t.inferenceMs.toFixed(0)} ms, NMS ${t.nmsMs.toFixed(0)} ms)`);
+      log(
+        `${m.name} on ${e.engine} (${row.input}, batch ${row.batch}, ${row.images} images): pipeline ${pipe.toFixed(1)} images/s, bare session ${b.toFixed(1)} images/s, overhead ${(row.overhead * 100).toFixed(1)}% (decode ${t.decodeMs.toFixed(0)} ms overlapped, inference ${t.inferenceMs.toFixed(0)} ms, NMS ${t.nmsMs.toFixed(0)} ms)`,
+      );
     }
   }
   // The QDQ model against its GPU-engine rewrite, bare sessions, on every available engine.
@@ -105,4 +130,8 @@ export async function benchPipeline(log: (line: string) => void = console.log): 
   return rows;
 }
 
-if (require.main === module) benchPipeline().catch((e) => { console.error(e); process.exit(1); });
+if (require.main === module)
+  benchPipeline().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });

@@ -18,7 +18,13 @@ const PY = '/usr/bin/python3';
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 
 export interface SideResult {
-  engine: string; msPerImage: number; stepMs: number; cpuPerWall: number | null; peakRssMB: number; losses: number[]; microBatch?: number;
+  engine: string;
+  msPerImage: number;
+  stepMs: number;
+  cpuPerWall: number | null;
+  peakRssMB: number;
+  losses: number[];
+  microBatch?: number;
 }
 
 /** One side in a child process; it prints one JSON line last. */
@@ -30,7 +36,10 @@ function runChild(cmd: string, args: string[]): SideResult {
 }
 
 const hasTorch = () => existsSync(PY) && spawnSync(PY, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 const f1 = (x: number | null | undefined) => (x == null ? '-' : x.toFixed(1));
 
 function ours(model: string, data: string, size: number, batch: number, steps: number, threads: number, extra: string[] = []): SideResult {
@@ -38,8 +47,12 @@ function ours(model: string, data: string, size: number, batch: number, steps: n
 }
 
 async function benchExample(): Promise<Record<string, unknown>> {
-  const model = 'examples/shapes/w4a4/qdq.onnx', data = 'examples/shapes';
-  const batch = env('QC_BENCH_BATCH', 16), steps = env('QC_BENCH_STEPS', 4), rounds = env('QC_BENCH_ROUNDS', 2), threads = env('QC_BENCH_THREADS', cpus().length);
+  const model = 'examples/shapes/w4a4/qdq.onnx',
+    data = 'examples/shapes';
+  const batch = env('QC_BENCH_BATCH', 16),
+    steps = env('QC_BENCH_STEPS', 4),
+    rounds = env('QC_BENCH_ROUNDS', 2),
+    threads = env('QC_BENCH_THREADS', cpus().length);
   console.log(`example W4A4 QDQ (${model}), 320x320, batch ${batch}, ${threads} threads, 1 + ${steps} steps per run, ${rounds} rounds alternating; load ${load()} (${cpus().length} cores)`);
   const torch = hasTorch();
   const dir = join(tmpdir(), 'qat-lens-bench');
@@ -53,31 +66,43 @@ async function benchExample(): Promise<Record<string, unknown>> {
     const b = torch ? runChild(PY, ['tools/example/qc_pytorch.py', model, prefix, '--threads', String(threads), '--warmup', '1']) : undefined;
     const l = load();
     rows.push({ round: r, ours: a, torch: b, load: l });
-    console.log(`round ${r}: QAT Lens ${f1(a.msPerImage)} ms/image (CPU/wall ${a.cpuPerWall?.toFixed(2)}, micro-batch ${a.microBatch}, peak ${a.peakRssMB.toFixed(0)} MB)` +
-      (b ? ` | PyTorch ${f1(b.msPerImage)} ms/image (CPU/wall ${b.cpuPerWall?.toFixed(2)}, peak ${b.peakRssMB.toFixed(0)} MB) | ratio ${(a.msPerImage / b.msPerImage).toFixed(2)}` : '') + ` | load ${l}`);
+    console.log(
+      `round ${r}: QAT Lens ${f1(a.msPerImage)} ms/image (CPU/wall ${a.cpuPerWall?.toFixed(2)}, micro-batch ${a.microBatch}, peak ${a.peakRssMB.toFixed(0)} MB)` +
+        (b ? ` | PyTorch ${f1(b.msPerImage)} ms/image (CPU/wall ${b.cpuPerWall?.toFixed(2)}, peak ${b.peakRssMB.toFixed(0)} MB) | ratio ${(a.msPerImage / b.msPerImage).toFixed(2)}` : '') +
+        ` | load ${l}`,
+    );
   }
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
   const o = mean(rows.map((r) => r.ours.msPerImage));
   const t = torch ? mean(rows.map((r) => r.torch!.msPerImage)) : undefined;
   const first = rows[0];
   console.log(`loss at step 1: QAT Lens ${first.ours.losses[0].toFixed(6)}${first.torch ? `, PyTorch ${first.torch.losses[0].toFixed(6)}` : ''} (same model and batch)`);
-  console.log(`mean: QAT Lens ${f1(o)} ms/image, CPU/wall ${mean(rows.map((r) => r.ours.cpuPerWall ?? 0)).toFixed(2)} (target ≥ 1.7 on 2 cores)` + (t ? `; PyTorch ${f1(t)} ms/image; ratio ${(o / t).toFixed(2)} (target ≤ 1.0)` : ''));
+  console.log(
+    `mean: QAT Lens ${f1(o)} ms/image, CPU/wall ${mean(rows.map((r) => r.ours.cpuPerWall ?? 0)).toFixed(2)} (target ≥ 1.7 on 2 cores)` +
+      (t ? `; PyTorch ${f1(t)} ms/image; ratio ${(o / t).toFixed(2)} (target ≤ 1.0)` : ''),
+  );
   return { oursMsPerImage: o, torchMsPerImage: t, ratio: t ? o / t : undefined, rows };
 }
 
 async function benchBig(): Promise<Record<string, unknown>> {
   const dir = join(tmpdir(), 'qat-lens-bench');
   mkdirSync(dir, { recursive: true });
-  const steps = env('QC_BENCH_STEPS', 2), threads = env('QC_BENCH_THREADS', cpus().length);
+  const steps = env('QC_BENCH_STEPS', 2),
+    threads = env('QC_BENCH_THREADS', cpus().length);
   const out: Record<string, unknown> = {};
-  for (const m of [{ name: 'yolov5n', size: 320, batch: 64 }, { name: 'yolov5s', size: 640, batch: 16 }]) {
+  for (const m of [
+    { name: 'yolov5n', size: 320, batch: 64 },
+    { name: 'yolov5s', size: 640, batch: 16 },
+  ]) {
     const file = join(dir, `${m.name}_w4a4_${m.size}.onnx`);
     if (!existsSync(file)) {
       console.log(`generating ${file} (tools/fixtures/qc/make_bench_model.py --${m.name} --imgsz ${m.size})`);
       execFileSync(PY, ['tools/fixtures/qc/make_bench_model.py', file, `--${m.name}`, '--imgsz', String(m.size)], { stdio: 'inherit' });
     }
     const r = ours(file, 'examples/shapes', m.size, m.batch, steps, threads);
-    console.log(`${m.name}-sized W4A4 (random weights), ${m.size}x${m.size}, batch ${m.batch}: ${f1(r.msPerImage)} ms/image (${(r.stepMs / 1000).toFixed(1)} s per step), CPU/wall ${r.cpuPerWall?.toFixed(2)}, micro-batch ${r.microBatch}, peak memory ${r.peakRssMB.toFixed(0)} MB; load ${load()}`);
+    console.log(
+      `${m.name}-sized W4A4 (random weights), ${m.size}x${m.size}, batch ${m.batch}: ${f1(r.msPerImage)} ms/image (${(r.stepMs / 1000).toFixed(1)} s per step), CPU/wall ${r.cpuPerWall?.toFixed(2)}, micro-batch ${r.microBatch}, peak memory ${r.peakRssMB.toFixed(0)} MB; load ${load()}`,
+    );
     out[m.name] = r;
   }
   return out;

@@ -15,11 +15,17 @@ import { writeBatches } from './qcBatches';
 const CALIB = 256;
 
 function summary(engine: string, fit: QcFit, batch: number): Record<string, unknown> {
-  const wall = fit.stepMs.slice(1).reduce((s, x) => s + x, 0), cpu = fit.stepCpuMs.slice(1).reduce((s, x) => s + x, 0);
+  const wall = fit.stepMs.slice(1).reduce((s, x) => s + x, 0),
+    cpu = fit.stepCpuMs.slice(1).reduce((s, x) => s + x, 0);
   const timed = fit.stepMs.length - 1;
   return {
-    engine, msPerImage: wall / (timed * batch), stepMs: wall / timed, cpuPerWall: cpu / wall,
-    peakRssMB: fit.peakRssBytes / MB, losses: fit.lossCurve, microBatch: fit.microBatch,
+    engine,
+    msPerImage: wall / (timed * batch),
+    stepMs: wall / timed,
+    cpuPerWall: cpu / wall,
+    peakRssMB: fit.peakRssBytes / MB,
+    losses: fit.lossCurve,
+    microBatch: fit.microBatch,
   };
 }
 
@@ -32,7 +38,9 @@ async function main(): Promise<void> {
     return;
   }
   const [file, data, sizeS, batchS, stepsS, threadsS] = a;
-  const size: [number, number] = [+sizeS, +sizeS], batch = +batchS, steps = +stepsS;
+  const size: [number, number] = [+sizeS, +sizeS],
+    batch = +batchS,
+    steps = +stepsS;
   const model = loadModel(file);
   const layers = findQuantLayers(indexGraph(model.graph!));
   const heads = await findHeads(model, file, size);

@@ -26,14 +26,22 @@ async function main(): Promise<void> {
   for (const c of configs) {
     const t0 = performance.now();
     const out = `/tmp/qc-example-${bits}-${c.steps}-${c.batch}-${c.lr}.onnx`;
-    const r = await runCorrect({ model: qdq, data, calib: 'calib', steps: c.steps, batch: c.batch, lr: c.lr, out, evaluate: false }, {
-      ...ctx, progress: (p) => { if (p.metrics?.step && p.metrics.step % 20 === 0) console.log(`  step ${p.metrics.step}: loss ${p.metrics.loss?.toFixed(4)}`); },
-    });
+    const r = await runCorrect(
+      { model: qdq, data, calib: 'calib', steps: c.steps, batch: c.batch, lr: c.lr, out, evaluate: false },
+      {
+        ...ctx,
+        progress: (p) => {
+          if (p.metrics?.step && p.metrics.step % 20 === 0) console.log(`  step ${p.metrics.step}: loss ${p.metrics.loss?.toFixed(4)}`);
+        },
+      },
+    );
     const after = await score(out, data, {}, quietContext());
     const recovered = gap > 0 ? (after.map! - qat.map!) / gap : NaN;
     const k = Math.min(10, r.lossCurve.length);
     const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
-    console.log(`QC steps ${c.steps} batch ${c.batch} lr ${c.lr}: mAP ${(100 * after.map!).toFixed(2)} (${after.map! >= qat.map! ? '+' : ''}${(100 * (after.map! - qat.map!)).toFixed(2)}), mAP@.5 ${(100 * qat.map50!).toFixed(2)} -> ${(100 * after.map50!).toFixed(2)}, gap recovered ${(100 * recovered).toFixed(1)}%, loss (mean of first/last ${k}) ${mean(r.lossCurve.slice(0, k)).toFixed(4)} -> ${mean(r.lossCurve.slice(-k)).toFixed(4)}, ${((performance.now() - t0) / 1000).toFixed(0)} s on ${r.device}`);
+    console.log(
+      `QC steps ${c.steps} batch ${c.batch} lr ${c.lr}: mAP ${(100 * after.map!).toFixed(2)} (${after.map! >= qat.map! ? '+' : ''}${(100 * (after.map! - qat.map!)).toFixed(2)}), mAP@.5 ${(100 * qat.map50!).toFixed(2)} -> ${(100 * after.map50!).toFixed(2)}, gap recovered ${(100 * recovered).toFixed(1)}%, loss (mean of first/last ${k}) ${mean(r.lossCurve.slice(0, k)).toFixed(4)} -> ${mean(r.lossCurve.slice(-k)).toFixed(4)}, ${((performance.now() - t0) / 1000).toFixed(0)} s on ${r.device}`,
+    );
     runs.push({ ...c, map: after.map, map50: after.map50, recovered, lossCurve: r.lossCurve, perLayer: r.perLayer, seconds: (performance.now() - t0) / 1000, device: r.device });
   }
   writeFileSync(`/tmp/qc-example-${bits}.json`, JSON.stringify({ bits, float: { map: float.map, map50: float.map50 }, qat: { map: qat.map, map50: qat.map50 }, runs }, null, 2));

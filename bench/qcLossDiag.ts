@@ -16,15 +16,23 @@ async function meanLoss(file: string, split: string): Promise<number> {
   const heads = await findHeads(model, file, [320, 320]);
   const engine = await createGradEngine(model, file, { engine: 'cpu', layers, heads: heads.outputs });
   const loss = lossFor('yolov5', { anchors: heads.anchors, strides: heads.strides, nc: heads.nc, imgsz: 320 });
-  const gamma = layers.map((l) => new Float32Array(l.channels).fill(1)), beta = layers.map((l) => new Float32Array(l.channels));
+  const gamma = layers.map((l) => new Float32Array(l.channels).fill(1)),
+    beta = layers.map((l) => new Float32Array(l.channels));
   const { images } = await labelledImages('examples/shapes', split);
   const src = calibSource(images, [320, 320]);
   const batch = 8;
-  let sum = 0, n = 0;
+  let sum = 0,
+    n = 0;
   for (let i = 0; i + batch <= src.count; i += batch) {
     const b = await src.batch(Array.from({ length: batch }, (_, k) => i + k));
     const h = await engine.forward(b.images, batch, gamma, beta);
-    const lv = loss.compute(h.map((data, k) => { const ny = 320 / heads.strides[k]; return { data, shape: [batch, data.length / (batch * ny * ny), ny, ny] }; }), b.targets);
+    const lv = loss.compute(
+      h.map((data, k) => {
+        const ny = 320 / heads.strides[k];
+        return { data, shape: [batch, data.length / (batch * ny * ny), ny, ny] };
+      }),
+      b.targets,
+    );
     sum += lv.loss / batch; // the loss is × batch size
     n++;
   }

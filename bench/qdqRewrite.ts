@@ -13,7 +13,14 @@ import { nonMaxSuppression } from '../src/core/infer/nms';
 import { rewriteQdqToFloat } from '../src/core/infer/qdqToFloat';
 import { onnx } from '../src/core/onnx/proto';
 
-export interface QdqRewriteBenchRow { engine: EngineName; variant: 'qdq' | 'rewrite' | 'rewrite-magic' | 'float'; ms: number; maxAbsDiffVsCpuQdq: number; sameDetections: boolean; detections: number }
+export interface QdqRewriteBenchRow {
+  engine: EngineName;
+  variant: 'qdq' | 'rewrite' | 'rewrite-magic' | 'float';
+  ms: number;
+  maxAbsDiffVsCpuQdq: number;
+  sameDetections: boolean;
+  detections: number;
+}
 
 /** The rewrite with each activation fake-quant chain replaced by an Identity. */
 function stripFakeQuant(m: onnx.ModelProto): onnx.ModelProto {
@@ -21,7 +28,10 @@ function stripFakeQuant(m: onnx.ModelProto): onnx.ModelProto {
   const chains = new Map<string, { input: string; output?: string }>();
   for (const n of m.graph!.node!) {
     const k = /^(.*)\/fakequant\/(Div|Round|RoundAdd|RoundSub|Add|Clip|Sub|Mul)$/.exec(n.name ?? '');
-    if (!k) { nodes.push(n); continue; }
+    if (!k) {
+      nodes.push(n);
+      continue;
+    }
     const c = chains.get(k[1]) ?? { input: n.input![0] };
     if (!chains.has(k[1])) chains.set(k[1], c);
     if (k[2] === 'Mul') nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: [c.input], output: [n.output![0]], name: `${k[1]}/nofq` }));
@@ -36,19 +46,30 @@ export async function benchQdqRewrite(file: string, iterations = 20, log: (s: st
   const rw = rewriteQdqToFloat(proto, file);
   const rewriteMs = performance.now() - t0;
   const magic = rewriteQdqToFloat(proto, file, { round: 'magic' }).model;
-  const variants = { qdq: bytes, rewrite: onnx.ModelProto.encode(rw.model).finish(), 'rewrite-magic': onnx.ModelProto.encode(magic).finish(), float: onnx.ModelProto.encode(stripFakeQuant(rw.model)).finish() };
+  const variants = {
+    qdq: bytes,
+    rewrite: onnx.ModelProto.encode(rw.model).finish(),
+    'rewrite-magic': onnx.ModelProto.encode(magic).finish(),
+    float: onnx.ModelProto.encode(stripFakeQuant(rw.model)).finish(),
+  };
   if (process.env.QATLENS_PLACEMENT) {
     // Which nodes an engine leaves to the CPU (onnxruntime logs placements at verbose level).
     ort.env.logLevel = 'verbose';
     for (const v of ['rewrite', 'rewrite-magic'] as const) {
       log(`== placement of ${v} on ${process.env.QATLENS_PLACEMENT}`);
-      const s = await ort.InferenceSession.create(variants[v], { executionProviders: [process.env.QATLENS_PLACEMENT], logSeverityLevel: 0, logVerbosityLevel: 0 } as ort.InferenceSession.SessionOptions).catch((e) => e as Error);
+      const s = await ort.InferenceSession.create(variants[v], {
+        executionProviders: [process.env.QATLENS_PLACEMENT],
+        logSeverityLevel: 0,
+        logVerbosityLevel: 0,
+      } as ort.InferenceSession.SessionOptions).catch((e) => e as Error);
       if (!(s instanceof Error)) await s.release();
     }
     ort.env.logLevel = 'warning';
   }
   log(`${file}: rewrite of ${rw.stats.activations} activation Q/DQ pairs and ${rw.stats.weights} weights took ${rewriteMs.toFixed(0)} ms`);
-  const H = info.height ?? 640, W = info.width ?? 640, B = info.batch ?? 1;
+  const H = info.height ?? 640,
+    W = info.width ?? 640,
+    B = info.batch ?? 1;
   const x = new Float32Array(B * 3 * H * W);
   for (let i = 0; i < x.length; i++) x[i] = ((i * 7919) % 1000) / 1000;
   const feeds = { [info.input]: new ort.Tensor('float32', x, [B, 3, H, W]) };
@@ -58,7 +79,17 @@ export async function benchQdqRewrite(file: string, iterations = 20, log: (s: st
   const detKey = (out: ort.Tensor) => {
     const h = detectLayout(out.dims, undefined);
     const d = nonMaxSuppression(out.data as Float32Array, 0, h.anchors, h.classes, h.layout);
-    return { n: d.count, key: Array.from({ length: d.count }, (_, i) => `${d.classes[i]}:${d.boxes.subarray(i * 4, i * 4 + 4).map((v) => Math.round(v * 10) / 10).join(',')}`).join(';') };
+    return {
+      n: d.count,
+      key: Array.from(
+        { length: d.count },
+        (_, i) =>
+          `${d.classes[i]}:${d.boxes
+            .subarray(i * 4, i * 4 + 4)
+            .map((v) => Math.round(v * 10) / 10)
+            .join(',')}`,
+      ).join(';'),
+    };
   };
   for (const engine of ['cpu', 'webgpu', 'cuda'] as EngineName[]) {
     for (const variant of ['qdq', 'rewrite', 'rewrite-magic', 'float'] as const) {
@@ -76,7 +107,10 @@ export async function benchQdqRewrite(file: string, iterations = 20, log: (s: st
       const ms = (performance.now() - t) / iterations;
       const data = out.data as Float32Array;
       const dk = detKey(out);
-      if (!ref) { ref = data.slice(); refDets = dk.key; }
+      if (!ref) {
+        ref = data.slice();
+        refDets = dk.key;
+      }
       let diff = 0;
       for (let i = 0; i < data.length; i++) diff = Math.max(diff, Math.abs(data[i] - ref[i]));
       const row: QdqRewriteBenchRow = { engine, variant, ms, maxAbsDiffVsCpuQdq: diff, sameDetections: dk.key === refDets, detections: dk.n };
@@ -90,6 +124,11 @@ export async function benchQdqRewrite(file: string, iterations = 20, log: (s: st
 
 if (require.main === module) {
   benchQdqRewrite(process.argv[2] ?? 'test/fixtures/pipeline/qdq.onnx', Number(process.argv[3] ?? 20))
-    .then((rows) => { if (process.env.OUT) writeFileSync(`${process.env.OUT}/qdq-rewrite.json`, JSON.stringify(rows, null, 1)); })
-    .catch((e) => { console.error(e); process.exit(1); });
+    .then((rows) => {
+      if (process.env.OUT) writeFileSync(`${process.env.OUT}/qdq-rewrite.json`, JSON.stringify(rows, null, 1));
+    })
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
 }

@@ -12,7 +12,8 @@ const PYTHON = process.env.QAT_LENS_PYTHON ?? '/usr/bin/python3';
 /** Median wall time and median CPU time (user + system) of `runs` calls, in seconds. CPU time is
  *  the fairer figure on a machine shared with other jobs. */
 async function time(fn: () => Promise<unknown>, runs = 3): Promise<{ wall: number; cpu: number }> {
-  const wall: number[] = [], cpu: number[] = [];
+  const wall: number[] = [],
+    cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
@@ -26,11 +27,16 @@ async function time(fn: () => Promise<unknown>, runs = 3): Promise<{ wall: numbe
 }
 
 export interface ReaderBench {
-  file: string; mb: number; layers: number;
+  file: string;
+  mb: number;
+  layers: number;
   /** Wall-clock MB/s of fs.readFile and of readCheckpoint, and their ratio (1 = as fast as reading the bytes). */
-  readFileMBs: number; readerMBs: number; ratio: number;
+  readFileMBs: number;
+  readerMBs: number;
+  ratio: number;
   /** The same per CPU-second (user + system). */
-  readFileCpuMBs: number; readerCpuMBs: number;
+  readFileCpuMBs: number;
+  readerCpuMBs: number;
 }
 
 export async function benchReaders(): Promise<ReaderBench[]> {
@@ -43,7 +49,10 @@ export async function benchReaders(): Promise<ReaderBench[]> {
       console.log(`readers bench skipped: generating the models needs ${PYTHON} with torch and onnx (${(err as Error).message.split('\n')[0]})`);
       return results;
     }
-    for (const [name, opts] of [['bench_fp32.onnx', {}], ['bench_fp16.pt', { bits: 4 }]] as const) {
+    for (const [name, opts] of [
+      ['bench_fp32.onnx', {}],
+      ['bench_fp16.pt', { bits: 4 }],
+    ] as const) {
       const file = join(dir, name);
       const mb = statSync(file).size / 1e6;
       await fs.readFile(file); // warm the page cache for both measurements
@@ -58,11 +67,19 @@ export async function benchReaders(): Promise<ReaderBench[]> {
         return s;
       });
       const r: ReaderBench = {
-        file: name, mb, layers, readFileMBs: mb / tRead.wall, readerMBs: mb / tReader.wall, ratio: tRead.wall / tReader.wall,
-        readFileCpuMBs: mb / tRead.cpu, readerCpuMBs: mb / tReader.cpu,
+        file: name,
+        mb,
+        layers,
+        readFileMBs: mb / tRead.wall,
+        readerMBs: mb / tReader.wall,
+        ratio: tRead.wall / tReader.wall,
+        readFileCpuMBs: mb / tRead.cpu,
+        readerCpuMBs: mb / tReader.cpu,
       };
       results.push(r);
-      console.log(`readers: ${name} ${mb.toFixed(1)} MB, ${layers} layers: readCheckpoint ${r.readerMBs.toFixed(0)} MB/s, fs.readFile ${r.readFileMBs.toFixed(0)} MB/s (ratio ${r.ratio.toFixed(2)}); per CPU-second ${r.readerCpuMBs.toFixed(0)} vs ${r.readFileCpuMBs.toFixed(0)} MB/s`);
+      console.log(
+        `readers: ${name} ${mb.toFixed(1)} MB, ${layers} layers: readCheckpoint ${r.readerMBs.toFixed(0)} MB/s, fs.readFile ${r.readFileMBs.toFixed(0)} MB/s (ratio ${r.ratio.toFixed(2)}); per CPU-second ${r.readerCpuMBs.toFixed(0)} vs ${r.readFileCpuMBs.toFixed(0)} MB/s`,
+      );
     }
   } finally {
     await fs.rm(dir, { recursive: true, force: true });

@@ -54,27 +54,44 @@ export async function benchTrain(): Promise<void> {
   const bfeeds = { ...feeds };
   tg.forward.heads.forEach((name, i) => {
     const dims = [B, ...tg.shapes.get(name)!.slice(1)];
-    bfeeds[tg.backward.dHeads[i]] = new ort.Tensor('float32', uniform(dims.reduce((a, c) => a * c, 1), 5000 + i), dims);
+    bfeeds[tg.backward.dHeads[i]] = new ort.Tensor(
+      'float32',
+      uniform(
+        dims.reduce((a, c) => a * c, 1),
+        5000 + i,
+      ),
+      dims,
+    );
   });
   const times: Record<string, number[]> = {};
   const cpu: Record<string, number[]> = {};
   for (let r = 0; r <= rounds; r++) {
     for (const [name, s] of Object.entries(sessions)) {
-      const u0 = process.cpuUsage(), t = performance.now();
+      const u0 = process.cpuUsage(),
+        t = performance.now();
       await s.run(name.startsWith('backward') ? bfeeds : feeds);
-      const wall = performance.now() - t, u = process.cpuUsage(u0);
+      const wall = performance.now() - t,
+        u = process.cpuUsage(u0);
       if (r === 0) continue; // warm-up
       (times[name] ??= []).push(wall / B);
       (cpu[name] ??= []).push((u.user + u.system) / 1000 / wall);
     }
   }
   for (const s of Object.values(sessions)) await s.release();
-  console.log(`batch ${B}, 320x320, ${threads} threads, median of ${rounds} alternating rounds; load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}`);
+  console.log(
+    `batch ${B}, 320x320, ${threads} threads, median of ${rounds} alternating rounds; load average ${loadavg()
+      .map((v) => v.toFixed(1))
+      .join(' ')}`,
+  );
   for (const [name, t] of Object.entries(times)) console.log(`  ${name.padEnd(34)} ${median(t).toFixed(1)} ms/image  (CPU/wall ${median(cpu[name]).toFixed(2)})`);
-  const fa = median(times['forward (all)']), ba = median(times['backward (all)']);
-  const fe = median(times['forward (extended)']), be = median(times['backward (extended)']);
+  const fa = median(times['forward (all)']),
+    ba = median(times['backward (all)']);
+  const fe = median(times['forward (extended)']),
+    be = median(times['backward (extended)']);
   console.log(`  step (forward + backward): all ${(fa + ba).toFixed(1)} ms/image, extended ${(fe + be).toFixed(1)} ms/image, ratio extended/all ${((fe + be) / (fa + ba)).toFixed(2)}`);
   const keepCost = median(times['forward + kept values out (all)']) - fa;
-  console.log(`  recompute vs keep: the backward recomputes a forward (~${fa.toFixed(1)} ms/image); keeping instead copies ${kept.size} values, ${(keptBytes / 2 ** 20).toFixed(0)} MiB at batch ${B}, out of the forward session: +${keepCost.toFixed(1)} ms/image measured, before feeding them back`);
+  console.log(
+    `  recompute vs keep: the backward recomputes a forward (~${fa.toFixed(1)} ms/image); keeping instead copies ${kept.size} values, ${(keptBytes / 2 ** 20).toFixed(0)} MiB at batch ${B}, out of the forward session: +${keepCost.toFixed(1)} ms/image measured, before feeding them back`,
+  );
   console.log(`  peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 }

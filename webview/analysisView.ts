@@ -18,14 +18,20 @@ export function summaryView(report: AnalysisReport, engine: string, actions: Ana
   return h(
     'section',
     { class: 'summary', id: 'summary' },
-    h('div', { class: 'summary-head' },
+    h(
+      'div',
+      { class: 'summary-head' },
       h('h1', {}, `Oscillation analysis — ${s.model}`),
-      h('div', { class: 'actions' },
+      h(
+        'div',
+        { class: 'actions' },
         h('button', { type: 'button', onclick: () => actions.exportReport('html'), title: 'Save the same HTML report as qat-lens analyze --html' }, 'Export HTML'),
         h('button', { type: 'button', class: 'secondary', onclick: () => actions.exportReport('json'), title: 'Save the same JSON as qat-lens analyze --json' }, 'Export JSON'),
       ),
     ),
-    h('div', { class: 'kvs' },
+    h(
+      'div',
+      { class: 'kvs' },
       item('Model', s.model),
       item('Format', s.format),
       item('Bits', s.bits.join(', ') || '—'),
@@ -36,9 +42,18 @@ export function summaryView(report: AnalysisReport, engine: string, actions: Ana
       item('Engine', engine),
     ),
     s.notes.length ? h('ul', { class: 'notes' }, ...s.notes.map((n) => h('li', {}, n))) : null,
-    h('p', { class: 'legend' },
-      'NT: share of weights within δ of a rounding threshold (even spread = ', String(2 * report.settings.delta), '). ',
-      'C: NT / 2δ, 1 = no pile-up. Flags need C ≥ ', String(report.settings.minConcentration), ' and a significant excess (adjusted p ≤ ', String(report.settings.maxPValue), ').'),
+    h(
+      'p',
+      { class: 'legend' },
+      'NT: share of weights within δ of a rounding threshold (even spread = ',
+      String(2 * report.settings.delta),
+      '). ',
+      'C: NT / 2δ, 1 = no pile-up. Flags need C ≥ ',
+      String(report.settings.minConcentration),
+      ' and a significant excess (adjusted p ≤ ',
+      String(report.settings.maxPValue),
+      ').',
+    ),
   );
 }
 
@@ -58,35 +73,54 @@ const COLUMNS: { key: SortKey; label: string; title: string; num?: boolean }[] =
 export function tableView(state: PanelState, actions: AnalysisActions): HTMLElement {
   const rows = visibleRows(state);
   const all = state.analysis?.report.layers.length ?? 0;
-  const head = h('tr', {}, ...COLUMNS.map((c) => {
-    const active = state.sort.key === c.key;
-    return h('th', {
-      scope: 'col', class: c.num ? 'num' : undefined, title: `${c.title} — click to sort`,
-      'aria-sort': active ? (state.sort.desc ? 'descending' : 'ascending') : 'none',
-      'data-key': c.key,
-    }, h('button', { type: 'button', class: 'th', onclick: () => actions.sort(c.key) }, c.label, active ? (state.sort.desc ? ' ▼' : ' ▲') : ''));
-  }));
+  const head = h(
+    'tr',
+    {},
+    ...COLUMNS.map((c) => {
+      const active = state.sort.key === c.key;
+      return h(
+        'th',
+        {
+          scope: 'col',
+          class: c.num ? 'num' : undefined,
+          title: `${c.title} — click to sort`,
+          'aria-sort': active ? (state.sort.desc ? 'descending' : 'ascending') : 'none',
+          'data-key': c.key,
+        },
+        h('button', { type: 'button', class: 'th', onclick: () => actions.sort(c.key) }, c.label, active ? (state.sort.desc ? ' ▼' : ' ▲') : ''),
+      );
+    }),
+  );
   const body = h('tbody', {}, ...rows.map((r) => rowView(r, r.name === state.selected, actions)));
   const search = h('input', { type: 'search', id: 'filter-text', placeholder: 'Filter layers by name, op or reason', value: state.filter.text }) as HTMLInputElement;
   const only = h('input', { type: 'checkbox', id: 'filter-flagged', checked: state.filter.flaggedOnly }) as HTMLInputElement;
   const apply = (): void => actions.filter(search.value, only.checked);
   search.addEventListener('input', apply);
   only.addEventListener('change', apply);
-  return h('section', { class: 'layers' },
+  return h(
+    'section',
+    { class: 'layers' },
     h('div', { class: 'toolbar' }, search, h('label', {}, only, ' flagged only'), h('span', { class: 'count' }, `${rows.length} of ${all} layers`)),
     h('div', { class: 'table-wrap' }, h('table', { id: 'layer-table' }, h('thead', {}, head), body)),
   );
 }
 
 function rowView(r: LayerRow, selected: boolean, actions: AnalysisActions): HTMLElement {
-  const tr = h('tr', { class: `${r.flagged ? 'flagged' : ''} ${selected ? 'selected' : ''}`.trim(), 'data-layer': r.name, tabindex: 0, 'aria-selected': selected },
+  const tr = h(
+    'tr',
+    { class: `${r.flagged ? 'flagged' : ''} ${selected ? 'selected' : ''}`.trim(), 'data-layer': r.name, tabindex: 0, 'aria-selected': selected },
     h('td', { class: 'num' }, String(r.index + 1)),
     h('td', { class: 'name', title: `${r.op}, ${r.bits}-bit` }, r.name),
     h('td', { class: 'flag', title: r.reason }, h('span', { class: r.flagged ? 'badge bad' : 'badge' }, r.flagged ? 'FLAGGED' : 'ok'), ' ', h('span', { class: 'reason' }, r.reason)),
     h('td', { class: 'num' }, pct(r.nt)),
     h('td', { class: 'num strong' }, fixed(r.concentration)),
     h('td', { class: 'num' }, pct(r.clipped, 2)),
-    h('td', { class: 'num', title: r.perChannelScale ? `per-channel, ${r.perChannelScale} channels: mean` : 'per-tensor' }, sig(r.scale), r.perChannelScale ? h('span', { class: 'muted' }, ' pc') : ''),
+    h(
+      'td',
+      { class: 'num', title: r.perChannelScale ? `per-channel, ${r.perChannelScale} channels: mean` : 'per-tensor' },
+      sig(r.scale),
+      r.perChannelScale ? h('span', { class: 'muted' }, ' pc') : '',
+    ),
     h('td', { class: 'num' }, pct(r.flips, 2)),
     h('td', { class: 'num' }, r.reversals === null ? '—' : `${fixed(r.reversals, 3)} (${pct(r.reversalShare, 0)})`),
     h('td', { class: 'num' }, pct(r.ema, 2)),

@@ -72,7 +72,16 @@ export function histogramFigure(layer: LayerReport, delta: number, t: Theme): Fi
   const even = total / bins;
   return {
     data: [
-      { type: 'bar', x, y: h, width: 1 / bins, marker: { color: layer.flagged ? t.flagged : t.accent, line: { color: t.fg, width: 0.5 } }, name: 'weights', hovertemplate: 'f ∈ [%{customdata[0]:.2f}, %{customdata[1]:.2f}): %{y} weights<extra></extra>', customdata: x.map((c) => [c - 0.5 / bins, c + 0.5 / bins]) },
+      {
+        type: 'bar',
+        x,
+        y: h,
+        width: 1 / bins,
+        marker: { color: layer.flagged ? t.flagged : t.accent, line: { color: t.fg, width: 0.5 } },
+        name: 'weights',
+        hovertemplate: 'f ∈ [%{customdata[0]:.2f}, %{customdata[1]:.2f}): %{y} weights<extra></extra>',
+        customdata: x.map((c) => [c - 0.5 / bins, c + 0.5 / bins]),
+      },
       { type: 'scatter', mode: 'lines', x: [0, 1], y: [even, even], line: { color: t.muted, dash: 'dash', width: 1.5 }, name: 'even spread', hoverinfo: 'skip' },
     ],
     layout: baseLayout(t, `${layer.name}: where weights sit between levels (${total.toLocaleString()} in range)`, {
@@ -81,9 +90,7 @@ export function histogramFigure(layer: LayerReport, delta: number, t: Theme): Fi
       bargap: 0,
       xaxis: axis(t, 'fractional position f (0 = level, 0.5 = rounding threshold)', { range: [0, 1], tickvals: [0, 0.25, 0.5, 0.75, 1] }),
       yaxis: axis(t, 'weights', { rangemode: 'tozero' }),
-      shapes: [
-        { type: 'rect', x0: 0.5 - delta, x1: 0.5 + delta, yref: 'paper', y0: 0, y1: 1, fillcolor: t.flagged, opacity: 0.12, line: { width: 0 }, layer: 'below' },
-      ],
+      shapes: [{ type: 'rect', x0: 0.5 - delta, x1: 0.5 + delta, yref: 'paper', y0: 0, y1: 1, fillcolor: t.flagged, opacity: 0.12, line: { width: 0 }, layer: 'below' }],
       annotations: [{ x: 0.5, yref: 'paper', y: 1, text: `near threshold (|f−0.5| < ${delta})`, showarrow: false, yanchor: 'bottom', font: { color: t.flagged, size: 10 } }],
     }),
   };
@@ -104,7 +111,11 @@ export function perChannelFigure(layer: LayerReport, delta: number, t: Theme): F
         y: ['NT'],
         zmin: 0,
         zmax: Math.max(even * 2, ...nt.filter((v): v is number => v !== null)),
-        colorscale: [[0, t.accent], [0.5, 'rgba(128,128,128,0.15)'], [1, t.flagged]],
+        colorscale: [
+          [0, t.accent],
+          [0.5, 'rgba(128,128,128,0.15)'],
+          [1, t.flagged],
+        ],
         colorbar: { title: { text: 'NT(δ)', side: 'right' }, thickness: 10, tickfont: { color: t.fg }, outlinewidth: 0 },
         hovertemplate: 'channel %{x}: NT = %{z:.3f}<extra></extra>',
         xgap: nt.length <= 128 ? 1 : 0,
@@ -156,8 +167,26 @@ export function mapBarsFigure(c: MapComparison, t: Theme): Figure {
   const labels = c.entries.map((e) => e.label);
   return {
     data: [
-      { type: 'bar', name: 'mAP@.5:.95', x: labels, y: c.entries.map((e) => e.map * 100), marker: { color: t.accent }, text: c.entries.map((e) => (e.map * 100).toFixed(1)), textposition: 'outside', hovertemplate: '%{x}: mAP@.5:.95 %{y:.2f}<extra></extra>' },
-      { type: 'bar', name: 'mAP@.5', x: labels, y: c.entries.map((e) => e.map50 * 100), marker: { color: 'rgba(0,0,0,0)', line: { color: t.accent, width: 2 }, pattern: { shape: '/', fgcolor: t.accent, size: 6, solidity: 0.25 } }, text: c.entries.map((e) => (e.map50 * 100).toFixed(1)), textposition: 'outside', hovertemplate: '%{x}: mAP@.5 %{y:.2f}<extra></extra>' },
+      {
+        type: 'bar',
+        name: 'mAP@.5:.95',
+        x: labels,
+        y: c.entries.map((e) => e.map * 100),
+        marker: { color: t.accent },
+        text: c.entries.map((e) => (e.map * 100).toFixed(1)),
+        textposition: 'outside',
+        hovertemplate: '%{x}: mAP@.5:.95 %{y:.2f}<extra></extra>',
+      },
+      {
+        type: 'bar',
+        name: 'mAP@.5',
+        x: labels,
+        y: c.entries.map((e) => e.map50 * 100),
+        marker: { color: 'rgba(0,0,0,0)', line: { color: t.accent, width: 2 }, pattern: { shape: '/', fgcolor: t.accent, size: 6, solidity: 0.25 } },
+        text: c.entries.map((e) => (e.map50 * 100).toFixed(1)),
+        textposition: 'outside',
+        hovertemplate: '%{x}: mAP@.5 %{y:.2f}<extra></extra>',
+      },
     ],
     layout: baseLayout(t, 'COCO mAP (%) side by side', {
       showlegend: true,
@@ -229,18 +258,24 @@ export function precisionGainFigure(r: PrecisionReport, t: Theme): Figure | unde
   const rows = r.layers.filter((l) => l.gain !== undefined);
   if (!rows.length) return undefined;
   return {
-    data: [{
-      type: 'bar',
-      x: rows.map((l) => l.name),
-      y: rows.map((l) => l.gain! * 100),
-      marker: { color: rows.map((l) => (l.gain! > 0 ? t.ok : t.flagged)), line: { color: rows.map((l) => (l.planned ? t.fg : 'rgba(0,0,0,0)')), width: 2.5 } },
-      customdata: rows.map((l) => [l.bytesAdded, l.gain50! * 100, l.planned ? 'in the plan' : '']),
-      hovertemplate: '%{x}<br>Δ mAP@.5:.95 %{y:+.2f} points<br>Δ mAP@.5 %{customdata[1]:+.2f}<br>+%{customdata[0]} bytes<br>%{customdata[2]}<extra></extra>',
-    }],
-    layout: baseLayout(t, `mAP@.5:.95 change per layer with its ${r.activationsOnly ? 'input activations' : r.activations ? 'weights and input activations' : 'weights'} at ${r.bits} bits (points) — outlined: in the plan`, {
-      xaxis: axis(t, 'layer (model order)', { tickangle: -60, type: 'category', tickfont: { size: rows.length > 40 ? 9 : 11 }, nticks: 400 }),
-      yaxis: axis(t, 'Δ mAP@.5:.95 (points)', { zeroline: true }),
-    }),
+    data: [
+      {
+        type: 'bar',
+        x: rows.map((l) => l.name),
+        y: rows.map((l) => l.gain! * 100),
+        marker: { color: rows.map((l) => (l.gain! > 0 ? t.ok : t.flagged)), line: { color: rows.map((l) => (l.planned ? t.fg : 'rgba(0,0,0,0)')), width: 2.5 } },
+        customdata: rows.map((l) => [l.bytesAdded, l.gain50! * 100, l.planned ? 'in the plan' : '']),
+        hovertemplate: '%{x}<br>Δ mAP@.5:.95 %{y:+.2f} points<br>Δ mAP@.5 %{customdata[1]:+.2f}<br>+%{customdata[0]} bytes<br>%{customdata[2]}<extra></extra>',
+      },
+    ],
+    layout: baseLayout(
+      t,
+      `mAP@.5:.95 change per layer with its ${r.activationsOnly ? 'input activations' : r.activations ? 'weights and input activations' : 'weights'} at ${r.bits} bits (points) — outlined: in the plan`,
+      {
+        xaxis: axis(t, 'layer (model order)', { tickangle: -60, type: 'category', tickfont: { size: rows.length > 40 ? 9 : 11 }, nticks: 400 }),
+        yaxis: axis(t, 'Δ mAP@.5:.95 (points)', { zeroline: true }),
+      },
+    ),
   };
 }
 
@@ -250,13 +285,31 @@ export function precisionPlanFigure(r: PrecisionReport, t: Theme): Figure {
   const tried = r.plan.steps.filter((s) => !s.kept);
   const xmax = Math.max(1, ...r.plan.steps.map((s) => s.bytesAdded));
   const data: Record<string, unknown>[] = [
-    { type: 'scatter', mode: 'lines+markers', name: 'plan', x: kept.map((k) => k.x), y: kept.map((k) => k.y), text: kept.map((k) => k.name), line: { color: t.ok, width: 2 }, hovertemplate: '%{text}<br>+%{x} bytes: mAP@.5:.95 %{y:.2f}<extra></extra>' },
-    { type: 'scatter', mode: 'markers', name: 'tried, not kept', x: tried.map((s) => s.bytesAdded), y: tried.map((s) => s.map * 100), text: tried.map((s) => s.name), marker: { symbol: 'x', color: t.flagged, size: 8 }, hovertemplate: '+ %{text} (not kept)<br>+%{x} bytes: mAP@.5:.95 %{y:.2f}<extra></extra>' },
+    {
+      type: 'scatter',
+      mode: 'lines+markers',
+      name: 'plan',
+      x: kept.map((k) => k.x),
+      y: kept.map((k) => k.y),
+      text: kept.map((k) => k.name),
+      line: { color: t.ok, width: 2 },
+      hovertemplate: '%{text}<br>+%{x} bytes: mAP@.5:.95 %{y:.2f}<extra></extra>',
+    },
+    {
+      type: 'scatter',
+      mode: 'markers',
+      name: 'tried, not kept',
+      x: tried.map((s) => s.bytesAdded),
+      y: tried.map((s) => s.map * 100),
+      text: tried.map((s) => s.name),
+      marker: { symbol: 'x', color: t.flagged, size: 8 },
+      hovertemplate: '+ %{text} (not kept)<br>+%{x} bytes: mAP@.5:.95 %{y:.2f}<extra></extra>',
+    },
   ];
   if (r.float) data.push({ type: 'scatter', mode: 'lines', name: 'float', x: [0, xmax], y: [r.float.map * 100, r.float.map * 100], line: { color: t.fg, dash: 'dot', width: 1 }, hoverinfo: 'skip' });
   return {
     data,
-    layout: baseLayout(t, 'The plan\'s mAP@.5:.95 against the bytes it adds (each step re-scored as a whole)', {
+    layout: baseLayout(t, "The plan's mAP@.5:.95 against the bytes it adds (each step re-scored as a whole)", {
       showlegend: true,
       legend: { orientation: 'h', x: 0, y: -0.2 },
       xaxis: axis(t, 'bytes added', { rangemode: 'tozero' }),

@@ -8,7 +8,9 @@ import { draw } from './plotly';
 import type { Theme } from './theme';
 
 export function analysisChartsView(): HTMLElement {
-  return h('section', { class: 'charts' },
+  return h(
+    'section',
+    { class: 'charts' },
     h('div', { class: 'chart wide', id: 'chart-concentration' }),
     h('div', { class: 'chart', id: 'chart-histogram' }),
     h('div', { class: 'chart', id: 'chart-scale' }),

@@ -38,7 +38,9 @@ function jobBanner(): HTMLElement | null {
   const j = state.job;
   if (!j?.running && !j?.queued.length) return null;
   const frac = j.running?.fraction;
-  return h('div', { class: 'job', id: 'job', role: 'status' },
+  return h(
+    'div',
+    { class: 'job', id: 'job', role: 'status' },
     j.running ? h('span', {}, h('b', {}, j.running.title), j.running.message ? ` — ${j.running.message}` : '', frac !== undefined ? ` (${Math.round(frac * 100)}%)` : '') : h('span', {}, 'Waiting…'),
     j.queued.length ? h('span', { class: 'muted' }, ` · queued: ${j.queued.join(', ')}`) : '',
     h('button', { type: 'button', class: 'secondary', onclick: () => api.postMessage({ type: 'runCommand', command: 'qatLens.cancelJob' }) }, 'Cancel'),
@@ -50,10 +52,13 @@ function tabs(): HTMLElement | null {
   if (views.length < 2) return null;
   const tab = (id: PanelState['tab'], label: string): HTMLElement =>
     h('button', { type: 'button', role: 'tab', class: state.tab === id ? 'tab active' : 'tab', 'aria-selected': state.tab === id, onclick: () => update({ tab: id }) }, label);
-  return h('nav', { class: 'tabs', role: 'tablist' },
+  return h(
+    'nav',
+    { class: 'tabs', role: 'tablist' },
     state.analysis ? tab('analysis', 'Oscillation') : null,
     state.comparison ? tab('map', 'mAP comparison') : null,
-    state.precision ? tab('precision', 'Precision plan') : null);
+    state.precision ? tab('precision', 'Precision plan') : null,
+  );
 }
 
 /** The view to show: the chosen tab where it has data, else the first view that has. */
@@ -96,11 +101,24 @@ function render(what: 'all' | 'selection' | 'table'): void {
     void drawAnalysisCharts(app, a.report, state.selected, theme, actions.select);
   } else if (state.notice) {
     const n = state.notice;
-    app.append(h('section', { class: 'empty notice' }, h('h1', {}, n.title), h('p', {}, n.text),
-      n.action ? h('button', { type: 'button', onclick: () => api.postMessage({ type: 'runCommand', command: n.action!.command }) }, n.action.label) : ''));
+    app.append(
+      h(
+        'section',
+        { class: 'empty notice' },
+        h('h1', {}, n.title),
+        h('p', {}, n.text),
+        n.action ? h('button', { type: 'button', onclick: () => api.postMessage({ type: 'runCommand', command: n.action!.command }) }, n.action.label) : '',
+      ),
+    );
   } else {
-    app.append(h('section', { class: 'empty' }, h('h1', {}, 'QAT Lens'),
-      h('p', {}, 'Right-click a checkpoint (.pt, .onnx, .safetensors) in the Explorer and choose ', h('b', {}, 'Analyze Oscillation'), ', or run it from the Command Palette.')));
+    app.append(
+      h(
+        'section',
+        { class: 'empty' },
+        h('h1', {}, 'QAT Lens'),
+        h('p', {}, 'Right-click a checkpoint (.pt, .onnx, .safetensors) in the Explorer and choose ', h('b', {}, 'Analyze Oscillation'), ', or run it from the Command Palette.'),
+      ),
+    );
   }
 }
 

@@ -33,5 +33,5 @@ export async function draw(el: HTMLElement, fig: Figure, onPick?: (x: string, tr
 
 export function resizeAll(): void {
   if (typeof Plotly === 'undefined') return;
-  document.querySelectorAll<HTMLElement>(".js-plotly-plot").forEach((el) => Plotly!.Plots.resize(el));
+  document.querySelectorAll<HTMLElement>('.js-plotly-plot').forEach((el) => Plotly!.Plots.resize(el));
 }

@@ -56,14 +56,23 @@ if (data.analysis) {
 if (data.comparison) {
   const mapRoot = document.createElement('div');
   // Files are not revealable from a static page: their full paths are in the links' titles.
-  mapRoot.append(mapTableView(data.comparison, () => {}), mapChartsView());
+  mapRoot.append(
+    mapTableView(data.comparison, () => {}),
+    mapChartsView(),
+  );
   app.append(mapRoot);
   void drawMapCharts(mapRoot, data.comparison, theme);
 }
 if (data.precision) {
   const root = document.createElement('div');
   // No host to reveal files in; copying the plan uses the page's own clipboard.
-  root.append(precisionView(data.precision, () => {}, (text) => void navigator.clipboard?.writeText(text)));
+  root.append(
+    precisionView(
+      data.precision,
+      () => {},
+      (text) => void navigator.clipboard?.writeText(text),
+    ),
+  );
   app.append(root);
   void drawPrecisionCharts(root, data.precision, theme);
 }

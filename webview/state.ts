@@ -71,16 +71,26 @@ export function layerRows(report: AnalysisReport): LayerRow[] {
 
 const sortValue = (r: LayerRow, key: SortKey): number | string | null => {
   switch (key) {
-    case 'index': return r.index;
-    case 'name': return r.name;
-    case 'flagged': return r.flagged ? 1 : 0;
-    case 'nt': return r.nt;
-    case 'concentration': return r.concentration;
-    case 'clipped': return r.clipped;
-    case 'scale': return r.scale;
-    case 'flips': return r.flips;
-    case 'reversals': return r.reversals;
-    case 'ema': return r.ema;
+    case 'index':
+      return r.index;
+    case 'name':
+      return r.name;
+    case 'flagged':
+      return r.flagged ? 1 : 0;
+    case 'nt':
+      return r.nt;
+    case 'concentration':
+      return r.concentration;
+    case 'clipped':
+      return r.clipped;
+    case 'scale':
+      return r.scale;
+    case 'flips':
+      return r.flips;
+    case 'reversals':
+      return r.reversals;
+    case 'ema':
+      return r.ema;
   }
 };
 

@@ -73,4 +73,5 @@ export function bootstrapOf(v: Values): { bootstrap?: number; seed?: number } {
   };
 }
 /** Help line of `--anchors` (map, probe, compare, correct). */
-export const ANCHORS_HELP = '  --anchors A    anchors for exports without a decode: W,H,W,H,.../W,H,.../... (pixels, one group per\n                 scale, smallest stride first) or a model yaml with anchors:; checked against a decode';
+export const ANCHORS_HELP =
+  '  --anchors A    anchors for exports without a decode: W,H,W,H,.../W,H,.../... (pixels, one group per\n                 scale, smallest stride first) or a model yaml with anchors:; checked against a decode';

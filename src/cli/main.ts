@@ -52,7 +52,7 @@ function cliContext(signal: AbortSignal): JobContext {
 
 /** Every failure is one line (no stack trace); QAT_LENS_DEBUG=1 adds the stack of unexpected ones. */
 function oneLineError(err: unknown): string {
-  if (err instanceof QatLensError) return err.message.replace(/\s*\r?\n\s*/g, " ").trim();
+  if (err instanceof QatLensError) return err.message.replace(/\s*\r?\n\s*/g, ' ').trim();
   const debug = process.env.QAT_LENS_DEBUG && err instanceof Error ? `\n${err.stack}` : '';
   return `internal error: ${firstLine(err instanceof Error ? `${err.name}: ${err.message}` : String(err))}${debug}`;
 }

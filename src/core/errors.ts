@@ -5,7 +5,11 @@ import { totalmem } from 'node:os';
 const oneLine = (s: string) => s.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? ' ' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 
 export class QatLensError extends Error {
-  constructor(message: string, readonly file?: string, readonly code: string = 'EQATLENS') {
+  constructor(
+    message: string,
+    readonly file?: string,
+    readonly code: string = 'EQATLENS',
+  ) {
     super(oneLine(file ? `${file}: ${message}` : message));
     this.name = 'QatLensError';
   }
@@ -53,16 +57,24 @@ export function preview(v: unknown, max = 60, depth = 0): string {
   if (typeof v === 'string') s = JSON.stringify(v.length > max ? `${v.slice(0, max)}…` : v);
   else if (v === null || typeof v !== 'object') s = String(v);
   else if (depth >= 3) s = Array.isArray(v) ? '[…]' : '{…}';
-  else if (Array.isArray(v)) s = `[${v.slice(0, 6).map((x) => preview(x, max, depth + 1)).join(',')}${v.length > 6 ? ',…' : ''}]`;
+  else if (Array.isArray(v))
+    s = `[${v
+      .slice(0, 6)
+      .map((x) => preview(x, max, depth + 1))
+      .join(',')}${v.length > 6 ? ',…' : ''}]`;
   else {
     const keys = Object.keys(v);
-    s = `{${keys.slice(0, 4).map((k) => `${JSON.stringify(k)}:${preview((v as Record<string, unknown>)[k], max, depth + 1)}`).join(',')}${keys.length > 4 ? ',…' : ''}}`;
+    s = `{${keys
+      .slice(0, 4)
+      .map((k) => `${JSON.stringify(k)}:${preview((v as Record<string, unknown>)[k], max, depth + 1)}`)
+      .join(',')}${keys.length > 4 ? ',…' : ''}}`;
   }
   return s.length > max * 2 ? `${s.slice(0, max * 2)}…` : s;
 }
 
 /** Messages V8, Node and onnxruntime give when memory (or a size limit) runs out. */
-const ALLOCATION_FAILURE = /Array buffer allocation failed|Invalid (typed )?array length|Invalid string length|Cannot create a string longer|bad_alloc|Failed to allocate memory|out of memory|ERR_BUFFER_TOO_LARGE|ERR_STRING_TOO_LONG|Reached heap limit/i;
+const ALLOCATION_FAILURE =
+  /Array buffer allocation failed|Invalid (typed )?array length|Invalid string length|Cannot create a string longer|bad_alloc|Failed to allocate memory|out of memory|ERR_BUFFER_TOO_LARGE|ERR_STRING_TOO_LONG|Reached heap limit/i;
 
 export function isAllocationFailure(err: unknown): boolean {
   if (!(err instanceof Error) || err instanceof QatLensError) return false;
@@ -101,7 +113,15 @@ export async function guardMemory<T>(fn: () => Promise<T> | T, what: string, set
 
 /** The first line of a message, without onnxruntime's source paths: refusals are one line. */
 export function firstLine(message: string): string {
-  return message.split(/\r?\n/).map((l) => l.trim()).find((l) => l)?.replace(/^\/onnxruntime_src\/\S+\s*/, '').replace(/^\[[^\]]*\]\s*/, '').slice(0, 300) ?? '';
+  return (
+    message
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .find((l) => l)
+      ?.replace(/^\/onnxruntime_src\/\S+\s*/, '')
+      .replace(/^\[[^\]]*\]\s*/, '')
+      .slice(0, 300) ?? ''
+  );
 }
 
 /**

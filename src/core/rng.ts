@@ -21,7 +21,7 @@ export class Rng {
   constructor(...words: number[]) {
     let x = 0;
     for (const w of words) x = mix32((x ^ (w >>> 0)) + 0x9e3779b9);
-    const next = () => (x = (x + 0x9e3779b9) >>> 0, mix32(x));
+    const next = () => ((x = (x + 0x9e3779b9) >>> 0), mix32(x));
     this.s0 = next();
     this.s1 = next();
     this.s2 = next();

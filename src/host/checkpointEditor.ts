@@ -34,9 +34,18 @@ export class CheckpointEditorProvider implements vscode.CustomReadonlyEditorProv
     }
     const s = settings();
     let error = 'The analysis was cancelled. Reopen the file to run it again.';
-    const r = await ctx.runner.run(`Analyze ${path.basename(file)}`, 'analyze', {
-      files: [file], delta: s.delta, bits: s.bits, flagConcentration: s.flagConcentration, flagMaxPValue: s.flagMaxPValue,
-    }, { onError: (m) => (error = m) });
+    const r = await ctx.runner.run(
+      `Analyze ${path.basename(file)}`,
+      'analyze',
+      {
+        files: [file],
+        delta: s.delta,
+        bits: s.bits,
+        flagConcentration: s.flagConcentration,
+        flagMaxPValue: s.flagMaxPValue,
+      },
+      { onError: (m) => (error = m) },
+    );
     if (!r) {
       view.post({ type: 'notice', title: path.basename(file), text: error, action: { label: 'Open With Another Editor', command: 'workbench.action.reopenWithEditor' } });
       return;

@@ -28,7 +28,12 @@ export function activate(ext: vscode.ExtensionContext): HostContext {
   });
   const ctx: HostContext = { ext, runner, panel, log };
   host = ctx;
-  ext.subscriptions.push(log, runner, panel, runner.onDidChange((s) => panel.setJob(s)));
+  ext.subscriptions.push(
+    log,
+    runner,
+    panel,
+    runner.onDidChange((s) => panel.setJob(s)),
+  );
 
   const commands: Record<string, (...args: unknown[]) => unknown> = {
     'qatLens.analyze': (a, b) => analyze(ctx, a, b),
@@ -42,9 +47,11 @@ export function activate(ext: vscode.ExtensionContext): HostContext {
   };
   for (const [id, fn] of Object.entries(commands)) ext.subscriptions.push(vscode.commands.registerCommand(id, fn));
   // One editor tab per checkpoint, reopened (and re-analyzed) after a window reload.
-  ext.subscriptions.push(vscode.window.registerCustomEditorProvider(EDITOR_VIEW_TYPE, new CheckpointEditorProvider(ctx), {
-    supportsMultipleEditorsPerDocument: true,
-  }));
+  ext.subscriptions.push(
+    vscode.window.registerCustomEditorProvider(EDITOR_VIEW_TYPE, new CheckpointEditorProvider(ctx), {
+      supportsMultipleEditorsPerDocument: true,
+    }),
+  );
 
   log.info(`QAT Lens activated in ${(performance.now() - t0).toFixed(1)} ms (worker not started)`);
   return ctx;

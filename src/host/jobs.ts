@@ -25,7 +25,10 @@ export class JobRunner implements vscode.Disposable {
   /** Fires whenever the running job, its progress or the queue changes (the panel shows it). */
   readonly onDidChange = this.changed.event;
 
-  constructor(private readonly extensionPath: string, private readonly log: Log) {}
+  constructor(
+    private readonly extensionPath: string,
+    private readonly log: Log,
+  ) {}
 
   /** The worker process starts with the first job, never at activation. */
   private worker(): WorkerClient {
@@ -69,41 +72,38 @@ export class JobRunner implements vscode.Disposable {
     const t0 = Date.now();
     let tStart = t0;
     try {
-      return await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `QAT Lens: ${title}`, cancellable: true },
-        async (progress, token) => {
-          token.onCancellationRequested(() => ac.abort());
-          if (running) progress.report({ message: `queued: waiting for "${running}" to finish` });
-          let lastFraction = 0;
-          const result = await this.worker().run({ kind, params } as never, {
-            signal: ac.signal,
-            label: title,
-            onStart: () => {
-              this.progress = {};
-              tStart = Date.now();
-              this.log.info(`${title}: started (${kind} ${summarize(params)})`);
-              progress.report({ message: 'starting…' });
-              this.update();
-            },
-            onProgress: (p) => {
-              this.progress = { message: p.message, fraction: p.fraction };
-              // withProgress takes increments; the worker reports absolute fractions.
-              const inc = p.fraction !== undefined ? Math.max(0, (p.fraction - lastFraction) * 100) : undefined;
-              if (p.fraction !== undefined) lastFraction = Math.max(lastFraction, p.fraction);
-              progress.report({ message: progressMessage(p.message, p.fraction), increment: inc });
-              this.update();
-            },
-            onLog: (level, m) => {
-              if (level === 'error') this.log.error(`${title}: ${m}`);
-              else if (level === 'warn') this.log.warn(`${title}: ${m}`);
-              else this.log.info(`${title}: ${m}`);
-            },
-          });
-          const waited = tStart - t0;
-          this.log.info(`${title}: done in ${formatDuration(Date.now() - tStart)}${waited > 50 ? ` (waited ${formatDuration(waited)} in the queue)` : ''}`);
-          return result as JobResults[K];
-        },
-      );
+      return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `QAT Lens: ${title}`, cancellable: true }, async (progress, token) => {
+        token.onCancellationRequested(() => ac.abort());
+        if (running) progress.report({ message: `queued: waiting for "${running}" to finish` });
+        let lastFraction = 0;
+        const result = await this.worker().run({ kind, params } as never, {
+          signal: ac.signal,
+          label: title,
+          onStart: () => {
+            this.progress = {};
+            tStart = Date.now();
+            this.log.info(`${title}: started (${kind} ${summarize(params)})`);
+            progress.report({ message: 'starting…' });
+            this.update();
+          },
+          onProgress: (p) => {
+            this.progress = { message: p.message, fraction: p.fraction };
+            // withProgress takes increments; the worker reports absolute fractions.
+            const inc = p.fraction !== undefined ? Math.max(0, (p.fraction - lastFraction) * 100) : undefined;
+            if (p.fraction !== undefined) lastFraction = Math.max(lastFraction, p.fraction);
+            progress.report({ message: progressMessage(p.message, p.fraction), increment: inc });
+            this.update();
+          },
+          onLog: (level, m) => {
+            if (level === 'error') this.log.error(`${title}: ${m}`);
+            else if (level === 'warn') this.log.warn(`${title}: ${m}`);
+            else this.log.info(`${title}: ${m}`);
+          },
+        });
+        const waited = tStart - t0;
+        this.log.info(`${title}: done in ${formatDuration(Date.now() - tStart)}${waited > 50 ? ` (waited ${formatDuration(waited)} in the queue)` : ''}`);
+        return result as JobResults[K];
+      });
     } catch (err) {
       if (err instanceof CancelledError) {
         this.log.info(`${title}: cancelled after ${formatDuration(Date.now() - t0)}`);

@@ -14,7 +14,9 @@ const list = (dir: string, ls: (d: string) => string[]): string[] => {
 export function findFloatModel(qat: string, ls: (d: string) => string[]): string | undefined {
   const dir = path.dirname(qat);
   for (const d of [dir, path.dirname(dir)]) {
-    const hit = list(d, ls).filter((f) => f !== qat && f.toLowerCase().endsWith('.onnx') && /(^|[^a-z])(float|fp32|fp16)([^a-z]|$)/i.test(path.basename(f))).sort()[0];
+    const hit = list(d, ls)
+      .filter((f) => f !== qat && f.toLowerCase().endsWith('.onnx') && /(^|[^a-z])(float|fp32|fp16)([^a-z]|$)/i.test(path.basename(f)))
+      .sort()[0];
     if (hit) return hit;
   }
   return undefined;

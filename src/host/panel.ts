@@ -18,7 +18,10 @@ export class QatLensPanel implements vscode.Disposable {
   private job: PanelJobState = { queued: [] };
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly extensionUri: vscode.Uri, private readonly handlers: PanelHandlers) {
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly handlers: PanelHandlers,
+  ) {
     this.disposables.push(
       vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel) => {
@@ -76,10 +79,14 @@ export class QatLensPanel implements vscode.Disposable {
       return q satisfies HostToPanel[];
     });
     this.view = view;
-    panel.onDidDispose(() => {
-      view.dispose();
-      if (this.view === view) this.view = undefined;
-    }, undefined, this.disposables);
+    panel.onDidDispose(
+      () => {
+        view.dispose();
+        if (this.view === view) this.view = undefined;
+      },
+      undefined,
+      this.disposables,
+    );
   }
 
   dispose(): void {

@@ -16,15 +16,8 @@ export interface PanelHtmlInput {
 
 export const makeNonce = (): string => randomBytes(18).toString('base64').replace(/[+/=]/g, '');
 
-
 export function csp(cspSource: string, nonce: string): string {
-  return [
-    "default-src 'none'",
-    `img-src ${cspSource} data: blob:`,
-    `style-src ${cspSource} 'unsafe-inline'`,
-    `font-src ${cspSource}`,
-    `script-src 'nonce-${nonce}'`,
-  ].join('; ');
+  return ["default-src 'none'", `img-src ${cspSource} data: blob:`, `style-src ${cspSource} 'unsafe-inline'`, `font-src ${cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
 }
 
 export function panelHtml(input: PanelHtmlInput): string {

@@ -24,8 +24,7 @@ export interface Settings {
 
 type Getter = (key: string) => unknown;
 
-const num = (v: unknown, dflt: number, ok: (n: number) => boolean = Number.isFinite): number =>
-  typeof v === 'number' && Number.isFinite(v) && ok(v) ? v : dflt;
+const num = (v: unknown, dflt: number, ok: (n: number) => boolean = Number.isFinite): number => (typeof v === 'number' && Number.isFinite(v) && ok(v) ? v : dflt);
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
 const posInt = (n: number): boolean => Number.isInteger(n) && n > 0;
 
@@ -40,9 +39,7 @@ export function readSettings(get: Getter): Settings {
     anchors: str(get('anchors')),
     calibrationImages: num(get('calibrationImages'), 256, posInt),
     delta: num(get('delta'), 0.05, (n) => n > 0 && n <= 0.5),
-    probeDeltas: Array.isArray(deltas) && deltas.every((d) => typeof d === 'number' && d >= 0 && d <= 0.5) && deltas.length
-      ? (deltas as number[])
-      : [0.05, 0.1, 0.25],
+    probeDeltas: Array.isArray(deltas) && deltas.every((d) => typeof d === 'number' && d >= 0 && d <= 0.5) && deltas.length ? (deltas as number[]) : [0.05, 0.1, 0.25],
     bits: typeof bits === 'number' && Number.isInteger(bits) && bits >= 2 && bits <= 16 ? bits : undefined,
     engine: engine === 'cpu' || engine === 'webgpu' || engine === 'cuda' ? engine : 'auto',
     flagConcentration: num(get('flag.concentration'), 1.5, (n) => n >= 1),

@@ -42,7 +42,10 @@ export function checkpointCandidates(model: string, list: (dir: string) => strin
   } catch {
     return [];
   }
-  return names.filter((n) => isCheckpoint(n) && !isOnnx(n)).sort((a, b) => b.localeCompare(a, undefined, { numeric: true })).map((n) => path.join(dir, n));
+  return names
+    .filter((n) => isCheckpoint(n) && !isOnnx(n))
+    .sort((a, b) => b.localeCompare(a, undefined, { numeric: true }))
+    .map((n) => path.join(dir, n));
 }
 
 /**

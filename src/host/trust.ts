@@ -7,7 +7,9 @@ const MANAGE = 'Manage Workspace Trust';
 export const vscodeTrust: TrustApi = {
   isTrusted: () => vscode.workspace.isTrusted,
   ask: async (message) => (await vscode.window.showWarningMessage(message, { modal: true }, MANAGE)) === MANAGE,
-  openTrustEditor: async () => { await vscode.commands.executeCommand('workbench.trust.manage'); },
+  openTrustEditor: async () => {
+    await vscode.commands.executeCommand('workbench.trust.manage');
+  },
 };
 
 /** True when `action` may go ahead in this workspace; otherwise asks and returns false. */

@@ -33,4 +33,3 @@ export async function ensureTrusted(action: TrustedAction, what: string, api: Tr
   if (manage) await api.openTrustEditor();
   return false;
 }
-

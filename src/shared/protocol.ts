@@ -13,9 +13,7 @@ import type { PrecisionReport } from '../core/precision/types';
 export type { BootstrapInfo, JobKind, JobParams, JobRequest, JobResult, JobResults, LogLevel, MapComparison, MapDiff, MapEntry, Progress };
 
 // ---- host -> worker ----
-export type HostMessage =
-  | { type: 'run'; id: number; request: JobRequest }
-  | { type: 'cancel'; id: number };
+export type HostMessage = { type: 'run'; id: number; request: JobRequest } | { type: 'cancel'; id: number };
 
 // ---- worker -> host ----
 export type WorkerMessage =

@@ -9,7 +9,11 @@ import { CancelledError, type ErrorInfo, QatLensError } from '../core/errors';
 import { isWorkerMessage, type JobRequest, type JobResult, type LogLevel, type Progress, type WorkerMessage } from '../shared/protocol';
 
 export class WorkerCrashedError extends QatLensError {
-  constructor(readonly exitCode: number | null, readonly exitSignal: string | null, readonly stderrTail: string) {
+  constructor(
+    readonly exitCode: number | null,
+    readonly exitSignal: string | null,
+    readonly stderrTail: string,
+  ) {
     const how = exitSignal ? `was killed by ${exitSignal}` : `exited with code ${exitCode}`;
     super(`the background worker ${how} while running the job${stderrTail ? `; last output:\n${stderrTail}` : ''}`, undefined, 'EWORKERCRASH');
     this.name = 'WorkerCrashedError';

@@ -2,7 +2,7 @@
 // channel; runs jobs from the engine and streams progress back. Never imports vscode.
 import { CancelledError, toErrorInfo } from '../core/errors';
 import { runJob } from '../core/jobs';
-import type { HostMessage, LogLevel, Progress, WorkerMessage } from "../shared/protocol";
+import type { HostMessage, LogLevel, Progress, WorkerMessage } from '../shared/protocol';
 
 if (!process.send) {
   process.stderr.write('qat-lens worker: must be started with an IPC channel (child_process.fork)\n');
@@ -26,8 +26,7 @@ process.on('message', (raw: unknown) => {
   running.set(id, ac);
   const ctx = {
     signal: ac.signal,
-    progress: (progress: Progress) =>
-      send({ type: 'progress', id, progress }),
+    progress: (progress: Progress) => send({ type: 'progress', id, progress }),
     log: (level: LogLevel, message: string) => send({ type: 'log', id, level, message }),
   };
   runJob(request, ctx)

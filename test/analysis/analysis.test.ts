@@ -16,13 +16,37 @@ import type { Checkpoint, QuantizedLayer } from '../../src/core/model';
 const cases = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'analysis', 'cases.json'), 'utf8'));
 
 interface Case {
-  name: string; op: string; note: string; shape: number[]; storedDtype: string;
-  latent: number[] | null; latent64?: boolean; integer: number[] | null; scale: number[]; zeroPoint: number[];
-  axis: number | null; qmin: number; qmax: number; bits: number;
+  name: string;
+  op: string;
+  note: string;
+  shape: number[];
+  storedDtype: string;
+  latent: number[] | null;
+  latent64?: boolean;
+  integer: number[] | null;
+  scale: number[];
+  zeroPoint: number[];
+  axis: number | null;
+  qmin: number;
+  qmax: number;
+  bits: number;
   expected: null | Record<string, any>;
 }
 
-function layerOf(c: { name: string; shape: number[]; latent?: number[] | null; latent64?: boolean; integer?: number[] | null; scale: number[]; zeroPoint?: number[]; axis: number | null; qmin?: number; qmax?: number; op?: string; storedDtype?: string }): QuantizedLayer {
+function layerOf(c: {
+  name: string;
+  shape: number[];
+  latent?: number[] | null;
+  latent64?: boolean;
+  integer?: number[] | null;
+  scale: number[];
+  zeroPoint?: number[];
+  axis: number | null;
+  qmin?: number;
+  qmax?: number;
+  op?: string;
+  storedDtype?: string;
+}): QuantizedLayer {
   const qmin = c.qmin ?? -8;
   const qmax = c.qmax ?? 7;
   return {
@@ -120,7 +144,13 @@ test('binomial tail agrees with exact sums at small n', () => {
 test('reversal counting follows the definition on a hand-made sequence', () => {
   // weight 0: 0 → 1 → 1 → 0 → 1 : changes +1, -1 (rev), +1 (rev) → 2 reversals
   // weight 1: 0 → 1 → 2 → 3 → 4 : no reversal; weight 2: 0 → 0 → -1 → -1 → 0 : -1, +1 (rev)
-  const seq = [[0, 0, 0], [1, 1, 0], [1, 2, -1], [0, 3, -1], [1, 4, 0]];
+  const seq = [
+    [0, 0, 0],
+    [1, 1, 0],
+    [1, 2, -1],
+    [0, 3, -1],
+    [1, 4, 0],
+  ];
   const tr = new FlipTracker(3);
   for (const s of seq) tr.push(Int32Array.from(s));
   assert.deepEqual(tr.flipFractions, [2 / 3, 2 / 3, 2 / 3, 3 / 3]);
@@ -136,14 +166,21 @@ test('a sequence of 4 checkpoints: order by epoch, flips, reversals, scale movem
     epoch: ck.epoch,
     notes: [],
     variants: [
-      { variant: 'model', layers: ck.layers.map(layerOf), activations: ck.activations.map((a: any) => ({ name: a.name, quantizer: layerOf({ name: a.name, shape: [1], scale: a.scale, axis: null }).weightQuantizer })) },
+      {
+        variant: 'model',
+        layers: ck.layers.map(layerOf),
+        activations: ck.activations.map((a: any) => ({ name: a.name, quantizer: layerOf({ name: a.name, shape: [1], scale: a.scale, axis: null }).weightQuantizer })),
+      },
       { variant: 'ema', layers: ck.ema.map(layerOf), activations: [] },
     ],
   }));
   const r = analyzeCheckpoints(cks, { delta: cases.delta });
   const e = seq.expected;
   assert.equal(r.sequence!.orderedBy, 'epoch');
-  assert.deepEqual(r.sequence!.order.map((o) => o.file), e.order);
+  assert.deepEqual(
+    r.sequence!.order.map((o) => o.file),
+    e.order,
+  );
   assert.deepEqual(r.summary.files, e.order);
   for (const [name, x] of Object.entries<any>(e.layers)) {
     const l = r.sequence!.layers.find((y) => y.name === name)!;
@@ -156,7 +193,10 @@ test('a sequence of 4 checkpoints: order by epoch, flips, reversals, scale movem
     close(l.scaleCVMax, x.scaleCVMax, 1e-12, `${name} CV max`);
     assert.equal(l.concentration.length, 4);
   }
-  assert.ok(Object.values<any>(e.layers).some((x) => x.meanReversals > 0), 'the fixture has reversals');
+  assert.ok(
+    Object.values<any>(e.layers).some((x) => x.meanReversals > 0),
+    'the fixture has reversals',
+  );
   const act = r.sequence!.activations.find((a) => a.name === 'act.0')!;
   act.scaleRelativeChange.forEach((v, i) => close(v, e.activation.scaleRelativeChange[i], 1e-12, 'act rel'));
   close(act.scaleCV, e.activation.scaleCV, 1e-12, 'act CV');
@@ -185,7 +225,15 @@ test('near threshold is strict: d = δ exactly does not count', () => {
   assert.equal(s.nearThresholdFraction, 1 / 4);
   assert.equal(s.concentration, 0.5);
   assert.equal(s.meanDistance, (0.25 + 0.25 + 0 + 0.5) / 4);
-  assert.deepEqual(s.histogram!.map((x, i) => [i, x]).filter(([, x]) => x > 0), [[0, 1], [5, 1], [10, 1], [15, 1]]);
+  assert.deepEqual(
+    s.histogram!.map((x, i) => [i, x]).filter(([, x]) => x > 0),
+    [
+      [0, 1],
+      [5, 1],
+      [10, 1],
+      [15, 1],
+    ],
+  );
 });
 
 test('flag settings are honoured: a looser p-value flags the tiny layer, a higher concentration unflags', () => {
@@ -217,7 +265,13 @@ test('layers match across formats without ".weight"/"_int" suffixes (checkpoint 
   ];
   const r = analyzeCheckpoints(cks);
   assert.equal(r.sequence!.orderedBy, 'name');
-  assert.deepEqual(r.sequence!.layers.map((l) => [l.name, l.flipFractions]), [['model.1.conv.weight_int', [1 / 6]]]);
+  assert.deepEqual(
+    r.sequence!.layers.map((l) => [l.name, l.flipFractions]),
+    [['model.1.conv.weight_int', [1 / 6]]],
+  );
   assert.deepEqual(r.sequence!.partial, [{ name: 'model.2.conv.weight', kind: 'layer', presentIn: ['a/qdq.onnx'] }]);
-  assert.ok(r.summary.notes.some((n) => n.includes('"model.1.conv.weight_int" = "model.1.conv"') || n.includes('"model.1.conv" = "model.1.conv.weight_int"')), r.summary.notes.join('\n'));
+  assert.ok(
+    r.summary.notes.some((n) => n.includes('"model.1.conv.weight_int" = "model.1.conv"') || n.includes('"model.1.conv" = "model.1.conv.weight_int"')),
+    r.summary.notes.join('\n'),
+  );
 });

@@ -88,8 +88,14 @@ test('a 3-checkpoint run through the job: ordered by epoch, flips/reversals/scal
   const jsonOut = join(tmp, 'report.json');
   const htmlOut = join(tmp, 'report.html');
   const { report: r } = await runAnalyze({ files, jsonOut, htmlOut }, quietContext());
-  assert.deepEqual(r.sequence!.order.map((o) => o.epoch), s.epochs);
-  assert.deepEqual(r.summary.files, s.files.map((f: string) => join(fx, 'analysis', 'seq', f)));
+  assert.deepEqual(
+    r.sequence!.order.map((o) => o.epoch),
+    s.epochs,
+  );
+  assert.deepEqual(
+    r.summary.files,
+    s.files.map((f: string) => join(fx, 'analysis', 'seq', f)),
+  );
   checkSequence(r, s.layers);
   for (const [name, x] of Object.entries<any>(s.layers)) {
     r.sequence!.layers.find((y) => y.name === name)!.concentration.forEach((v, i) => close(v, x.concentration[i], 1e-12, `${name} C at ${i}`));
@@ -97,7 +103,10 @@ test('a 3-checkpoint run through the job: ordered by epoch, flips/reversals/scal
   assert.ok(r.sequence!.layers.find((l) => l.name === 'conv1')!.meanReversals > 0);
   const json = JSON.parse(readFileSync(jsonOut, 'utf8'));
   assert.equal(json.schema, 'qat-lens/analysis@1');
-  assert.deepEqual(json.sequence.layers.map((l: any) => l.name), r.sequence!.layers.map((l) => l.name));
+  assert.deepEqual(
+    json.sequence.layers.map((l: any) => l.name),
+    r.sequence!.layers.map((l) => l.name),
+  );
   const html = readFileSync(htmlOut, 'utf8');
   assert.ok(html.length > 3_000_000, 'Plotly is inlined');
   assert.ok(!/<script[^>]+src=/i.test(html), 'no external scripts');
@@ -130,10 +139,14 @@ const sha256 = (f: string) => createHash('sha256').update(readFileSync(f)).diges
 test('the example run (epochs of a real 4-bit QAT training): quantities, model vs ema, sequence vs numpy', async () => {
   // Expectations belong to one build of the committed example: a rebuilt example needs them regenerated.
   assert.ok(ex, `${exExpected} is missing`);
-  ex.files.forEach((f: string, i: number) => assert.equal(sha256(join(exDir, f)), ex.sha256[i],
-    `${f} changed since its expectations were made: rerun /usr/bin/python3 tools/fixtures/analysis/make_example_cases.py`));
+  ex.files.forEach((f: string, i: number) =>
+    assert.equal(sha256(join(exDir, f)), ex.sha256[i], `${f} changed since its expectations were made: rerun /usr/bin/python3 tools/fixtures/analysis/make_example_cases.py`),
+  );
   const { report: r } = await runAnalyze({ files: [...ex.files].reverse().map((f: string) => join(exDir, f)) }, quietContext());
-  assert.deepEqual(r.sequence!.order.map((o) => o.epoch), ex.epochs);
+  assert.deepEqual(
+    r.sequence!.order.map((o) => o.epoch),
+    ex.epochs,
+  );
   checkLayers(r, { layers: ex.last }, 'example');
   for (const [name, f] of Object.entries<number>(ex.modelVsEma ?? {})) close(r.layers.find((l) => l.name === name)!.modelVsEmaFlipFraction!, f, 1e-15, `${name} model vs ema`);
   checkSequence(r, ex.sequence);

@@ -15,12 +15,19 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const fx = join(__dirname, '..', 'fixtures', 'pipeline');
 
 test('compare: float and QAT scored on the same images; JSON and self-contained HTML written', async () => {
-  const json = join(dir, 'c.json'), html = join(dir, 'c.html');
+  const json = join(dir, 'c.json'),
+    html = join(dir, 'c.html');
   const r = await runCompare({ data: join(fx, 'data.yaml'), qat: join(fx, 'qdq.onnx'), float: join(fx, 'float.onnx'), deltas: [0.1], jsonOut: json, htmlOut: html }, quietContext());
   const j = JSON.parse(readFileSync(json, 'utf8')) as CompareReport;
   assert.equal(r.jsonOut, json);
   assert.equal(j.kind, 'compare');
-  assert.deepEqual(j.comparison.entries.map((e) => [e.label, e.role]), [['float', 'float'], ['QAT', 'qat']]);
+  assert.deepEqual(
+    j.comparison.entries.map((e) => [e.label, e.role]),
+    [
+      ['float', 'float'],
+      ['QAT', 'qat'],
+    ],
+  );
   for (const e of j.comparison.entries) {
     assert.ok(e.map >= 0 && e.map <= 1 && e.map50 >= e.map, `${e.label}: mAP ${e.map}, mAP50 ${e.map50}`);
     assert.equal(e.images, 4);
@@ -29,13 +36,19 @@ test('compare: float and QAT scored on the same images; JSON and self-contained 
   }
   // Integer-only QAT ONNX without --latent: the variants are skipped, and the report says why.
   assert.ok(j.comparison.notes!.some((n) => /integer weights only/.test(n)));
-  assert.deepEqual(r.comparison.entries.map((e: CompareEntry) => e.map), j.comparison.entries.map((e) => e.map));
+  assert.deepEqual(
+    r.comparison.entries.map((e: CompareEntry) => e.map),
+    j.comparison.entries.map((e) => e.map),
+  );
   const page = readFileSync(html, 'utf8');
   assert.ok(page.length > 1_000_000, 'Plotly inlined');
   assert.doesNotMatch(page, /<script[^>]+src=/);
   // The page embeds the comparison the panel shows, and the report script that draws it (the panel's bar and PR charts).
   const data = JSON.parse(/<script id="qat-lens-data" type="application\/json">([\s\S]*?)<\/script>/.exec(page)![1]);
-  assert.deepEqual(data.comparison.entries.map((e: CompareEntry) => e.map), r.comparison.entries.map((e) => e.map));
+  assert.deepEqual(
+    data.comparison.entries.map((e: CompareEntry) => e.map),
+    r.comparison.entries.map((e) => e.map),
+  );
   assert.match(page, /chart-map-bars/);
 });
 

@@ -20,12 +20,23 @@ after(() => rmSync(out, { recursive: true, force: true }));
 
 test('compare on the example: float, QAT, soft δ, latent entries; the latent ONNX matches the QAT integers', async () => {
   const json = join(out, 'compare.json');
-  await runCompare({
-    data: join(ex, 'data.yaml'), qat: join(run, 'qdq.onnx'), float: join(ex, 'float.onnx'), latent: join(run, 'qdq_latent.onnx'),
-    deltas: [0.1], limit: 8, jsonOut: json,
-  }, quietContext());
+  await runCompare(
+    {
+      data: join(ex, 'data.yaml'),
+      qat: join(run, 'qdq.onnx'),
+      float: join(ex, 'float.onnx'),
+      latent: join(run, 'qdq_latent.onnx'),
+      deltas: [0.1],
+      limit: 8,
+      jsonOut: json,
+    },
+    quietContext(),
+  );
   const r = JSON.parse(readFileSync(json, 'utf8')) as CompareReport;
-  assert.deepEqual(r.comparison.entries.map((e) => e.role), ['float', 'qat', 'hard', 'soft', 'latent']);
+  assert.deepEqual(
+    r.comparison.entries.map((e) => e.role),
+    ['float', 'qat', 'hard', 'soft', 'latent'],
+  );
   assert.equal(r.images, 8);
   const [f, q, h, s, l] = r.comparison.entries;
   for (const e of [f, q, h, s, l]) {
@@ -47,11 +58,17 @@ test('example job with tiny settings writes report.json, report.html and a corre
   assert.equal(j.settings.steps, 2);
   assert.ok(j.analysis.layers.length > 0);
   assert.equal(j.qc.steps, 2);
-  assert.deepEqual(j.comparison.comparison.entries.map((e: { role: string }) => e.role), ['float', 'qat', 'hard', 'soft', 'latent', 'qc']);
+  assert.deepEqual(
+    j.comparison.comparison.entries.map((e: { role: string }) => e.role),
+    ['float', 'qat', 'hard', 'soft', 'latent', 'qc'],
+  );
   const page = readFileSync(r.files.html, 'utf8');
   const data = JSON.parse(/<script id="qat-lens-data" type="application\/json">([\s\S]*?)<\/script>/.exec(page)![1]);
   assert.equal(data.analysis.report.layers.length, j.analysis.layers.length);
-  assert.deepEqual(data.comparison.entries.map((e: { label: string }) => e.label), j.comparison.comparison.entries.map((e: { label: string }) => e.label));
+  assert.deepEqual(
+    data.comparison.entries.map((e: { label: string }) => e.label),
+    j.comparison.comparison.entries.map((e: { label: string }) => e.label),
+  );
   assert.equal(data.probeLayers.layers.length, j.probe.perLayer.layers.length);
   assert.match(page, /id="probe"/);
   // The corrected model keeps the QAT model's integer weights.
@@ -64,7 +81,12 @@ test('example job with tiny settings writes report.json, report.html and a corre
 test('a cancelled example job leaves no corrected model and no reports', async () => {
   const dir = join(out, 'cancelled');
   const ac = new AbortController();
-  const ctx = { ...quietContext(ac.signal), progress: (p: { message: string }) => { if (/^mAP: float/.test(p.message)) ac.abort(); } };
+  const ctx = {
+    ...quietContext(ac.signal),
+    progress: (p: { message: string }) => {
+      if (/^mAP: float/.test(p.message)) ac.abort();
+    },
+  };
   await assert.rejects(runWorkflow(exampleWorkflow({ out: dir }, { steps: 1, batch: 2, limit: 2, deltas: [0.1], perLayer: false }), ctx), { name: 'CancelledError' });
   for (const f of ['report.json', 'report.html', 'w4a4_qc.onnx']) assert.ok(!existsSync(join(dir, f)), f);
 });

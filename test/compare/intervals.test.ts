@@ -61,7 +61,10 @@ test('terminal, HTML and JSON show the intervals and the words for noise', () =>
   assert.match(view.notes![0]!, /QC recovered \d+\.\d% \(95% CI \[/);
   const html = reportPage({ title: 't', data: { comparison: view }, plotlyJs: '' });
   const embedded = JSON.parse(/<script id="qat-lens-data" type="application\/json">(.*?)<\/script>/s.exec(html)![1]!.replace(/\\u003c/g, '<'));
-  assert.deepEqual(embedded.comparison.entries.map((e: { vsRef?: { noise: boolean } }) => e.vsRef?.noise), [false, undefined, false, true]);
+  assert.deepEqual(
+    embedded.comparison.entries.map((e: { vsRef?: { noise: boolean } }) => e.vsRef?.noise),
+    [false, undefined, false, true],
+  );
   assert.equal(embedded.comparison.bootstrap.resamples, 200);
   const json = JSON.parse(JSON.stringify(r));
   assert.equal(json.comparison.entries[2].vsRef.noise, false);

@@ -17,11 +17,23 @@ test('YOLO and COCO forms of the fixture give the same ground truth', async () =
   const c = await openDataset(join(FIX, 'instances_val.json'));
   assert.equal(y.format, 'yolo');
   assert.equal(c.format, 'coco');
-  assert.deepEqual(y.images.map((i) => [i.id, i.width, i.height]), [[1, 96, 72], [2, 50, 70], [3, 64, 64], [4, 130, 90]]);
-  assert.deepEqual(c.images.map((i) => i.file), y.images.map((i) => i.file));
+  assert.deepEqual(
+    y.images.map((i) => [i.id, i.width, i.height]),
+    [
+      [1, 96, 72],
+      [2, 50, 70],
+      [3, 64, 64],
+      [4, 130, 90],
+    ],
+  );
+  assert.deepEqual(
+    c.images.map((i) => i.file),
+    y.images.map((i) => i.file),
+  );
   assert.equal(y.gt.annotations.length, c.gt.annotations.length);
   for (let i = 0; i < y.gt.annotations.length; i++) {
-    const a = y.gt.annotations[i], b = c.gt.annotations[i];
+    const a = y.gt.annotations[i],
+      b = c.gt.annotations[i];
     assert.equal(a.image_id, b.image_id);
     assert.equal(a.category_id, b.category_id);
     for (let k = 0; k < 4; k++) assert.ok(Math.abs(a.bbox[k] - b.bbox[k]) < 1e-3, `bbox ${i}.${k}: ${a.bbox[k]} vs ${b.bbox[k]}`);
@@ -88,15 +100,20 @@ test('bad YOLO labels: clear errors naming the file and line', async () => {
 test('bad COCO files: missing images, unknown categories, boxes out of range', async () => {
   const d = mkdtempSync(join(tmpdir(), 'qatlens-coco-'));
   const gt = JSON.parse(readFileSync(join(FIX, 'instances_val.json'), 'utf8'));
-  const write = (j: unknown) => { writeFileSync(join(d, 'instances_val.json'), JSON.stringify(j)); return join(d, 'instances_val.json'); };
+  const write = (j: unknown) => {
+    writeFileSync(join(d, 'instances_val.json'), JSON.stringify(j));
+    return join(d, 'instances_val.json');
+  };
   await assert.rejects(openDataset(write(gt)), /instances_val\.json: cannot find image "a\.jpg"/);
   cpSync(join(FIX, 'images'), join(d, 'images'), { recursive: true });
   rmSync(join(d, 'images', 'val', 'c.jpg'));
   await assert.rejects(openDataset(write(gt)), /instances_val\.json: image 3 is missing: .*c\.jpg/);
   cpSync(join(FIX, 'images', 'val', 'c.jpg'), join(d, 'images', 'val', 'c.jpg'));
-  const bad = structuredClone(gt); bad.annotations[0].category_id = 9;
+  const bad = structuredClone(gt);
+  bad.annotations[0].category_id = 9;
   await assert.rejects(openDataset(write(bad)), /annotations\[0\] \(id 1\) has category_id 9, which is not in "categories"/);
-  const far = structuredClone(gt); far.annotations[1].bbox = [90, 10, 40, 10];
+  const far = structuredClone(gt);
+  far.annotations[1].bbox = [90, 10, 40, 10];
   await assert.rejects(openDataset(write(far)), /annotations\[1\] .*bbox \[90, 10, 40, 10\] is out of range for image 1 \(96x72\)/);
   writeFileSync(join(d, 'instances_val.json'), '{"images": [');
   await assert.rejects(openDataset(join(d, 'instances_val.json')), /instances_val\.json: not valid JSON/);
@@ -131,11 +148,16 @@ test('letterbox geometry follows YOLOv5 val (load_image ceil resize, then centre
 test('letterboxInto: RGB order, /255, 114 padding, grey images to 3 channels', async () => {
   const d = mkdtempSync(join(tmpdir(), 'qatlens-lb-'));
   const file = join(d, 'solid.png');
-  await sharp({ create: { width: 90, height: 128, channels: 3, background: { r: 200, g: 100, b: 50 } } }).png().toFile(file);
+  await sharp({ create: { width: 90, height: 128, channels: 3, background: { r: 200, g: 100, b: 50 } } })
+    .png()
+    .toFile(file);
   const out = new Float32Array(2 * 3 * 64 * 64).fill(-1);
   const g = await letterboxInto(file, 64, 64, out, 3 * 64 * 64);
   assert.equal(g.left, 9);
-  assert.ok(out.subarray(0, 3 * 64 * 64).every((v) => v === -1), 'the first image slot is untouched');
+  assert.ok(
+    out.subarray(0, 3 * 64 * 64).every((v) => v === -1),
+    'the first image slot is untouched',
+  );
   const px = (c: number, y: number, x: number) => out[3 * 64 * 64 + c * 64 * 64 + y * 64 + x];
   for (const y of [0, 31, 63]) {
     assert.equal(px(0, y, 8), Math.fround(114 / 255));

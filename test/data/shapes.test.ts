@@ -13,7 +13,8 @@ import { fillPolygon, resize, type Rgb } from '../../src/core/data/shapes/raster
 import { Rng } from '../../src/core/rng';
 
 test('an image is a pure function of (seed, split, index)', async () => {
-  const a = await makeShapesImage('val', 5), b = await makeShapesImage('val', 5);
+  const a = await makeShapesImage('val', 5),
+    b = await makeShapesImage('val', 5);
   assert.deepEqual(a.boxes, b.boxes);
   assert.ok(a.jpeg.equals(b.jpeg));
   const c = await makeShapesImage('calib', 5);
@@ -40,20 +41,48 @@ test('labels: 1-10 boxes per image inside the image, at least 6 px, partial over
 
 test('a filled polygon covers the pixels whose centres lie inside it (grown by the given margin)', () => {
   const img: Rgb = { w: 10, h: 10, data: new Uint8Array(300) };
-  fillPolygon(img, [[2, 2], [6, 2], [6, 6], [2, 6]], [255, 0, 0], 0);
+  fillPolygon(
+    img,
+    [
+      [2, 2],
+      [6, 2],
+      [6, 6],
+      [2, 6],
+    ],
+    [255, 0, 0],
+    0,
+  );
   const on = (x: number, y: number) => img.data[(y * 10 + x) * 3] === 255;
   let count = 0;
   for (let y = 0; y < 10; y++) for (let x = 0; x < 10; x++) if (on(x, y)) count++;
   assert.equal(count, 16); // pixels 2..5 in x and y: centres 2.5..5.5
   assert.ok(on(2, 2) && on(5, 5) && !on(6, 6) && !on(1, 3));
   const grown: Rgb = { w: 10, h: 10, data: new Uint8Array(300) };
-  fillPolygon(grown, [[2.4, 2.4], [6, 2.4], [6, 6], [2.4, 6]], [255, 0, 0], 0.35);
+  fillPolygon(
+    grown,
+    [
+      [2.4, 2.4],
+      [6, 2.4],
+      [6, 6],
+      [2.4, 6],
+    ],
+    [255, 0, 0],
+    0.35,
+  );
   assert.equal(grown.data[(2 * 10 + 2) * 3], 255); // centre 2.5 is within 2.4 - 0.35
 });
 
 test('shapes have the analytic extent: a square of radius r at rotation 0 spans 2r', () => {
   const pts = shapePoints(1, 100, 100, 20, 0);
-  assert.deepEqual(pts.map((p) => p.map((v) => Math.round(v * 1e9) / 1e9)), [[120, 100], [100, 120], [80, 100], [100, 80]]);
+  assert.deepEqual(
+    pts.map((p) => p.map((v) => Math.round(v * 1e9) / 1e9)),
+    [
+      [120, 100],
+      [100, 120],
+      [80, 100],
+      [100, 80],
+    ],
+  );
 });
 
 test('resize keeps a constant image constant and interpolates a ramp monotonically', () => {
@@ -67,7 +96,10 @@ test('resize keeps a constant image constant and interpolates a ramp monotonical
 
 test('Rng: uniform floats and normals have the right moments', () => {
   const r = new Rng(42);
-  let s = 0, s2 = 0, m = 0, m2 = 0;
+  let s = 0,
+    s2 = 0,
+    m = 0,
+    m2 = 0;
   const N = 200000;
   for (let i = 0; i < N; i++) {
     const u = r.float();
@@ -78,7 +110,7 @@ test('Rng: uniform floats and normals have the right moments', () => {
     m += z;
     m2 += z * z;
   }
-  assert.ok(Math.abs(s / N - 0.5) < 0.003 && Math.abs(s2 / N - s * s / N / N - 1 / 12) < 0.002);
+  assert.ok(Math.abs(s / N - 0.5) < 0.003 && Math.abs(s2 / N - (s * s) / N / N - 1 / 12) < 0.002);
   assert.ok(Math.abs(m / N) < 0.01 && Math.abs(m2 / N - 1) < 0.01);
   const counts = new Int32Array(7);
   for (let i = 0; i < 70000; i++) counts[r.int(7)]++;
@@ -95,7 +127,11 @@ test('shapesDataset writes the YOLO + COCO layout once, and finds it again', asy
     assert.match(text, /^val: images\/val$/m);
     assert.match(text, /^calib: images\/calib$/m);
     assert.match(text, /^holdout: images\/holdout$/m);
-    for (const [split, n] of [['val', 6], ['calib', 4], ['holdout', 3]] as const) {
+    for (const [split, n] of [
+      ['val', 6],
+      ['calib', 4],
+      ['holdout', 3],
+    ] as const) {
       const ds = await openDataset(yaml, { split });
       assert.equal(ds.images.length, n);
       const coco = JSON.parse(readFileSync(join(dir, 'annotations', `instances_${split}.json`), 'utf8'));
@@ -108,7 +144,12 @@ test('shapesDataset writes the YOLO + COCO layout once, and finds it again', asy
       });
     }
     const { boxes } = drawShapesImage('val', 0);
-    assert.equal(readFileSync(join(dir, 'labels', 'val', '000000.txt'), 'utf8').trim().split('\n').length, boxes.length);
+    assert.equal(
+      readFileSync(join(dir, 'labels', 'val', '000000.txt'), 'utf8')
+        .trim()
+        .split('\n').length,
+      boxes.length,
+    );
     const before = statSync(join(dir, 'images', 'val', '000000.jpg')).mtimeMs;
     assert.equal(await shapesDataset({ dir, val: 6, calib: 4, holdout: 3 }), yaml);
     assert.equal(statSync(join(dir, 'images', 'val', '000000.jpg')).mtimeMs, before);

@@ -30,7 +30,10 @@ function exampleCheckpoints(dir: string): string[] {
   const d = join(dir, 'w4a4');
   if (!existsSync(d)) return [];
   const epoch = (f: string): number => Number(/epoch_(\d+)/.exec(f)?.[1] ?? NaN);
-  return readdirSync(d).filter((f) => /^epoch_\d+\.pt$/.test(f)).sort((a, b) => epoch(a) - epoch(b)).map((f) => join(d, f));
+  return readdirSync(d)
+    .filter((f) => /^epoch_\d+\.pt$/.test(f))
+    .sort((a, b) => epoch(a) - epoch(b))
+    .map((f) => join(d, f));
 }
 
 function cliJson(args: string[]): any {
@@ -76,7 +79,17 @@ before(async () => {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     viewport: { width: 1600, height: 1000 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-crash-reporter', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-crash-reporter',
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+    ],
   });
   page = ctx.pages()[0] ?? (await ctx.newPage());
   await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
@@ -86,7 +99,13 @@ before(async () => {
 after(async () => {
   if (page) await shot('vscode-last').catch(() => {});
   // The extension's output channel, every window's, for whoever reads the CI artifacts.
-  if (prep) writeFileSync(join(ARTIFACTS, 'qat-lens-output.log'), outputLogs().map((f) => `== ${f}\n${readFileSync(f, 'utf8')}`).join('\n'));
+  if (prep)
+    writeFileSync(
+      join(ARTIFACTS, 'qat-lens-output.log'),
+      outputLogs()
+        .map((f) => `== ${f}\n${readFileSync(f, 'utf8')}`)
+        .join('\n'),
+    );
   await ctx?.close().catch(() => {});
   await server?.stop();
   if (process.env.QAT_LENS_E2E_KEEP) console.log(`kept ${prep?.root}`);
@@ -149,7 +168,10 @@ test('double-clicking a checkpoint opens it in a QAT Lens editor tab with its la
     await f.locator('#layer-table tbody tr').first().waitFor({ timeout: 120_000 });
     const cli = cliJson(['analyze', first]);
     assert.equal(await f.locator('#layer-table tbody tr').count(), cli.layers.length, 'one table row per layer');
-    assert.deepEqual(await flaggedInPanel(f), cli.layers.filter((l: any) => l.flagged).map((l: any) => l.name));
+    assert.deepEqual(
+      await flaggedInPanel(f),
+      cli.layers.filter((l: any) => l.flagged).map((l: any) => l.name),
+    );
     assert.match(await f.locator('#summary').innerText(), new RegExp(basename(first).replace('.', '\\.')));
     await sleep(500);
     await shot('vscode-editor-light');
@@ -169,7 +191,7 @@ test('double-clicking a checkpoint opens it in a QAT Lens editor tab with its la
   });
 });
 
-test('Analyze Oscillation from the Explorer opens the panel with the CLI\'s flags and rendered charts', async () => {
+test("Analyze Oscillation from the Explorer opens the panel with the CLI's flags and rendered charts", async () => {
   await failShot('analyze', async () => {
     const ckpts = exampleCheckpoints(workspace);
     const target = ckpts.length ? ckpts[ckpts.length - 1]! : join(workspace, 'fixture_qdq.onnx');
@@ -208,7 +230,10 @@ test('Analyze Oscillation from the Explorer opens the panel with the CLI\'s flag
 
     // Other themes, each after a window reload: the panel must come back as it was (serializer +
     // setState), selection included, in the new theme's colours.
-    for (const [theme, cls, name] of [['Default Dark Modern', 'vs-dark', 'dark'], ['Default High Contrast', 'hc-black', 'high-contrast']] as const) {
+    for (const [theme, cls, name] of [
+      ['Default Dark Modern', 'vs-dark', 'dark'],
+      ['Default High Contrast', 'hc-black', 'high-contrast'],
+    ] as const) {
       setSettings({ 'workbench.colorTheme': theme });
       await reloadWindow();
       await page.locator(`.monaco-workbench.${cls}`).waitFor({ timeout: 60_000 });
@@ -232,13 +257,19 @@ test('several checkpoints selected together are analyzed as one run (scale traje
   await failShot('sequence', async () => {
     await expandFolder(page, 'w4a4');
     // Select them all, in reverse order (the analysis orders them by epoch itself), then right-click.
-    await selectRows(page, [...ckpts].reverse().map((c) => basename(c)));
+    await selectRows(
+      page,
+      [...ckpts].reverse().map((c) => basename(c)),
+    );
     await contextMenu(page, basename(ckpts[ckpts.length - 1]!), 'Analyze Oscillation');
     const f = await panelFrame(page);
     await f.locator('#chart-scale svg.main-svg').first().waitFor({ timeout: 120_000 });
     const cli = cliJson(['analyze', ...ckpts]);
     assert.equal(cli.sequence.order.length, ckpts.length);
-    assert.deepEqual(await flaggedInPanel(f), cli.layers.filter((l: any) => l.flagged).map((l: any) => l.name));
+    assert.deepEqual(
+      await flaggedInPanel(f),
+      cli.layers.filter((l: any) => l.flagged).map((l: any) => l.name),
+    );
     assert.equal(await f.locator('#chart-scale .scatterlayer .trace').count(), cli.sequence.layers.length, 'one trajectory per tracked layer');
     // The flips column shows the CLI's mean flip fraction for the first layer.
     const first = cli.sequence.layers.find((l: any) => l.name === cli.layers[0].name);
@@ -290,7 +321,7 @@ test('the Command Palette runs QAT Lens commands (Show Panel)', async () => {
   });
 });
 
-test('Run QC Correction on the example ONNX writes the corrected model and shows the CLI\'s mAP', async () => {
+test("Run QC Correction on the example ONNX writes the corrected model and shows the CLI's mAP", async () => {
   const qdq = join(workspace, 'w4a4', 'qdq.onnx');
   const float = join(workspace, 'float.onnx');
   assert.ok(existsSync(qdq), `${qdq} is part of the committed example`);
@@ -319,8 +350,23 @@ test('Run QC Correction on the example ONNX writes the corrected model and shows
       return { map: await r.locator('[data-metric=map]').innerText(), map50: await r.locator('[data-metric=map50]').innerText() };
     };
     // The CLI on the same files, images and engine.
-    const cli = cliJson(['compare', '--data', join(workspace, 'data.yaml'), '--qat', qdq, ...(existsSync(float) ? ['--float', float] : []),
-      '--corrected', out, '--delta', '', '--no-latent', '--engine', 'cpu', '--limit', String(QC.evalLimit)]);
+    const cli = cliJson([
+      'compare',
+      '--data',
+      join(workspace, 'data.yaml'),
+      '--qat',
+      qdq,
+      ...(existsSync(float) ? ['--float', float] : []),
+      '--corrected',
+      out,
+      '--delta',
+      '',
+      '--no-latent',
+      '--engine',
+      'cpu',
+      '--limit',
+      String(QC.evalLimit),
+    ]);
     const cliRow = (label: string): { map: string; map50: string } => {
       const e = cli.comparison.entries.find((x: any) => x.label === label);
       assert.ok(e, `the CLI has no ${label} row`);
@@ -344,13 +390,17 @@ test('Run QC Correction on the example ONNX writes the corrected model and shows
 
 /** The mAP table's rows as the panel shows them: label -> [mAP@.5:.95, mAP@.5] in percent. */
 async function mapRows(f: Frame): Promise<Record<string, [string, string]>> {
-  return f.locator('#map-table tbody tr').evaluateAll((rows) =>
-    Object.fromEntries(rows.map((r) => [(r as HTMLElement).dataset.label ?? '', [r.querySelector('[data-metric=map]')!.textContent ?? '', r.querySelector('[data-metric=map50]')!.textContent ?? '']])),
-  );
+  return f
+    .locator('#map-table tbody tr')
+    .evaluateAll((rows) =>
+      Object.fromEntries(
+        rows.map((r) => [(r as HTMLElement).dataset.label ?? '', [r.querySelector('[data-metric=map]')!.textContent ?? '', r.querySelector('[data-metric=map50]')!.textContent ?? '']]),
+      ),
+    );
 }
 const pctPair = (e: { map: number; map50: number }): [string, string] => [(e.map * 100).toFixed(2), (e.map50 * 100).toFixed(2)];
 
-test('Soft-Rounding Probe on the example QDQ model with float weights shows the CLI\'s probe mAP per δ', async () => {
+test("Soft-Rounding Probe on the example QDQ model with float weights shows the CLI's probe mAP per δ", async () => {
   const latent = join(workspace, 'w4a4', 'qdq_latent.onnx');
   assert.ok(existsSync(latent), `${latent} is part of the committed example`);
   await failShot('probe', async () => {
@@ -360,7 +410,10 @@ test('Soft-Rounding Probe on the example QDQ model with float weights shows the 
     await f.locator('.map h1', { hasText: 'Soft-Rounding Probe' }).waitFor({ timeout: 300_000 });
     const cli = cliJson(['probe', latent, '--data', join(workspace, 'data.yaml'), '--engine', 'cpu', '--limit', String(QC.evalLimit)]);
     const expected = Object.fromEntries([cli.baseline, ...cli.soft, ...(cli.latent ? [cli.latent] : [])].map((e: any) => [e.label, pctPair(e)]));
-    assert.ok(Object.keys(expected).some((l) => /δ=0\.05/.test(l)), 'the CLI scored δ = 0.05');
+    assert.ok(
+      Object.keys(expected).some((l) => /δ=0\.05/.test(l)),
+      'the CLI scored δ = 0.05',
+    );
     assert.deepEqual(await mapRows(f), expected);
     await f.locator('#chart-pr svg.main-svg').first().waitFor({ timeout: 30_000 });
     await sleep(500);
@@ -376,9 +429,26 @@ test('Compare mAP on the example QAT model finds the float export and the QC out
     await contextMenu(page, 'qdq.onnx', 'Compare mAP');
     const f = await panelFrame(page);
     await f.locator('.map h1', { hasText: 'Compare mAP' }).waitFor({ timeout: 300_000 });
-    const cli = cliJson(['compare', '--data', join(workspace, 'data.yaml'), '--qat', qdq, '--float', join(workspace, 'float.onnx'), '--corrected', out, '--engine', 'cpu', '--limit', String(QC.evalLimit)]);
+    const cli = cliJson([
+      'compare',
+      '--data',
+      join(workspace, 'data.yaml'),
+      '--qat',
+      qdq,
+      '--float',
+      join(workspace, 'float.onnx'),
+      '--corrected',
+      out,
+      '--engine',
+      'cpu',
+      '--limit',
+      String(QC.evalLimit),
+    ]);
     const expected = Object.fromEntries(cli.comparison.entries.map((e: any) => [e.label, pctPair(e)]));
-    assert.deepEqual(Object.keys(expected).filter((l) => ['float', 'QAT', 'QC'].includes(l)), ['float', 'QAT', 'QC']);
+    assert.deepEqual(
+      Object.keys(expected).filter((l) => ['float', 'QAT', 'QC'].includes(l)),
+      ['float', 'QAT', 'QC'],
+    );
     assert.deepEqual(await mapRows(f), expected);
   });
 });

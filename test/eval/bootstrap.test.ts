@@ -17,8 +17,7 @@ interface Case {
   seed: number;
   rng: { words: number[]; u32: number[] };
   firstCounts: number[];
-  expected: Record<Model, { full: number[]; map: number[]; map50: number[] }> &
-    Record<'qcMinusQat' | 'floatMinusQat' | 'gapShare', { map: number[]; map50: number[] }>;
+  expected: Record<Model, { full: number[]; map: number[]; map50: number[] }> & Record<'qcMinusQat' | 'floatMinusQat' | 'gapShare', { map: number[]; map50: number[] }>;
 }
 const fx: Case = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'bootstrap', 'paired.json'), 'utf8'));
 const TOL = 1e-12;
@@ -32,13 +31,19 @@ function close(actual: ArrayLike<number>, expected: number[], what: string): voi
 
 test('Rng draws what the Python transcription draws', () => {
   const r = new Rng(...fx.rng.words);
-  assert.deepEqual(Array.from({ length: 8 }, () => r.u32()), fx.rng.u32);
+  assert.deepEqual(
+    Array.from({ length: 8 }, () => r.u32()),
+    fx.rng.u32,
+  );
   assert.deepEqual(Array.from(resampleCounts(fx.gt.images.length, 1, fx.seed)[0]), fx.firstCounts);
 });
 
-test('every resample\'s mAP@.5:.95 and mAP@.5 equal the reference\'s (to 1e-12), for each model', () => {
+test("every resample's mAP@.5:.95 and mAP@.5 equal the reference's (to 1e-12), for each model", () => {
   const counts = resampleCounts(fx.gt.images.length, fx.resamples, fx.seed);
-  const res = bootstrapMaps(models.map((m) => evals[m].perImage!), counts);
+  const res = bootstrapMaps(
+    models.map((m) => evals[m].perImage!),
+    counts,
+  );
   models.forEach((m, j) => {
     close([evals[m].stats[0], evals[m].stats[1]], fx.expected[m].full, `${m} full`);
     close(res[j].map, fx.expected[m].map, `${m} map`);
@@ -77,7 +82,7 @@ test('models scored on different images are refused', () => {
   assert.throws(() => bootstrapMaps([evals.qat.perImage!, sub.perImage!], resampleCounts(fx.gt.images.length, 2, 1)), /same images/);
 });
 
-test('percentile is numpy\'s linear interpolation', () => {
+test("percentile is numpy's linear interpolation", () => {
   const v = Float64Array.from([1, 2, 4, 8, 16]);
   assert.equal(percentile(v, 0), 1);
   assert.equal(percentile(v, 100), 16);

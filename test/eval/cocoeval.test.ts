@@ -48,13 +48,10 @@ test('a false positive ranked above the true positive halves AP', () => {
   assert.equal(r.stats[7], 1, 'AR10');
   assert.equal(r.stats[8], 1, 'AR100');
   near(r.perCategory[1].ap, 0.5);
-  assert.deepEqual(
-    r.summaryText.split('\n').slice(0, 2),
-    [
-      ' Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.500',
-      ' Average Precision  (AP) @[ IoU=0.50      | area=   all | maxDets=100 ] = 0.500',
-    ],
-  );
+  assert.deepEqual(r.summaryText.split('\n').slice(0, 2), [
+    ' Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.500',
+    ' Average Precision  (AP) @[ IoU=0.50      | area=   all | maxDets=100 ] = 0.500',
+  ]);
   assert.equal(r.summaryText.split('\n')[6], ' Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=  1 ] = 0.000');
   assert.equal(r.summaryText.split('\n')[10], ' Average Recall     (AR) @[ IoU=0.50:0.95 | area=medium | maxDets=100 ] = -1.000');
 });
@@ -186,9 +183,13 @@ test("numpy's pairwise summation order", () => {
   // Sums of 8..128 values run in 8 interleaved accumulators combined as ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)),
   // the tail added one by one. With 1e16 (ulp 2) the order shows in the result.
   const a = [1e16, 1, 1, 1, 1, 1, 1, 1, 1];
-  assert.equal(pairwiseSum(a), ((1e16 + 1 + (1 + 1)) + ((1 + 1) + (1 + 1))) + 1);
+  assert.equal(pairwiseSum(a), 1e16 + 1 + (1 + 1) + (1 + 1 + (1 + 1)) + 1);
   assert.equal(pairwiseSum(a), 1e16 + 8);
-  assert.equal(a.reduce((s, x) => s + x, 0), 1e16, 'sequentially every 1 is lost');
+  assert.equal(
+    a.reduce((s, x) => s + x, 0),
+    1e16,
+    'sequentially every 1 is lost',
+  );
   // numpy: np.sum(np.r_[np.ones(200), 1e16]) splits 201 at 96: sum(96 ones) + sum(104 ones, 1e16)
   const c = [...Array(200).fill(1), 1e16];
   assert.equal(pairwiseSum(c), 96 + pairwiseSum(c, 96));

@@ -24,7 +24,9 @@ interface Case {
 }
 
 const dir = join(__dirname, '..', 'fixtures', 'cocoeval');
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const TOL = 1e-9;
 
 function close(actual: number[], expected: number[], what: string): void {

@@ -33,15 +33,22 @@ async function evalFails(gtText: string, dtText: string, file: 'gt' | 'dt', patt
 }
 
 test('a bbox nested 100k levels deep in the ground truth: one line, no stack overflow', () =>
-  evalFails(JSON.stringify({ ...gtOk, annotations: [{ ...gtOk.annotations[0], bbox: '@' }] }).replace('"@"', nested(100_000)), JSON.stringify(detsOk), 'gt',
-    /annotations\[0\]: "bbox" must be \[x, y, width, height\] of finite numbers, got \[\[\[\[…\]\]\]\]/));
+  evalFails(
+    JSON.stringify({ ...gtOk, annotations: [{ ...gtOk.annotations[0], bbox: '@' }] }).replace('"@"', nested(100_000)),
+    JSON.stringify(detsOk),
+    'gt',
+    /annotations\[0\]: "bbox" must be \[x, y, width, height\] of finite numbers, got \[\[\[\[…\]\]\]\]/,
+  ));
 
 test('a score nested 100k levels deep in the detections: one line, no stack overflow', () =>
-  evalFails(JSON.stringify(gtOk), JSON.stringify([{ ...detsOk[0], score: '@' }]).replace('"@"', nested(100_000)), 'dt',
-    /detection \[0\]: "score" must be a finite number, got \[\[\[\[…\]\]\]\]/));
+  evalFails(JSON.stringify(gtOk), JSON.stringify([{ ...detsOk[0], score: '@' }]).replace('"@"', nested(100_000)), 'dt', /detection \[0\]: "score" must be a finite number, got \[\[\[\[…\]\]\]\]/));
 
-test('200k categories: a clear error before pycocotools\' precision table is allocated', () => {
+test("200k categories: a clear error before pycocotools' precision table is allocated", () => {
   const categories = Array.from({ length: 200_000 }, (_, i) => ({ id: i + 1, name: `c${i}` }));
-  return evalFails(JSON.stringify({ ...gtOk, categories }), JSON.stringify(detsOk), 'gt',
-    /precision table for 200000 categories would need 18\.2 GB, more than this machine allows .*keep only the categories you evaluate/);
+  return evalFails(
+    JSON.stringify({ ...gtOk, categories }),
+    JSON.stringify(detsOk),
+    'gt',
+    /precision table for 200000 categories would need 18\.2 GB, more than this machine allows .*keep only the categories you evaluate/,
+  );
 });

@@ -18,7 +18,10 @@ test('a model file that is a symlink to the canary outside is reported as an out
   symlinkSync('../canary.bin', join(dir, 'model', 'model.onnx'));
   const o = await runCase(dir, { target: 'onnx', how: 'symlinked model' });
   assert.equal(o.ok, false);
-  assert.ok(o.violations.some((v) => v.startsWith('read outside the input folder: ') && v.endsWith('canary.bin')), o.violations.join('; '));
+  assert.ok(
+    o.violations.some((v) => v.startsWith('read outside the input folder: ') && v.endsWith('canary.bin')),
+    o.violations.join('; '),
+  );
 });
 
 test('a clean refusal passes: it names the file and writes nothing', async () => {

@@ -60,18 +60,23 @@ export async function runCase(dir: string, spec: CaseSpec): Promise<Outcome> {
   let confined = true;
   try {
     switch (spec.target) {
-      case 'onnx': case 'pt': case 'pt-legacy': case 'safetensors': {
+      case 'onnx':
+      case 'pt':
+      case 'pt-legacy':
+      case 'safetensors': {
         root = join(dir, 'model');
         const file = join(root, model(/^model\./));
         await runJob({ kind: 'analyze', params: { files: [file], bits: spec.bits, jsonOut: join(out, 'report.json') } }, quietContext());
         break;
       }
-      case 'coco-gt': case 'coco-dt': {
+      case 'coco-gt':
+      case 'coco-dt': {
         root = join(dir, 'data');
         await runJob({ kind: 'eval', params: { gt: join(root, 'gt.json'), dt: join(root, 'dt.json'), jsonOut: join(out, 'eval.json') } }, quietContext());
         break;
       }
-      case 'yolo-labels': case 'data-yaml': {
+      case 'yolo-labels':
+      case 'data-yaml': {
         root = join(dir, 'data');
         confined = spec.target === 'yolo-labels'; // a data.yaml may point anywhere: that is what it is for
         await labelledImages(join(root, 'data.yaml'), 'val');
@@ -96,7 +101,11 @@ export async function runCase(dir: string, spec: CaseSpec): Promise<Outcome> {
     const realRoot = fs.realpathSync(root);
     for (const p of new Set(opened)) {
       let real: string;
-      try { real = fs.realpathSync(resolve(p)); } catch { real = resolve(p); }
+      try {
+        real = fs.realpathSync(resolve(p));
+      } catch {
+        real = resolve(p);
+      }
       if (real.includes('canary') || !inside(realRoot, real)) {
         if (!inside(resolve('node_modules'), real) && !real.startsWith('/proc/') && !real.startsWith('/sys/')) violations.push(`read outside the input folder: ${real}`);
       }

@@ -11,5 +11,8 @@ test('fuzz slice: every reader, fixed seed 14, 45 s: no crash, hang, outside rea
   assert.ok(stats.cases >= TARGETS.length * 4, `only ${stats.cases} cases ran`);
   for (const t of TARGETS) assert.ok(stats.perTarget[t]?.cases > 0, `${t} not exercised`);
   assert.ok(stats.cliRuns > 0, 'no case went through the built CLI');
-  assert.deepEqual(stats.failures.map((f) => `${f.target} #${f.index} (${f.how}): ${f.violations.join('; ')}`), []);
+  assert.deepEqual(
+    stats.failures.map((f) => `${f.target} #${f.index} (${f.how}): ${f.violations.join('; ')}`),
+    [],
+  );
 });

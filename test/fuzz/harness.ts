@@ -61,8 +61,13 @@ class Worker {
     await this.ready;
     const child = this.child!;
     return new Promise((res) => {
-      const timer = setTimeout(() => { done({ outcome: { ok: false, violations: [`hang: no result after ${CASE_LIMIT_MS / 1000 + 5} s`], ms: CASE_LIMIT_MS + 5000 }, maxRssKb: 0, died: 'hang' }); child.kill('SIGKILL'); }, CASE_LIMIT_MS + 5000);
-      const onMsg = (m: { id?: number; outcome: Outcome; maxRssKb: number }) => { if (m.id === id) done(m); };
+      const timer = setTimeout(() => {
+        done({ outcome: { ok: false, violations: [`hang: no result after ${CASE_LIMIT_MS / 1000 + 5} s`], ms: CASE_LIMIT_MS + 5000 }, maxRssKb: 0, died: 'hang' });
+        child.kill('SIGKILL');
+      }, CASE_LIMIT_MS + 5000);
+      const onMsg = (m: { id?: number; outcome: Outcome; maxRssKb: number }) => {
+        if (m.id === id) done(m);
+      };
       const onExit = (code: number | null, sig: string | null) => done({ outcome: { ok: false, violations: [`crash: the process died (${sig ?? code})`], ms: 0 }, maxRssKb: 0, died: 'crash' });
       const done = (r: { outcome: Outcome; maxRssKb: number; died?: string }) => {
         clearTimeout(timer);
@@ -75,7 +80,9 @@ class Worker {
       child.send({ dir, spec, id });
     });
   }
-  stop(): void { this.child?.kill('SIGKILL'); }
+  stop(): void {
+    this.child?.kill('SIGKILL');
+  }
 }
 
 /** The built CLI on a model case: exit 0/1/2, at most 3 lines, no stack, peak memory, nothing written on refusal. */
@@ -89,7 +96,10 @@ function cliCheck(dir: string, spec: CaseSpec): string[] {
   const args = ['-r', join(__dirname, 'maxrss.cjs'), join(ROOT, 'bin', 'qat-lens.js'), 'analyze', join(modelDir, file), '--json', json, ...(spec.bits ? ['--bits', String(spec.bits)] : [])];
   const t0 = Date.now();
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: CASE_LIMIT_MS + 5000, env: { ...process.env, QAT_LENS_DEBUG: '' } });
-  if (r.error || r.signal) { v.push(`cli: ${r.signal ? `killed by ${r.signal} after ${Date.now() - t0} ms` : String(r.error)}`); return v; }
+  if (r.error || r.signal) {
+    v.push(`cli: ${r.signal ? `killed by ${r.signal} after ${Date.now() - t0} ms` : String(r.error)}`);
+    return v;
+  }
   if (![0, 1, 2].includes(r.status ?? -1)) v.push(`cli: exit code ${r.status}`);
   const rss = Number(/QATFUZZ_MAXRSS_KB=(\d+)/.exec(r.stderr)?.[1] ?? 0);
   if (rss > MEMORY_LIMIT_KB) v.push(`cli: peak memory ${(rss / 1024).toFixed(0)} MB`);
@@ -109,7 +119,20 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzStats> {
   const n = opts.n ?? Infinity;
   const deadline = opts.seconds ? Date.now() + opts.seconds * 1000 : Infinity;
   const tmp = mkdtempSync(join(tmpdir(), 'qat-fuzz-'));
-  const stats: FuzzStats = { seed: opts.seed, cases: 0, perTarget: {}, cliRuns: 0, failures: [], hangs: 0, crashes: 0, outsideReads: 0, slowestMs: 0, peakRssMb: 0, seconds: 0, loadavg: { start: loadavg(), end: [] } };
+  const stats: FuzzStats = {
+    seed: opts.seed,
+    cases: 0,
+    perTarget: {},
+    cliRuns: 0,
+    failures: [],
+    hangs: 0,
+    crashes: 0,
+    outsideReads: 0,
+    slowestMs: 0,
+    peakRssMb: 0,
+    seconds: 0,
+    loadavg: { start: loadavg(), end: [] },
+  };
   const worker = new Worker();
   const t0 = Date.now();
   try {
@@ -122,10 +145,14 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzStats> {
       const violations = [...outcome.violations];
       if (maxRssKb > MEMORY_LIMIT_KB) violations.push(`peak memory ${(maxRssKb / 1024).toFixed(0)} MB`);
       stats.peakRssMb = Math.max(stats.peakRssMb, maxRssKb / 1024);
-      if (opts.cliEvery && i % opts.cliEvery === 0 && !died) { violations.push(...cliCheck(dir, spec)); stats.cliRuns++; }
+      if (opts.cliEvery && i % opts.cliEvery === 0 && !died) {
+        violations.push(...cliCheck(dir, spec));
+        stats.cliRuns++;
+      }
       const pt = (stats.perTarget[target] ??= { cases: 0, accepted: 0, refused: 0 });
       pt.cases++;
-      if (outcome.ok) pt.accepted++; else pt.refused++;
+      if (outcome.ok) pt.accepted++;
+      else pt.refused++;
       stats.cases++;
       stats.slowestMs = Math.max(stats.slowestMs, outcome.ms);
       if (violations.length) {

@@ -9,7 +9,11 @@ import { runCase } from './check';
 import { FAILURES } from './harness';
 import type { CaseSpec } from './targets';
 
-const cases = existsSync(FAILURES) ? readdirSync(FAILURES).filter((d) => existsSync(join(FAILURES, d, 'case.json'))).sort() : [];
+const cases = existsSync(FAILURES)
+  ? readdirSync(FAILURES)
+      .filter((d) => existsSync(join(FAILURES, d, 'case.json')))
+      .sort()
+  : [];
 const tmp = mkdtempSync(join(tmpdir(), 'qat-fuzz-reg-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -30,12 +30,32 @@ const seedCache = new Map<string, Uint8Array[]>();
 function seeds(ext: string, filter: (n: string) => boolean = () => true): Uint8Array[] {
   const key = ext + filter.toString();
   if (!seedCache.has(key)) {
-    seedCache.set(key, readdirSync(READERS).filter((n) => n.endsWith(ext) && filter(n)).sort().map((n) => Uint8Array.from(readFileSync(join(READERS, n)))));
+    seedCache.set(
+      key,
+      readdirSync(READERS)
+        .filter((n) => n.endsWith(ext) && filter(n))
+        .sort()
+        .map((n) => Uint8Array.from(readFileSync(join(READERS, n)))),
+    );
   }
   return seedCache.get(key)!;
 }
 
-const HOSTILE_LOCATIONS = (caseDir: string) => ['../canary.bin', join(caseDir, 'canary.bin'), 'link-out.bin', 'dir-out/canary.bin', 'w.bin', 'sub/../w.bin', '..', '.', '', 'C:\\canary.bin', 'w.bin\u0000x', '../model/w.bin', 'missing.bin'];
+const HOSTILE_LOCATIONS = (caseDir: string) => [
+  '../canary.bin',
+  join(caseDir, 'canary.bin'),
+  'link-out.bin',
+  'dir-out/canary.bin',
+  'w.bin',
+  'sub/../w.bin',
+  '..',
+  '.',
+  '',
+  'C:\\canary.bin',
+  'w.bin\u0000x',
+  '../model/w.bin',
+  'missing.bin',
+];
 const HOSTILE_NUMBERS = ['-1', 'NaN', '0', '1', '7', '99999999999', '8589934592', '1e3', '0x10', ' 4', '18446744073709551616', ''];
 
 /** Writes one case into `dir` (made empty by the caller) and returns its spec. */
@@ -44,13 +64,28 @@ export function makeCase(target: TargetName, rng: Rng, dir: string): CaseSpec {
   writeFileSync(join(dir, 'canary.bin'), Buffer.from(CANARY.repeat(64)));
   let spec: CaseSpec;
   switch (target) {
-    case 'onnx': spec = onnxCase(rng, dir); break;
-    case 'pt': spec = ptCase(rng, dir); break;
-    case 'pt-legacy': spec = legacyCase(rng, dir); break;
-    case 'safetensors': spec = safetensorsCase(rng, dir); break;
-    case 'coco-gt': case 'coco-dt': spec = cocoCase(target, rng, dir); break;
-    case 'yolo-labels': spec = yoloCase(rng, dir, false); break;
-    case 'data-yaml': spec = yoloCase(rng, dir, true); break;
+    case 'onnx':
+      spec = onnxCase(rng, dir);
+      break;
+    case 'pt':
+      spec = ptCase(rng, dir);
+      break;
+    case 'pt-legacy':
+      spec = legacyCase(rng, dir);
+      break;
+    case 'safetensors':
+      spec = safetensorsCase(rng, dir);
+      break;
+    case 'coco-gt':
+    case 'coco-dt':
+      spec = cocoCase(target, rng, dir);
+      break;
+    case 'yolo-labels':
+      spec = yoloCase(rng, dir, false);
+      break;
+    case 'data-yaml':
+      spec = yoloCase(rng, dir, true);
+      break;
   }
   writeFileSync(join(dir, 'case.json'), JSON.stringify(spec));
   return spec;
@@ -82,10 +117,17 @@ function onnxCase(rng: Rng, dir: string): CaseSpec {
     for (let k = rng.range(1, 3); k > 0 && inits.length; k--) {
       const t = rng.pick(inits);
       switch (rng.int(6)) {
-        case 0: t.dims = Array.from({ length: rng.range(0, 5) }, () => (rng.chance(0.5) ? rng.pick(INTERESTING) : rng.range(0, 9))); break;
-        case 1: t.dataType = rng.range(0, 25); break;
-        case 2: if (t.rawData?.length) t.rawData = t.rawData.subarray(0, rng.int(t.rawData.length)); break;
-        case 3: case 4: {
+        case 0:
+          t.dims = Array.from({ length: rng.range(0, 5) }, () => (rng.chance(0.5) ? rng.pick(INTERESTING) : rng.range(0, 9)));
+          break;
+        case 1:
+          t.dataType = rng.range(0, 25);
+          break;
+        case 2:
+          if (t.rawData?.length) t.rawData = t.rawData.subarray(0, rng.int(t.rawData.length));
+          break;
+        case 3:
+        case 4: {
           t.rawData = new Uint8Array(0);
           t.dataLocation = 1;
           t.externalData = [
@@ -95,7 +137,10 @@ function onnxCase(rng: Rng, dir: string): CaseSpec {
           ];
           break;
         }
-        case 5: t.floatData = Array.from({ length: rng.range(0, 5) }, () => rng.next()); t.rawData = new Uint8Array(0); break;
+        case 5:
+          t.floatData = Array.from({ length: rng.range(0, 5) }, () => rng.next());
+          t.rawData = new Uint8Array(0);
+          break;
       }
     }
     for (const n of model.graph?.node ?? []) {
@@ -114,10 +159,24 @@ function onnxCase(rng: Rng, dir: string): CaseSpec {
 }
 
 const GLOBALS: [string, string][] = [
-  ['collections', 'OrderedDict'], ['torch._utils', '_rebuild_tensor_v2'], ['torch._utils', '_rebuild_parameter'], ['torch', 'FloatStorage'],
-  ['builtins', 'set'], ['copyreg', '_reconstructor'], ['builtins', 'object'], ['models.yolo', 'Detect'], ['torch.nn.modules.conv', 'Conv2d'],
-  ['numpy.core.multiarray', 'scalar'], ['numpy', 'dtype'], ['pydoc', 'pipepager'], ['somepkg', 'run'], ['posix', 'system'], ['torch', 'Size'],
-  ['argparse', 'Namespace'], ['_codecs', 'encode'], ['torch._tensor', '_rebuild_from_type_v2'],
+  ['collections', 'OrderedDict'],
+  ['torch._utils', '_rebuild_tensor_v2'],
+  ['torch._utils', '_rebuild_parameter'],
+  ['torch', 'FloatStorage'],
+  ['builtins', 'set'],
+  ['copyreg', '_reconstructor'],
+  ['builtins', 'object'],
+  ['models.yolo', 'Detect'],
+  ['torch.nn.modules.conv', 'Conv2d'],
+  ['numpy.core.multiarray', 'scalar'],
+  ['numpy', 'dtype'],
+  ['pydoc', 'pipepager'],
+  ['somepkg', 'run'],
+  ['posix', 'system'],
+  ['torch', 'Size'],
+  ['argparse', 'Namespace'],
+  ['_codecs', 'encode'],
+  ['torch._tensor', '_rebuild_from_type_v2'],
 ];
 
 /** A random but mostly well-formed pickle program: values, containers, calls, memo, tensors. */
@@ -126,21 +185,41 @@ function randomPickle(rng: Rng): Uint8Array {
   let memo = 0;
   const leaf = (): Uint8Array => {
     switch (rng.int(9)) {
-      case 0: return P.int(rng.pick(INTERESTING) | 0);
-      case 1: return P.str(rng.pick(['conv.weight', 'conv.quan_w_fn.s', 'model', 'ema', 'epoch', '_modules', '_parameters', 'x']));
-      case 2: return P.NONE;
-      case 3: return P.global(...rng.pick(GLOBALS));
-      case 4: return memo ? P.get(rng.int(memo + 2)) : P.emptyTuple;
-      case 5: return P.long4(rng.bytes(rng.range(0, 40)));
-      case 6: { const shape = Array.from({ length: rng.range(0, 4) }, () => (rng.chance(0.3) ? rng.pick(INTERESTING) | 0 : rng.range(0, 6))); return tensorV2(String(rng.int(3)), rng.pick([0, 1, 18, 1000]), shape, shape.map(() => rng.pick([0, 1, 3, -1, 1000])), rng.pick([0, 1, -1, 7])); }
-      case 7: return P.bytes(rng.bytes(rng.range(0, 16)));
-      default: return P.emptyDict;
+      case 0:
+        return P.int(rng.pick(INTERESTING) | 0);
+      case 1:
+        return P.str(rng.pick(['conv.weight', 'conv.quan_w_fn.s', 'model', 'ema', 'epoch', '_modules', '_parameters', 'x']));
+      case 2:
+        return P.NONE;
+      case 3:
+        return P.global(...rng.pick(GLOBALS));
+      case 4:
+        return memo ? P.get(rng.int(memo + 2)) : P.emptyTuple;
+      case 5:
+        return P.long4(rng.bytes(rng.range(0, 40)));
+      case 6: {
+        const shape = Array.from({ length: rng.range(0, 4) }, () => (rng.chance(0.3) ? rng.pick(INTERESTING) | 0 : rng.range(0, 6)));
+        return tensorV2(
+          String(rng.int(3)),
+          rng.pick([0, 1, 18, 1000]),
+          shape,
+          shape.map(() => rng.pick([0, 1, 3, -1, 1000])),
+          rng.pick([0, 1, -1, 7]),
+        );
+      }
+      case 7:
+        return P.bytes(rng.bytes(rng.range(0, 16)));
+      default:
+        return P.emptyDict;
     }
   };
   const ops = [P.MARK, P.TUPLE, P.TUPLE1, P.TUPLE2, P.LIST, P.APPEND, P.APPENDS, P.SETITEM, P.SETITEMS, P.REDUCE, P.NEWOBJ, P.BUILD, P.emptyList, P.emptyDict, P.POP, Uint8Array.of(0x32)];
   for (let i = rng.range(1, 60); i > 0; i--) {
     if (rng.chance(0.55)) parts.push(leaf());
-    else if (rng.chance(0.2)) { parts.push(P.put(memo)); memo++; } else parts.push(rng.pick(ops));
+    else if (rng.chance(0.2)) {
+      parts.push(P.put(memo));
+      memo++;
+    } else parts.push(rng.pick(ops));
   }
   return pickle(...parts);
 }
@@ -160,11 +239,18 @@ function ptCase(rng: Rng, dir: string): CaseSpec {
     how = 'pt: data.pkl mutation';
     const seed = rng.pick(all);
     let entries: Record<string, Uint8Array>;
-    try { entries = unzipSync(seed); } catch { entries = {}; }
+    try {
+      entries = unzipSync(seed);
+    } catch {
+      entries = {};
+    }
     const pkl = Object.keys(entries).find((n) => n.endsWith('data.pkl'));
     if (pkl) entries[pkl] = mutateBytes(rng, entries[pkl]);
     const storages: Record<string, Uint8Array> = {};
-    for (const [n, v] of Object.entries(entries)) { const k = /\/data\/(\w+)$/.exec(n); if (k) storages[k[1]] = rng.chance(0.2) ? v.subarray(0, rng.int(v.length + 1)) : v; }
+    for (const [n, v] of Object.entries(entries)) {
+      const k = /\/data\/(\w+)$/.exec(n);
+      if (k) storages[k[1]] = rng.chance(0.2) ? v.subarray(0, rng.int(v.length + 1)) : v;
+    }
     bytes = torchZip(pkl ? entries[pkl] : randomPickle(rng), storages);
   } else {
     how = 'pt: byte mutation';
@@ -209,8 +295,24 @@ function safetensorsCase(rng: Rng, dir: string): CaseSpec {
   return { target: 'safetensors', bits: bits(rng), how };
 }
 
-const GT = { images: [{ id: 1, width: 64, height: 48, file_name: 'a.jpg' }, { id: 2, width: 32, height: 32, file_name: 'b.jpg' }], categories: [{ id: 1, name: 'a' }, { id: 2, name: 'b' }], annotations: [{ id: 1, image_id: 1, category_id: 1, area: 40, bbox: [1, 2, 8, 5], iscrowd: 0 }, { id: 2, image_id: 2, category_id: 2, area: 9, bbox: [3, 3, 3, 3], iscrowd: 0 }] };
-const DETS = [{ image_id: 1, category_id: 1, bbox: [1, 2, 8, 5], score: 0.9 }, { image_id: 2, category_id: 2, bbox: [2, 2, 4, 4], score: 0.4 }];
+const GT = {
+  images: [
+    { id: 1, width: 64, height: 48, file_name: 'a.jpg' },
+    { id: 2, width: 32, height: 32, file_name: 'b.jpg' },
+  ],
+  categories: [
+    { id: 1, name: 'a' },
+    { id: 2, name: 'b' },
+  ],
+  annotations: [
+    { id: 1, image_id: 1, category_id: 1, area: 40, bbox: [1, 2, 8, 5], iscrowd: 0 },
+    { id: 2, image_id: 2, category_id: 2, area: 9, bbox: [3, 3, 3, 3], iscrowd: 0 },
+  ],
+};
+const DETS = [
+  { image_id: 1, category_id: 1, bbox: [1, 2, 8, 5], score: 0.9 },
+  { image_id: 2, category_id: 2, bbox: [2, 2, 4, 4], score: 0.4 },
+];
 
 /** Replace a random node of a JSON value by a random value. */
 function mutateJson(rng: Rng, v: unknown): unknown {
@@ -220,13 +322,20 @@ function mutateJson(rng: Rng, v: unknown): unknown {
     for (let d = 0; d < 4; d++) {
       if (Array.isArray(node) && node.length) {
         const i = rng.int(node.length);
-        if (rng.chance(0.4)) { node[i] = randomJson(rng); break; }
+        if (rng.chance(0.4)) {
+          node[i] = randomJson(rng);
+          break;
+        }
         node = node[i];
       } else if (node && typeof node === 'object') {
         const keys = Object.keys(node);
         if (!keys.length) break;
         const key = rng.pick(keys);
-        if (rng.chance(0.4)) { if (rng.chance(0.2)) delete (node as Record<string, unknown>)[key]; else (node as Record<string, unknown>)[key] = randomJson(rng); break; }
+        if (rng.chance(0.4)) {
+          if (rng.chance(0.2)) delete (node as Record<string, unknown>)[key];
+          else (node as Record<string, unknown>)[key] = randomJson(rng);
+          break;
+        }
         node = (node as Record<string, unknown>)[key];
       } else break;
     }
@@ -237,12 +346,14 @@ function mutateJson(rng: Rng, v: unknown): unknown {
 function cocoCase(target: 'coco-gt' | 'coco-dt', rng: Rng, dir: string): CaseSpec {
   const d = join(dir, 'data');
   mkdirSync(d);
-  let gt: string = JSON.stringify(GT), dt: string = JSON.stringify(DETS);
+  let gt: string = JSON.stringify(GT),
+    dt: string = JSON.stringify(DETS);
   let how = `${target}: json mutation`;
   const r = rng.int(10);
   const text = (v: unknown) => JSON.stringify(v);
   if (r < 6) {
-    if (target === 'coco-gt') gt = text(mutateJson(rng, GT)); else dt = text(mutateJson(rng, DETS));
+    if (target === 'coco-gt') gt = text(mutateJson(rng, GT));
+    else dt = text(mutateJson(rng, DETS));
   } else if (r === 6) {
     how = `${target}: deep nesting`;
     if (target === 'coco-gt') gt = rng.chance(0.5) ? deepJsonText(rng) : text({ ...GT, annotations: [{ ...GT.annotations[0], bbox: '@' }] }).replace('"@"', deepJsonText(rng));
@@ -250,7 +361,8 @@ function cocoCase(target: 'coco-gt' | 'coco-dt', rng: Rng, dir: string): CaseSpe
   } else if (r === 7) {
     how = `${target}: byte mutation`;
     const b = Buffer.from(mutateBytes(rng, Buffer.from(target === 'coco-gt' ? gt : dt))).toString('latin1');
-    if (target === 'coco-gt') gt = b; else dt = b;
+    if (target === 'coco-gt') gt = b;
+    else dt = b;
   } else if (r === 8) {
     how = `${target}: many categories/detections`;
     const n = rng.pick([1000, 50_000, 250_000]);
@@ -258,7 +370,8 @@ function cocoCase(target: 'coco-gt' | 'coco-dt', rng: Rng, dir: string): CaseSpe
     else dt = text(Array.from({ length: Math.min(n, 60_000) }, (_, i) => ({ image_id: 1 + (i % 2), category_id: 1 + (i % 3), bbox: [i % 50, i % 40, 5, 5], score: (i % 997) / 997 })));
   } else {
     how = `${target}: generated`;
-    if (target === 'coco-gt') gt = text(randomJson(rng)); else dt = text(randomJson(rng));
+    if (target === 'coco-gt') gt = text(randomJson(rng));
+    else dt = text(randomJson(rng));
   }
   writeFileSync(join(d, 'gt.json'), gt);
   writeFileSync(join(d, 'dt.json'), dt);
@@ -270,16 +383,29 @@ function yoloCase(rng: Rng, dir: string, fuzzYaml: boolean): CaseSpec {
   const d = join(dir, 'data');
   mkdirSync(join(d, 'images', 'val'), { recursive: true });
   mkdirSync(join(d, 'labels', 'val'), { recursive: true });
-  const imgs = readdirSync(IMAGES).filter((n) => n.endsWith('.jpg')).sort().slice(0, 2);
+  const imgs = readdirSync(IMAGES)
+    .filter((n) => n.endsWith('.jpg'))
+    .sort()
+    .slice(0, 2);
   for (const im of imgs) copyFileSync(join(IMAGES, im), join(d, 'images', 'val', im));
   let yaml = 'path: .\nval: images/val\nnc: 5\nnames: [circle, square, triangle, star, cross]\n';
   let how = 'yolo-labels: generated lines';
   if (fuzzYaml) {
     const r = rng.int(5);
-    if (r === 0) { how = 'data-yaml: alias bomb'; yaml = `a: &a [x, x, x, x, x, x, x, x, x]\n${Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`).join('\n')}\nval: images/val\nnames: *j\n`; }
-    else if (r === 1) { how = 'data-yaml: deep nesting'; const depth = rng.range(1000, 50_000); yaml = `val: images/val\nnames: ${'['.repeat(depth)}${']'.repeat(depth)}\n`; }
-    else if (r === 2) { how = 'data-yaml: paths'; yaml = `path: ${rng.pick(['..', '/', '../..', '~', '', '/nonexistent', 'images'])}\nval: ${rng.pick(['images/val', '../canary.bin', '/etc', '', '[images/val, images/val]', 'canary.bin'])}\nnames: ${rng.pick(['[a, b]', '{0: a, 2: b}', '{-1: a}', 'null', '5', `[${'a, '.repeat(rng.range(0, 3000))}b]`])}\n`; }
-    else { how = 'data-yaml: byte mutation'; yaml = Buffer.from(mutateBytes(rng, Buffer.from(yaml))).toString('latin1'); }
+    if (r === 0) {
+      how = 'data-yaml: alias bomb';
+      yaml = `a: &a [x, x, x, x, x, x, x, x, x]\n${Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`).join('\n')}\nval: images/val\nnames: *j\n`;
+    } else if (r === 1) {
+      how = 'data-yaml: deep nesting';
+      const depth = rng.range(1000, 50_000);
+      yaml = `val: images/val\nnames: ${'['.repeat(depth)}${']'.repeat(depth)}\n`;
+    } else if (r === 2) {
+      how = 'data-yaml: paths';
+      yaml = `path: ${rng.pick(['..', '/', '../..', '~', '', '/nonexistent', 'images'])}\nval: ${rng.pick(['images/val', '../canary.bin', '/etc', '', '[images/val, images/val]', 'canary.bin'])}\nnames: ${rng.pick(['[a, b]', '{0: a, 2: b}', '{-1: a}', 'null', '5', `[${'a, '.repeat(rng.range(0, 3000))}b]`])}\n`;
+    } else {
+      how = 'data-yaml: byte mutation';
+      yaml = Buffer.from(mutateBytes(rng, Buffer.from(yaml))).toString('latin1');
+    }
   }
   writeFileSync(join(d, 'data.yaml'), yaml);
   for (const im of imgs) {
@@ -294,5 +420,3 @@ function yoloCase(rng: Rng, dir: string, fuzzYaml: boolean): CaseSpec {
   }
   return { target: fuzzYaml ? 'data-yaml' : 'yolo-labels', how };
 }
-
-

@@ -4,8 +4,12 @@ import assert from 'node:assert/strict';
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { max: number; big: number } {
   assert.equal(a.length, b.length);
-  let max = 0, big = 0;
-  for (let i = 0; i < b.length; i++) { max = Math.max(max, Math.abs(a[i] - b[i])); big = Math.max(big, Math.abs(b[i])); }
+  let max = 0,
+    big = 0;
+  for (let i = 0; i < b.length; i++) {
+    max = Math.max(max, Math.abs(a[i] - b[i]));
+    big = Math.max(big, Math.abs(b[i]));
+  }
   return { max, big };
 }
 

@@ -31,10 +31,14 @@ export function wideTree(n = 400_000): Uint8Array {
 /** conv.weight of size [20000, 20000], stride [0, 0], over a 4-byte storage, plus an LSQ step size. */
 export function zeroStrideTensor(): Uint8Array {
   const pkl = pickle(
-    P.global('collections', 'OrderedDict'), P.emptyTuple, P.REDUCE,
+    P.global('collections', 'OrderedDict'),
+    P.emptyTuple,
+    P.REDUCE,
     P.MARK,
-    P.str('conv.weight'), tensorV2('0', 1, [20000, 20000], [0, 0]),
-    P.str('conv.quan_w_fn.s'), tensorV2('1', 1, [], []),
+    P.str('conv.weight'),
+    tensorV2('0', 1, [20000, 20000], [0, 0]),
+    P.str('conv.quan_w_fn.s'),
+    tensorV2('1', 1, [], []),
     P.SETITEMS,
   );
   return torchZip(pkl, { '0': new Uint8Array(new Float32Array([0.5]).buffer), '1': new Uint8Array(new Float32Array([0.1]).buffer) });

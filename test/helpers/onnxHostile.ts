@@ -5,7 +5,11 @@ import { DataType, makeTensor, onnx } from '../../src/core/onnx/proto';
 export const W_DIMS = [2, 1, 3, 3];
 export const W_VALUES = Array.from({ length: 18 }, (_, i) => ((i * 5) % 16) - 8);
 
-export interface ExternalSpec { location: string; offset?: string; length?: string }
+export interface ExternalSpec {
+  location: string;
+  offset?: string;
+  length?: string;
+}
 
 /** A model whose weight `w` is int8 [2,1,3,3]; with `ext`, its bytes live in an external file. */
 export function int8ConvModel(ext?: ExternalSpec, weightDims = W_DIMS, inputChannels = 1): onnx.ModelProto {
@@ -13,7 +17,9 @@ export function int8ConvModel(ext?: ExternalSpec, weightDims = W_DIMS, inputChan
   if (ext) {
     w.rawData = new Uint8Array(0);
     w.dataLocation = 1;
-    w.externalData = Object.entries(ext).filter(([, v]) => v !== undefined).map(([key, value]) => onnx.StringStringEntryProto.create({ key, value }));
+    w.externalData = Object.entries(ext)
+      .filter(([, v]) => v !== undefined)
+      .map(([key, value]) => onnx.StringStringEntryProto.create({ key, value }));
   }
   const N = (opType: string, input: string[], output: string[]) => onnx.NodeProto.create({ opType, input, output, name: output[0] });
   const graph = onnx.GraphProto.create({

@@ -15,11 +15,19 @@ export type AttrV = number | number[] | string | { f: number };
 export function node(op: string, inputs: string[], outputs: string[], attrs: Record<string, AttrV> = {}): onnx.NodeProto {
   const A = onnx.AttributeProto.AttributeType;
   return onnx.NodeProto.create({
-    opType: op, input: inputs, output: outputs, name: `${op}_${outputs[0]}`,
-    attribute: Object.entries(attrs).map(([name, v]) => (typeof v === 'string'
-      ? { name, type: A.STRING, s: Buffer.from(v) }
-      : typeof v === 'number' ? { name, type: A.INT, i: v }
-        : Array.isArray(v) ? { name, type: A.INTS, ints: v } : { name, type: A.FLOAT, f: v.f })),
+    opType: op,
+    input: inputs,
+    output: outputs,
+    name: `${op}_${outputs[0]}`,
+    attribute: Object.entries(attrs).map(([name, v]) =>
+      typeof v === 'string'
+        ? { name, type: A.STRING, s: Buffer.from(v) }
+        : typeof v === 'number'
+          ? { name, type: A.INT, i: v }
+          : Array.isArray(v)
+            ? { name, type: A.INTS, ints: v }
+            : { name, type: A.FLOAT, f: v.f },
+    ),
   });
 }
 export const floats = (name: string, dims: number[], data: ArrayLike<number>) => makeTensor(name, dims, data, DataType.FLOAT);
@@ -33,13 +41,16 @@ export interface OpSpec {
   item: number[];
 }
 
-const vi = (name: string, dims?: (number | string)[]) => onnx.ValueInfoProto.create({
-  name, type: { tensorType: { elemType: 1, ...(dims ? { shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } : {}) } },
-});
+const vi = (name: string, dims?: (number | string)[]) =>
+  onnx.ValueInfoProto.create({
+    name,
+    type: { tensorType: { elemType: 1, ...(dims ? { shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } : {}) } },
+  });
 
 function plainModel(spec: OpSpec): onnx.ModelProto {
   return onnx.ModelProto.create({
-    irVersion: 8, opsetImport: [{ domain: '', version: TRAIN_OPSET }],
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: TRAIN_OPSET }],
     graph: { name: 'op', node: spec.nodes, initializer: spec.inits ?? [], input: [vi('x', [1, ...spec.item])], output: [vi('y')] },
   });
 }
@@ -67,17 +78,27 @@ export async function generatedVjp(spec: OpSpec, x: Float32Array, dy: Float32Arr
     graph: { ...g, node: [...affine, ...g.node!], input: [vi('x_in', ['batch', ...spec.item]), vi('gamma', P), vi('beta', P)] },
   });
   const fwd: ForwardGraph = {
-    file: 'op.onnx', model: fwdModel, input: 'x_in', inputDims: P, chains, heads: ['y'],
+    file: 'op.onnx',
+    model: fwdModel,
+    input: 'x_in',
+    inputDims: P,
+    chains,
+    heads: ['y'],
     sites: [{ layer, pre: 'x_in', gamma: 'gamma', beta: 'beta', paramShape: P, sumAxes: [0] }],
   };
   const shapes = await probeShapes(fwd, spec.item);
   const bwd = buildBackward(fwd, shapes, { gpu: o.gpu });
   const s = await ort.InferenceSession.create(onnx.ModelProto.encode(bwd.model).finish());
   const n = x.length;
-  const out = await s.run({
-    x_in: new ort.Tensor('float32', x, P), gamma: new ort.Tensor('float32', new Float32Array(n).fill(1), P),
-    beta: new ort.Tensor('float32', new Float32Array(n), P), [bwd.dHeads[0]]: new ort.Tensor('float32', dy, [1, ...shapes.get('y')!.slice(1)]),
-  }, [bwd.dBeta[0]!]);
+  const out = await s.run(
+    {
+      x_in: new ort.Tensor('float32', x, P),
+      gamma: new ort.Tensor('float32', new Float32Array(n).fill(1), P),
+      beta: new ort.Tensor('float32', new Float32Array(n), P),
+      [bwd.dHeads[0]]: new ort.Tensor('float32', dy, [1, ...shapes.get('y')!.slice(1)]),
+    },
+    [bwd.dBeta[0]!],
+  );
   await s.release();
   return { dx: out[bwd.dBeta[0]!].data as Float32Array, ops: bwd.model.graph!.node!.map((nd) => nd.opType!) };
 }
@@ -87,8 +108,10 @@ export function fdVjp(f: (x: Float64Array) => Float64Array, x: Float32Array, dy:
   const xd = Float64Array.from(x);
   const L = (v: Float64Array) => f(v).reduce((a, y, i) => a + y * dy[i], 0);
   return Float64Array.from(xd, (v, i) => {
-    const p = Float64Array.from(xd); p[i] = v + h;
-    const m = Float64Array.from(xd); m[i] = v - h;
+    const p = Float64Array.from(xd);
+    p[i] = v + h;
+    const m = Float64Array.from(xd);
+    m[i] = v - h;
     return (L(p) - L(m)) / (2 * h);
   });
 }
@@ -100,7 +123,8 @@ export async function linearVjp(spec: OpSpec, x: Float32Array, dy: Float32Array)
   const y0 = await run(x);
   const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) {
-    const p = Float32Array.from(x); p[i] += 1;
+    const p = Float32Array.from(x);
+    p[i] += 1;
     const y = await run(p);
     let acc = 0;
     for (let k = 0; k < y.length; k++) acc += (y[k] - y0[k]) * dy[k];
@@ -112,8 +136,12 @@ export async function linearVjp(spec: OpSpec, x: Float32Array, dy: Float32Array)
 
 /** Largest |a − b| relative to the largest |b|. */
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0, big = 1e-12;
-  for (let i = 0; i < b.length; i++) { m = Math.max(m, Math.abs(a[i] - b[i])); big = Math.max(big, Math.abs(b[i])); }
+  let m = 0,
+    big = 1e-12;
+  for (let i = 0; i < b.length; i++) {
+    m = Math.max(m, Math.abs(a[i] - b[i]));
+    big = Math.max(big, Math.abs(b[i]));
+  }
   return m / big;
 }
 

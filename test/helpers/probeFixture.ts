@@ -5,11 +5,12 @@ import { DataType, makeTensor, onnx } from '../../src/core/onnx/proto';
 
 export const SHAPE = [4, 3, 3, 3];
 export const SCALES = [0.125, 0.0625, 0.25, 0.1]; // powers of two make W/s ties exact
-export const QMIN = -8, QMAX = 7;
+export const QMIN = -8,
+  QMAX = 7;
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 4294967296);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 4294967296;
 }
 
 /** Latent weights: mostly uniform over the grid, some exact ties, some near thresholds, some clipped. */
@@ -22,9 +23,12 @@ export function latentWeights(): Float32Array {
     const s = SCALES[Math.floor(i / per)];
     const k = i % 9;
     let u: number;
-    if (k === 0) u = Math.floor(r() * 14) - 7 + 0.5; // exact tie
-    else if (k === 1) u = Math.floor(r() * 14) - 7 + 0.5 + (r() - 0.5) * 0.08; // near a threshold
-    else if (k === 2) u = (r() < 0.5 ? -1 : 1) * (8.2 + r() * 2); // clipped
+    if (k === 0)
+      u = Math.floor(r() * 14) - 7 + 0.5; // exact tie
+    else if (k === 1)
+      u = Math.floor(r() * 14) - 7 + 0.5 + (r() - 0.5) * 0.08; // near a threshold
+    else if (k === 2)
+      u = (r() < 0.5 ? -1 : 1) * (8.2 + r() * 2); // clipped
     else u = -8.4 + r() * 15.8;
     w[i] = u * s;
   }
@@ -39,14 +43,13 @@ const axis0: onnx.IAttributeProto = { name: 'axis', type: onnx.AttributeProto.At
 /** The model, in either weight pattern. `integers` is used for the integer pattern. */
 export function buildModel(pattern: 'latent' | 'integer', integers?: ArrayLike<number>): onnx.IModelProto {
   const inits: onnx.ITensorProto[] = [
-    makeTensor('act_s', [], [0.05], DataType.FLOAT), makeTensor('act_z', [], [0], DataType.INT8),
-    makeTensor('w_s', [4], SCALES, DataType.FLOAT), makeTensor('w_z', [4], [0, 0, 0, 0], DataType.INT8),
+    makeTensor('act_s', [], [0.05], DataType.FLOAT),
+    makeTensor('act_z', [], [0], DataType.INT8),
+    makeTensor('w_s', [4], SCALES, DataType.FLOAT),
+    makeTensor('w_z', [4], [0, 0, 0, 0], DataType.INT8),
     makeTensor('conv.bias', [4], [0.1, -0.2, 0.05, 0], DataType.FLOAT),
   ];
-  const nodes: onnx.INodeProto[] = [
-    node('QuantizeLinear', ['x', 'act_s', 'act_z'], ['x_q']),
-    node('DequantizeLinear', ['x_q', 'act_s', 'act_z'], ['x_dq']),
-  ];
+  const nodes: onnx.INodeProto[] = [node('QuantizeLinear', ['x', 'act_s', 'act_z'], ['x_q']), node('DequantizeLinear', ['x_q', 'act_s', 'act_z'], ['x_dq'])];
   if (pattern === 'latent') {
     inits.push(makeTensor('conv.weight', SHAPE, latentWeights(), DataType.FLOAT));
     inits.push(makeTensor('clip_lo', [], [QMIN], DataType.INT8), makeTensor('clip_hi', [], [QMAX], DataType.INT8));
@@ -57,17 +60,18 @@ export function buildModel(pattern: 'latent' | 'integer', integers?: ArrayLike<n
     inits.push(makeTensor('conv.weight_quantized', SHAPE, integers!, DataType.INT8));
     nodes.push(node('DequantizeLinear', ['conv.weight_quantized', 'w_s', 'w_z'], ['w_dq'], [axis0]));
   }
-  nodes.push(node('Conv', ['x_dq', 'w_dq', 'conv.bias'], ['y'], [
-    { name: 'pads', type: onnx.AttributeProto.AttributeType.INTS, ints: [1, 1, 1, 1] },
-  ]));
+  nodes.push(node('Conv', ['x_dq', 'w_dq', 'conv.bias'], ['y'], [{ name: 'pads', type: onnx.AttributeProto.AttributeType.INTS, ints: [1, 1, 1, 1] }]));
   const vi = (name: string, dims: number[], elemType: number = DataType.FLOAT): onnx.IValueInfoProto => ({
-    name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
+    name,
+    type: { tensorType: { elemType, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
   });
   const outputs = [vi('y', [1, 4, 6, 6])];
   // The latent model also exposes the clipped integers QuantizeLinear computed, to compare with ours.
   if (pattern === 'latent') outputs.push(vi('w_qc', SHAPE, DataType.INT8));
   return {
-    irVersion: 8, opsetImport: [{ domain: '', version: 13 }], producerName: 'qat-lens test',
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    producerName: 'qat-lens test',
     graph: { name: 'probe_fixture', node: nodes, initializer: inits, input: [vi('x', [1, 3, 6, 6])], output: outputs },
   };
 }

@@ -7,8 +7,7 @@ import type { Checkpoint, QuantizedLayer, Quantizer } from '../../src/core/model
 export const FIXTURES = join(__dirname, '..', 'fixtures', 'readers');
 export const expected: Record<string, any> = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8'));
 
-const close = (a: number, b: number, rel = 1e-9, what = '') =>
-  assert.ok(Math.abs(a - b) <= rel * Math.max(1, Math.abs(b)), `${what}: ${a} != ${b}`);
+const close = (a: number, b: number, rel = 1e-9, what = '') => assert.ok(Math.abs(a - b) <= rel * Math.max(1, Math.abs(b)), `${what}: ${a} != ${b}`);
 
 function checkQuantizer(q: Quantizer | undefined, e: any, what: string, rel = 1e-9) {
   assert.ok(q, `${what}: quantizer missing`);
@@ -30,9 +29,16 @@ export function checkLayer(l: QuantizedLayer | undefined, e: any, what: string) 
     const w = l.weight.latent;
     assert.ok(w, `${what}: latent weights missing`);
     assert.deepEqual(l.weight.shape, e.latent.shape);
-    assert.equal(w.length, e.latent.shape.reduce((a: number, b: number) => a * b, 1));
-    let sum = 0, abs = 0;
-    for (const v of w) { sum += v; abs += Math.abs(v); }
+    assert.equal(
+      w.length,
+      e.latent.shape.reduce((a: number, b: number) => a * b, 1),
+    );
+    let sum = 0,
+      abs = 0;
+    for (const v of w) {
+      sum += v;
+      abs += Math.abs(v);
+    }
     close(sum, e.latent.sum, 1e-9, `${what} weight sum`);
     close(abs, e.latent.absSum, 1e-9, `${what} weight |sum|`);
     e.latent.first.forEach((v: number, i: number) => assert.equal(w[i], v, `${what} weight[${i}]`));
@@ -44,7 +50,10 @@ export function checkLayer(l: QuantizedLayer | undefined, e: any, what: string) 
     assert.ok(q, `${what}: integer weights missing`);
     assert.equal(l.weight.latent, undefined);
     assert.deepEqual(l.weight.shape, e.integer.shape);
-    assert.equal(q.reduce((a, b) => a + b, 0), e.integer.sum);
+    assert.equal(
+      q.reduce((a, b) => a + b, 0),
+      e.integer.sum,
+    );
     assert.deepEqual(Array.from(q.subarray(0, 4)), e.integer.first);
     if (e.integer.all) assert.deepEqual(Array.from(q), e.integer.all);
   }
@@ -66,7 +75,11 @@ export function checkCheckpoint(ck: Checkpoint, e: any) {
   assert.equal(ck.format, e.format);
   if ('epoch' in e) assert.equal(ck.epoch, e.epoch);
   if (e.modelClass) assert.equal(ck.modelClass, e.modelClass);
-  if (e.noteMatches) assert.ok(ck.notes.some((n) => n.includes(e.noteMatches)), `no note with '${e.noteMatches}': ${ck.notes.join(' | ')}`);
+  if (e.noteMatches)
+    assert.ok(
+      ck.notes.some((n) => n.includes(e.noteMatches)),
+      `no note with '${e.noteMatches}': ${ck.notes.join(' | ')}`,
+    );
   if (e.activationScales) {
     const scales = ck.variants[0].activations.map((a) => a.quantizer.scale[0]);
     assert.equal(scales.length, e.activationScales.length, 'activation quantizers');
@@ -77,6 +90,11 @@ export function checkCheckpoint(ck: Checkpoint, e: any) {
   for (const v of ck.variants) {
     const layers = variants[v.variant];
     assert.deepEqual(v.layers.map((l) => l.name).sort(), Object.keys(layers).sort(), `${v.variant}: layer names`);
-    for (const [name, el] of Object.entries(layers)) checkLayer(v.layers.find((l) => l.name === name), el, `${v.variant}/${name}`);
+    for (const [name, el] of Object.entries(layers))
+      checkLayer(
+        v.layers.find((l) => l.name === name),
+        el,
+        `${v.variant}/${name}`,
+      );
   }
 }

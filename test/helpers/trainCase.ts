@@ -18,7 +18,12 @@ export interface CaseSpec {
   headShapes: number[][];
 }
 
-export interface CaseInputs { images: Float32Array; gamma: Float32Array[]; beta: Float32Array[]; dHeads: Float32Array[] }
+export interface CaseInputs {
+  images: Float32Array;
+  gamma: Float32Array[];
+  beta: Float32Array[];
+  dHeads: Float32Array[];
+}
 
 /** Images in [0, 1), γ = 1 + 0.2·u, β = 0.05·u, dHeads = u, u uniform in ±0.5 (fixed seeds). */
 export function caseInputs(c: CaseSpec): CaseInputs {
@@ -27,7 +32,12 @@ export function caseInputs(c: CaseSpec): CaseInputs {
     images: u(c.batch * 3 * c.size[0] * c.size[1], c.seed).map((v) => v + 0.5),
     gamma: c.layers.map((l, i) => u(l.channels, c.seed + 100 + i).map((v) => 1 + 0.2 * v)),
     beta: c.layers.map((l, i) => u(l.channels, c.seed + 900 + i).map((v) => 0.05 * v)),
-    dHeads: c.headShapes.map((s, i) => u(s.reduce((a, b) => a * b, 1), c.seed + 5000 + i)),
+    dHeads: c.headShapes.map((s, i) =>
+      u(
+        s.reduce((a, b) => a * b, 1),
+        c.seed + 5000 + i,
+      ),
+    ),
   };
 }
 
@@ -44,11 +54,20 @@ export async function plainHeads(file: string, heads: string[], images: Float32A
 
 /** Largest |a − b| over the largest |b|, per array; the worst array and the largest absolute difference. */
 export function maxRelDiff(a: Float32Array[], b: ArrayLike<number>[]): { worst: number; abs: number; at: number; per: number[] } {
-  let worst = 0, abs = 0, at = -1;
+  let worst = 0,
+    abs = 0,
+    at = -1;
   const per = b.map((ref, i) => {
-    let big = 1e-12, m = 0;
-    for (let k = 0; k < ref.length; k++) { big = Math.max(big, Math.abs(ref[k])); m = Math.max(m, Math.abs(a[i][k] - ref[k])); }
-    if (m / big > worst) { worst = m / big; at = i; }
+    let big = 1e-12,
+      m = 0;
+    for (let k = 0; k < ref.length; k++) {
+      big = Math.max(big, Math.abs(ref[k]));
+      m = Math.max(m, Math.abs(a[i][k] - ref[k]));
+    }
+    if (m / big > worst) {
+      worst = m / big;
+      at = i;
+    }
     abs = Math.max(abs, m);
     return m / big;
   });
@@ -60,7 +79,8 @@ export async function engineRun(c: CaseSpec) {
   const e = await createGradEngine(loadModel(c.file), c.file, { layers: c.layers, heads: c.heads, engine: 'cpu' });
   const inp = caseInputs(c);
   try {
-    const gamma1 = c.layers.map((l) => new Float32Array(l.channels).fill(1)), beta0 = c.layers.map((l) => new Float32Array(l.channels));
+    const gamma1 = c.layers.map((l) => new Float32Array(l.channels).fill(1)),
+      beta0 = c.layers.map((l) => new Float32Array(l.channels));
     const plain = await e.forward(inp.images, c.batch, gamma1, beta0);
     const heads = await e.forward(inp.images, c.batch, inp.gamma, inp.beta);
     const grads = await e.backward(inp.images, c.batch, inp.gamma, inp.beta, inp.dHeads);

@@ -14,7 +14,7 @@ import { correctedPath, isCheckpoint, onnxCandidates, selectedFiles } from '../.
 const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
 const props = pkg.contributes.configuration.properties as Record<string, { default: unknown }>;
 
-test('settings: the defaults are package.json\'s; bad values fall back to them', () => {
+test("settings: the defaults are package.json's; bad values fall back to them", () => {
   const defaults = readSettings((k) => props[`qatLens.${k}`]?.default);
   assert.equal(defaults.delta, props['qatLens.delta']!.default);
   assert.equal(defaults.calibrationImages, props['qatLens.calibrationImages']!.default);
@@ -27,14 +27,14 @@ test('settings: the defaults are package.json\'s; bad values fall back to them',
     iouThreshold: props['qatLens.nms.iouThreshold']!.default,
     maxDetections: props['qatLens.nms.maxDetections']!.default,
   });
-  const bad = readSettings((k) => ({ delta: 0.9, engine: 'tpu', bits: 1.5, calibrationImages: -3, probeDeltas: [0.1, 'x'], 'qc.learningRate': 0 } as Record<string, unknown>)[k]);
+  const bad = readSettings((k) => (({ delta: 0.9, engine: 'tpu', bits: 1.5, calibrationImages: -3, probeDeltas: [0.1, 'x'], 'qc.learningRate': 0 }) as Record<string, unknown>)[k]);
   assert.equal(bad.delta, 0.05);
   assert.equal(bad.engine, 'auto');
   assert.equal(bad.bits, undefined);
   assert.equal(bad.calibrationImages, 256);
   assert.deepEqual(bad.probeDeltas, [0.05, 0.1, 0.25]);
   assert.equal(bad.qcLearningRate, 0.001);
-  const set = readSettings((k) => ({ engine: 'webgpu', bits: 3, dataset: '  d.yaml ' } as Record<string, unknown>)[k]);
+  const set = readSettings((k) => (({ engine: 'webgpu', bits: 3, dataset: '  d.yaml ' }) as Record<string, unknown>)[k]);
   assert.deepEqual([set.engine, set.bits, set.dataset], ['webgpu', 3, 'd.yaml']);
 });
 
@@ -58,8 +58,14 @@ test('command targets: multi-selection wins, else the clicked file, deduplicated
 
 test('corrected model goes beside the input and never over an earlier one', () => {
   const taken = new Set(['/m/qdq.qc.onnx', '/m/qdq.qc-2.onnx']);
-  assert.equal(correctedPath('/m/qdq.onnx', (p) => taken.has(p)), '/m/qdq.qc-3.onnx');
-  assert.equal(correctedPath('/m/other.onnx', (p) => taken.has(p)), '/m/other.qc.onnx');
+  assert.equal(
+    correctedPath('/m/qdq.onnx', (p) => taken.has(p)),
+    '/m/qdq.qc-3.onnx',
+  );
+  assert.equal(
+    correctedPath('/m/other.onnx', (p) => taken.has(p)),
+    '/m/other.qc.onnx',
+  );
 });
 
 test('ONNX pairing candidates for a .pt: same stem first, QC outputs last, parent folder too', () => {
@@ -78,12 +84,21 @@ test('job wording: queue notice names both jobs; status shows queue length; dura
   assert.equal(formatDuration(125_000), '2 min 5 s');
 });
 
-test('panel HTML: strict CSP, no network, scripts only with this load\'s nonce', () => {
-  const html = panelHtml({ cspSource: 'vscode-resource:', scriptUri: 'vscode-resource:/dist/webview.js', plotlyUri: 'vscode-resource:/dist/plotly.min.js', styleUri: 'vscode-resource:/media/panel.css', nonce: 'N0nce' });
+test("panel HTML: strict CSP, no network, scripts only with this load's nonce", () => {
+  const html = panelHtml({
+    cspSource: 'vscode-resource:',
+    scriptUri: 'vscode-resource:/dist/webview.js',
+    plotlyUri: 'vscode-resource:/dist/plotly.min.js',
+    styleUri: 'vscode-resource:/media/panel.css',
+    nonce: 'N0nce',
+  });
   const policy = csp('vscode-resource:', 'N0nce');
   // The policy sits in an attribute, entity-escaped; decoded it is the policy itself.
   const content = /http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)?.[1] ?? '';
-  assert.equal(content.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n))), policy);
+  assert.equal(
+    content.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n))),
+    policy,
+  );
   assert.match(policy, /default-src 'none'/);
   assert.match(policy, /script-src 'nonce-N0nce'(;|$)/);
   assert.doesNotMatch(policy, /https?:|unsafe-eval|\*/);
@@ -107,13 +122,17 @@ test('manifest: every command has a handler in the host, the panel restores, the
   assert.match(when('qatLens.correct'), /!listMultiSelection/);
 });
 
-test('the extension bundle is light: it loads nothing but node built-ins and vscode at activation', { skip: !existsSync(join(__dirname, '..', '..', 'dist', 'extension.js')) && 'dist/extension.js not built' }, () => {
-  const js = readFileSync(join(__dirname, '..', '..', 'dist', 'extension.js'), 'utf8');
-  const required = [...new Set([...js.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]!))];
-  for (const r of required) assert.ok(r === 'vscode' || r.startsWith('node:'), `extension.js requires ${r}`);
-  assert.ok(!/onnxruntime|tfjs|protobufjs/.test(js), 'no engine code in the extension bundle');
-  assert.ok(js.length < 100_000, `extension.js is ${js.length} bytes`);
-});
+test(
+  'the extension bundle is light: it loads nothing but node built-ins and vscode at activation',
+  { skip: !existsSync(join(__dirname, '..', '..', 'dist', 'extension.js')) && 'dist/extension.js not built' },
+  () => {
+    const js = readFileSync(join(__dirname, '..', '..', 'dist', 'extension.js'), 'utf8');
+    const required = [...new Set([...js.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]!))];
+    for (const r of required) assert.ok(r === 'vscode' || r.startsWith('node:'), `extension.js requires ${r}`);
+    assert.ok(!/onnxruntime|tfjs|protobufjs/.test(js), 'no engine code in the extension bundle');
+    assert.ok(js.length < 100_000, `extension.js is ${js.length} bytes`);
+  },
+);
 
 test('models beside the QAT one: float export in the folder or its parent, newest QC output', () => {
   const fs: Record<string, string[]> = { '/r/w4a4': ['qdq.onnx', 'qdq.qc.onnx', 'qdq.qc-3.onnx', 'qdq.qc-2.onnx', 'other.qc.onnx'], '/r': ['float.onnx', 'floaty.onnx', 'data.yaml'] };
@@ -125,15 +144,25 @@ test('models beside the QAT one: float export in the folder or its parent, newes
 });
 
 test('comparison view: entries as the engine scored them, QC gap recovery first in the notes, outputs added', () => {
-  const c = toComparison({
-    kind: 'compare', seconds: 1, gapRecovered: { map: 0.25, map50: 0.5 },
-    comparison: { title: 'x', entries: [{ label: 'QAT', role: 'qat', map: 0.3, map50: 0.5 }], notes: ['engine note'] },
-  }, 'QC Correction', { outputs: [{ label: 'corrected model', file: '/m/q.qc.onnx' }], lead: ['how'] });
+  const c = toComparison(
+    {
+      kind: 'compare',
+      seconds: 1,
+      gapRecovered: { map: 0.25, map50: 0.5 },
+      comparison: { title: 'x', entries: [{ label: 'QAT', role: 'qat', map: 0.3, map50: 0.5 }], notes: ['engine note'] },
+    },
+    'QC Correction',
+    { outputs: [{ label: 'corrected model', file: '/m/q.qc.onnx' }], lead: ['how'] },
+  );
   assert.equal(c.title, 'QC Correction');
   assert.equal(c.entries[0]!.map, 0.3);
   assert.deepEqual(c.notes, ['how', 'QC recovered 25.0% of the float → QAT gap in mAP@.5:.95 (50.0% at .5).', 'engine note']);
   assert.match(gapSentence({ map: -0.533, map50: -0.7 }), /^QC lowered mAP@\.5:\.95 below the QAT model's, by 53\.3% of the float → QAT gap/);
-  const quiet = toComparison({ kind: 'compare', seconds: 1, comparison: { title: 'x', entries: [], notes: ['q.onnx stores integer weights only: soft-round and latent variants skipped', 'other'] } }, 'QC', { variantsAsked: false });
+  const quiet = toComparison(
+    { kind: 'compare', seconds: 1, comparison: { title: 'x', entries: [], notes: ['q.onnx stores integer weights only: soft-round and latent variants skipped', 'other'] } },
+    'QC',
+    { variantsAsked: false },
+  );
   assert.deepEqual(quiet.notes, ['other']);
   assert.deepEqual(c.outputs, [{ label: 'corrected model', file: '/m/q.qc.onnx' }]);
 });

@@ -20,7 +20,16 @@ test('package.json: untrustedWorkspaces limited, data set settings restricted, s
 function api(trusted: boolean, answer: boolean) {
   const asked: string[] = [];
   let opened = 0;
-  const a: TrustApi = { isTrusted: () => trusted, ask: async (m) => { asked.push(m); return answer; }, openTrustEditor: async () => { opened++; } };
+  const a: TrustApi = {
+    isTrusted: () => trusted,
+    ask: async (m) => {
+      asked.push(m);
+      return answer;
+    },
+    openTrustEditor: async () => {
+      opened++;
+    },
+  };
   return { a, asked, opened: () => opened };
 }
 

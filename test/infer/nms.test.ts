@@ -29,14 +29,22 @@ test('multi-label candidates, obj x cls scores, class-aware suppression', () => 
   const single = nonMaxSuppression(pred, 0, 4, 2, 'yolov5', { ...NMS_DEFAULTS, multiLabel: false });
   assert.deepEqual(Array.from(single.classes), [0, 0]);
   // The IoU threshold is strict (>): IoU exactly .6 survives.
-  const six = v5([[0, 0, 16, 10, 1, 1, 0], [2, 0, 16, 10, 0.9, 1, 0]]); // overlap 14x10 / (160 + 160 - 140) = .7778
+  const six = v5([
+    [0, 0, 16, 10, 1, 1, 0],
+    [2, 0, 16, 10, 0.9, 1, 0],
+  ]); // overlap 14x10 / (160 + 160 - 140) = .7778
   assert.equal(nonMaxSuppression(six, 0, 2, 2, 'yolov5', { ...NMS_DEFAULTS, iouThreshold: 0.7778 }).count, 2);
   assert.equal(nonMaxSuppression(six, 0, 2, 2, 'yolov5', { ...NMS_DEFAULTS, iouThreshold: 0.7 }).count, 1);
 });
 
 test('yolov8 layout ([4+C, anchors], no objectness) and offsets into a batch', () => {
-  const rows = [[50, 50, 20, 20, 0.9, 0.2], [52, 50, 20, 20, 0.8, 0.7], [100, 100, 10, 10, 0.0001, 0.3]];
-  const A = rows.length, K = 6;
+  const rows = [
+    [50, 50, 20, 20, 0.9, 0.2],
+    [52, 50, 20, 20, 0.8, 0.7],
+    [100, 100, 10, 10, 0.0001, 0.3],
+  ];
+  const A = rows.length,
+    K = 6;
   const planes = new Float32Array(2 * K * A); // two images; the second is the one read
   for (let a = 0; a < A; a++) for (let k = 0; k < K; k++) planes[K * A + k * A + a] = rows[a][k];
   const d = nonMaxSuppression(planes, K * A, A, 2, 'yolov8');
@@ -53,7 +61,10 @@ function reference(pred: Float32Array, A: number, C: number, o: NmsOptions) {
   for (let a = 0; a < A; a++) {
     const r = pred.subarray(a * (5 + C), (a + 1) * (5 + C));
     if (!(r[4] > o.confThreshold)) continue;
-    for (let c = 0; c < C; c++) { const s = f(r[5 + c] * r[4]); if (s > o.confThreshold) cand.push({ a, c, s, i: cand.length }); }
+    for (let c = 0; c < C; c++) {
+      const s = f(r[5 + c] * r[4]);
+      if (s > o.confThreshold) cand.push({ a, c, s, i: cand.length });
+    }
   }
   cand.sort((p, q) => q.s - p.s || p.i - q.i);
   const box = (x: { a: number; c: number }) => {
@@ -83,13 +94,20 @@ function reference(pred: Float32Array, A: number, C: number, o: NmsOptions) {
 
 test('fast NMS equals the literal O(n^2) reference on random heads', () => {
   let seed = 12345;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-  for (const [A, C, maxDet] of [[400, 3, 300], [800, 5, 50], [300, 1, 300]]) {
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (const [A, C, maxDet] of [
+    [400, 3, 300],
+    [800, 5, 50],
+    [300, 1, 300],
+  ]) {
     const pred = new Float32Array(A * (5 + C));
     for (let a = 0; a < A; a++) {
       const r = a * (5 + C);
       // Clustered boxes so that suppression matters.
-      pred[r] = 60 + 40 * Math.floor(rnd() * 4) + rnd() * 8; pred[r + 1] = 60 + rnd() * 10; pred[r + 2] = 20 + rnd() * 10; pred[r + 3] = 20 + rnd() * 10;
+      pred[r] = 60 + 40 * Math.floor(rnd() * 4) + rnd() * 8;
+      pred[r + 1] = 60 + rnd() * 10;
+      pred[r + 2] = 20 + rnd() * 10;
+      pred[r + 3] = 20 + rnd() * 10;
       pred[r + 4] = rnd();
       for (let c = 0; c < C; c++) pred[r + 5 + c] = rnd() ** 3;
     }
@@ -122,11 +140,18 @@ test('top max_nms selection equals a full sort, ties by candidate order', async 
   // Many ties (scores on a 1/1000 grid), more candidates than kept.
   const s = Float32Array.from({ length: 50000 }, (_, i) => ((i * 7919) % 1000) / 1000 + 0.001);
   for (const k of [1, 999, 30000, 50000]) {
-    const ref = Array.from(s.keys()).sort((i, j) => s[j] - s[i] || i - j).slice(0, k);
+    const ref = Array.from(s.keys())
+      .sort((i, j) => s[j] - s[i] || i - j)
+      .slice(0, k);
     assert.deepEqual(Array.from(topOrder(s, s.length, k)), ref, `k=${k}`);
   }
   // max_nms cuts the candidates before NMS: with 1 candidate allowed only the best survives.
-  const pred = Float32Array.from([[50, 50, 20, 20, 0.9, 0.5, 0.6], [150, 50, 20, 20, 0.9, 0.7, 0.1]].flat());
+  const pred = Float32Array.from(
+    [
+      [50, 50, 20, 20, 0.9, 0.5, 0.6],
+      [150, 50, 20, 20, 0.9, 0.7, 0.1],
+    ].flat(),
+  );
   const d = nonMaxSuppression(pred, 0, 2, 2, 'yolov5', { ...NMS_DEFAULTS, maxNms: 1 });
   assert.deepEqual([d.count, d.classes[0], d.boxes[0]], [1, 0, 140]);
 });

@@ -19,7 +19,11 @@ const YAML = join(FIX, 'data.yaml');
 
 test('CLI: qat-lens map prints a readable report and writes --json and --dt', async () => {
   const d = mkdtempSync(join(tmpdir(), 'qatlens-map-'));
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), 'map', join(FIX, 'float.onnx'), '--data', YAML, '--json', join(d, 'r.json'), '--dt', join(d, 'dt.json')], { encoding: 'utf8', cwd: ROOT });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), 'map', join(FIX, 'float.onnx'), '--data', YAML, '--json', join(d, 'r.json'), '--dt', join(d, 'dt.json')],
+    { encoding: 'utf8', cwd: ROOT },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^engine {2}(cpu|webgpu|cuda) {2}\(ran on /m);
   assert.match(r.stdout, /Average Precision {2}\(AP\) @\[ IoU=0\.50:0\.95 \| area= {3}all \| maxDets=100 \] = /);
@@ -42,7 +46,10 @@ test('engine: the result records what ran; an unavailable GPU falls back to CPU 
   assert.match(auto.run.engineNote, new RegExp(`^ran on ${auto.run.engine}`));
   if (auto.run.engine === 'cpu') {
     // No GPU engine here: both were tried (or known absent) and the reasons are recorded.
-    assert.deepEqual(auto.run.skipped.map((s) => s.engine), ['cuda', 'webgpu']);
+    assert.deepEqual(
+      auto.run.skipped.map((s) => s.engine),
+      ['cuda', 'webgpu'],
+    );
     assert.match(auto.run.skipped[0].reason, /CUDA engine is not installed/);
     const w = await detectDataset(join(FIX, 'qdq.onnx'), YAML, { engine: 'webgpu' });
     assert.equal(w.run.engine, 'cpu');
@@ -68,7 +75,10 @@ test('boxes are in original image pixels; COCO and YOLO forms, batch sizes and t
   for (const id of size.keys()) {
     const s = a.run.detections.filter((d) => d.image_id === id).map((d) => d.score);
     assert.ok(s.length > 0 && s.length <= 300);
-    assert.deepEqual(s, [...s].sort((x, y) => y - x));
+    assert.deepEqual(
+      s,
+      [...s].sort((x, y) => y - x),
+    );
   }
   const b = await detectDataset(join(FIX, 'float.onnx'), join(FIX, 'instances_val.json'), { engine: 'cpu', batch: 1 });
   assert.deepEqual(b.run.detections, a.run.detections);
@@ -87,9 +97,11 @@ test('YOLOv8-style head: detected from the shape, scores without objectness', as
     const r = await s.run({ images: new ort.Tensor('float32', x, [1, 3, 64, 64]) });
     return r.output0;
   };
-  const v5 = await out('float.onnx'), v8 = await out('v8.onnx');
+  const v5 = await out('float.onnx'),
+    v8 = await out('v8.onnx');
   assert.deepEqual(v8.dims, [1, 7, 240]);
-  const p5 = v5.data as Float32Array, p8 = v8.data as Float32Array;
+  const p5 = v5.data as Float32Array,
+    p8 = v8.data as Float32Array;
   for (let a = 0; a < 240; a += 7) {
     for (let k = 0; k < 4; k++) assert.ok(Math.abs(p8[k * 240 + a] - p5[a * 8 + k]) < 1e-4);
     for (let c = 0; c < 3; c++) assert.ok(Math.abs(p8[(4 + c) * 240 + a] - p5[a * 8 + 5 + c]) < 1e-6);
@@ -117,19 +129,23 @@ test('limit, in-memory models, job result, cancellation', async () => {
 });
 
 test('a checkpoint runs through its paired ONNX export; layer mismatches are named', async () => {
-  await assert.rejects(runMap({ model: join(FIX, 'model.pt'), data: YAML, engine: 'cpu' }, quietContext()), /model\.pt: a PyTorch checkpoint has no graph to run: give its ONNX export with --onnx FILE/);
+  await assert.rejects(
+    runMap({ model: join(FIX, 'model.pt'), data: YAML, engine: 'cpu' }, quietContext()),
+    /model\.pt: a PyTorch checkpoint has no graph to run: give its ONNX export with --onnx FILE/,
+  );
   await assert.rejects(runMap({ model: join(FIX, 'float.onnx'), onnx: join(FIX, 'qdq.onnx'), data: YAML }, quietContext()), /--onnx pairs an ONNX export with a PyTorch checkpoint/);
   const r = await runMap({ model: join(FIX, 'model.pt'), onnx: join(FIX, 'float.onnx'), data: YAML, engine: 'cpu', limit: 1 }, quietContext());
   assert.equal(r.checkpoint, join(FIX, 'model.pt'));
   assert.equal(r.model, join(FIX, 'float.onnx'));
   const L = (name: string, ...shape: number[]) => ({ name, shape });
   assert.equal(compareLayers([L('a', 8, 3, 3, 3), L('b', 4, 8, 1, 1)], [L('a', 8, 3, 3, 3), L('b', 4, 8, 1, 1)]), undefined);
-  assert.equal(compareLayers([L('a', 8, 3, 3, 3), L('b', 4, 8, 1, 1)], [L('a', 8, 3, 3, 3), L('b', 5, 8, 1, 1)]),
-    'layer b has shape [4, 8, 1, 1] in the checkpoint but [5, 8, 1, 1] in the ONNX export');
+  assert.equal(
+    compareLayers([L('a', 8, 3, 3, 3), L('b', 4, 8, 1, 1)], [L('a', 8, 3, 3, 3), L('b', 5, 8, 1, 1)]),
+    'layer b has shape [4, 8, 1, 1] in the checkpoint but [5, 8, 1, 1] in the ONNX export',
+  );
   assert.equal(compareLayers([L('a', 8, 3, 3, 3), L('c', 2, 2)], [L('a', 8, 3, 3, 3)]), 'layer c is missing from the ONNX export');
   assert.equal(compareLayers([{ ...L('a', 8, 3, 3, 3), bits: 3 }], [{ ...L('a', 8, 3, 3, 3), bits: 4 }]), 'layer a is 3-bit in the checkpoint but 4-bit in the ONNX export');
   // Without common names the shapes are compared as multisets (graph order is not state_dict order).
   assert.equal(compareLayers([L('x', 8, 3, 3, 3), L('y', 2, 2)], [L('q', 2, 2), L('p', 8, 3, 3, 3)]), undefined);
-  assert.equal(compareLayers([L('x', 8, 3, 3, 3), L('y', 2, 2)], [L('p', 8, 3, 3, 3), L('q', 2, 3)]),
-    'the checkpoint has 1 layer(s) of shape [2, 2] (e.g. y), the ONNX export 0');
+  assert.equal(compareLayers([L('x', 8, 3, 3, 3), L('y', 2, 2)], [L('p', 8, 3, 3, 3), L('q', 2, 3)]), 'the checkpoint has 1 layer(s) of shape [2, 2] (e.g. y), the ONNX export 0');
 });

@@ -16,10 +16,14 @@ const fx = (f: string) => join(FIX, f);
 const DATA = fx('data');
 const ROOT = join(__dirname, '..', '..');
 const SPEC = '10,13,16,30,33,23/30,61,62,45,59,119/116,90,156,198,373,326';
-const TRUE = [[10, 13, 16, 30, 33, 23], [30, 61, 62, 45, 59, 119], [116, 90, 156, 198, 373, 326]];
+const TRUE = [
+  [10, 13, 16, 30, 33, 23],
+  [30, 61, 62, 45, 59, 119],
+  [116, 90, 156, 198, 373, 326],
+];
 const ctx = quietContext();
 
-test('map: the raw export with --anchors scores the --grid export\'s mAP exactly (same weights)', async () => {
+test("map: the raw export with --anchors scores the --grid export's mAP exactly (same weights)", async () => {
   const grid = await runMap({ model: fx('yolov7_grid.onnx'), data: DATA, engine: 'cpu' }, ctx);
   const raw = await runMap({ model: fx('yolov7_raw.onnx'), data: DATA, engine: 'cpu', anchors: SPEC }, ctx);
   const v5 = await runMap({ model: fx('yolov7_v5.onnx'), data: DATA, engine: 'cpu' }, ctx);
@@ -72,9 +76,11 @@ test('CLI: map names the yolov7 head and prints anchors, strides and their sourc
 
 test('probe: a raw export with its latent weights, the real file named, the Q/DQ pattern as found', async () => {
   const m = fx('yolov7_raw_latent.onnx');
-  await assert.rejects(runProbe({ model: m, data: DATA, deltas: [0.1], perLayer: false, engine: 'cpu', limit: 2 }, ctx), (e: Error) => e.message.startsWith(`${m}: the model outputs raw detection heads`));
+  await assert.rejects(runProbe({ model: m, data: DATA, deltas: [0.1], perLayer: false, engine: 'cpu', limit: 2 }, ctx), (e: Error) =>
+    e.message.startsWith(`${m}: the model outputs raw detection heads`),
+  );
   const r = await runProbe({ model: m, data: DATA, deltas: [0.1], perLayer: false, engine: 'cpu', limit: 4, anchors: SPEC }, ctx);
-  assert.equal(r.report.latentFrom, 'the ONNX model\'s float weight initializers (QuantizeLinear -> DequantizeLinear)');
+  assert.equal(r.report.latentFrom, "the ONNX model's float weight initializers (QuantizeLinear -> DequantizeLinear)");
   assert.ok(r.report.notes.some((n) => /^head: yolov5\/v7 head \(raw outputs, decoded by QAT Lens\), 6 classes, strides 8\/16\/32/.test(n)));
   // The hard variant (its weights rounded) is the raw QDQ model: same mAP as the raw export itself.
   const raw = await evaluateModel(fx('yolov7_raw.onnx'), DATA, { engine: 'cpu', limit: 4, optimization: 'extended', anchorSources: { flag: SPEC } });

@@ -51,6 +51,8 @@ test('shapes: a QAT checkpoint pairs with its own export and not with the other 
   const { resolvePairedModel } = await import('../../src/core/infer/pairing.js');
   const ok = await resolvePairedModel(join(SHAPES, 'w4a4', 'epoch_28.pt'), join(SHAPES, 'w4a4', 'qdq.onnx'));
   assert.equal(ok.note, undefined);
-  await assert.rejects(resolvePairedModel(join(SHAPES, 'w3a3', 'epoch_27.pt'), join(SHAPES, 'w4a4', 'qdq.onnx')),
-    /epoch_27\.pt: the checkpoint and the ONNX export .*qdq\.onnx are not the same model: layer model\.1\.conv is 3-bit \(-4\.\.3\) in the checkpoint but its ONNX integer weights span -8\.\.7/);
+  await assert.rejects(
+    resolvePairedModel(join(SHAPES, 'w3a3', 'epoch_27.pt'), join(SHAPES, 'w4a4', 'qdq.onnx')),
+    /epoch_27\.pt: the checkpoint and the ONNX export .*qdq\.onnx are not the same model: layer model\.1\.conv is 3-bit \(-4\.\.3\) in the checkpoint but its ONNX integer weights span -8\.\.7/,
+  );
 });

@@ -5,32 +5,41 @@ import { GraphIndex, attrFloat, attrInt, attrInts, attrStr, attrTensor, nodeName
 import { DataType, makeTensor, onnx, tensorToFloat64 } from '../../src/core/onnx/proto';
 
 const A = onnx.AttributeProto.AttributeType;
-const model = () => onnx.GraphProto.create({
-  name: 'g',
-  initializer: [makeTensor('w', [2], [1, 2], DataType.FLOAT)],
-  node: [
-    onnx.NodeProto.create({ opType: 'Identity', input: ['w'], output: ['w2'] }),
-    onnx.NodeProto.create({
-      opType: 'Constant', output: ['c'], name: 'const',
-      attribute: [onnx.AttributeProto.create({ name: 'value_ints', type: A.INTS, ints: [3, 4, 5] })],
-    }),
-    onnx.NodeProto.create({ opType: 'Mul', input: ['x', 'x'], output: ['y'] }),
-    onnx.NodeProto.create({
-      opType: 'Conv', input: ['y', 'w2'], output: ['z'], name: 'conv',
-      attribute: [
-        onnx.AttributeProto.create({ name: 'group', type: A.INT, i: 2 }),
-        onnx.AttributeProto.create({ name: 'pads', type: A.INTS, ints: [1, 1, 1, 1] }),
-        onnx.AttributeProto.create({ name: 'alpha', type: A.FLOAT, f: 0.5 }),
-        onnx.AttributeProto.create({ name: 'auto_pad', type: A.STRING, s: new TextEncoder().encode('SAME_UPPER') }),
-        onnx.AttributeProto.create({ name: 'value', type: A.TENSOR, t: makeTensor('t', [], [9], DataType.FLOAT) }),
-      ],
-    }),
-  ],
-});
+const model = () =>
+  onnx.GraphProto.create({
+    name: 'g',
+    initializer: [makeTensor('w', [2], [1, 2], DataType.FLOAT)],
+    node: [
+      onnx.NodeProto.create({ opType: 'Identity', input: ['w'], output: ['w2'] }),
+      onnx.NodeProto.create({
+        opType: 'Constant',
+        output: ['c'],
+        name: 'const',
+        attribute: [onnx.AttributeProto.create({ name: 'value_ints', type: A.INTS, ints: [3, 4, 5] })],
+      }),
+      onnx.NodeProto.create({ opType: 'Mul', input: ['x', 'x'], output: ['y'] }),
+      onnx.NodeProto.create({
+        opType: 'Conv',
+        input: ['y', 'w2'],
+        output: ['z'],
+        name: 'conv',
+        attribute: [
+          onnx.AttributeProto.create({ name: 'group', type: A.INT, i: 2 }),
+          onnx.AttributeProto.create({ name: 'pads', type: A.INTS, ints: [1, 1, 1, 1] }),
+          onnx.AttributeProto.create({ name: 'alpha', type: A.FLOAT, f: 0.5 }),
+          onnx.AttributeProto.create({ name: 'auto_pad', type: A.STRING, s: new TextEncoder().encode('SAME_UPPER') }),
+          onnx.AttributeProto.create({ name: 'value', type: A.TENSOR, t: makeTensor('t', [], [9], DataType.FLOAT) }),
+        ],
+      }),
+    ],
+  });
 
 test('nodeName: the node name, else Op#index', () => {
   const g = new GraphIndex(model());
-  assert.deepEqual(g.nodes.map((n) => g.name(n)), ['Identity#0', 'const', 'Mul#2', 'conv']);
+  assert.deepEqual(
+    g.nodes.map((n) => g.name(n)),
+    ['Identity#0', 'const', 'Mul#2', 'conv'],
+  );
   assert.equal(nodeName(onnx.NodeProto.create({ opType: 'Relu' }), 17), 'Relu#17');
   assert.equal(g.node('Mul#2')?.output?.[0], 'y');
   assert.equal(g.node('conv')?.opType, 'Conv');
@@ -41,8 +50,14 @@ test('producer, consumers (a node reading a tensor twice is listed once) and use
   const g = new GraphIndex(model());
   assert.equal(g.producer.get('z')?.name, 'conv');
   assert.equal(g.consumers.get('x')?.length, 1);
-  assert.deepEqual(g.uses('x').map((u) => u.slot), [0, 1]);
-  assert.deepEqual(g.uses('w2').map((u) => [u.node.opType, u.slot]), [['Conv', 1]]);
+  assert.deepEqual(
+    g.uses('x').map((u) => u.slot),
+    [0, 1],
+  );
+  assert.deepEqual(
+    g.uses('w2').map((u) => [u.node.opType, u.slot]),
+    [['Conv', 1]],
+  );
 });
 
 test('constant: initializers, Identity of one, Constant nodes; computed tensors are not constants', () => {

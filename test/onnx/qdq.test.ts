@@ -5,13 +5,10 @@ import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { GraphIndex } from '../../src/core/onnx/graph';
 import { DataType, makeTensor, onnx } from '../../src/core/onnx/proto';
-import {
-  NotConstantError, clampRange, clipBounds, intRange, quantizeLinear, quantizeOutputType, roundHalfEven, traceDq, weightChainOf,
-} from '../../src/core/onnx/qdq';
+import { NotConstantError, clampRange, clipBounds, intRange, quantizeLinear, quantizeOutputType, roundHalfEven, traceDq, weightChainOf } from '../../src/core/onnx/qdq';
 
 const T = (name: string, dims: number[], v: number[], dt: number) => makeTensor(name, dims, v, dt);
-const N = (opType: string, input: string[], output: string[], attrs: onnx.IAttributeProto[] = [], name = output[0]) =>
-  onnx.NodeProto.create({ opType, input, output, name, attribute: attrs });
+const N = (opType: string, input: string[], output: string[], attrs: onnx.IAttributeProto[] = [], name = output[0]) => onnx.NodeProto.create({ opType, input, output, name, attribute: attrs });
 
 test('intRange covers every integer type a quantizer stores, int4/uint4 included', () => {
   assert.deepEqual(intRange(DataType.INT4), [-8, 7]);
@@ -39,15 +36,28 @@ test('clampRange narrows a type range to the integers inside Clip bounds', () =>
 
 test('roundHalfEven rounds ties to even, exactly, and never returns -0', () => {
   const cases: [number, number][] = [
-    [-2.5, -2], [-1.5, -2], [-0.5, 0], [0.5, 0], [1.5, 2], [2.5, 2], [-7.5, -8], [7.5, 8],
-    [2.4999999999999996, 2], [0.5000000000000001, 1], [0.49999999999999994, 0], [-0.5000000000000001, -1],
-    [2 ** 52 + 1, 2 ** 52 + 1], [2 ** 51 + 0.5, 2 ** 51], [2 ** 51 + 1.5, 2 ** 51 + 2], [-(2 ** 51) - 0.5, -(2 ** 51)],
+    [-2.5, -2],
+    [-1.5, -2],
+    [-0.5, 0],
+    [0.5, 0],
+    [1.5, 2],
+    [2.5, 2],
+    [-7.5, -8],
+    [7.5, 8],
+    [2.4999999999999996, 2],
+    [0.5000000000000001, 1],
+    [0.49999999999999994, 0],
+    [-0.5000000000000001, -1],
+    [2 ** 52 + 1, 2 ** 52 + 1],
+    [2 ** 51 + 0.5, 2 ** 51],
+    [2 ** 51 + 1.5, 2 ** 51 + 2],
+    [-(2 ** 51) - 0.5, -(2 ** 51)],
   ];
   for (const [x, want] of cases) assert.equal(roundHalfEven(x), want, `roundHalfEven(${x})`);
   for (const x of [-0.5, -0.25, -0, -0.49999999999999994]) assert.ok(Object.is(roundHalfEven(x), 0), `roundHalfEven(${x}) is +0`);
   // Against an independent formulation (Math.round is half up; step back at odd ties) on random halves and non-halves.
   let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let i = 0; i < 20000; i++) {
     const x = i % 2 ? Math.floor((rnd() - 0.5) * 1000) + 0.5 : (rnd() - 0.5) * 1000;
     const r = Math.round(x);
@@ -60,7 +70,11 @@ test('quantizeLinear equals onnxruntime QuantizeLinear (float32 divide, ties, sa
   const scale = 0.1;
   // Values whose x / 0.1 lands on or next to a tie in float32, plus out-of-range ones.
   const xs = Float32Array.from([0.05, 0.15, 0.25, -0.05, -0.15, -0.25, 0.35, 1.25, -1.25, 0.45000002, 12.8, -12.9, 0.7499999, 0.75, 0]);
-  for (const [dt, z] of [[DataType.INT8, 0], [DataType.UINT8, 128], [DataType.INT8, -3]] as const) {
+  for (const [dt, z] of [
+    [DataType.INT8, 0],
+    [DataType.UINT8, 128],
+    [DataType.INT8, -3],
+  ] as const) {
     const graph = onnx.GraphProto.create({
       name: 'q',
       input: [onnx.ValueInfoProto.create({ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: xs.length }] } } } })],
@@ -86,18 +100,29 @@ function patternModel(): onnx.IModelProto {
   const graph = onnx.GraphProto.create({
     name: 'patterns',
     initializer: [
-      T('wf', [2, 1, 1, 1], [0.3, -0.2], DataType.FLOAT), T('wi', [2, 2, 1, 1], [1, -2, 3, 7], DataType.INT4),
-      T('s', [], [0.1], DataType.FLOAT), T('z8', [], [0], DataType.INT8), T('z4', [], [0], DataType.INT4),
-      T('lo', [], [-4], DataType.INT8), T('hi', [], [3], DataType.INT8), T('sa', [], [0.02], DataType.FLOAT),
+      T('wf', [2, 1, 1, 1], [0.3, -0.2], DataType.FLOAT),
+      T('wi', [2, 2, 1, 1], [1, -2, 3, 7], DataType.INT4),
+      T('s', [], [0.1], DataType.FLOAT),
+      T('z8', [], [0], DataType.INT8),
+      T('z4', [], [0], DataType.INT4),
+      T('lo', [], [-4], DataType.INT8),
+      T('hi', [], [3], DataType.INT8),
+      T('sa', [], [0.02], DataType.FLOAT),
     ],
     node: [
-      N('QuantizeLinear', ['x', 'sa'], ['xq']), N('DequantizeLinear', ['xq', 'sa'], ['xd']),
-      N('QuantizeLinear', ['wf', 's', 'z8'], ['wq']), N('Clip', ['wq', 'lo', 'hi'], ['wc']), N('DequantizeLinear', ['wc', 's', 'z8'], ['wd']),
+      N('QuantizeLinear', ['x', 'sa'], ['xq']),
+      N('DequantizeLinear', ['xq', 'sa'], ['xd']),
+      N('QuantizeLinear', ['wf', 's', 'z8'], ['wq']),
+      N('Clip', ['wq', 'lo', 'hi'], ['wc']),
+      N('DequantizeLinear', ['wc', 's', 'z8'], ['wd']),
       N('Conv', ['xd', 'wd'], ['y1'], [], ''),
-      N('Identity', ['wi'], ['wi2']), N('DequantizeLinear', ['wi2', 's', 'z4'], ['wid']),
+      N('Identity', ['wi'], ['wi2']),
+      N('DequantizeLinear', ['wi2', 's', 'z4'], ['wid']),
       N('Conv', ['y1', 'wid'], ['y2'], [], ''),
-      N('Clip', ['y2'], ['y3'], [f('min', -1), f('max', 2.5)]), N('Clip', ['y3', 'y2'], ['y4']),
-      N('Mul', ['y4', 'y4'], ['y5']), N('Constant', [], ['k'], [f('value_float', 0.25)]),
+      N('Clip', ['y2'], ['y3'], [f('min', -1), f('max', 2.5)]),
+      N('Clip', ['y3', 'y2'], ['y4']),
+      N('Mul', ['y4', 'y4'], ['y5']),
+      N('Constant', [], ['k'], [f('value_float', 0.25)]),
     ],
   });
   return onnx.ModelProto.create({ irVersion: 9, opsetImport: [{ domain: '', version: 21 }], graph });
@@ -126,5 +151,8 @@ test('traceDq and weightChainOf read the integer, latent and activation patterns
 test('clipBounds reads opset-6 attributes and refuses computed bounds', () => {
   const g = new GraphIndex(patternModel().graph!);
   assert.deepEqual(clipBounds(g, g.producer.get('y3')!), [-1, 2.5]);
-  assert.throws(() => clipBounds(g, g.producer.get('y4')!), (e: unknown) => e instanceof NotConstantError && /Clip 'y4': min 'y2' is computed/.test((e as Error).message));
+  assert.throws(
+    () => clipBounds(g, g.producer.get('y4')!),
+    (e: unknown) => e instanceof NotConstantError && /Clip 'y4': min 'y2' is computed/.test((e as Error).message),
+  );
 });

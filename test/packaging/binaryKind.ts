@@ -1,6 +1,9 @@
 // The format and CPU architecture of a native binary from its headers: ELF (e_machine), Mach-O
 // (cputype; every slice of a universal binary must agree) and PE32+ (COFF machine).
-export interface BinaryKind { format: 'elf' | 'macho' | 'pe' | 'unknown'; arch: string }
+export interface BinaryKind {
+  format: 'elf' | 'macho' | 'pe' | 'unknown';
+  arch: string;
+}
 
 const ELF_MACHINE: Record<number, string> = { 0x3e: 'x86_64', 0xb7: 'aarch64', 0x28: 'arm' };
 const MACHO_CPU: Record<number, string> = { 0x01000007: 'x86_64', 0x0100000c: 'arm64' };

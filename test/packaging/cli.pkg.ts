@@ -47,7 +47,11 @@ test('the CLI package installs offline into an empty prefix and works there', (t
   const map = run('map', join(EX, 'w4a4', 'qdq.onnx'), '--data', join(EX, 'data.yaml'), '--limit', '16', '--engine', 'cpu', '--json', join(tmp, 'm.json'));
   assert.equal(map.status, 0, map.stderr);
   const m = JSON.parse(readFileSync(join(tmp, 'm.json'), 'utf8'));
-  const mapLocal = spawnSync(process.execPath, [join(ROOT, 'bin', 'qat-lens.js'), 'map', join(EX, 'w4a4', 'qdq.onnx'), '--data', join(EX, 'data.yaml'), '--limit', '16', '--engine', 'cpu', '--json', join(tmp, 'n.json')], { encoding: 'utf8' });
+  const mapLocal = spawnSync(
+    process.execPath,
+    [join(ROOT, 'bin', 'qat-lens.js'), 'map', join(EX, 'w4a4', 'qdq.onnx'), '--data', join(EX, 'data.yaml'), '--limit', '16', '--engine', 'cpu', '--json', join(tmp, 'n.json')],
+    { encoding: 'utf8' },
+  );
   assert.equal(mapLocal.status, 0, mapLocal.stderr);
   const n = JSON.parse(readFileSync(join(tmp, 'n.json'), 'utf8'));
   assert.equal(m.images, 16);

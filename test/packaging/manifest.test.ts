@@ -14,7 +14,10 @@ test('the checkpoint editor opens every checkpoint extension, read-only, and act
   const [editor] = pkg.contributes.customEditors;
   assert.equal(editor.viewType, 'qatLens.checkpoint');
   const pattern: string = editor.selector[0].filenamePattern;
-  const exts = /^\*\.\{(.+)\}$/.exec(pattern)![1]!.split(',').map((e) => `.${e}`);
+  const exts = /^\*\.\{(.+)\}$/
+    .exec(pattern)![1]!
+    .split(',')
+    .map((e) => `.${e}`);
   assert.deepEqual(exts.sort(), [...CHECKPOINT_EXTS].sort());
   assert.ok(pkg.activationEvents.includes('onCustomEditor:qatLens.checkpoint'));
   assert.equal(readFileSync(join(ROOT, 'src', 'host', 'extension.ts'), 'utf8').includes('registerCustomEditorProvider(EDITOR_VIEW_TYPE'), true);

@@ -38,9 +38,19 @@ for (const [target, t] of Object.entries(TARGETS)) {
     // The runtime modules the worker loads, for this platform.
     const ortDir = `extension/dist/node_modules/onnxruntime-node/bin/napi-v6/${t.ort}/`;
     assert.ok(zip[`${ortDir}onnxruntime_binding.node`], 'onnxruntime binding missing');
-    assert.ok(names.some((n) => n.startsWith(ortDir) && /(lib)?onnxruntime[\w.]*\.(so\.1|dylib|dll)$/.test(n)), 'onnxruntime library missing');
-    for (const s of t.sharp) assert.ok(names.some((n) => n.startsWith(`extension/dist/node_modules/${s}/`)), `${s} missing`);
-    assert.ok(names.some((n) => /@img\/sharp-[\w-]+\/lib\/sharp-[\w.-]+\.node$/.test(n)), 'sharp binding missing');
+    assert.ok(
+      names.some((n) => n.startsWith(ortDir) && /(lib)?onnxruntime[\w.]*\.(so\.1|dylib|dll)$/.test(n)),
+      'onnxruntime library missing',
+    );
+    for (const s of t.sharp)
+      assert.ok(
+        names.some((n) => n.startsWith(`extension/dist/node_modules/${s}/`)),
+        `${s} missing`,
+      );
+    assert.ok(
+      names.some((n) => /@img\/sharp-[\w-]+\/lib\/sharp-[\w.-]+\.node$/.test(n)),
+      'sharp binding missing',
+    );
 
     // Nothing of another platform.
     const otherOrt = names.filter((n) => n.includes('/napi-v6/') && !n.startsWith(ortDir) && NATIVE.test(n));

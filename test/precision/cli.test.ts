@@ -8,7 +8,7 @@ import type { PrecisionParams } from '../../src/core/jobs/precision';
 const cmd = commands.find((c) => c.name === 'precision')!;
 const req = (v: Record<string, string | boolean>) => cmd.request(v, ['m.onnx']).params as PrecisionParams;
 
-test('flags become the job\'s parameters', () => {
+test("flags become the job's parameters", () => {
   const p = req({ data: 'd.yaml', latent: 'e.pt', bits: '6', activations: true, candidates: 'all', 'target-map': '65', out: 'p.onnx', json: 'r.json', html: 'r.html' });
   assert.deepEqual([p.model, p.data, p.latent, p.bits, p.activations, p.targetMap, p.out, p.jsonOut, p.htmlOut], ['m.onnx', 'd.yaml', 'e.pt', 6, true, 0.65, 'p.onnx', 'r.json', 'r.html']);
   assert.ok(p.candidates! >= 1e9, '--candidates all');
@@ -19,7 +19,11 @@ test('flags become the job\'s parameters', () => {
 });
 
 test('usage errors name the flag', () => {
-  const bad = (v: Record<string, string | boolean>, re: RegExp) => assert.throws(() => req(v), (e: unknown) => e instanceof UsageError && re.test(e.message));
+  const bad = (v: Record<string, string | boolean>, re: RegExp) =>
+    assert.throws(
+      () => req(v),
+      (e: unknown) => e instanceof UsageError && re.test(e.message),
+    );
   bad({}, /--data is required/);
   bad({ data: 'd', 'target-map': '0.6', budget: '10' }, /one of --target-map, --target-gap, --budget and --layers/);
   bad({ data: 'd', 'target-gap': '0.5' }, /--target-gap needs --float/);

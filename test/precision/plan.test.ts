@@ -10,7 +10,7 @@ import { loadPrecisionSource } from '../../src/core/precision/source';
 
 const FIX = join(__dirname, '..', 'fixtures', 'precision');
 const cands: PlanCandidate[] = [
-  { key: 'a', gain: 0.010, bytesAdded: 1000 },
+  { key: 'a', gain: 0.01, bytesAdded: 1000 },
   { key: 'b', gain: 0.008, bytesAdded: 100 },
   { key: 'c', gain: 0.004, bytesAdded: 100 },
   { key: 'd', gain: -0.002, bytesAdded: 10 },
@@ -25,9 +25,18 @@ const scorer = (calls: string[][]) => async (keys: string[]) => {
 };
 
 test('order: by gain per byte for a budget, by gain otherwise; layers that lowered mAP never tried', () => {
-  assert.deepEqual(planOrder(cands, { kind: 'target', map: 1 }).map((c) => c.key), ['a', 'b', 'c', 'e']);
-  assert.deepEqual(planOrder(cands, { kind: 'best' }).map((c) => c.key), ['a', 'b', 'c', 'e']);
-  assert.deepEqual(planOrder(cands, { kind: 'budget', bytes: 1e9 }).map((c) => c.key), ['b', 'c', 'a', 'e']);
+  assert.deepEqual(
+    planOrder(cands, { kind: 'target', map: 1 }).map((c) => c.key),
+    ['a', 'b', 'c', 'e'],
+  );
+  assert.deepEqual(
+    planOrder(cands, { kind: 'best' }).map((c) => c.key),
+    ['a', 'b', 'c', 'e'],
+  );
+  assert.deepEqual(
+    planOrder(cands, { kind: 'budget', bytes: 1e9 }).map((c) => c.key),
+    ['b', 'c', 'a', 'e'],
+  );
 });
 
 test('target mode: fewest layers reaching the target, each step re-scored as a whole', async () => {
@@ -45,7 +54,15 @@ test('an addition that lowers the re-scored mAP is dropped (interaction), and an
   const p = await greedyPlan(cands, { kind: 'target', map: 0.9 }, { map: 0.5, map50: 0.8 }, scorer(calls));
   assert.deepEqual(p.keys, ['a', 'b', 'e']);
   assert.equal(p.reached, false);
-  assert.deepEqual(p.steps.map((s) => [s.key, s.kept]), [['a', true], ['b', true], ['c', false], ['e', true]]);
+  assert.deepEqual(
+    p.steps.map((s) => [s.key, s.kept]),
+    [
+      ['a', true],
+      ['b', true],
+      ['c', false],
+      ['e', true],
+    ],
+  );
   assert.ok(Math.abs(p.map - 0.521) < 1e-12);
 });
 
@@ -74,7 +91,13 @@ test('cost: packed weight bytes with scales, MACs from the measured output size 
   const src = await loadPrecisionSource(join(FIX, 'tiny_latent.onnx'));
   const sizes = await outputSizes(src.probe.model, src.layers);
   // 8x8 input, padding keeps 8x8: conv0 6x8x8, conv1 (1x1) 5x8x8, depthwise conv2 5x8x8.
-  assert.deepEqual(src.layers.map((l) => sizes.get(l.key)), [384, 320, 320]);
+  assert.deepEqual(
+    src.layers.map((l) => sizes.get(l.key)),
+    [384, 320, 320],
+  );
   // MACs = Cout·(Cin/g)·kh·kw·Ho·Wo: 6·3·9·64, 5·6·1·64, 5·1·9·64.
-  assert.deepEqual(src.layers.map((l) => macsOf(l, sizes.get(l.key)!)), [10368, 1920, 2880]);
+  assert.deepEqual(
+    src.layers.map((l) => macsOf(l, sizes.get(l.key)!)),
+    [10368, 1920, 2880],
+  );
 });

@@ -13,7 +13,17 @@ import { loadPrecisionSource } from '../../src/core/precision/source';
 import { buildWhatIf, refineActivation } from '../../src/core/precision/whatIf';
 
 const FIX = join(__dirname, '..', 'fixtures', 'precision');
-interface Case { name: string; bits: number; axis: number; shape: number[]; latent: number[]; integers: number[]; scaleBits: number[]; ratios: number[]; sse: number[] }
+interface Case {
+  name: string;
+  bits: number;
+  axis: number;
+  shape: number[];
+  latent: number[];
+  integers: number[];
+  scaleBits: number[];
+  ratios: number[];
+  sse: number[];
+}
 const expected = JSON.parse(readFileSync(join(FIX, 'expected.json'), 'utf8')) as {
   ratios: number[];
   layers: { name: string; key: string; shape: number[]; requantized: Record<string, { integers: number[]; scaleBits: number[]; ratios: number[]; sse: number[] }> }[];
@@ -43,9 +53,16 @@ test('per-channel min-MSE requantization equals the numpy reference exactly (8, 
 
 test('the what-if model carries each layer re-quantized at 8 bits exactly as the reference, and runs', async () => {
   const src = await loadPrecisionSource(join(FIX, 'tiny_latent.onnx'));
-  assert.deepEqual(src.layers.map((l) => [l.name, l.bits, l.act?.bits]), expected.layers.map((l) => [l.name, 4, 4]));
+  assert.deepEqual(
+    src.layers.map((l) => [l.name, l.bits, l.act?.bits]),
+    expected.layers.map((l) => [l.name, 4, 4]),
+  );
   for (const bits of [8, 6]) {
-    const w = buildWhatIf(src, src.layers.map((l) => l.key), { bits, activations: false });
+    const w = buildWhatIf(
+      src,
+      src.layers.map((l) => l.key),
+      { bits, activations: false },
+    );
     const m = onnx.ModelProto.decode(w.bytes);
     const chains = findWeightChains(m, 'what-if');
     for (const e of expected.layers) {

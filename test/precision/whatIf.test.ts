@@ -50,8 +50,16 @@ async function checkUntouched(file: string, latent: string | undefined, pick: nu
   const srcInits = new Map(src.probe.model.graph!.initializer!.map((t) => [t.name!, t]));
   const gone = [...srcInits.keys()].filter((n) => !m.graph!.initializer!.some((t) => t.name === n));
   for (const t of m.graph!.initializer!) if (srcInits.has(t.name!)) assert.equal(bytesOf(t), bytesOf(srcInits.get(t.name!)!), `initializer ${t.name}`);
-  for (const n of gone) assert.ok(keys.some((k) => n.startsWith(k.replace(/(\.weight_int|\.weight)$/, ''))), `only the chosen layers' tensors go (${n})`);
-  if (keepWeights) assert.ok(gone.every((n) => /input_quantizer/.test(n)), 'activations only: no weight tensor goes');
+  for (const n of gone)
+    assert.ok(
+      keys.some((k) => n.startsWith(k.replace(/(\.weight_int|\.weight)$/, ''))),
+      `only the chosen layers' tensors go (${n})`,
+    );
+  if (keepWeights)
+    assert.ok(
+      gone.every((n) => /input_quantizer/.test(n)),
+      'activations only: no weight tensor goes',
+    );
   // Nodes other than the chosen layers' chains (and the rewired consumers) are the source's.
   const srcNodes = new Map(src.probe.model.graph!.node!.map((n) => [n.name!, n]));
   const layerNames = pick.map((i) => src.layers[i].node);
@@ -68,7 +76,7 @@ test('the bundled W4A4 example (integer ONNX + .pt): every other layer bit-ident
   assert.equal(n, 57);
 });
 
-test('activations only: every layer\'s weights bit-identical, the chosen layers\' inputs at 8 bits', async () => {
+test("activations only: every layer's weights bit-identical, the chosen layers' inputs at 8 bits", async () => {
   assert.equal(await checkUntouched(join(EX, 'w3a3', 'qdq.onnx'), join(EX, 'w3a3', 'epoch_27.pt'), [5, 30], true, true), 60);
 });
 
@@ -83,7 +91,10 @@ test('layers are named as the checkpoint names them (.pt module names), else by 
   assert.equal(pt.layers[2].key, 'model.2.cv1.conv.weight_int');
   assert.deepEqual([pt.layers[1].bits, pt.layers[1].act?.bits, pt.layers[0].bits], [3, 3, 8]);
   const ox = await loadPrecisionSource(join(FIX, 'tiny_latent.onnx'));
-  assert.deepEqual(ox.layers.map((l) => l.name), ['model.0.conv', 'model.1.conv', 'model.2.conv']);
+  assert.deepEqual(
+    ox.layers.map((l) => l.name),
+    ['model.0.conv', 'model.1.conv', 'model.2.conv'],
+  );
   assert.match(ox.naming, /ONNX node names/);
 });
 

@@ -20,7 +20,10 @@ test('integer QDQ + checkpoint: δ = 0 scores exactly the QDQ file; per-layer so
   assert.equal(r.baseline.map, qat.map);
   assert.equal(r.baseline.map50, qat.map50);
   assert.match(r.latentFrom, /epoch_28\.pt \((ema|model)\)/);
-  assert.ok(r.notes.some((n) => /float16/.test(n)), 'says the checkpoint is half precision');
+  assert.ok(
+    r.notes.some((n) => /float16/.test(n)),
+    'says the checkpoint is half precision',
+  );
   // Soft counts per layer add up to the variant's total, and are about 2δ of the in-range weights or more (pile-up).
   const total = r.layers.reduce((a, l) => a + l.soft[0], 0);
   assert.equal(total, r.soft[0].softWeights);
@@ -30,7 +33,9 @@ test('integer QDQ + checkpoint: δ = 0 scores exactly the QDQ file; per-layer so
 
 test('per-layer probe of the flagged layers only: exactly the layers the analysis flags in the ONNX', async () => {
   const file = join(run, 'qdq_latent.onnx');
-  const flagged = analyzeCheckpoints([await readCheckpoint(file)]).layers.filter((l) => l.flagged).map((l) => l.name);
+  const flagged = analyzeCheckpoints([await readCheckpoint(file)])
+    .layers.filter((l) => l.flagged)
+    .map((l) => l.name);
   assert.ok(flagged.length > 0);
   const r = await probeModel(file, { data, deltas: [0.1], latent: false, perLayer: true, flaggedOnly: true, perLayerImages: 1, limit: 4 }, quietContext());
   assert.deepEqual(r.perLayer!.layers.map((l) => l.name).sort(), [...flagged].sort());

@@ -25,7 +25,7 @@ function latentTwin(): { file: string; integers: Map<string, Int32Array> } {
   const m = loadModel(f);
   const chains = findWeightChains(m, f);
   let seed = 5;
-  const rnd = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296);
+  const rnd = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296;
   const g = m.graph!;
   const integers = new Map<string, Int32Array>();
   for (const c of chains) {
@@ -37,12 +37,16 @@ function latentTwin(): { file: string; integers: Map<string, Int32Array> } {
     integers.set(latentName, c.integers!);
     g.initializer!.push(makeTensor(latentName, c.shape, w, DataType.FLOAT));
     g.initializer!.push(makeTensor(`${c.name}_lo`, [], [-8], DataType.INT8), makeTensor(`${c.name}_hi`, [], [7], DataType.INT8));
-    const qOut = `${c.name}_qi`, clipOut = `${c.name}_qc`;
+    const qOut = `${c.name}_qi`,
+      clipOut = `${c.name}_qc`;
     const axis = dq.attribute ?? [];
     const idx = g.node!.indexOf(dq);
-    g.node!.splice(idx, 0,
+    g.node!.splice(
+      idx,
+      0,
       { opType: 'QuantizeLinear', name: `${c.name}_Q`, input: [latentName, dq.input![1], dq.input![2]].filter(Boolean), output: [qOut], attribute: axis } as onnx.INodeProto,
-      { opType: 'Clip', name: `${c.name}_Clip`, input: [qOut, `${c.name}_lo`, `${c.name}_hi`], output: [clipOut] } as onnx.INodeProto);
+      { opType: 'Clip', name: `${c.name}_Clip`, input: [qOut, `${c.name}_lo`, `${c.name}_hi`], output: [clipOut] } as onnx.INodeProto,
+    );
     dq.input![0] = clipOut;
   }
   const file = join(dir, 'qdq_latent.onnx');

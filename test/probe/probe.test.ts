@@ -41,7 +41,7 @@ test('δ = 0 reproduces the integers onnxruntime QuantizeLinear+Clip computes, a
   assert.deepEqual(Array.from(hard.values), ortInts);
   assert.equal(hard.soft, 0);
   // The fixture has exact ties: half-to-even matters there.
-  assert.ok(hard.values.some((v, i) => Math.abs(latentWeights()[i] / SCALES[Math.floor(i / 27)] % 1) === 0.5 && v % 2 === 0));
+  assert.ok(hard.values.some((v, i) => Math.abs((latentWeights()[i] / SCALES[Math.floor(i / 27)]) % 1) === 0.5 && v % 2 === 0));
 
   const v = buildVariant(src, { kind: 'hard' });
   assert.equal(v.model.graph!.node!.filter((n) => n.opType === 'QuantizeLinear').length, 1, 'only the activation quantizer is left');
@@ -58,8 +58,10 @@ test('soft δ changes exactly the in-range weights with d < δ; the count equals
   for (const delta of [0.05, 0.1, 0.25]) {
     const v = buildVariant(src, { kind: 'soft', delta });
     const sw = v.model.graph!.initializer!.find((t) => t.name === 'w_dq')!;
-    const a = new Float32Array(hw.rawData!.slice().buffer), b = new Float32Array(sw.rawData!.slice().buffer);
-    let changed = 0, clampedToLevel = 0;
+    const a = new Float32Array(hw.rawData!.slice().buffer),
+      b = new Float32Array(sw.rawData!.slice().buffer);
+    let changed = 0,
+      clampedToLevel = 0;
     const lat = latentWeights();
     for (let i = 0; i < a.length; i++) {
       const u = lat[i] / SCALES[Math.floor(i / 27)];
@@ -88,7 +90,10 @@ test('latent variant carries the latent weights exactly; activation Q/DQ stays',
   const v = buildVariant(src, { kind: 'latent' });
   const w = v.model.graph!.initializer!.find((t) => t.name === 'w_dq')!;
   assert.deepEqual(Array.from(new Float32Array(w.rawData!.slice().buffer)), Array.from(latentWeights()));
-  assert.deepEqual(v.model.graph!.node!.map((n) => n.opType), ['QuantizeLinear', 'DequantizeLinear', 'Conv']);
+  assert.deepEqual(
+    v.model.graph!.node!.map((n) => n.opType),
+    ['QuantizeLinear', 'DequantizeLinear', 'Conv'],
+  );
 });
 
 test('integer-only ONNX: hard variant equals the stored integers; no latent source is a clear error', async () => {
@@ -116,7 +121,13 @@ test('integer-only ONNX + PyTorch checkpoint: layers paired by name, hard = stor
       inits.push(makeTensor(`${l.name}.weight_quantized`, l.weight.shape, ints, DataType.INT8));
       inits.push(makeTensor(`${l.name}.s`, [q.scale.length], Array.from(q.scale), DataType.FLOAT));
       inits.push(makeTensor(`${l.name}.bias`, [l.weight.shape[0]], Array.from(l.bias!), DataType.FLOAT));
-      nodes.push({ opType: 'DequantizeLinear', input: [`${l.name}.weight_quantized`, `${l.name}.s`], output: [`${l.name}.w`], name: `dq_${l.name}`, attribute: q.scale.length > 1 ? [{ name: 'axis', type: 2, i: 0 }] : [] });
+      nodes.push({
+        opType: 'DequantizeLinear',
+        input: [`${l.name}.weight_quantized`, `${l.name}.s`],
+        output: [`${l.name}.w`],
+        name: `dq_${l.name}`,
+        attribute: q.scale.length > 1 ? [{ name: 'axis', type: 2, i: 0 }] : [],
+      });
       nodes.push({ opType: 'Conv', input: [x, `${l.name}.w`, `${l.name}.bias`], output: [`${l.name}.y`], name: l.name, attribute: [] });
       x = `${l.name}.y`;
     }
@@ -125,7 +136,10 @@ test('integer-only ONNX + PyTorch checkpoint: layers paired by name, hard = stor
   const file = write('int_pt.onnx', build(false) as never);
   const src = await loadProbeSource(file, { pt });
   assert.equal(src.integerMismatches, 0);
-  assert.deepEqual(src.layers.map((l) => l.latentName), layers.map((l) => l.name));
+  assert.deepEqual(
+    src.layers.map((l) => l.latentName),
+    layers.map((l) => l.name),
+  );
   for (const [i, l] of src.layers.entries()) {
     assert.equal(l.quant.qmin, layers[i].weightQuantizer.qmin, 'integer range from the checkpoint, not the int8 container');
     assert.deepEqual(Array.from(l.latent), Array.from(layers[i].weight.latent!));

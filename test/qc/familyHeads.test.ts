@@ -20,7 +20,11 @@ import { createGradEngine } from '../../src/core/train/engine';
 const FIX = join(__dirname, '..', 'fixtures', 'families');
 const fx = (f: string) => join(FIX, f);
 const DATA = fx('data');
-const TRUE = [[10, 13, 16, 30, 33, 23], [30, 61, 62, 45, 59, 119], [116, 90, 156, 198, 373, 326]];
+const TRUE = [
+  [10, 13, 16, 30, 33, 23],
+  [30, 61, 62, 45, 59, 119],
+  [116, 90, 156, 198, 373, 326],
+];
 const SPEC = '10,13,16,30,33,23/30,61,62,45,59,119/116,90,156,198,373,326';
 const tmp = mkdtempSync(join(tmpdir(), 'qc-families-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -58,7 +62,7 @@ test('correct: yolov7 trains with ComputeLossOTA; step-1 losses equal across exp
   await assert.rejects(correct1('yolov7_grid.onnx', { loss: 'yolov8' }, '-bad'), /--loss yolov8 does not fit the model's yolov7 head \(anchor-based\)/);
 });
 
-test('correct on the YOLOv8-style export: v8 loss at step 1 equals the loss on the engine\'s heads; integers bit-identical', async () => {
+test("correct on the YOLOv8-style export: v8 loss at step 1 equals the loss on the engine's heads; integers bit-identical", async () => {
   const { r, out } = await correct1('yolov8.onnx');
   assert.equal(r.heads.family, 'yolov8');
   assert.match(r.objective, /v8 detection loss/);
@@ -71,9 +75,17 @@ test('correct on the YOLOv8-style export: v8 loss at step 1 equals the loss on t
   const b = await calibSource(calib.images, [320, 320]).batch([0, 1]);
   const engine = await createGradEngine(model, fx('yolov8.onnx'), { engine: 'cpu', layers, heads: heads.outputs, imgsz: [320, 320] });
   try {
-    const outs = await engine.forward(b.images, 2, layers.map((l) => new Float32Array(l.channels).fill(1)), layers.map((l) => new Float32Array(l.channels)));
+    const outs = await engine.forward(
+      b.images,
+      2,
+      layers.map((l) => new Float32Array(l.channels).fill(1)),
+      layers.map((l) => new Float32Array(l.channels)),
+    );
     const ht = outs.map((data, i) => ({ data, shape: [2, data.length / (2 * (320 / heads.strides[i]) ** 2), 320 / heads.strides[i], 320 / heads.strides[i]] }));
-    assert.deepEqual(ht.map((h) => h.shape[1]), [70, 70, 70]);
+    assert.deepEqual(
+      ht.map((h) => h.shape[1]),
+      [70, 70, 70],
+    );
     const ref = lossFor('yolov8', { strides: heads.strides, nc: 6, regMax: 16 }).compute(ht, b.targets).loss;
     assert.ok(ref > 0);
     assert.ok(Math.abs(r.lossCurve[0] - ref) <= 1e-5 * ref, `${r.lossCurve[0]} vs ${ref}`);
@@ -81,8 +93,10 @@ test('correct on the YOLOv8-style export: v8 loss at step 1 equals the loss on t
     await engine.dispose();
   }
   // Integer weights bit-identical, layer for layer.
-  const ints = (m: ReturnType<typeof loadModel>) => new Map((m.graph!.initializer ?? []).filter((t) => t.dataType === 3).map((t) => [t.name!, Buffer.from(t.rawData ?? new Uint8Array()).toString('hex')]));
-  const a = ints(model), c = ints(loadModel(out));
+  const ints = (m: ReturnType<typeof loadModel>) =>
+    new Map((m.graph!.initializer ?? []).filter((t) => t.dataType === 3).map((t) => [t.name!, Buffer.from(t.rawData ?? new Uint8Array()).toString('hex')]));
+  const a = ints(model),
+    c = ints(loadModel(out));
   assert.ok(a.size >= 40);
   for (const [name, hex] of a) if (name.endsWith('_int')) assert.equal(c.get(name), hex, name);
 });

@@ -14,18 +14,21 @@ import { gradDiff, relClose } from '../helpers/lossHeads';
 
 const { cases } = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'qc', 'loss', 'yolov7_cases.json'), 'utf8'));
 const GRAD_TOL = 2e-6; // of the largest gradient; float32 torch vs float64 here
-const headsOf = (c: { heads: number[][]; shapes: number[][] }): HeadTensor[] =>
-  c.heads.map((v, i) => ({ data: Float32Array.from(v), shape: c.shapes[i] }));
-const cfgOf = (c: { anchors: number[][]; strides: number[]; nc: number; imgsz: number }) =>
-  ({ anchors: c.anchors, strides: c.strides, nc: c.nc, imgsz: c.imgsz });
+const headsOf = (c: { heads: number[][]; shapes: number[][] }): HeadTensor[] => c.heads.map((v, i) => ({ data: Float32Array.from(v), shape: c.shapes[i] }));
+const cfgOf = (c: { anchors: number[][]; strides: number[]; nc: number; imgsz: number }) => ({ anchors: c.anchors, strides: c.strides, nc: c.nc, imgsz: c.imgsz });
 
 for (const c of cases) {
   test(`YOLOv7 OTA loss equals the original ComputeLossOTA: ${c.name}`, () => {
-    const heads = headsOf(c), cfg = cfgOf(c);
+    const heads = headsOf(c),
+      cfg = cfgOf(c);
     const anchors = anchorsInGrid(cfg);
     const shapes = anchorHeadShapes(heads, c.targets, anchors, c.nc);
     const chosen = otaTargets(heads, shapes, c.targets, buildTargets(shapes, c.targets, anchors), cfg);
-    assert.deepEqual(chosen.map((s) => s.b.length), c.matched, 'matches per scale');
+    assert.deepEqual(
+      chosen.map((s) => s.b.length),
+      c.matched,
+      'matches per scale',
+    );
     const r = yolov7Loss(cfg).compute(heads, c.targets);
     relClose(r.loss, c.loss, 1e-5, 'loss');
     for (const k of ['lbox', 'lobj', 'lcls']) relClose(r.parts[k], c.parts[k], 1e-5, k);
@@ -34,8 +37,10 @@ for (const c of cases) {
   });
 }
 
-test('the OTA assignment is not YOLOv5\'s: fewer matched cells, a different loss', () => {
-  const c = cases[0], heads = headsOf(c), cfg = cfgOf(c);
+test("the OTA assignment is not YOLOv5's: fewer matched cells, a different loss", () => {
+  const c = cases[0],
+    heads = headsOf(c),
+    cfg = cfgOf(c);
   const anchors = anchorsInGrid(cfg);
   const shapes = anchorHeadShapes(heads, c.targets, anchors, c.nc);
   const all = buildTargets(shapes, c.targets, anchors).reduce((s, t) => s + t.b.length, 0);

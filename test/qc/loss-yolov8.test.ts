@@ -14,8 +14,7 @@ const { cases } = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'qc'
 // Of the largest gradient. The reference runs in float32 (sums over every anchor and class, the
 // softmax over 16 bins): measured 3.1e-6 at most against it, 7e-7 against the same code in float64.
 const GRAD_TOL = 1e-5;
-const headsOf = (c: { heads: number[][]; shapes: number[][] }): HeadTensor[] =>
-  c.heads.map((v, i) => ({ data: Float32Array.from(v), shape: c.shapes[i] }));
+const headsOf = (c: { heads: number[][]; shapes: number[][] }): HeadTensor[] => c.heads.map((v, i) => ({ data: Float32Array.from(v), shape: c.shapes[i] }));
 
 for (const c of cases) {
   test(`v8 detection loss equals ultralytics' v8DetectionLoss: ${c.name}`, () => {
@@ -37,19 +36,27 @@ test('v8 detection loss gradient equals finite differences with the assignment h
   // differences of the loss with the same assignment must agree. CIoU's alpha is detached too, which
   // finite differences would see, so the box gain is 0 here: the bins' gradient is then DFL's (CIoU's
   // own gradient is checked with alpha held in loss-yolov5.test.ts, the sum against torch above).
-  const c = cases[1], cfg = { strides: c.strides, nc: c.nc, regMax: c.regMax, box: 0 };
+  const c = cases[1],
+    cfg = { strides: c.strides, nc: c.nc, regMax: c.regMax, box: 0 };
   const heads = headsOf(c);
   const asg = taskAlignedAssign(heads, c.targets, cfg);
   const r = v8LossAssigned(heads, asg, cfg);
-  const g = r.grads[0], plane = c.shapes[0][2] * c.shapes[0][3], bins = 4 * c.regMax;
+  const g = r.grads[0],
+    plane = c.shapes[0][2] * c.shapes[0][3],
+    bins = 4 * c.regMax;
   const order = [...g.keys()].sort((a, b) => Math.abs(g[b]) - Math.abs(g[a]));
   const isBin = (o: number) => Math.floor(o / plane) % (bins + c.nc) < bins;
   const picks = [...order.filter(isBin).slice(0, 4), ...order.filter((o) => !isBin(o)).slice(0, 2)];
   assert.ok(g[picks[0]] !== 0 && picks.length === 6);
   for (const o of picks) {
-    const d = heads[0].data, x0 = d[o];
-    d[o] = Math.fround(x0 + 1e-3); const xp = d[o]; const lp = v8LossAssigned(heads, asg, cfg).loss;
-    d[o] = Math.fround(x0 - 1e-3); const xm = d[o]; const lm = v8LossAssigned(heads, asg, cfg).loss;
+    const d = heads[0].data,
+      x0 = d[o];
+    d[o] = Math.fround(x0 + 1e-3);
+    const xp = d[o];
+    const lp = v8LossAssigned(heads, asg, cfg).loss;
+    d[o] = Math.fround(x0 - 1e-3);
+    const xm = d[o];
+    const lm = v8LossAssigned(heads, asg, cfg).loss;
     d[o] = x0;
     const fd = (lp - lm) / (xp - xm);
     assert.ok(Math.abs(fd - g[o]) <= 1e-5 + 1e-4 * Math.abs(fd), `offset ${o}: analytic ${g[o]} vs finite difference ${fd}`);
@@ -58,6 +65,8 @@ test('v8 detection loss gradient equals finite differences with the assignment h
 
 test('v8 detection loss refuses heads that are not 4*regMax + nc wide', () => {
   const loss = yolov8Loss({ strides: [8], nc: 2 });
-  assert.throws(() => loss.compute([{ data: new Float32Array(65 * 16), shape: [1, 65, 4, 4] }], []),
-    (e: Error) => e instanceof QatLensError && /expected \[1, 66, ny, nx\] \(4 x 16 box bins \+ 2 classes\)/.test(e.message));
+  assert.throws(
+    () => loss.compute([{ data: new Float32Array(65 * 16), shape: [1, 65, 4, 4] }], []),
+    (e: Error) => e instanceof QatLensError && /expected \[1, 66, ny, nx\] \(4 x 16 box bins \+ 2 classes\)/.test(e.message),
+  );
 });

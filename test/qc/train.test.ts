@@ -34,7 +34,7 @@ test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function pixels(n: number): Float32Array {
   let s = 11;
-  return Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648));
+  return Float32Array.from({ length: n }, () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
 }
 
 async function tinyQc(): Promise<QcModel & { dispose: () => Promise<void> }> {
@@ -64,7 +64,10 @@ test('a batch gradient is the same for every micro-batch (loss over the whole ba
       const r = await batchGradient(m, b, 7, micro, gamma, beta, SIZE, timings());
       assert.equal(r.loss, whole.loss, `micro-batch ${micro}: loss`);
       let max = 0;
-      [...r.dGamma, ...r.dBeta].forEach((d, i) => { const w = [...whole.dGamma, ...whole.dBeta][i]; for (let k = 0; k < d.length; k++) max = Math.max(max, Math.abs(d[k] - w[k])); });
+      [...r.dGamma, ...r.dBeta].forEach((d, i) => {
+        const w = [...whole.dGamma, ...whole.dBeta][i];
+        for (let k = 0; k < d.length; k++) max = Math.max(max, Math.abs(d[k] - w[k]));
+      });
       assert.ok(max <= 2e-6 * big, `micro-batch ${micro}: max |dγ/dβ difference| ${max} (largest ${big})`);
     }
   } finally {
@@ -72,8 +75,16 @@ test('a batch gradient is the same for every micro-batch (loss over the whole ba
   }
 });
 
-test('the loss curve equals the former TensorFlow.js loop\'s (same data, schedule and Adam)', async () => {
-  const ref = JSON.parse(readFileSync(fx('tfjs_curve_tiny.json'), 'utf8')) as { steps: number; lr: number; batch: number; seed: number; lossCurve: number[]; gamma: Record<string, number[]>; beta: Record<string, number[]> };
+test("the loss curve equals the former TensorFlow.js loop's (same data, schedule and Adam)", async () => {
+  const ref = JSON.parse(readFileSync(fx('tfjs_curve_tiny.json'), 'utf8')) as {
+    steps: number;
+    lr: number;
+    batch: number;
+    seed: number;
+    lossCurve: number[];
+    gamma: Record<string, number[]>;
+    beta: Record<string, number[]>;
+  };
   const m = await tinyQc();
   try {
     const { images } = await labelledImages(DATA, 'calib', { limit: 256 });
@@ -85,18 +96,27 @@ test('the loss curve equals the former TensorFlow.js loop\'s (same data, schedul
     // Adam turns float-noise differences of small gradients into whole steps (±lr), and a 4-bit activation
     // near a rounding threshold flips with the summation order, so single γ/β drift apart; their movements
     // from the start (γ - 1, β) must still agree as a whole.
-    let diff = 0, moved = 0, same = 0, n = 0;
+    let diff = 0,
+      moved = 0,
+      same = 0,
+      n = 0;
     for (const l of m.layers) {
-      const g = fit.gamma.get(l.name)!, b = fit.beta.get(l.name)!;
+      const g = fit.gamma.get(l.name)!,
+        b = fit.beta.get(l.name)!;
       for (let c = 0; c < l.channels; c++) {
-        for (const [ours, theirs] of [[g[c] - 1, ref.gamma[l.name][c] - 1], [b[c], ref.beta[l.name][c]]]) {
-          diff += Math.abs(ours - theirs); moved += Math.abs(theirs); n++;
+        for (const [ours, theirs] of [
+          [g[c] - 1, ref.gamma[l.name][c] - 1],
+          [b[c], ref.beta[l.name][c]],
+        ]) {
+          diff += Math.abs(ours - theirs);
+          moved += Math.abs(theirs);
+          n++;
           if (Math.sign(ours) === Math.sign(theirs)) same++;
         }
       }
     }
-    assert.ok(diff / moved < 0.06, `γ/β movement differs from tfjs's by ${(100 * diff / moved).toFixed(1)}%`);
-    assert.ok(same / n > 0.97, `${(100 * same / n).toFixed(1)}% of γ/β moved the same way as with tfjs`);
+    assert.ok(diff / moved < 0.06, `γ/β movement differs from tfjs's by ${((100 * diff) / moved).toFixed(1)}%`);
+    assert.ok(same / n > 0.97, `${((100 * same) / n).toFixed(1)}% of γ/β moved the same way as with tfjs`);
     assert.ok(fit.peakRssBytes > 50e6, `peak memory ${fit.peakRssBytes}`);
     assert.ok(fit.timings.cpuMs > 0 && fit.timings.totalMs > 0);
   } finally {
@@ -104,7 +124,7 @@ test('the loss curve equals the former TensorFlow.js loop\'s (same data, schedul
   }
 });
 
-test('fold is exact: the corrected model\'s heads on onnxruntime == the engine\'s heads under γ/β; integers untouched', async () => {
+test("fold is exact: the corrected model's heads on onnxruntime == the engine's heads under γ/β; integers untouched", async () => {
   const model = loadModel(MODEL);
   const layers = findQuantLayers(indexGraph(model.graph!));
   assert.equal(layers.length, 9);
@@ -118,7 +138,12 @@ test('fold is exact: the corrected model\'s heads on onnxruntime == the engine\'
   const data = pixels(2 * 3 * 64 * 64);
   const engine = await createGradEngine(model, MODEL, { engine: 'cpu', layers, heads: heads.outputs });
   const ours = await engine.forward(data, 2, gamma, beta);
-  const plain = await engine.forward(data, 2, layers.map((l) => new Float32Array(l.channels).fill(1)), layers.map((l) => new Float32Array(l.channels)));
+  const plain = await engine.forward(
+    data,
+    2,
+    layers.map((l) => new Float32Array(l.channels).fill(1)),
+    layers.map((l) => new Float32Array(l.channels)),
+  );
   await engine.dispose();
   const graph = onnx.GraphProto.create({ ...folded.graph!, output: heads.outputs.map((name) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: 1 } } })) });
   const s = await ort.InferenceSession.create(onnx.ModelProto.encode(onnx.ModelProto.create({ ...folded, graph })).finish(), { graphOptimizationLevel: 'disabled' });
@@ -126,8 +151,14 @@ test('fold is exact: the corrected model\'s heads on onnxruntime == the engine\'
   await s.release();
   heads.outputs.forEach((h, i) => {
     const ref = out[h].data as Float32Array;
-    let max = 0, moved = 0, big = 0;
-    for (let k = 0; k < ref.length; k++) { max = Math.max(max, Math.abs(ours[i][k] - ref[k])); moved = Math.max(moved, Math.abs(plain[i][k] - ref[k])); big = Math.max(big, Math.abs(ref[k])); }
+    let max = 0,
+      moved = 0,
+      big = 0;
+    for (let k = 0; k < ref.length; k++) {
+      max = Math.max(max, Math.abs(ours[i][k] - ref[k]));
+      moved = Math.max(moved, Math.abs(plain[i][k] - ref[k]));
+      big = Math.max(big, Math.abs(ref[k]));
+    }
     assert.ok(max <= 1e-5 * big + 1e-5, `head ${h}: folded vs unfolded ${max}`);
     assert.ok(moved > 0.1, `head ${h}: the correction changes the outputs`);
   });
@@ -140,7 +171,12 @@ test('fold is exact: the corrected model\'s heads on onnxruntime == the engine\'
 test('correct job: writes a valid corrected model, loss falls, the engine and memory are reported', async () => {
   const out = join(tmp, 'corrected.onnx');
   const progress: number[] = [];
-  const ctx = { ...quietContext(), progress: (p: { metrics?: Record<string, number> }) => { if (p.metrics?.loss !== undefined) progress.push(p.metrics.loss); } };
+  const ctx = {
+    ...quietContext(),
+    progress: (p: { metrics?: Record<string, number> }) => {
+      if (p.metrics?.loss !== undefined) progress.push(p.metrics.loss);
+    },
+  };
   const r = await runCorrect({ model: MODEL, data: DATA, calib: 'calib', steps: 8, lr: 0.01, batch: 8, out, engine: 'cpu' }, ctx);
   assert.match(r.device, /^cpu \(\d+ threads?\)$/);
   assert.equal(r.lossCurve.length, 8);
@@ -170,7 +206,8 @@ test('correct job: writes a valid corrected model, loss falls, the engine and me
 });
 
 test('a forced micro-batch gives the same run as the whole batch', async () => {
-  const a = join(tmp, 'micro-a.onnx'), b = join(tmp, 'micro-b.onnx');
+  const a = join(tmp, 'micro-a.onnx'),
+    b = join(tmp, 'micro-b.onnx');
   const ra = await runCorrect({ model: MODEL, data: DATA, calib: 'calib', steps: 3, lr: 0.01, batch: 6, microBatch: 6, out: a, engine: 'cpu', evaluate: false }, quietContext());
   const rb = await runCorrect({ model: MODEL, data: DATA, calib: 'calib', steps: 3, lr: 0.01, batch: 6, microBatch: 4, out: b, engine: 'cpu', evaluate: false }, quietContext());
   assert.equal(ra.microBatch, 6);
@@ -184,7 +221,10 @@ test('cancelled QC leaves no file', async () => {
   const ctx = { ...quietContext(ac.signal), progress: () => ac.abort() };
   await assert.rejects(runCorrect({ model: MODEL, data: DATA, calib: 'calib', steps: 20, batch: 2, out, engine: 'cpu' }, ctx), CancelledError);
   assert.ok(!existsSync(out));
-  assert.deepEqual(readdirSync(tmp).filter((f) => f.includes('cancelled')), []);
+  assert.deepEqual(
+    readdirSync(tmp).filter((f) => f.includes('cancelled')),
+    [],
+  );
 });
 
 test('the evaluation split is refused for calibration', async () => {
@@ -202,7 +242,10 @@ test('the evaluation split is refused for calibration', async () => {
 test('heads: anchors and strides read from the decode constants', async () => {
   const h = await findHeads(loadModel(MODEL), MODEL, SIZE);
   assert.deepEqual(h.strides, [8, 16]);
-  assert.deepEqual(h.anchors, [[10, 13, 16, 30, 33, 23], [30, 61, 62, 45, 59, 119]]);
+  assert.deepEqual(h.anchors, [
+    [10, 13, 16, 30, 33, 23],
+    [30, 61, 62, 45, 59, 119],
+  ]);
   assert.equal(h.nc, 2);
 });
 
@@ -212,11 +255,13 @@ test('an op the engine cannot train through is an error naming the op and the no
   sig.opType = 'Softsign'; // onnxruntime runs it; QC has no backward for it
   const layers = findQuantLayers(indexGraph(m.graph!));
   const heads = await findHeads(m, 'edited.onnx', SIZE);
-  await assert.rejects(createGradEngine(m, 'edited.onnx', { engine: 'cpu', layers, heads: heads.outputs }),
-    (e: Error) => /^edited\.onnx: /.test(e.message) && /Softsign/.test(e.message) && e.message.includes(sig.name!));
+  await assert.rejects(
+    createGradEngine(m, 'edited.onnx', { engine: 'cpu', layers, heads: heads.outputs }),
+    (e: Error) => /^edited\.onnx: /.test(e.message) && /Softsign/.test(e.message) && e.message.includes(sig.name!),
+  );
 });
 
-test('the engine\'s heads (γ = 1, β = 0) equal onnxruntime\'s run of the bundled example (W4A4 and W3A3 QDQ, 320x320)', async () => {
+test("the engine's heads (γ = 1, β = 0) equal onnxruntime's run of the bundled example (W4A4 and W3A3 QDQ, 320x320)", async () => {
   for (const bits of ['w4a4', 'w3a3']) {
     const path = join(__dirname, '..', '..', 'examples', 'shapes', bits, 'qdq.onnx');
     const model = loadModel(path);
@@ -224,7 +269,12 @@ test('the engine\'s heads (γ = 1, β = 0) equal onnxruntime\'s run of the bundl
     const heads = await findHeads(model, path, [320, 320]);
     const data = pixels(3 * 320 * 320);
     const engine = await createGradEngine(model, path, { engine: 'cpu', layers, heads: heads.outputs });
-    const ours = await engine.forward(data, 1, layers.map((l) => new Float32Array(l.channels).fill(1)), layers.map((l) => new Float32Array(l.channels)));
+    const ours = await engine.forward(
+      data,
+      1,
+      layers.map((l) => new Float32Array(l.channels).fill(1)),
+      layers.map((l) => new Float32Array(l.channels)),
+    );
     await engine.dispose();
     const graph = onnx.GraphProto.create({ ...model.graph!, output: heads.outputs.map((name) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: 1 } } })) });
     const s = await ort.InferenceSession.create(onnx.ModelProto.encode(onnx.ModelProto.create({ ...model, graph })).finish(), { graphOptimizationLevel: 'disabled' });
@@ -234,7 +284,7 @@ test('the engine\'s heads (γ = 1, β = 0) equal onnxruntime\'s run of the bundl
   }
 });
 
-test('cosine schedule: YOLOv5\'s one-cycle from lr to lr·0.01; constant stays', () => {
+test("cosine schedule: YOLOv5's one-cycle from lr to lr·0.01; constant stays", () => {
   assert.equal(lrAt('cosine', 0.01, 0, 11), 0.01);
   assert.ok(Math.abs(lrAt('cosine', 0.01, 10, 11) - 1e-4) < 1e-12);
   assert.ok(Math.abs(lrAt('cosine', 0.01, 5, 11) - 0.00505) < 1e-12);
@@ -243,13 +293,19 @@ test('cosine schedule: YOLOv5\'s one-cycle from lr to lr·0.01; constant stays',
 
 test('held-out step selection: the step kept has the best held-out mAP, and the written model scores it', async () => {
   const out = join(tmp, 'selected.onnx');
-  const r = await runCorrect({ model: MODEL, data: DATA, calib: 'calib', epochs: 2, batch: 2, lr: 0.05, schedule: 'cosine', holdout: 3, selectEvery: 2, out, engine: 'cpu', evaluate: false }, quietContext());
+  const r = await runCorrect(
+    { model: MODEL, data: DATA, calib: 'calib', epochs: 2, batch: 2, lr: 0.05, schedule: 'cosine', holdout: 3, selectEvery: 2, out, engine: 'cpu', evaluate: false },
+    quietContext(),
+  );
   assert.equal(r.calib.images, 5, '8 calibration images, 3 held out');
   assert.equal(r.steps, 5, 'ceil(2 epochs x 5 images / batch 2)');
   assert.equal(r.schedule, 'cosine');
   const h = r.heldOut!;
   assert.equal(h.images, 3);
-  assert.deepEqual(h.curve.map((p) => p.step), [0, 2, 4, 5]);
+  assert.deepEqual(
+    h.curve.map((p) => p.step),
+    [0, 2, 4, 5],
+  );
   const best = h.curve.reduce((a, b) => (b.map > a.map ? b : a));
   assert.equal(h.keptStep, best.step);
   const meta = Object.fromEntries(loadModel(out).metadataProps!.map((e) => [e.key, e.value]));
@@ -257,7 +313,11 @@ test('held-out step selection: the step kept has the best held-out mAP, and the 
   // The written model is the kept step's: scored on the same held-out images it gives that mAP.
   const { dataset, images } = await labelledImages(DATA, 'calib');
   const ids = new Set(images.slice(-3).map((im) => im.id));
-  const held = { ...dataset, images: dataset.images.filter((im) => ids.has(im.id)), gt: { ...dataset.gt, images: dataset.gt.images.filter((im) => ids.has(im.id)), annotations: dataset.gt.annotations.filter((a) => ids.has(a.image_id)) } };
+  const held = {
+    ...dataset,
+    images: dataset.images.filter((im) => ids.has(im.id)),
+    gt: { ...dataset.gt, images: dataset.gt.images.filter((im) => ids.has(im.id)), annotations: dataset.gt.annotations.filter((a) => ids.has(a.image_id)) },
+  };
   const ev = await evaluateModel(out, held, { engine: 'cpu' });
   assert.ok(Math.abs(ev.eval.stats[0] - best.map) < 1e-9, `${ev.eval.stats[0]} vs ${best.map}`);
 });

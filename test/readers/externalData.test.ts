@@ -54,12 +54,10 @@ test('external data inside the folder is read (direct, in a sub-folder, through 
   assert.deepEqual(Array.from(ck.variants[0].layers[0].weight.integer!), W_VALUES);
 });
 
-test('a sibling folder sharing the prefix (../models-private/) is outside', () =>
-  refused({ location: '../models-private/w.bin' }, /points outside the model's folder/));
+test('a sibling folder sharing the prefix (../models-private/) is outside', () => refused({ location: '../models-private/w.bin' }, /points outside the model's folder/));
 test('a symlink to a file outside is refused', () => refused({ location: 'link-out.bin' }, /points outside the model's folder/));
 test('a path through a symlinked folder outside is refused', () => refused({ location: 'dir-out/w.bin' }, /points outside the model's folder/));
-test('an absolute location is refused, even one inside the folder', () =>
-  refused({ location: join(models, 'w.bin') }, /absolute location/));
+test('an absolute location is refused, even one inside the folder', () => refused({ location: join(models, 'w.bin') }, /absolute location/));
 test('a Windows drive path is refused', () => refused({ location: 'C:\\Windows\\win.ini' }, /absolute location/));
 test('the folder itself and a folder inside are not regular files', async () => {
   await refused({ location: '.' }, /points outside/);

@@ -17,30 +17,30 @@ async function endsQuickly(name: string, bytes: Uint8Array, pattern: RegExp, ana
   const file = join(dir, name);
   writeFileSync(file, bytes);
   const t0 = Date.now();
-  await assert.rejects(async () => {
-    const ck = await readCheckpoint(file, { bits: 4 });
-    if (analyze) analyzeCheckpoints([ck], {});
-  }, (err: unknown) => {
-    assert.ok(err instanceof QatLensError, String((err as Error)?.stack ?? err));
-    assert.ok(err.message.startsWith(`${file}: `), err.message);
-    assert.ok(!err.message.includes('\n'));
-    assert.match(err.message, pattern);
-    return true;
-  });
+  await assert.rejects(
+    async () => {
+      const ck = await readCheckpoint(file, { bits: 4 });
+      if (analyze) analyzeCheckpoints([ck], {});
+    },
+    (err: unknown) => {
+      assert.ok(err instanceof QatLensError, String((err as Error)?.stack ?? err));
+      assert.ok(err.message.startsWith(`${file}: `), err.message);
+      assert.ok(!err.message.includes('\n'));
+      assert.match(err.message, pattern);
+      return true;
+    },
+  );
   assert.ok(Date.now() - t0 < 5000, `${name} took ${Date.now() - t0} ms`);
 }
 
 test('a memoized tuple reused as a dict key through 60 nested layers is hashed once per tuple', () =>
   endsQuickly('memo.pt', H.memoTupleKey(60), /no model found in the checkpoint \(it holds a dict with keys layers\)/));
 
-test('LONG4 with a 1 MB integer is refused without a quadratic decode', () =>
-  endsQuickly('long4.pt', H.long4Huge(), /integer of 1048576 bytes: larger than any checkpoint holds/));
+test('LONG4 with a 1 MB integer is refused without a quadratic decode', () => endsQuickly('long4.pt', H.long4Huge(), /integer of 1048576 bytes: larger than any checkpoint holds/));
 
-test('LONG4 claiming 2 GB is checked against the bytes left', () =>
-  endsQuickly('long4b.pt', H.long4Claims2GB(), /truncated pickle: 2147483647 bytes needed, 4 left/));
+test('LONG4 claiming 2 GB is checked against the bytes left', () => endsQuickly('long4b.pt', H.long4Claims2GB(), /truncated pickle: 2147483647 bytes needed, 4 left/));
 
-test('a list of 400k ints appended at once and 200 nested lists: no stack overflow', () =>
-  endsQuickly('wide.pt', H.wideTree(), /no model found in the checkpoint \(it holds tuple\/list\)/));
+test('a list of 400k ints appended at once and 200 nested lists: no stack overflow', () => endsQuickly('wide.pt', H.wideTree(), /no model found in the checkpoint \(it holds tuple\/list\)/));
 
 test('a [20000, 20000] tensor with zero strides over a 4-byte storage is refused before materializing', () =>
   endsQuickly('stride0.pt', H.zeroStrideTensor(), /tensor 'conv\.weight' declares 400000000 float32 elements \[20000, 20000\] over a storage of 4 bytes/));

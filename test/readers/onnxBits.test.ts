@@ -18,7 +18,10 @@ test('analyze --bits 4: the 4-bit layer reads as 4 bits (-8..7, given by the use
   assert.deepEqual([c2.bits, c2.qmin, c2.qmax, c2.bitsSource], [4, -8, 7, 'user']);
   const c1 = byName.get('conv1.w')!;
   assert.deepEqual([c1.bits, c1.qmin, c1.qmax, c1.bitsSource], [8, -128, 127, 'container']);
-  assert.ok(report.summary.notes.some((n) => /^--bits 4 given: 1 integer weight layer\(s\) whose file records only the int8 container read as 4-bit \(conv2\.w\)/.test(n)), report.summary.notes.join('\n'));
+  assert.ok(
+    report.summary.notes.some((n) => /^--bits 4 given: 1 integer weight layer\(s\) whose file records only the int8 container read as 4-bit \(conv2\.w\)/.test(n)),
+    report.summary.notes.join('\n'),
+  );
   assert.ok(report.summary.notes.some((n) => /--bits 4 not applied to conv1\.w \(-110\.\.110\)/.test(n)));
   assert.deepEqual(report.summary.bits, [4, 8]);
   assert.equal(report.settings.bits, 4);
@@ -29,6 +32,9 @@ test('without --bits: 8 bits from the container, and a note that conv2.w fits 4 
   const report = analyzeCheckpoints([ck], {});
   const c2 = report.layers.find((l) => l.name === 'conv2.w')!;
   assert.deepEqual([c2.bits, c2.bitsSource], [8, 'container']);
-  assert.ok(report.summary.notes.some((n) => n === 'every integer of conv2.w fits 4 bits (-8..7) but the file records only the container\'s range; if these are 4-bit weights, pass --bits 4'), report.summary.notes.join('\n'));
+  assert.ok(
+    report.summary.notes.some((n) => n === "every integer of conv2.w fits 4 bits (-8..7) but the file records only the container's range; if these are 4-bit weights, pass --bits 4"),
+    report.summary.notes.join('\n'),
+  );
   assert.ok(!report.summary.notes.some((n) => /conv1\.w fits/.test(n)));
 });

@@ -40,7 +40,12 @@ for (const [name, callable] of findings) {
 }
 
 test('every fixture finding is present (no stale list)', () => {
-  assert.deepEqual(readdirSync(HOSTILE).filter((f) => f.endsWith('.pt')).sort(), findings.map(([f]) => f).sort());
+  assert.deepEqual(
+    readdirSync(HOSTILE)
+      .filter((f) => f.endsWith('.pt'))
+      .sort(),
+    findings.map(([f]) => f).sort(),
+  );
 });
 
 test('NEWOBJ of a class without arguments (a pickled nn.Module) is data; with arguments it is refused', () => {
@@ -49,13 +54,17 @@ test('NEWOBJ of a class without arguments (a pickled nn.Module) is data; with ar
   assert.ok(mod instanceof PyObject);
   assert.equal(mod.className, 'models.yolo.Detect');
   assert.equal(mod.dict?.get('nc'), 80);
-  assert.throws(() => unpickle(pickle(P.global('somepkg', 'Thing'), P.tuple(P.str('rm -rf /')), P.NEWOBJ), { file: 'n.pkl' }),
-    /n\.pkl: refusing this file: its pickle calls somepkg\.Thing\.__new__\(\.\.\.\), which would run code in Python/);
+  assert.throws(
+    () => unpickle(pickle(P.global('somepkg', 'Thing'), P.tuple(P.str('rm -rf /')), P.NEWOBJ), { file: 'n.pkl' }),
+    /n\.pkl: refusing this file: its pickle calls somepkg\.Thing\.__new__\(\.\.\.\), which would run code in Python/,
+  );
 });
 
 test('calling an object (e.g. a functools.partial built by the file) is refused', () => {
-  assert.throws(() => unpickle(pickle(P.global('models.yolo', 'Detect'), P.emptyTuple, P.NEWOBJ, P.tuple(P.int(1)), P.REDUCE), { file: 'c.pkl' }),
-    /c\.pkl: refusing this file: its pickle calls an object of class models\.yolo\.Detect/);
+  assert.throws(
+    () => unpickle(pickle(P.global('models.yolo', 'Detect'), P.emptyTuple, P.NEWOBJ, P.tuple(P.int(1)), P.REDUCE), { file: 'c.pkl' }),
+    /c\.pkl: refusing this file: its pickle calls an object of class models\.yolo\.Detect/,
+  );
 });
 
 test('INST and OBJ call the class (its __init__ runs in Python): only the allow-list', () => {
@@ -67,8 +76,10 @@ test('INST and OBJ call the class (its __init__ runs in Python): only the allow-
 test('copyreg._reconstructor only with a built-in base', () => {
   const ok = unpickle(pickle(P.global('copyreg', '_reconstructor'), P.tuple(P.global('models.lsq', 'LsqQuan'), P.global('builtins', 'object'), P.NONE), P.REDUCE), { file: 'r.pkl' }) as PyObject;
   assert.equal(ok.className, 'models.lsq.LsqQuan');
-  assert.throws(() => unpickle(pickle(P.global('copyreg', '_reconstructor'), P.tuple(P.global('x', 'Y'), P.global('somepkg', 'Base'), P.str('s')), P.REDUCE), { file: 'r.pkl' }),
-    /copyreg\._reconstructor with base somepkg\.Base/);
+  assert.throws(
+    () => unpickle(pickle(P.global('copyreg', '_reconstructor'), P.tuple(P.global('x', 'Y'), P.global('somepkg', 'Base'), P.str('s')), P.REDUCE), { file: 'r.pkl' }),
+    /copyreg\._reconstructor with base somepkg\.Base/,
+  );
 });
 
 test('numpy scalars (YOLOv5 best_fitness) decode to numbers', () => {

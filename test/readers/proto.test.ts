@@ -40,8 +40,14 @@ test('makeTensor rounds float16 and bfloat16 as numpy does, and round-trips ever
   const b = makeTensor('b', [e.float32.length], e.float32, DataType.BFLOAT16);
   assert.deepEqual(Array.from(new Uint16Array(Uint8Array.from(b.rawData).buffer)), e.bfloat16_bits);
   const cases: [number, number[]][] = [
-    [DataType.FLOAT, [1.5, -2, 0.25]], [DataType.DOUBLE, [0.1, -1e300]], [DataType.INT8, [-128, 127]], [DataType.UINT8, [0, 255]],
-    [DataType.INT32, [-70000, 3]], [DataType.INT64, [-(2 ** 40), 9]], [DataType.INT4, [-8, 7, 0, -1, 3]], [DataType.UINT4, [15, 0, 9]],
+    [DataType.FLOAT, [1.5, -2, 0.25]],
+    [DataType.DOUBLE, [0.1, -1e300]],
+    [DataType.INT8, [-128, 127]],
+    [DataType.UINT8, [0, 255]],
+    [DataType.INT32, [-70000, 3]],
+    [DataType.INT64, [-(2 ** 40), 9]],
+    [DataType.INT4, [-8, 7, 0, -1, 3]],
+    [DataType.UINT4, [15, 0, 9]],
   ];
   for (const [dt, vals] of cases) {
     const t = makeTensor('t', [vals.length], vals, dt);
@@ -65,7 +71,10 @@ test('saveModel writes atomically and loadModel reads it back; errors name the f
     await assert.rejects(saveModel(model, out, { inputs: [out] }), /refusing to write over an input file/);
     const bad = join(dir, 'bad.onnx');
     writeFileSync(bad, Buffer.from([0x08, 0x07, 0xff, 0xff, 0xff]));
-    assert.throws(() => loadModel(bad), (err: Error) => err.message.startsWith(`${bad}: not a valid ONNX model`));
+    assert.throws(
+      () => loadModel(bad),
+      (err: Error) => err.message.startsWith(`${bad}: not a valid ONNX model`),
+    );
     assert.throws(() => loadModel(join(dir, 'missing.onnx')), /missing\.onnx: cannot read file \(ENOENT\)/);
     assert.equal(existsSync(join(dir, 'missing.onnx')), false);
   } finally {

@@ -22,7 +22,10 @@ test('ONNX: Clip narrows the int8 container to 4 bits; activation Q/DQ pairs fee
   // conv1 -> SiLU (Sigmoid, Mul) -> Q/DQ -> conv2: the same pair is conv1's output and conv2's input.
   assert.equal(conv1.outputQuantizer, conv2.inputQuantizer);
   assert.deepEqual([conv1.inputQuantizer!.qmin, conv1.inputQuantizer!.qmax], [-8, 7]);
-  assert.deepEqual(ck.variants[0].activations.map((a) => a.name), ['images', '/act/Mul_output_0']);
+  assert.deepEqual(
+    ck.variants[0].activations.map((a) => a.name),
+    ['images', '/act/Mul_output_0'],
+  );
   assert.equal(conv1.graph?.node.includes('Conv'), true);
   assert.match(ck.notes.join('\n'), /Clip/);
 });

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { fdVjp, floats, generatedVjp, node, relErr, uniform, type OpSpec } from '../helpers/opGrad';
 
-const item = [2, 5, 6], N = 60;
+const item = [2, 5, 6],
+  N = 60;
 const sig = (v: number) => 1 / (1 + Math.exp(-v));
 const cases: { name: string; spec: OpSpec; f: (v: number) => number }[] = [
   { name: 'Sigmoid', spec: { item, nodes: [node('Sigmoid', ['x'], ['y'])] }, f: sig },
@@ -20,7 +21,10 @@ for (const c of cases) {
     const x = uniform(N, 41, -8, 8).map((v) => (Math.abs(v) < 0.01 || Math.abs(v - 6) < 0.01 ? v + 0.05 : v));
     const dy = uniform(N, 42);
     const { dx, ops } = await generatedVjp(c.spec, x, dy);
-    const err = relErr(dx, fdVjp((xs) => xs.map(c.f), x, dy, 1e-5));
+    const err = relErr(
+      dx,
+      fdVjp((xs) => xs.map(c.f), x, dy, 1e-5),
+    );
     // Sigmoid is evaluated by onnxruntime's approximation (MLAS), a few float32 ulps from exp's.
     assert.ok(err < 2e-5, `relative error ${err}`);
     // Fused: Sub, Mul, Add, Mul (unfused: Sigmoid's 3 ops, Mul's 2, and a Sum of the two paths).

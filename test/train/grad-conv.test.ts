@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { floats, forwardY, generatedVjp, linearVjp, node, relErr, uniform, type OpSpec } from '../helpers/opGrad';
 
-interface ConvCase { name: string; item: number[]; w: number[]; attrs: Record<string, number | number[] | string>; form: 'Conv' | 'ConvTranspose' }
+interface ConvCase {
+  name: string;
+  item: number[];
+  w: number[];
+  attrs: Record<string, number | number[] | string>;
+  form: 'Conv' | 'ConvTranspose';
+}
 const cases: ConvCase[] = [
   { name: '3x3 stride 1 pad 1', item: [3, 7, 6], w: [4, 3, 3, 3], attrs: { pads: [1, 1, 1, 1] }, form: 'Conv' },
   { name: '3x3 stride 2 pad 1 (odd input)', item: [3, 7, 8], w: [4, 3, 3, 3], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] }, form: 'ConvTranspose' },
@@ -28,7 +34,10 @@ for (const c of cases) {
       nodes: [node('Conv', ['x', 'w', 'b'], ['y'], { kernel_shape: c.w.slice(2), ...c.attrs })],
       inits: [floats('w', c.w, uniform(nw, 3)), floats('b', [c.w[0]], uniform(c.w[0], 4))],
     };
-    const x = uniform(c.item.reduce((a, b) => a * b, 1), 5);
+    const x = uniform(
+      c.item.reduce((a, b) => a * b, 1),
+      5,
+    );
     const { y } = await forwardY(spec, x);
     const dy = uniform(y.length, 6);
     const { dx, ops } = await generatedVjp(spec, x, dy);
@@ -46,7 +55,7 @@ test('Gemm (transB = 1) and MatMul with a constant matrix', async () => {
     { item: [6], nodes: [node('MatMul', ['x', 'w'], ['y'])], inits: [floats('w', [6, 5], uniform(30, 4))] },
   ] as OpSpec[]) {
     const x = uniform(6, 9);
-    const dy = uniform(spec.nodes[0].opType === 'MatMul' ? 5 : (spec.inits![0].dims![0] === 4 ? 4 : 3), 10);
+    const dy = uniform(spec.nodes[0].opType === 'MatMul' ? 5 : spec.inits![0].dims![0] === 4 ? 4 : 3, 10);
     const { dx } = await generatedVjp(spec, x, dy);
     const err = relErr(dx, await linearVjp(spec, x, dy));
     assert.ok(err < 1e-5, `${spec.nodes[0].opType}: relative error ${err}`);

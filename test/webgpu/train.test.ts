@@ -20,7 +20,8 @@ test('gradient engine on WebGPU: dγ/dβ of the tiny detector equal the recorded
     assert.match(e.device, /^webgpu/);
     const inp = caseInputs(c);
     const g = await e.backward(inp.images, c.batch, inp.gamma, inp.beta, inp.dHeads);
-    const dg = maxRelDiff(g.dGamma, ref.dGamma), db = maxRelDiff(g.dBeta, ref.dBeta);
+    const dg = maxRelDiff(g.dGamma, ref.dGamma),
+      db = maxRelDiff(g.dBeta, ref.dBeta);
     t.diagnostic(`dγ per layer ${dg.per.map((v) => v.toExponential(1)).join(' ')}; dβ ${db.per.map((v) => v.toExponential(1)).join(' ')}`);
     // Layers before the MaxPools (c1..c4): WebGPU's Sigmoid rounds differently, a few near-ties of the
     // pooled SiLU outputs go the other way and their gradient to a neighbouring pixel (lavapipe:

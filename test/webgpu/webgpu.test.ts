@@ -27,7 +27,7 @@ test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function image(n: number, seed: number): Float32Array {
   let s = seed;
-  return Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648));
+  return Float32Array.from({ length: n }, () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
 }
 
 test('the WebGPU adapter is found and recognised for what it is', async () => {
@@ -55,7 +55,10 @@ async function gradCase(path: string, size: number, batch: number, engine: 'cpu'
   }
 }
 
-for (const [name, size, batch] of [['tiny_qdq.onnx', 64, 2], ['../../../examples/shapes/w4a4/qdq.onnx', 320, 1]] as const) {
+for (const [name, size, batch] of [
+  ['tiny_qdq.onnx', 64, 2],
+  ['../../../examples/shapes/w4a4/qdq.onnx', 320, 1],
+] as const) {
   test(`QC engine on WebGPU: heads and γ/β gradients equal the CPU engine's on ${name.split('/').slice(-3).join('/')}`, async (t) => {
     const path = join(QC, name);
     const gpu = await gradCase(path, size, batch, 'webgpu');
@@ -68,10 +71,16 @@ for (const [name, size, batch] of [['tiny_qdq.onnx', 64, 2], ['../../../examples
     const flat = (a: Float32Array[]) => Float32Array.from(a.flatMap((x) => Array.from(x)));
     const big = Math.max(...Array.from(flat([...cpu.dGamma, ...cpu.dBeta]), Math.abs));
     assert.ok(big > 1e-4, `the gradient is not zero (${big})`);
-    let max = 0, d2 = 0, r2 = 0;
+    let max = 0,
+      d2 = 0,
+      r2 = 0;
     [...gpu.dGamma, ...gpu.dBeta].forEach((d, i) => {
       const r = [...cpu.dGamma, ...cpu.dBeta][i];
-      for (let k = 0; k < d.length; k++) { max = Math.max(max, Math.abs(d[k] - r[k])); d2 += (d[k] - r[k]) ** 2; r2 += r[k] ** 2; }
+      for (let k = 0; k < d.length; k++) {
+        max = Math.max(max, Math.abs(d[k] - r[k]));
+        d2 += (d[k] - r[k]) ** 2;
+        r2 += r[k] ** 2;
+      }
     });
     const rel = Math.sqrt(d2 / r2);
     t.diagnostic(`γ/β gradients: max |webgpu - cpu| ${max} (largest ${big}), relative L2 ${rel}`);
@@ -115,8 +124,31 @@ test('qat-lens correct --engine webgpu trains on WebGPU and writes a model onnxr
   const cli = join(ROOT, 'bin', 'qat-lens.js');
   const run = (engine: string) => {
     const json = join(tmp, `${engine}.json`);
-    const r = spawnSync(process.execPath, [cli, 'correct', join(QC, 'tiny_qdq.onnx'), '--data', join(QC, 'data', 'data.yaml'), '--calib', 'calib',
-      '--steps', '3', '--batch', '8', '--lr', '0.01', '--engine', engine, '--out', join(tmp, `${engine}.onnx`), '--json', json], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        cli,
+        'correct',
+        join(QC, 'tiny_qdq.onnx'),
+        '--data',
+        join(QC, 'data', 'data.yaml'),
+        '--calib',
+        'calib',
+        '--steps',
+        '3',
+        '--batch',
+        '8',
+        '--lr',
+        '0.01',
+        '--engine',
+        engine,
+        '--out',
+        join(tmp, `${engine}.onnx`),
+        '--json',
+        json,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     return { out: r.stdout, report: JSON.parse(readFileSync(json, 'utf8')) as { device: string; lossCurve: number[]; out: string } };
   };

@@ -17,12 +17,37 @@ const theme: Theme = { fg: '#111', muted: '#777', grid: '#ccc', accent: 'blue', 
 
 function layer(name: string, over: Partial<LayerReport> = {}): LayerReport {
   return {
-    name, op: 'Conv', shape: [2, 1, 1, 1], storedDtype: 'float32', bits: 4, bitsSource: 'range', qmin: -8, qmax: 7,
-    quantizerKind: 'LSQ', granularity: 'per-tensor', scale: 0.1, zeroPoint: 0, count: 100, hasLatent: true,
-    integerSource: 'computed', storedIntegerMismatches: null, clippedFraction: 0, inRange: 100,
-    nearThresholdFraction: 0.1, concentration: 1, meanDistance: 0.25, histogram: new Array(20).fill(5),
+    name,
+    op: 'Conv',
+    shape: [2, 1, 1, 1],
+    storedDtype: 'float32',
+    bits: 4,
+    bitsSource: 'range',
+    qmin: -8,
+    qmax: 7,
+    quantizerKind: 'LSQ',
+    granularity: 'per-tensor',
+    scale: 0.1,
+    zeroPoint: 0,
+    count: 100,
+    hasLatent: true,
+    integerSource: 'computed',
+    storedIntegerMismatches: null,
+    clippedFraction: 0,
+    inRange: 100,
+    nearThresholdFraction: 0.1,
+    concentration: 1,
+    meanDistance: 0.25,
+    histogram: new Array(20).fill(5),
     perChannel: { axis: 0, nearThresholdFraction: [0.05, 0.15], concentration: [0.5, 1.5] },
-    flagged: false, reason: 'not significant', z: 0, pValue: 0.5, log10PValue: -0.3, pValueAdjusted: 1, log10PValueAdjusted: 0, ...over,
+    flagged: false,
+    reason: 'not significant',
+    z: 0,
+    pValue: 0.5,
+    log10PValue: -0.3,
+    pValueAdjusted: 1,
+    log10PValueAdjusted: 0,
+    ...over,
   };
 }
 
@@ -31,23 +56,50 @@ function report(layers: LayerReport[], extra: Partial<AnalysisReport> = {}): Ana
     schema: 'qat-lens/analysis@1',
     summary: { model: 'm', format: 'pytorch', files: ['/x/a.pt'], bits: [4], layerCount: layers.length, flaggedCount: layers.filter((l) => l.flagged).length, integerOnlyCount: 0, notes: [] },
     settings: { delta: 0.05, minConcentration: 1.5, maxPValue: 0.001, bits: null },
-    checkpoints: [], layers, activations: [], ...extra,
+    checkpoints: [],
+    layers,
+    activations: [],
+    ...extra,
   };
 }
 
-const made = report([
-  layer('a', { concentration: 2.5, nearThresholdFraction: 0.25, flagged: true, reason: 'pile-up at thresholds' }),
-  layer('b', { concentration: null, nearThresholdFraction: null, histogram: null, perChannel: null, hasLatent: false, reason: 'integers only' }),
-  layer('c', { concentration: 0.8, scale: { channels: 2, axis: 0, min: 0.1, max: 0.3, mean: 0.2, values: [0.1, 0.3] }, modelVsEmaFlipFraction: 0.02 }),
-  layer('d', { concentration: 3, flagged: true, reason: 'strong pile-up' }),
-], {
-  sequence: {
-    order: [{ file: '/x/e1.pt', epoch: 1, variant: 'model' }, { file: '/x/e2.pt', epoch: 2, variant: 'model' }, { file: '/x/e3.pt', epoch: 3, variant: 'model' }],
-    orderedBy: 'epoch',
-    layers: [{ name: 'a', flipFractions: [0.1, 0.3], meanReversals: 0.05, reversalShare: 0.04, scaleRelativeChange: [0.1, 0.1], scaleRelativeChangeMax: [0.1, 0.1], scaleCV: 0.08, scaleCVMax: 0.08, scaleTrajectory: [0.2, 0.22, 0.198], concentration: [1, 2, 2.5], nearThresholdFraction: [0.1, 0.2, 0.25], flagged: [false, true, true] }],
-    activations: [], partial: [], shapeMismatch: [],
+const made = report(
+  [
+    layer('a', { concentration: 2.5, nearThresholdFraction: 0.25, flagged: true, reason: 'pile-up at thresholds' }),
+    layer('b', { concentration: null, nearThresholdFraction: null, histogram: null, perChannel: null, hasLatent: false, reason: 'integers only' }),
+    layer('c', { concentration: 0.8, scale: { channels: 2, axis: 0, min: 0.1, max: 0.3, mean: 0.2, values: [0.1, 0.3] }, modelVsEmaFlipFraction: 0.02 }),
+    layer('d', { concentration: 3, flagged: true, reason: 'strong pile-up' }),
+  ],
+  {
+    sequence: {
+      order: [
+        { file: '/x/e1.pt', epoch: 1, variant: 'model' },
+        { file: '/x/e2.pt', epoch: 2, variant: 'model' },
+        { file: '/x/e3.pt', epoch: 3, variant: 'model' },
+      ],
+      orderedBy: 'epoch',
+      layers: [
+        {
+          name: 'a',
+          flipFractions: [0.1, 0.3],
+          meanReversals: 0.05,
+          reversalShare: 0.04,
+          scaleRelativeChange: [0.1, 0.1],
+          scaleRelativeChangeMax: [0.1, 0.1],
+          scaleCV: 0.08,
+          scaleCVMax: 0.08,
+          scaleTrajectory: [0.2, 0.22, 0.198],
+          concentration: [1, 2, 2.5],
+          nearThresholdFraction: [0.1, 0.2, 0.25],
+          flagged: [false, true, true],
+        },
+      ],
+      activations: [],
+      partial: [],
+      shapeMismatch: [],
+    },
   },
-});
+);
 
 test('layer rows carry the report values and the sequence statistics', () => {
   const rows = layerRows(made);
@@ -63,9 +115,18 @@ test('layer rows carry the report values and the sequence statistics', () => {
 
 test('sorting: numbers descending on first click, nulls always last, ties by model order', () => {
   const rows = layerRows(made);
-  assert.deepEqual(sortRows(rows, 'concentration', true).map((r) => r.name), ['d', 'a', 'c', 'b']);
-  assert.deepEqual(sortRows(rows, 'concentration', false).map((r) => r.name), ['c', 'a', 'd', 'b']);
-  assert.deepEqual(sortRows(rows, 'flagged', true).map((r) => r.name), ['a', 'd', 'b', 'c']);
+  assert.deepEqual(
+    sortRows(rows, 'concentration', true).map((r) => r.name),
+    ['d', 'a', 'c', 'b'],
+  );
+  assert.deepEqual(
+    sortRows(rows, 'concentration', false).map((r) => r.name),
+    ['c', 'a', 'd', 'b'],
+  );
+  assert.deepEqual(
+    sortRows(rows, 'flagged', true).map((r) => r.name),
+    ['a', 'd', 'b', 'c'],
+  );
   assert.deepEqual(nextSort({ key: 'index', desc: false }, 'nt'), { key: 'nt', desc: true });
   assert.deepEqual(nextSort({ key: 'nt', desc: true }, 'nt'), { key: 'nt', desc: false });
   assert.deepEqual(nextSort({ key: 'nt', desc: true }, 'name'), { key: 'name', desc: false });
@@ -73,11 +134,23 @@ test('sorting: numbers descending on first click, nulls always last, ties by mod
 
 test('filtering by text (name, op, reason) and flagged only', () => {
   const rows = layerRows(made);
-  assert.deepEqual(filterRows(rows, 'PILE', false).map((r) => r.name), ['a', 'd']);
-  assert.deepEqual(filterRows(rows, '', true).map((r) => r.name), ['a', 'd']);
-  assert.deepEqual(filterRows(rows, 'integers', true).map((r) => r.name), []);
+  assert.deepEqual(
+    filterRows(rows, 'PILE', false).map((r) => r.name),
+    ['a', 'd'],
+  );
+  assert.deepEqual(
+    filterRows(rows, '', true).map((r) => r.name),
+    ['a', 'd'],
+  );
+  assert.deepEqual(
+    filterRows(rows, 'integers', true).map((r) => r.name),
+    [],
+  );
   const s = { ...initialState(), analysis: { report: made, engine: 'x' }, filter: { text: 'strong', flaggedOnly: false } };
-  assert.deepEqual(visibleRows(s).map((r) => r.name), ['d']);
+  assert.deepEqual(
+    visibleRows(s).map((r) => r.name),
+    ['d'],
+  );
 });
 
 test('default selection: the most concentrated flagged layer', () => {
@@ -90,9 +163,16 @@ test('concentration chart: flagged bars red, the selected outlined, layers witho
   const bar = f.data[0] as { x: string[]; y: number[]; marker: { color: string[]; line: { color: string[] } } };
   assert.deepEqual(bar.x, ['a', 'c', 'd']);
   assert.deepEqual(bar.marker.color, ['red', 'blue', 'red']);
-  assert.deepEqual(bar.marker.line.color.map((c) => c === theme.fg), [false, true, false]);
+  assert.deepEqual(
+    bar.marker.line.color.map((c) => c === theme.fg),
+    [false, true, false],
+  );
   const shapes = f.layout.shapes as { y0: number }[];
-  assert.deepEqual(shapes.map((s) => s.y0), [1, 1.5], 'even-spread line and flag threshold');
+  assert.deepEqual(
+    shapes.map((s) => s.y0),
+    [1, 1.5],
+    'even-spread line and flag threshold',
+  );
 });
 
 test('histogram: the even-spread line is the mean bin count; near-threshold band is 0.5 ± δ', () => {
@@ -117,13 +197,17 @@ test('per-channel strip and scale trajectories', () => {
 
 test('mAP view: bars in percent, PR curves only where present, Δ against QAT', () => {
   const c: MapComparison = {
-    title: 'QC', entries: [
+    title: 'QC',
+    entries: [
       { label: 'float', map: 0.5, map50: 0.7 },
       { label: 'QAT', map: 0.4, map50: 0.6, pr: { recall: [0, 1], precision: [1, 0] } },
       { label: 'QC', map: 0.4123, map50: 0.61 },
     ],
   };
-  assert.deepEqual((mapBarsFigure(c, theme).data[0] as { y: number[] }).y.map((v) => +v.toFixed(2)), [50, 40, 41.23]);
+  assert.deepEqual(
+    (mapBarsFigure(c, theme).data[0] as { y: number[] }).y.map((v) => +v.toFixed(2)),
+    [50, 40, 41.23],
+  );
   assert.equal(prFigure(c, theme)!.data.length, 1);
   assert.equal(referenceIndex(c), 1);
   assert.equal(deltaText(0.4123, 0.4), '+1.23');
@@ -142,7 +226,10 @@ test('a real report (analyze job on a torch-exported QDQ model) gives one row pe
   const r = (await runAnalyze({ files: [join(__dirname, '..', 'fixtures', 'readers', 'onnx_torch_qclipdq.onnx')] }, quietContext())).report;
   const rows = layerRows(r);
   assert.equal(rows.length, r.summary.layerCount);
-  assert.deepEqual(rows.filter((x) => x.flagged).map((x) => x.name), r.layers.filter((l) => l.flagged).map((l) => l.name));
+  assert.deepEqual(
+    rows.filter((x) => x.flagged).map((x) => x.name),
+    r.layers.filter((l) => l.flagged).map((l) => l.name),
+  );
   for (const [i, l] of r.layers.entries()) assert.equal(rows[i]!.nt, l.nearThresholdFraction);
   const f = concentrationFigure(r, defaultSelection(r), theme);
   assert.equal((f.data[0] as { x: string[] }).x.length, r.layers.filter((l) => l.concentration !== null).length);
@@ -159,7 +246,17 @@ test('PR colours: float, QAT and QC fixed; other rows never take one of theirs',
 });
 
 test('probe chart: one bar per probed layer in the given order, flagged ones red, log scale', () => {
-  const f = probeLayersFigure({ delta: 0.1, images: 2, layers: [{ name: 'b', relativeChange: 0.3, flagged: true }, { name: 'a', relativeChange: 0.01, flagged: false }] }, theme);
+  const f = probeLayersFigure(
+    {
+      delta: 0.1,
+      images: 2,
+      layers: [
+        { name: 'b', relativeChange: 0.3, flagged: true },
+        { name: 'a', relativeChange: 0.01, flagged: false },
+      ],
+    },
+    theme,
+  );
   const bar = f.data[0] as { x: string[]; y: number[]; marker: { color: string[] } };
   assert.deepEqual(bar.x, ['b', 'a']);
   assert.deepEqual(bar.y, [0.3, 0.01]);

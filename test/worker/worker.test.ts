@@ -27,12 +27,15 @@ test('a cancelled job rejects with CancelledError and the worker stays usable', 
   try {
     const ac = new AbortController();
     let seen = 0;
-    const p = client.run({ kind: 'diag', params: { steps: 1000, delayMs: 10 } }, {
-      signal: ac.signal,
-      onProgress: () => {
-        if (++seen === 2) ac.abort();
+    const p = client.run(
+      { kind: 'diag', params: { steps: 1000, delayMs: 10 } },
+      {
+        signal: ac.signal,
+        onProgress: () => {
+          if (++seen === 2) ac.abort();
+        },
       },
-    });
+    );
     await assert.rejects(p, CancelledError);
     assert.ok(seen >= 2 && seen < 1000, `stopped early (saw ${seen} events)`);
     const pid = client.pid;
@@ -47,15 +50,21 @@ test('a worker that dies mid-job is reported, and the next job runs in a fresh w
   const client = new WorkerClient({ workerPath });
   try {
     let killedPid: number | undefined;
-    const p = client.run({ kind: 'diag', params: { steps: 1000, delayMs: 10 } }, {
-      onProgress: () => {
-        if (killedPid === undefined) {
-          killedPid = client.pid;
-          process.kill(killedPid!, 'SIGKILL');
-        }
+    const p = client.run(
+      { kind: 'diag', params: { steps: 1000, delayMs: 10 } },
+      {
+        onProgress: () => {
+          if (killedPid === undefined) {
+            killedPid = client.pid;
+            process.kill(killedPid!, 'SIGKILL');
+          }
+        },
       },
-    });
-    const err = await p.then(() => undefined, (e: unknown) => e);
+    );
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof WorkerCrashedError, `got ${String(err)}`);
     assert.equal(err.exitSignal, 'SIGKILL');
     assert.match(err.message, /background worker was killed by SIGKILL/);
@@ -85,7 +94,10 @@ test('jobs queue: the second starts after the first finishes', async () => {
 test('a failing job reports the engine error with the file name', async () => {
   const client = new WorkerClient({ workerPath });
   try {
-    const err = await client.run({ kind: 'analyze', params: { files: ['/nonexistent/model.pt'] } }).then(() => undefined, (e: unknown) => e);
+    const err = await client.run({ kind: 'analyze', params: { files: ['/nonexistent/model.pt'] } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof JobFailedError, `got ${String(err)}`);
     assert.match(err.message, /model\.pt/);
   } finally {

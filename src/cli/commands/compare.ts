@@ -23,28 +23,44 @@ export const compare: Command = {
     ANCHORS_HELP,
   ].join('\n'),
   options: {
-    data: { type: 'string' }, qat: { type: 'string' }, float: { type: 'string' }, latent: { type: 'string' }, corrected: { type: 'string' },
-    delta: { type: 'string' }, 'no-latent': { type: 'boolean' }, engine: { type: 'string' }, limit: { type: 'string' }, ...BOOTSTRAP_OPTIONS, json: { type: 'string' }, html: { type: 'string' },
+    data: { type: 'string' },
+    qat: { type: 'string' },
+    float: { type: 'string' },
+    latent: { type: 'string' },
+    corrected: { type: 'string' },
+    delta: { type: 'string' },
+    'no-latent': { type: 'boolean' },
+    engine: { type: 'string' },
+    limit: { type: 'string' },
+    ...BOOTSTRAP_OPTIONS,
+    json: { type: 'string' },
+    html: { type: 'string' },
     anchors: { type: 'string' },
   },
   positionals: { min: 0, max: 0 },
   inputs: (v) => ['data', 'qat', 'float', 'latent', 'corrected'].map((k) => str(v, k)).filter((x): x is string => !!x),
   request: (v) => {
-    const data = str(v, 'data'), qat = str(v, 'qat');
+    const data = str(v, 'data'),
+      qat = str(v, 'qat');
     if (!data) throw new UsageError('--data is required');
     if (!qat) throw new UsageError('--qat is required');
     const d = str(v, 'delta');
     return {
       kind: 'compare',
       params: {
-        data, qat, float: str(v, 'float'), latent: str(v, 'latent'), corrected: str(v, 'corrected'),
+        data,
+        qat,
+        float: str(v, 'float'),
+        latent: str(v, 'latent'),
+        corrected: str(v, 'corrected'),
         deltas: d !== undefined && d.trim() === '' ? [] : numList(v, 'delta', (n) => n >= 0 && n <= 0.5, 'numbers in [0, 0.5]'),
         latentVariant: v['no-latent'] === true ? false : undefined,
         engine: engineOf(v),
         anchors: str(v, 'anchors'),
         limit: num(v, 'limit', (n) => Number.isInteger(n) && n > 0, 'a positive whole number'),
         ...bootstrapOf(v),
-        jsonOut: str(v, 'json'), htmlOut: str(v, 'html'),
+        jsonOut: str(v, 'json'),
+        htmlOut: str(v, 'html'),
       },
     };
   },

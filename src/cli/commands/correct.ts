@@ -11,33 +11,48 @@ export const correct: Command = {
   help: [
     '  --data PATH        evaluation data set (mAP before and after, on its val split)',
     '  --calib PATH       labelled calibration images: a split of --data ("calib", "train") or another',
-    '                     data set (default: the data set\'s calib split, else train; never val)',
+    "                     data set (default: the data set's calib split, else train; never val)",
     '  --steps N          Adam steps (default 200)',
     '  --lr X             Adam learning rate (default 1e-3; the paper used 1e-4)',
     '  --batch N          calibration images per step (default 16)',
     '  --calib-images N   calibration images to draw from (default 256)',
     '  --epochs E         epochs over the calibration images (sets --steps: ceil(E x images / batch))',
-    '  --lr-schedule S    constant (default) or cosine (YOLOv5\'s one-cycle, down to lr x 0.01)',
+    "  --lr-schedule S    constant (default) or cosine (YOLOv5's one-cycle, down to lr x 0.01)",
     '  --holdout N        hold out N more calibration images (never trained on) and keep the step whose',
     '                     corrected model scores the best mAP@.5:.95 on them (default 0: the last step)',
     '  --select-every K   with --holdout: score every K steps (default: about 10 times a run)',
     '  --micro-batch N    images per forward/backward (default: chosen from the memory free; the',
-    '                     gradient is the whole batch\'s either way)',
-    '  --imgsz N          training input size where the model\'s is dynamic (default 640)',
+    "                     gradient is the whole batch's either way)",
+    "  --imgsz N          training input size where the model's is dynamic (default 640)",
     '  --limit N          score only the first N evaluation images',
     '  --out FILE         corrected ONNX model to write (never the input)',
     '  --engine E         onnxruntime engine for training and mAP: auto (default), cpu, webgpu or cuda',
     '  --json FILE        write the report as JSON',
     BOOTSTRAP_HELP,
-    '  --loss L           detection loss: yolov5, yolov7 (ComputeLossOTA) or yolov8 (default: the head family\'s own;\n                     a raw YOLOv5/v7 export: yolov5)',
+    "  --loss L           detection loss: yolov5, yolov7 (ComputeLossOTA) or yolov8 (default: the head family's own;\n                     a raw YOLOv5/v7 export: yolov5)",
     ANCHORS_HELP,
   ].join('\n'),
   options: {
-    data: { type: 'string' }, calib: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
-    batch: { type: 'string' }, 'calib-images': { type: 'string' }, backend: { type: 'string' }, 'micro-batch': { type: 'string' }, epochs: { type: 'string' }, 'lr-schedule': { type: 'string' }, holdout: { type: 'string' }, 'select-every': { type: 'string' }, imgsz: { type: 'string' },
-    limit: { type: 'string' }, out: { type: 'string' }, engine: { type: 'string' }, json: { type: 'string' },
+    data: { type: 'string' },
+    calib: { type: 'string' },
+    steps: { type: 'string' },
+    lr: { type: 'string' },
+    batch: { type: 'string' },
+    'calib-images': { type: 'string' },
+    backend: { type: 'string' },
+    'micro-batch': { type: 'string' },
+    epochs: { type: 'string' },
+    'lr-schedule': { type: 'string' },
+    holdout: { type: 'string' },
+    'select-every': { type: 'string' },
+    imgsz: { type: 'string' },
+    limit: { type: 'string' },
+    out: { type: 'string' },
+    engine: { type: 'string' },
+    json: { type: 'string' },
     ...BOOTSTRAP_OPTIONS,
-    anchors: { type: 'string' }, loss: { type: 'string' },
+    anchors: { type: 'string' },
+    loss: { type: 'string' },
   },
   positionals: { min: 1, max: 1 },
   inputs: (v, pos) => [pos[0]!, str(v, 'data')!],
@@ -83,7 +98,10 @@ export const correct: Command = {
     const pct = (x: number | undefined) => (x === undefined ? '   -  ' : (100 * x).toFixed(2).padStart(6));
     out(`QC: ${r.steps} Adam steps (lr ${r.lr}${r.schedule === 'cosine' ? ' cosine' : ''}, batch ${r.batch}) on ${r.calib.images} labelled images of split "${r.calib.split}" (${r.calib.source})`);
     out(`trained on onnxruntime ${r.device}, micro-batch ${r.microBatch}, peak memory ${r.peakMemoryMB} MB${r.engineNotes.length ? ` (${r.engineNotes.join('; ')})` : ''}`);
-    if (r.heads) out(`heads: ${r.heads.family}, strides ${r.heads.strides.join('/')}, ${r.heads.anchors.length ? `anchors ${formatAnchors(r.heads.anchors)} (from ${r.heads.anchorSource})` : 'anchor-free'}, ${r.heads.nc} classes; loss: ${r.objective}`);
+    if (r.heads)
+      out(
+        `heads: ${r.heads.family}, strides ${r.heads.strides.join('/')}, ${r.heads.anchors.length ? `anchors ${formatAnchors(r.heads.anchors)} (from ${r.heads.anchorSource})` : 'anchor-free'}, ${r.heads.nc} classes; loss: ${r.objective}`,
+      );
     if (r.heldOut) {
       out(`step kept: ${r.heldOut.keptStep} of ${r.steps}, by mAP@.5:.95 on ${r.heldOut.images} held-out calibration images (not trained on):`);
       out('  ' + r.heldOut.curve.map((p) => `${p.step}: ${(100 * p.map).toFixed(2)}`).join('  '));
@@ -91,14 +109,17 @@ export const correct: Command = {
     const c = r.lossCurve;
     if (c.length) {
       const k = Math.min(5, c.length);
-      const head = c.slice(0, k).reduce((a, b) => a + b, 0) / k, tail = c.slice(-k).reduce((a, b) => a + b, 0) / k;
+      const head = c.slice(0, k).reduce((a, b) => a + b, 0) / k,
+        tail = c.slice(-k).reduce((a, b) => a + b, 0) / k;
       out(`loss: ${c[0].toFixed(4)} at step 1 -> ${c[c.length - 1].toFixed(4)} at step ${c.length} (mean of first/last ${k}: ${head.toFixed(4)} -> ${tail.toFixed(4)})`);
     }
     out('');
     out(`${'layer'.padEnd(36)} ${'ch'.padStart(4)}  ${'γ min'.padStart(7)} ${'γ mean'.padStart(7)} ${'γ max'.padStart(7)}  ${'β min'.padStart(8)} ${'β mean'.padStart(8)} ${'β max'.padStart(8)}`);
     for (const l of r.perLayer) {
       const name = l.name.length > 36 ? '…' + l.name.slice(-35) : l.name;
-      out(`${name.padEnd(36)} ${String(l.channels).padStart(4)}  ${l.gammaMin.toFixed(4).padStart(7)} ${l.gammaMean.toFixed(4).padStart(7)} ${l.gammaMax.toFixed(4).padStart(7)}  ${l.betaMin.toFixed(4).padStart(8)} ${l.betaMean.toFixed(4).padStart(8)} ${l.betaMax.toFixed(4).padStart(8)}${l.perTensorBecamePerChannel ? '  per-tensor -> per-channel' : ''}${l.biasAdded ? '  bias added' : ''}`);
+      out(
+        `${name.padEnd(36)} ${String(l.channels).padStart(4)}  ${l.gammaMin.toFixed(4).padStart(7)} ${l.gammaMean.toFixed(4).padStart(7)} ${l.gammaMax.toFixed(4).padStart(7)}  ${l.betaMin.toFixed(4).padStart(8)} ${l.betaMean.toFixed(4).padStart(8)} ${l.betaMax.toFixed(4).padStart(8)}${l.perTensorBecamePerChannel ? '  per-tensor -> per-channel' : ''}${l.biasAdded ? '  bias added' : ''}`,
+      );
     }
     if (r.clampedChannels) out(`γ of ${r.clampedChannels} channels held at the 1e-3 floor (it must stay positive to fold into a scale)`);
     out('');
@@ -107,7 +128,9 @@ export const correct: Command = {
       out(`            mAP@.5:.95  mAP@.5`);
       out(`  before       ${pct(r.before.map)}  ${pct(r.before.map50)}`);
       out(`  after QC     ${pct(r.after.map)}  ${pct(r.after.map50)}`);
-      out(`  change       ${((r.after.map! - r.before.map!) * 100 >= 0 ? '+' : '') + ((r.after.map! - r.before.map!) * 100).toFixed(2).padStart(5)}  ${(((r.after.map50 - r.before.map50) * 100 >= 0 ? '+' : '') + ((r.after.map50 - r.before.map50) * 100).toFixed(2)).padStart(6)}`);
+      out(
+        `  change       ${((r.after.map! - r.before.map!) * 100 >= 0 ? '+' : '') + ((r.after.map! - r.before.map!) * 100).toFixed(2).padStart(5)}  ${(((r.after.map50 - r.before.map50) * 100 >= 0 ? '+' : '') + ((r.after.map50 - r.before.map50) * 100).toFixed(2)).padStart(6)}`,
+      );
       if (r.change && r.bootstrap) {
         out(`  change of mAP@.5:.95 ${diffText(r.change)}`);
         out(`  change of mAP@.5     ${diffText(at50(r.change))}`);
@@ -115,7 +138,9 @@ export const correct: Command = {
       }
     } else out('mAP before/after: not measured');
     const t = r.timings;
-    out(`time: ${(t.totalMs / 1000).toFixed(1)} s training (${(t.forwardMs / 1000).toFixed(1)} s forward, ${(t.lossMs / 1000).toFixed(1)} s loss, ${(t.backwardMs / 1000).toFixed(1)} s backward, ${(t.optimizerMs / 1000).toFixed(1)} s optimizer, ${(t.loadMs / 1000).toFixed(1)} s images; ${(t.cpuMs / t.totalMs).toFixed(2)} cores busy), ${(t.evalMs / 1000).toFixed(1)} s evaluation`);
+    out(
+      `time: ${(t.totalMs / 1000).toFixed(1)} s training (${(t.forwardMs / 1000).toFixed(1)} s forward, ${(t.lossMs / 1000).toFixed(1)} s loss, ${(t.backwardMs / 1000).toFixed(1)} s backward, ${(t.optimizerMs / 1000).toFixed(1)} s optimizer, ${(t.loadMs / 1000).toFixed(1)} s images; ${(t.cpuMs / t.totalMs).toFixed(2)} cores busy), ${(t.evalMs / 1000).toFixed(1)} s evaluation`,
+    );
     out(`wrote ${r.out}`);
     if (r.jsonOut) out(`JSON: ${r.jsonOut}`);
   },

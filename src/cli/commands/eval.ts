@@ -4,11 +4,7 @@ export const evalCommand: Command = {
   name: 'eval',
   summary: 'score a COCO results file against COCO instances exactly as pycocotools does',
   usage: '--gt INSTANCES.json --dt DETECTIONS.json [--json FILE]',
-  help: [
-    '  --gt FILE      COCO instances JSON (ground truth)',
-    '  --dt FILE      COCO results JSON (detections)',
-    '  --json FILE    write stats and per-category AP as JSON',
-  ].join('\n'),
+  help: ['  --gt FILE      COCO instances JSON (ground truth)', '  --dt FILE      COCO results JSON (detections)', '  --json FILE    write stats and per-category AP as JSON'].join('\n'),
   options: { gt: { type: 'string' }, dt: { type: 'string' }, json: { type: 'string' } },
   positionals: { min: 0, max: 0 },
   inputs: (v) => [str(v, 'gt')!, str(v, 'dt')!],

@@ -82,9 +82,16 @@ export const example: Command = {
     BOOTSTRAP_HELP,
   ].join('\n'),
   options: {
-    out: { type: 'string' }, bits: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' },
-    limit: { type: 'string' }, dir: { type: 'string' }, engine: { type: 'string' },
-    data: { type: 'string' }, 'shapes-dir': { type: 'string' }, ...BOOTSTRAP_OPTIONS,
+    out: { type: 'string' },
+    bits: { type: 'string' },
+    steps: { type: 'string' },
+    batch: { type: 'string' },
+    limit: { type: 'string' },
+    dir: { type: 'string' },
+    engine: { type: 'string' },
+    data: { type: 'string' },
+    'shapes-dir': { type: 'string' },
+    ...BOOTSTRAP_OPTIONS,
   },
   positionals: { min: 0, max: 0 },
   inputs: (v) => (str(v, 'dir') ? [str(v, 'dir')!] : []),
@@ -98,12 +105,17 @@ export const example: Command = {
     if (dir !== undefined && !existsSync(dir)) throw new UsageError(`no such file or folder: ${dir}`);
     return {
       kind: 'workflow',
-      params: exampleWorkflow({ dir, bits: bits as 4 | 3 | undefined, out: str(v, 'out') }, {
-        steps: num(v, 'steps', whole, 'a positive whole number'), batch: num(v, 'batch', whole, 'a positive whole number'),
-        limit: num(v, 'limit', whole, 'a positive whole number'), engine: engineOf(v),
-        ...(data === 'large' ? { largeShapes: { dir: str(v, 'shapes-dir') } } : {}),
-        ...bootstrapOf(v),
-      }),
+      params: exampleWorkflow(
+        { dir, bits: bits as 4 | 3 | undefined, out: str(v, 'out') },
+        {
+          steps: num(v, 'steps', whole, 'a positive whole number'),
+          batch: num(v, 'batch', whole, 'a positive whole number'),
+          limit: num(v, 'limit', whole, 'a positive whole number'),
+          engine: engineOf(v),
+          ...(data === 'large' ? { largeShapes: { dir: str(v, 'shapes-dir') } } : {}),
+          ...bootstrapOf(v),
+        },
+      ),
     };
   },
   print: (res, out) => {

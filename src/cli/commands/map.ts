@@ -17,8 +17,15 @@ export const map: Command = {
     '  --dt FILE      also write the detections in COCO results format',
   ].join('\n'),
   options: {
-    data: { type: 'string' }, split: { type: 'string' }, engine: { type: 'string' }, limit: { type: 'string' }, batch: { type: 'string' },
-    onnx: { type: 'string' }, json: { type: 'string' }, dt: { type: 'string' }, anchors: { type: 'string' },
+    data: { type: 'string' },
+    split: { type: 'string' },
+    engine: { type: 'string' },
+    limit: { type: 'string' },
+    batch: { type: 'string' },
+    onnx: { type: 'string' },
+    json: { type: 'string' },
+    dt: { type: 'string' },
+    anchors: { type: 'string' },
   },
   positionals: { min: 1, max: 1 },
   inputs: (v, pos) => [pos[0]!, str(v, 'data')!, ...(str(v, 'onnx') ? [str(v, 'onnx')!] : [])],
@@ -54,7 +61,9 @@ export function formatMap(r: MapResult): string[] {
   lines.push(`model   ${r.model}${r.checkpoint ? ` (ONNX export of ${r.checkpoint})` : ''}`);
   if (r.pairingNote) lines.push(`        note: ${r.pairingNote}`);
   lines.push(`engine  ${r.engine}  (${r.engineNote})`);
-  lines.push(`data    ${r.data} [${r.split}]: ${r.images} images, ${r.detections} detections; input ${r.input.width}x${r.input.height}, batch ${r.input.batch}, ${r.head.family ?? r.head.layout} head, ${r.head.classes} classes`);
+  lines.push(
+    `data    ${r.data} [${r.split}]: ${r.images} images, ${r.detections} detections; input ${r.input.width}x${r.input.height}, batch ${r.input.batch}, ${r.head.family ?? r.head.layout} head, ${r.head.classes} classes`,
+  );
   lines.push(`head    ${r.head.summary ?? r.head.note ?? `${r.head.layout} output layout (head not analysed)`}`);
   lines.push('');
   lines.push(r.summaryText);
@@ -68,7 +77,9 @@ export function formatMap(r: MapResult): string[] {
     lines.push('');
   }
   const t = r.timings;
-  lines.push(`time    total ${ms(t.totalMs)} (${(r.images / (t.totalMs / 1000)).toFixed(1)} images/s): session ${ms(t.sessionMs)}, decode ${ms(t.decodeMs)} (overlapped), inference ${ms(t.inferenceMs)}, NMS ${ms(t.nmsMs)}`);
+  lines.push(
+    `time    total ${ms(t.totalMs)} (${(r.images / (t.totalMs / 1000)).toFixed(1)} images/s): session ${ms(t.sessionMs)}, decode ${ms(t.decodeMs)} (overlapped), inference ${ms(t.inferenceMs)}, NMS ${ms(t.nmsMs)}`,
+  );
   for (const w of r.warnings) lines.push(`warning ${w}`);
   lines.push(`mAP@.5:.95 ${r.stats[0].toFixed(4)}   mAP@.5 ${r.stats[1].toFixed(4)}`);
   return lines;

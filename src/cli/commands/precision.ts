@@ -13,7 +13,7 @@ export const precision: Command = {
     '  --latent FILE        checkpoint with the latent weights (.pt), for an ONNX that stores integer weights only',
     '  --variant NAME       model or ema weights of --latent (default: whichever reproduces the ONNX integers)',
     '  --bits N             bit-width of the what-if layers (default 8; 2..8)',
-    '  --activations        also refine each what-if layer\'s input activation quantizer to --bits',
+    "  --activations        also refine each what-if layer's input activation quantizer to --bits",
     '  --activations-only   refine only the input activation quantizer; the weights stay as they are',
     '  --candidates N|all   layers scored in full after the cheap first pass (default 16)',
     '  --first-pass-images N  evaluation images of the first pass (default 8)',
@@ -23,17 +23,31 @@ export const precision: Command = {
     '  --budget N           plan: best set within N extra bytes',
     '  --layers LIST        score exactly these layers (comma-separated, checkpoint or ONNX names) and re-score them together as the plan',
     '                       (none of these: every layer that raises the re-scored mAP, largest gain first)',
-    '  --out FILE           write the plan\'s what-if ONNX',
+    "  --out FILE           write the plan's what-if ONNX",
     '  --engine E           auto (default), cpu, webgpu or cuda',
     '  --limit N            score only the first N images',
     '  --json FILE          write the report as JSON',
     '  --html FILE          write a self-contained HTML report (table, gain per layer, plan mAP against bytes)',
   ].join('\n'),
   options: {
-    data: { type: 'string' }, latent: { type: 'string' }, variant: { type: 'string' }, bits: { type: 'string' }, activations: { type: 'boolean' }, 'activations-only': { type: 'boolean' },
-    candidates: { type: 'string' }, 'first-pass-images': { type: 'string' }, float: { type: 'string' },
-    'target-map': { type: 'string' }, 'target-gap': { type: 'string' }, budget: { type: 'string' }, layers: { type: 'string' },
-    out: { type: 'string' }, engine: { type: 'string' }, limit: { type: 'string' }, json: { type: 'string' }, html: { type: 'string' },
+    data: { type: 'string' },
+    latent: { type: 'string' },
+    variant: { type: 'string' },
+    bits: { type: 'string' },
+    activations: { type: 'boolean' },
+    'activations-only': { type: 'boolean' },
+    candidates: { type: 'string' },
+    'first-pass-images': { type: 'string' },
+    float: { type: 'string' },
+    'target-map': { type: 'string' },
+    'target-gap': { type: 'string' },
+    budget: { type: 'string' },
+    layers: { type: 'string' },
+    out: { type: 'string' },
+    engine: { type: 'string' },
+    limit: { type: 'string' },
+    json: { type: 'string' },
+    html: { type: 'string' },
   },
   positionals: { min: 1, max: 1 },
   inputs: (v, pos) => [pos[0]!, str(v, 'data')!, ...['latent', 'float'].map((k) => str(v, k)).filter((x): x is string => !!x)],
@@ -46,13 +60,19 @@ export const precision: Command = {
     const tm = num(v, 'target-map', (n) => n > 0 && n <= 100, 'an mAP in (0, 1] or a percentage in (1, 100]');
     const given = ['target-map', 'target-gap', 'budget', 'layers'].filter((k) => str(v, k) !== undefined);
     if (given.length > 1) throw new UsageError(`give one of --target-map, --target-gap, --budget and --layers, not ${given.map((k) => `--${k}`).join(' and ')}`);
-    const layers = str(v, 'layers')?.split(',').map((x) => x.trim()).filter(Boolean);
+    const layers = str(v, 'layers')
+      ?.split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
     if (layers && !layers.length) throw new UsageError('--layers must name at least one layer');
     if (str(v, 'target-gap') !== undefined && !str(v, 'float')) throw new UsageError('--target-gap needs --float FLOAT.onnx (the float -> QAT gap)');
     return {
       kind: 'precision',
       params: {
-        model: pos[0]!, data, latent: str(v, 'latent'), variant: str(v, 'variant'),
+        model: pos[0]!,
+        data,
+        latent: str(v, 'latent'),
+        variant: str(v, 'variant'),
         bits: num(v, 'bits', (n) => Number.isInteger(n) && n >= 2 && n <= 8, 'a whole number in [2, 8]'),
         activations: v.activations === true,
         activationsOnly: v['activations-only'] === true,
@@ -63,9 +83,11 @@ export const precision: Command = {
         targetGap: num(v, 'target-gap', (n) => n > 0 && n <= 1, 'a share in (0, 1]'),
         layers,
         budget: num(v, 'budget', (n) => Number.isInteger(n) && n >= 0, 'a whole number of bytes'),
-        out: str(v, 'out'), engine: engineOf(v),
+        out: str(v, 'out'),
+        engine: engineOf(v),
         limit: num(v, 'limit', whole, 'a positive whole number'),
-        jsonOut: str(v, 'json'), htmlOut: str(v, 'html'),
+        jsonOut: str(v, 'json'),
+        htmlOut: str(v, 'html'),
       },
     };
   },
@@ -81,7 +103,9 @@ export const precision: Command = {
     const rows = [...r.layers].sort((a, b) => (b.gain ?? -Infinity) - (a.gain ?? -Infinity));
     for (const l of rows) {
       const width = `W${l.bits}A${l.actBits ?? '-'}→W${l.toBits}A${l.actToBits ?? '-'}`;
-      out(`${l.planned ? '✓ ' : '  '}${l.name.padEnd(w)}  ${width.padEnd(12)} ${String(l.bytes).padStart(6)} ${String(l.bytesAdded).padStart(7)} ${(l.macs / 1e6).toFixed(2).padStart(7)}      ${pc(l.map)} ${dp(l.gain)}    ${dp(l.gain50)}`);
+      out(
+        `${l.planned ? '✓ ' : '  '}${l.name.padEnd(w)}  ${width.padEnd(12)} ${String(l.bytes).padStart(6)} ${String(l.bytesAdded).padStart(7)} ${(l.macs / 1e6).toFixed(2).padStart(7)}      ${pc(l.map)} ${dp(l.gain)}    ${dp(l.gain50)}`,
+      );
     }
     out('');
     for (const f of r.findings) out(f);

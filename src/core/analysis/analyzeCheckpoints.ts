@@ -43,8 +43,7 @@ const countOf = (l: QuantizedLayer) => l.weight.shape.reduce((a, b) => a * b, 1)
  * integer-initializer suffixes exporters add ("_int", "_q", "_quant", "_quantized"), so that a
  * PyTorch "model.1.conv" meets an ONNX "model.1.conv.weight" or "model.1.conv.weight_int".
  */
-export const matchKey = (name: string): string =>
-  name.replace(/\.weight(?:_int|_q|_quant|_quantized)?$/, '').replace(/_(?:int|q|quant|quantized)$/, '');
+export const matchKey = (name: string): string => name.replace(/\.weight(?:_int|_q|_quant|_quantized)?$/, '').replace(/_(?:int|q|quant|quantized)$/, '');
 
 /** Layers of a variant by match key; a key two layers share falls back to their full names. */
 function layerMap(model: QuantModel | undefined, notes: string[], file: string): Map<string, QuantizedLayer> {
@@ -103,10 +102,12 @@ export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptio
   // Layer names in report order: the last checkpoint's order, then names only earlier ones have.
   const names: string[] = [];
   const seen = new Set<string>();
-  for (let t = K - 1; t >= 0; t--) for (const n of maps[t].keys()) if (!seen.has(n)) {
-    seen.add(n);
-    names.push(n);
-  }
+  for (let t = K - 1; t >= 0; t--)
+    for (const n of maps[t].keys())
+      if (!seen.has(n)) {
+        seen.add(n);
+        names.push(n);
+      }
   /** A key's name in the report: the layer's own name in the last checkpoint that has it. */
   const shown = (key: string): string => {
     for (let t = K - 1; t >= 0; t--) {
@@ -116,7 +117,10 @@ export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptio
     return key;
   };
   const renamed = names.find((k) => new Set(maps.flatMap((m) => (m.has(k) ? [m.get(k)!.name] : []))).size > 1);
-  if (renamed) notes.push(`layers matched across checkpoints by name without ".weight"/"_int"-style suffixes (e.g. ${[...new Set(maps.flatMap((m) => (m.has(renamed) ? [`"${m.get(renamed)!.name}"`] : [])))].join(' = ')})`);
+  if (renamed)
+    notes.push(
+      `layers matched across checkpoints by name without ".weight"/"_int"-style suffixes (e.g. ${[...new Set(maps.flatMap((m) => (m.has(renamed) ? [`"${m.get(renamed)!.name}"`] : [])))].join(' = ')})`,
+    );
 
   const stats: LayerStats[][] = ordered.map(() => []);
   const statsByKey: Map<string, LayerStats>[] = ordered.map(() => new Map());
@@ -150,7 +154,13 @@ export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptio
       statsByKey[t].set(name, st);
       if (tracker) tracker.push(q!);
       if (compareEma) {
-        emaFlips[t].set(name, flipFraction(q!, inFile(ordered[t].file, () => integerStates(ema!))));
+        emaFlips[t].set(
+          name,
+          flipFraction(
+            q!,
+            inFile(ordered[t].file, () => integerStates(ema!)),
+          ),
+        );
         const m = scaleMovement([layer.weightQuantizer.scale, ema!.weightQuantizer.scale]);
         if (m) emaScale[t].set(name, m.scaleRelativeChange[0]);
       }
@@ -264,7 +274,8 @@ export function analyzeCheckpoints(checkpoints: Checkpoint[], opts: AnalyzeOptio
   const integerOnly = last.filter((l) => !l.hasLatent).length;
   if (integerOnly > 0) notes.push(`${integerOnly} of ${last.length} layers store integer weights only: their fractional positions, NT and C are N/A (flips across checkpoints still count)`);
   const mism = last.filter((l) => (l.storedIntegerMismatches ?? 0) > 0);
-  if (mism.length > 0) notes.push(`${mism.length} layers store integers that differ from clamp(roundHalfEven(W/s + z)) of their latent weights (e.g. torch rounding ties); the stored integers are used for flips`);
+  if (mism.length > 0)
+    notes.push(`${mism.length} layers store integers that differ from clamp(roundHalfEven(W/s + z)) of their latent weights (e.g. torch rounding ties); the stored integers are used for flips`);
   if (last.length === 0) notes.push('no quantized layers found');
 
   const lastCk = ordered[K - 1];

@@ -20,8 +20,7 @@ const pct = (x: number): string => {
 };
 const times = (x: number): string => `${x >= 9.95 ? x.toFixed(0) : x.toFixed(1)}x`;
 const zText = (z: number): string => (Math.abs(z) >= 9.95 ? z.toFixed(0) : z.toFixed(1));
-export const pText = (p: number, log10p: number): string =>
-  p >= 1e-3 ? p.toPrecision(2) : p > 0 ? p.toExponential(1) : `1e${Math.floor(log10p)}`;
+export const pText = (p: number, log10p: number): string => (p >= 1e-3 ? p.toPrecision(2) : p > 0 ? p.toExponential(1) : `1e${Math.floor(log10p)}`);
 
 /** Fills flagged, reason, z, pValue, log10PValue and pValueAdjusted of every layer (in place). */
 export function flagLayers(layers: LayerReport[], s: FlagSettings): LayerReport[] {

@@ -56,16 +56,17 @@ export async function compareLatentSource(qat: string, latent: string | undefine
     // The latent ONNX must be the same network as the QAT one: its rounded weights must equal the QAT's integers.
     const qChains = findWeightChains(loadModel(qat), qat).filter((c) => c.pattern === 'integer');
     if (qChains.length > 0) {
-      let diff = 0, total = 0;
+      let diff = 0,
+        total = 0;
       for (const c of qChains) {
-        const l = src.layers.find((x) => x.chain.shape.join('x') === c.shape.join('x') && norm(x.chain.name) === norm(c.name))
-          ?? src.layers[qChains.indexOf(c)];
+        const l = src.layers.find((x) => x.chain.shape.join('x') === c.shape.join('x') && norm(x.chain.name) === norm(c.name)) ?? src.layers[qChains.indexOf(c)];
         if (!l || l.latent.length !== c.integers!.length) throw new QatLensError(`no weight of ${latent} matches '${c.name}' [${c.shape.join(', ')}]`, qat, 'EMISMATCH');
         const h = hardIntegers(l.latent, l.chain.shape, l.quant);
         for (let i = 0; i < h.length; i++) if (h[i] !== c.integers![i]) diff++;
         total += h.length;
       }
-      if (diff > 0.01 * total) throw new QatLensError(`the weights of ${latent} round to integers that differ from this model's in ${diff} of ${total} weights: not the same QAT weights`, qat, 'EMISMATCH');
+      if (diff > 0.01 * total)
+        throw new QatLensError(`the weights of ${latent} round to integers that differ from this model's in ${diff} of ${total} weights: not the same QAT weights`, qat, 'EMISMATCH');
       notes.push(`soft-round and latent variants built from ${latent} (its rounded weights equal the QAT model's integers in ${total - diff} of ${total} weights)`);
     }
     return src;
@@ -86,14 +87,17 @@ const norm = (s: string) => s.replace(/(_quantized|_quant|_int8|_int4|_int|_q)$/
 
 /** Whether the hard variant reproduced the QAT model's mAP, and what the soft rows are measured against. */
 export function hardNote(entries: CompareEntry[]): string {
-  const q = entries.find((e) => e.role === 'qat'), h = entries.find((e) => e.role === 'hard');
+  const q = entries.find((e) => e.role === 'qat'),
+    h = entries.find((e) => e.role === 'hard');
   if (!q || !h) return 'soft-round rows compare with the hard variant (δ = 0)';
-  if (q.map === h.map && q.map50 === h.map50) return 'the hard variant (δ = 0, weights s·q as float initializers) scores exactly the QAT model\'s mAP';
+  if (q.map === h.map && q.map50 === h.map50) return "the hard variant (δ = 0, weights s·q as float initializers) scores exactly the QAT model's mAP";
   return `the hard variant (δ = 0) has the QAT model's integers but scores mAP@.5:.95 ${(h.map * 100).toFixed(2)} vs ${(q.map * 100).toFixed(2)}: onnxruntime's fully optimised QDQ graph sums convolutions in another order than the float-weight graph, and at low bit-widths such float differences can flip activation roundings. Compare the soft-round rows with the hard row (same graph), not with the QAT row`;
 }
 
 export function gapRecovered(entries: CompareEntry[]): CompareReport['gapRecovered'] {
-  const f = entries.find((e) => e.role === 'float'), q = entries.find((e) => e.role === 'qat'), c = entries.find((e) => e.role === 'qc');
+  const f = entries.find((e) => e.role === 'float'),
+    q = entries.find((e) => e.role === 'qat'),
+    c = entries.find((e) => e.role === 'qc');
   if (!f || !q || !c || f.map === q.map || f.map50 === q.map50) return undefined;
   return { map: (c.map - q.map) / (f.map - q.map), map50: (c.map50 - q.map50) / (f.map50 - q.map50) };
 }
@@ -147,7 +151,7 @@ export async function compareModels(p: CompareParams, ctx: JobContext, scorer: S
     notes.push('soft-round δ: weights within δ of a rounding threshold keep their latent value (clipped to the integer range), all others keep their integer; it may raise or lower mAP');
     notes.push(hardNote(entries));
   }
-  for (const e of entries) if (e.head && (e.role !== 'hard' && e.role !== 'soft' && e.role !== 'latent')) notes.push(`${e.label} head: ${e.head}`);
+  for (const e of entries) if (e.head && e.role !== 'hard' && e.role !== 'soft' && e.role !== 'latent') notes.push(`${e.label} head: ${e.head}`);
   const engine = entries[0]?.engine;
   const gap = gapRecovered(entries);
   const bootstrap = attachIntervals(entries, gap, { resamples: p.bootstrap, seed: p.seed });

@@ -19,5 +19,8 @@ export function diffText(d: { map: number; mapCi: readonly [number, number]; noi
 }
 
 /** The mAP@.5 side of a difference, in the shape diffText reads. */
-export const at50 = (d: { map50: number; map50Ci: readonly [number, number] }): { map: number; mapCi: readonly [number, number]; noise: boolean } =>
-  ({ map: d.map50, mapCi: d.map50Ci, noise: d.map50Ci[0] <= 0 && d.map50Ci[1] >= 0 });
+export const at50 = (d: { map50: number; map50Ci: readonly [number, number] }): { map: number; mapCi: readonly [number, number]; noise: boolean } => ({
+  map: d.map50,
+  mapCi: d.map50Ci,
+  noise: d.map50Ci[0] <= 0 && d.map50Ci[1] >= 0,
+});

@@ -36,7 +36,8 @@ export type Scorer = (model: string | Uint8Array, data: string, opts: ScoreOptio
 
 /** Curve points with a defined precision (-1 marks "no ground truth"). */
 function curve(recall: number[], precision: number[]): { recall: number[]; precision: number[] } {
-  const r: number[] = [], p: number[] = [];
+  const r: number[] = [],
+    p: number[] = [];
   precision.forEach((v, i) => {
     if (v >= 0) {
       r.push(recall[i]);
@@ -91,7 +92,21 @@ export function makeScorer(): Scorer {
       cache = caches.get(data) ?? new Map();
       caches.set(data, cache);
     }
-    const r = await evaluateModel(model, ds, { engine: opts.engine, limit: opts.limit, nms: opts.nms, cache, optimization: opts.optimization ?? 'extended', anchorSources: opts.anchorSources, name: opts.name, ...(opts.findHead ? { heads: 'find' as const } : {}) }, ctx);
+    const r = await evaluateModel(
+      model,
+      ds,
+      {
+        engine: opts.engine,
+        limit: opts.limit,
+        nms: opts.nms,
+        cache,
+        optimization: opts.optimization ?? 'extended',
+        anchorSources: opts.anchorSources,
+        name: opts.name,
+        ...(opts.findHead ? { heads: 'find' as const } : {}),
+      },
+      ctx,
+    );
     return { ...toScored(r.eval, r.engine, r.images.length), ...(r.heads ? { head: describeHeads(r.heads) } : {}) };
   };
 }

@@ -7,8 +7,9 @@ const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixe
 
 /** The row a row is measured against: soft/latent rows against the hard variant (same graph), the rest against QAT. */
 export function referenceOf(e: CompareEntry, entries: CompareEntry[]): CompareEntry | undefined {
-  const qat = entries.find((x) => x.role === 'qat'), hard = entries.find((x) => x.role === 'hard');
-  const ref = (e.role === 'soft' || e.role === 'latent') && hard ? hard : qat ?? hard;
+  const qat = entries.find((x) => x.role === 'qat'),
+    hard = entries.find((x) => x.role === 'hard');
+  const ref = (e.role === 'soft' || e.role === 'latent') && hard ? hard : (qat ?? hard);
   return ref === e ? undefined : ref;
 }
 
@@ -24,8 +25,19 @@ export function compareTable(entries: CompareEntry[]): string[] {
   ]);
   const head = ['model', 'mAP@.5:.95', 'mAP@.5', qat ? 'Δ mAP@.5:.95' : '', entries.some((e) => e.vsRef) ? '95% CI of Δ' : '', 'latent-valued weights'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ').trimEnd();
-  return [line(head), w.map((n) => '-'.repeat(n)).join('  ').trimEnd(), ...rows.map(line)];
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i])))
+      .join('  ')
+      .trimEnd();
+  return [
+    line(head),
+    w
+      .map((n) => '-'.repeat(n))
+      .join('  ')
+      .trimEnd(),
+    ...rows.map(line),
+  ];
 }
 
 /** The whole terminal summary: table, gap recovered, notes, files written. */

@@ -37,12 +37,14 @@ const pyRound = (x: number) => Math.round(x) + 0; // + 0: no -0
 export function letterboxGeometry(width0: number, height0: number, inW: number, inH: number): LetterboxGeometry {
   // load_image resizes the long side to the input size; for a non-square input the smaller ratio.
   const r = Math.min(inW / width0, inH / height0);
-  let width = width0, height = height0;
+  let width = width0,
+    height = height0;
   if (r !== 1) {
     width = Math.min(inW, Math.ceil(width0 * r));
     height = Math.min(inH, Math.ceil(height0 * r));
   }
-  const padX = (inW - width) / 2, padY = (inH - height) / 2;
+  const padX = (inW - width) / 2,
+    padY = (inH - height) / 2;
   return { width0, height0, width, height, gain: height / height0, padX, padY, left: pyRound(padX - 0.1), top: pyRound(padY - 0.1) };
 }
 
@@ -57,7 +59,8 @@ export async function letterboxInto(file: string, inW: number, inH: number, out:
     const meta = await img.metadata();
     if (!meta.width || !meta.height) throw new Error('image has no size');
     const swap = (meta.orientation ?? 1) >= 5;
-    const w0 = swap ? meta.height : meta.width, h0 = swap ? meta.width : meta.height;
+    const w0 = swap ? meta.height : meta.width,
+      h0 = swap ? meta.width : meta.height;
     g = letterboxGeometry(w0, h0, inW, inH);
     let p = img.removeAlpha().toColourspace('srgb');
     if (g.width !== w0 || g.height !== h0) p = p.resize(g.width, g.height, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: false });
@@ -69,8 +72,11 @@ export async function letterboxInto(file: string, inW: number, inH: number, out:
   if (info.width !== inW || info.height !== inH || info.channels < 3) {
     throw new QatLensError(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${inW}x${inH}x3`, file, 'EIMAGE');
   }
-  const plane = inW * inH, ch = info.channels;
-  const r = offset, gOff = offset + plane, b = offset + 2 * plane;
+  const plane = inW * inH,
+    ch = info.channels;
+  const r = offset,
+    gOff = offset + plane,
+    b = offset + 2 * plane;
   for (let i = 0, j = 0; i < plane; i++, j += ch) {
     out[r + i] = data[j] / 255;
     out[gOff + i] = data[j + 1] / 255;

@@ -63,7 +63,10 @@ function listImages(entry: string, root: string, file: string): string[] {
     return out;
   }
   // A .txt list of image paths: "./x" is relative to the list's folder (as in YOLOv5), others to the root.
-  return readFileSync(p, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l && IMAGE_EXTS.has(l.split('.').pop()!.toLowerCase()))
+  return readFileSync(p, 'utf8')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && IMAGE_EXTS.has(l.split('.').pop()!.toLowerCase()))
     .map((l) => (isAbsolute(l) ? l : l.startsWith('./') ? resolve(dirname(p), l) : resolve(root, l)));
 }
 
@@ -103,8 +106,12 @@ export function parseYoloLabels(text: string, file: string, nc: number): YoloLab
       const xs = v.slice(1).filter((_, k) => k % 2 === 0);
       const ys = v.slice(1).filter((_, k) => k % 2 === 1);
       // Reduce, not Math.min(...xs): a polygon of 100k points would overflow the call stack.
-      const lo = (a: number[]) => a.reduce((m, x) => Math.min(m, x), Infinity), hi = (a: number[]) => a.reduce((m, x) => Math.max(m, x), -Infinity);
-      const x1 = lo(xs), x2 = hi(xs), y1 = lo(ys), y2 = hi(ys);
+      const lo = (a: number[]) => a.reduce((m, x) => Math.min(m, x), Infinity),
+        hi = (a: number[]) => a.reduce((m, x) => Math.max(m, x), -Infinity);
+      const x1 = lo(xs),
+        x2 = hi(xs),
+        y1 = lo(ys),
+        y2 = hi(ys);
       [cx, cy, w, h] = [(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1];
     }
     const eps = 1e-6;
@@ -132,7 +139,12 @@ export async function imageSize(file: string): Promise<{ width: number; height: 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
-  const worker = async () => { while (next < items.length) { const i = next++; out[i] = await fn(items[i], i); } };
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }
@@ -160,8 +172,10 @@ export async function loadYoloDataset(file: string, split: string): Promise<Data
     images.push({ id, file_name: relative(cfg.root, img), width: size.width, height: size.height });
     dsImages.push({ id, file: img, width: size.width, height: size.height });
     for (const l of labels) {
-      const w = l.w * size.width, h = l.h * size.height;
-      const x = (l.cx - l.w / 2) * size.width, y = (l.cy - l.h / 2) * size.height;
+      const w = l.w * size.width,
+        h = l.h * size.height;
+      const x = (l.cx - l.w / 2) * size.width,
+        y = (l.cy - l.h / 2) * size.height;
       annotations.push({ id: annotations.length + 1, image_id: id, category_id: l.cls + 1, bbox: [x, y, w, h], area: w * h, iscrowd: 0 });
     }
   });

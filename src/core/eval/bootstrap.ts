@@ -91,11 +91,11 @@ function resampledMaps(ev: PerImageEvals, counts: Int32Array[]): ResampledMaps {
       const o = ev.order(k);
       const len = ev.usefulLength(k, SCOPE.areas[0]);
       let n = 0;
-      for (let j = 0; j < len; ) {
+      for (let j = 0; j < len;) {
         const s = keptScore[o[j]];
         let e = j + 1;
         while (e < len && keptScore[o[e]] === s) e++;
-        for (let u = j; u < e; ) {
+        for (let u = j; u < e;) {
           const im = img[o[u]];
           let v = u + 1;
           while (v < e && img[o[v]] === im) v++;

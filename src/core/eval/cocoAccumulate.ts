@@ -48,7 +48,11 @@ export interface AccumulateScratch {
   fp: Int32Array;
 }
 export const accumulateScratch = (n: number, np: number): AccumulateScratch => ({
-  rc: new Float64Array(T * np), pr: new Float64Array(T * np), sel: new Int32Array(n), tp: new Int32Array(T), fp: new Int32Array(T),
+  rc: new Float64Array(T * np),
+  pr: new Float64Array(T * np),
+  sel: new Int32Array(n),
+  tp: new Int32Array(T),
+  fp: new Int32Array(T),
 });
 
 /** Which area ranges and detection caps (indices into AREA_RNG / MAX_DETS) to compute. */
@@ -74,7 +78,8 @@ export function emptyAccumulated(K: number): CocoAccumulated {
 
 export function accumulate(mt: CocoMatches, K: number): CocoAccumulated {
   const acc = emptyAccumulated(K);
-  let maxN = 0, maxNp = 0;
+  let maxN = 0,
+    maxNp = 0;
   for (let k = 0; k < K; k++) maxN = Math.max(maxN, mt.keptStart[k + 1] - mt.keptStart[k]);
   for (let i = 0; i < mt.npig.length; i++) maxNp = Math.max(maxNp, mt.npig[i]);
   const scratch = accumulateScratch(maxN, maxNp);
@@ -96,10 +101,7 @@ export function accumulate(mt: CocoMatches, K: number): CocoAccumulated {
  * equal those over the true positives. Only true positives are therefore kept, with the same
  * floating-point operations: identical numbers, and one pass for all IoU thresholds.
  */
-export function accumulateCategory(
-  acc: CocoAccumulated, k: number, mt: CocoMatches, idx: Int32Array, n: number, npig: Int32Array,
-  scratch: AccumulateScratch, scope: AccumulateScope,
-): void {
+export function accumulateCategory(acc: CocoAccumulated, k: number, mt: CocoMatches, idx: Int32Array, n: number, npig: Int32Array, scratch: AccumulateScratch, scope: AccumulateScope): void {
   const { precision, recall, K } = acc;
   const { keptRank, tpMask, fpMask } = mt;
   const { rc, pr, sel, tp, fp } = scratch;
@@ -138,7 +140,8 @@ export function accumulateCategory(
       let fpAll = 0;
       for (let j = 0; j < nd; j++) {
         const q = sel[j] * A + a;
-        const tm = tpMask[q], fm = fpMask[q];
+        const tm = tpMask[q],
+          fm = fpMask[q];
         if (tm === 0) {
           if (fm === ALL_T) {
             fpAll++;

@@ -104,12 +104,18 @@ export function matchAll(ix: CocoIndex): CocoMatches {
       if (ious.length < D * G) ious = new Float64Array(D * G * 2);
       for (let g = 0; g < G; g++) {
         const gb = 4 * (g0 + g);
-        const gx = gtBox[gb], gy = gtBox[gb + 1], gw = gtBox[gb + 2], gh = gtBox[gb + 3];
+        const gx = gtBox[gb],
+          gy = gtBox[gb + 1],
+          gw = gtBox[gb + 2],
+          gh = gtBox[gb + 3];
         const ga = gw * gh;
         const crowd = gtCrowd[g0 + g] !== 0;
         for (let d = 0; d < D; d++) {
           const db = 4 * order[d];
-          const dx = dtBox[db], dy = dtBox[db + 1], dw = dtBox[db + 2], dh = dtBox[db + 3];
+          const dx = dtBox[db],
+            dy = dtBox[db + 1],
+            dw = dtBox[db + 2],
+            dh = dtBox[db + 3];
           let o = 0;
           const w = Math.min(dw + dx, gw + gx) - Math.max(dx, gx);
           if (w > 0) {
@@ -208,7 +214,8 @@ export function matchAll(ix: CocoIndex): CocoMatches {
   const tpMask = new Uint16Array(nKept * A);
   const fpMask = new Uint16Array(nKept * A);
   for (let q = 0; q < nKept * A; q++) {
-    let tm = 0, fm = 0;
+    let tm = 0,
+      fm = 0;
     for (let t = 0; t < T; t++) {
       const st = state[q * T + t];
       if (st === TP) tm |= 1 << t;

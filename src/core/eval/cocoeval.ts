@@ -8,18 +8,7 @@ import type { CocoDet, CocoEvalOptions, CocoEvalResult, CocoGt } from './cocoTyp
 import { PerImageEvals } from './perImage';
 import { checkDetsMatchGt, validateDets, validateGt } from './cocoValidate';
 
-export type {
-  CocoAnnotation,
-  CocoCategory,
-  CocoCategoryAp,
-  CocoCurves,
-  CocoDet,
-  CocoEvalOptions,
-  CocoEvalResult,
-  CocoGt,
-  CocoImage,
-  PrCurve,
-} from './cocoTypes';
+export type { CocoAnnotation, CocoCategory, CocoCategoryAp, CocoCurves, CocoDet, CocoEvalOptions, CocoEvalResult, CocoGt, CocoImage, PrCurve } from './cocoTypes';
 export { summaryLine } from './cocoSummary';
 
 /**

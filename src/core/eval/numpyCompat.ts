@@ -9,15 +9,27 @@ export function pairwiseSum(a: Float64Array | number[], lo = 0, n = a.length - l
     return res;
   }
   if (n <= 128) {
-    let r0 = a[lo], r1 = a[lo + 1], r2 = a[lo + 2], r3 = a[lo + 3];
-    let r4 = a[lo + 4], r5 = a[lo + 5], r6 = a[lo + 6], r7 = a[lo + 7];
+    let r0 = a[lo],
+      r1 = a[lo + 1],
+      r2 = a[lo + 2],
+      r3 = a[lo + 3];
+    let r4 = a[lo + 4],
+      r5 = a[lo + 5],
+      r6 = a[lo + 6],
+      r7 = a[lo + 7];
     let i = 8;
     for (; i < n - (n % 8); i += 8) {
       const b = lo + i;
-      r0 += a[b]; r1 += a[b + 1]; r2 += a[b + 2]; r3 += a[b + 3];
-      r4 += a[b + 4]; r5 += a[b + 5]; r6 += a[b + 6]; r7 += a[b + 7];
+      r0 += a[b];
+      r1 += a[b + 1];
+      r2 += a[b + 2];
+      r3 += a[b + 3];
+      r4 += a[b + 4];
+      r5 += a[b + 5];
+      r6 += a[b + 6];
+      r7 += a[b + 7];
     }
-    let res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7));
+    let res = r0 + r1 + (r2 + r3) + (r4 + r5 + (r6 + r7));
     for (; i < n; i++) res += a[lo + i];
     return res;
   }

@@ -35,9 +35,14 @@ export class PerImageEvals {
     const key = k * A + a;
     let n = this.useful.get(key);
     if (n === undefined) {
-      const o = this.order(k), { tpMask, keptScore } = this.matches;
+      const o = this.order(k),
+        { tpMask, keptScore } = this.matches;
       n = 0;
-      for (let j = o.length - 1; j >= 0; j--) if (tpMask[o[j] * A + a] !== 0) { n = j + 1; break; }
+      for (let j = o.length - 1; j >= 0; j--)
+        if (tpMask[o[j] * A + a] !== 0) {
+          n = j + 1;
+          break;
+        }
       // Keep the whole run of equal scores: resampled copies of one image interleave inside it.
       while (n > 0 && n < o.length && keptScore[o[n]] === keptScore[o[n - 1]]) n++;
       this.useful.set(key, n);

@@ -39,11 +39,21 @@ const req = createRequire(__filename);
 /** Dawn needs the Vulkan loader on Linux; without it, skip WebGPU quietly (Dawn would print a warning). */
 function vulkanLoaderMissing(): boolean {
   if (process.platform !== 'linux') return false;
-  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', '/lib/x86_64-linux-gnu'];
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/usr/local/lib',
+    '/lib/x86_64-linux-gnu',
+  ];
   return !dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
 }
 
-interface Gpu { requestAdapter(o?: object): Promise<(AdapterFacts & { info?: AdapterFacts }) | null> }
+interface Gpu {
+  requestAdapter(o?: object): Promise<(AdapterFacts & { info?: AdapterFacts }) | null>;
+}
 
 /**
  * Make `navigator.gpu` exist (once per process). Throws with the reason when it cannot.
@@ -62,7 +72,9 @@ export function ensureNavigatorGpu(): Gpu {
   Object.assign(globalThis, webgpu.globals);
   const gpu = webgpu.create([]);
   Object.defineProperty(globalThis, 'navigator', {
-    value: Object.assign(Object.create(g.navigator ?? {}), { gpu }), configurable: true, writable: true,
+    value: Object.assign(Object.create(g.navigator ?? {}), { gpu }),
+    configurable: true,
+    writable: true,
   });
   return gpu;
 }
@@ -86,5 +98,4 @@ export function webgpuAdapter(): Promise<WebGpuAdapter | undefined> {
 }
 
 /** The note for a software adapter that 'auto' passed over. */
-export const softwareSkipNote = (a: WebGpuAdapter) =>
-  `only a software adapter (${a.description}), slower than the CPU path; ask for webgpu by name to use it`;
+export const softwareSkipNote = (a: WebGpuAdapter) => `only a software adapter (${a.description}), slower than the CPU path; ask for webgpu by name to use it`;

@@ -28,10 +28,22 @@ const isYaml = (p: string) => /\.ya?ml$/i.test(p);
 
 /** "10,13,16,30,33,23/30,61,62,45,59,119/116,90,156,198,373,326" -> [[10,13,...], ...]. */
 export function parseAnchorList(spec: string, what: string): number[][] {
-  const groups = spec.trim().split('/').map((g) => g.trim());
-  const out = groups.map((g) => g.split(/[\s,]+/).filter(Boolean).map(Number));
+  const groups = spec
+    .trim()
+    .split('/')
+    .map((g) => g.trim());
+  const out = groups.map((g) =>
+    g
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .map(Number),
+  );
   if (!groups.length || out.some((g) => !g.length || g.length % 2 || g.some((v) => !Number.isFinite(v) || v <= 0))) {
-    throw new QatLensError(`${what} must be W,H,W,H,.../W,H,.../... (positive pixel sizes, an even count per scale, scales separated by /, smallest stride first) or a yaml file with anchors:; got "${spec}"`, undefined, 'EANCHORS');
+    throw new QatLensError(
+      `${what} must be W,H,W,H,.../W,H,.../... (positive pixel sizes, an even count per scale, scales separated by /, smallest stride first) or a yaml file with anchors:; got "${spec}"`,
+      undefined,
+      'EANCHORS',
+    );
   }
   return out;
 }
@@ -41,8 +53,16 @@ export function anchorsOfYamlValue(v: YamlValue | undefined, file: string): numb
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'number') throw new FormatError(`anchors: ${v} is a count (YOLOv5's autoanchor computes them at training time), not anchor sizes: give the sizes the model trained with`, file);
   if (!Array.isArray(v) || !v.length) throw new FormatError('anchors: must be a list of per-scale lists of pixel sizes', file);
-  const groups = v.map((g) => (Array.isArray(g) ? g.map(Number) : String(g).split(/[\s,]+/).filter(Boolean).map(Number)));
-  if (groups.some((g) => !g.length || g.length % 2 || g.some((x) => !Number.isFinite(x) || x <= 0))) throw new FormatError('anchors: must be per-scale lists of positive pixel sizes (w, h pairs)', file);
+  const groups = v.map((g) =>
+    Array.isArray(g)
+      ? g.map(Number)
+      : String(g)
+          .split(/[\s,]+/)
+          .filter(Boolean)
+          .map(Number),
+  );
+  if (groups.some((g) => !g.length || g.length % 2 || g.some((x) => !Number.isFinite(x) || x <= 0)))
+    throw new FormatError('anchors: must be per-scale lists of positive pixel sizes (w, h pairs)', file);
   return groups;
 }
 
@@ -72,7 +92,8 @@ export function anchorsFromCheckpoint(file: string): number[][] | undefined {
       const st = flat.tensors.get(`${prefix}stride`);
       const [nl, na] = t.shape;
       if (!st || st.shape.reduce((a, b) => a * b, 1) !== nl) continue;
-      const a = t.toFloat64(), s = st.toFloat64();
+      const a = t.toFloat64(),
+        s = st.toFloat64();
       return Array.from({ length: nl }, (_, i) => Array.from({ length: 2 * na }, (_, j) => Math.round(a[i * 2 * na + j] * s[i] * 1e4) / 1e4));
     }
   }
@@ -93,7 +114,9 @@ function dataYaml(data: string): string | undefined {
   if (isYaml(data)) return data;
   try {
     if (statSync(data).isDirectory() && existsSync(join(data, 'data.yaml'))) return join(data, 'data.yaml');
-  } catch { /* no such path: the data set reader reports it */ }
+  } catch {
+    /* no such path: the data set reader reports it */
+  }
   return undefined;
 }
 
@@ -114,7 +137,9 @@ export function givenAnchors(src: AnchorSources): GivenAnchors | undefined {
     try {
       const a = anchorsOfYamlValue(JSON.parse(meta) as YamlValue, 'metadata_props "anchors"');
       if (a) return { anchors: a, source: 'metadata_props "anchors" of the model' };
-    } catch { /* not JSON: ignored, as any unknown metadata */ }
+    } catch {
+      /* not JSON: ignored, as any unknown metadata */
+    }
   }
   return undefined;
 }

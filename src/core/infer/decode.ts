@@ -28,7 +28,8 @@ export function detectLayout(dims: readonly number[], numClasses?: number, overr
   };
   if (override && override !== 'auto') return as(override);
   if (numClasses !== undefined) {
-    const v5 = d2 === 5 + numClasses, v8 = d1 === 4 + numClasses;
+    const v5 = d2 === 5 + numClasses,
+      v8 = d1 === 4 + numClasses;
     if (v5 && !v8) return as('yolov5');
     if (v8 && !v5) return as('yolov8');
   }
@@ -50,8 +51,14 @@ export function appendAnchorDecode(model: onnx.IModelProto, heads: DetectHeads):
   const P = 'qat_lens_decode/';
   const inits: onnx.ITensorProto[] = [];
   const nodes: onnx.INodeProto[] = [];
-  const f32 = (name: string, dims: number[], vals: number[]) => { inits.push({ name: P + name, dataType: 1, dims, floatData: vals }); return P + name; };
-  const i64 = (name: string, vals: number[]) => { inits.push({ name: P + name, dataType: 7, dims: [vals.length], int64Data: vals }); return P + name; };
+  const f32 = (name: string, dims: number[], vals: number[]) => {
+    inits.push({ name: P + name, dataType: 1, dims, floatData: vals });
+    return P + name;
+  };
+  const i64 = (name: string, vals: number[]) => {
+    inits.push({ name: P + name, dataType: 7, dims: [vals.length], int64Data: vals });
+    return P + name;
+  };
   const node = (op: string, inputs: string[], outputs: string[], attribute: onnx.IAttributeProto[] = []) => {
     nodes.push({ opType: op, name: P + outputs[0], input: inputs, output: outputs.map((o) => P + o), attribute });
     return outputs.map((o) => P + o);
@@ -70,9 +77,8 @@ export function appendAnchorDecode(model: onnx.IModelProto, heads: DetectHeads):
     const [sig] = node('Sigmoid', [raw], [`sig${i}`]);
     const splitAttr: onnx.IAttributeProto[] = [{ name: 'axis', type: 2, i: 4 }];
     const parts = [`xy${i}`, `wh${i}`, `conf${i}`];
-    const [xy, wh, conf] = opset >= 13
-      ? node('Split', [sig, i64(`split${i}`, [2, 2, no - 4])], parts, splitAttr)
-      : node('Split', [sig], parts, [...splitAttr, { name: 'split', type: 7, ints: [2, 2, no - 4] }]);
+    const [xy, wh, conf] =
+      opset >= 13 ? node('Split', [sig, i64(`split${i}`, [2, 2, no - 4])], parts, splitAttr) : node('Split', [sig], parts, [...splitAttr, { name: 'split', type: 7, ints: [2, 2, no - 4] }]);
     const [xy2] = node('Mul', [xy, two], [`xy2_${i}`]);
     const [xy3] = node('Add', [xy2, gridT], [`xy3_${i}`]);
     const [xy4] = node('Mul', [xy3, stride], [`xy4_${i}`]);

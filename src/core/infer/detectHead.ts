@@ -96,7 +96,10 @@ function slice(gv: GraphView, outputs: string[], stops: Set<string>): { nodes: N
     seen.add(v);
     if (stops.has(v) || gv.inits.has(v)) continue;
     const p = gv.producer.get(v);
-    if (!p) { if (gv.inputs.includes(v)) reached.add(v); continue; }
+    if (!p) {
+      if (gv.inputs.includes(v)) reached.add(v);
+      continue;
+    }
     keep.add(p);
     stack.push(...(p.input ?? []));
   }
@@ -157,7 +160,10 @@ export async function findDetectHeads(model: onnx.IModelProto, file: string, img
       if (p.opType === 'Reshape') {
         const d = p.input![0];
         const prod = gv.producer.get(d);
-        if (shapes.get(d)?.length === 4 && !(prod && isDfl(gv, prod))) { if (!found.includes(d)) found.push(d); continue; }
+        if (shapes.get(d)?.length === 4 && !(prod && isDfl(gv, prod))) {
+          if (!found.includes(d)) found.push(d);
+          continue;
+        }
         stack.push(d);
         continue;
       }
@@ -168,17 +174,30 @@ export async function findDetectHeads(model: onnx.IModelProto, file: string, img
   const dims = (v: string) => shapes.get(v) ?? [];
   const decoded = outNames.filter((o) => dims(o).length === 3);
   const raw5 = outNames.filter((o) => dims(o).length === 5);
-  let output: string | undefined, heads: string[] = [], rawOutputs: string[] | undefined;
+  let output: string | undefined,
+    heads: string[] = [],
+    rawOutputs: string[] | undefined;
   for (const o of decoded) {
     const h = headsOf(o);
-    if (h.length) { output = o; heads = h; break; }
+    if (h.length) {
+      output = o;
+      heads = h;
+      break;
+    }
   }
   if (!output && raw5.length) {
     const pairs = raw5.map((o) => ({ o, h: headsOf(o) })).filter((p) => p.h.length === 1);
-    if (pairs.length) { heads = pairs.map((p) => p.h[0]); rawOutputs = pairs.map((p) => p.o); }
+    if (pairs.length) {
+      heads = pairs.map((p) => p.h[0]);
+      rawOutputs = pairs.map((p) => p.o);
+    }
   }
   if (!heads.length) {
-    throw new QatLensError(`no YOLO detection head found: expected a decoded output [batch, anchors, 5+classes] (YOLOv5/v7) or [batch, 4+classes, anchors] (YOLOv8/YOLO11) computed from per-scale Detect convs, or raw [batch, anchors, ny, nx, 5+classes] outputs (outputs: ${outNames.map((o) => `${o} [${dims(o).join(', ')}]`).join('; ')})`, file, 'EHEAD');
+    throw new QatLensError(
+      `no YOLO detection head found: expected a decoded output [batch, anchors, 5+classes] (YOLOv5/v7) or [batch, 4+classes, anchors] (YOLOv8/YOLO11) computed from per-scale Detect convs, or raw [batch, anchors, ny, nx, 5+classes] outputs (outputs: ${outNames.map((o) => `${o} [${dims(o).join(', ')}]`).join('; ')})`,
+      file,
+      'EHEAD',
+    );
   }
   const order = heads.map((h, i) => ({ h, i, ny: dims(h)[2], nx: dims(h)[3], c: dims(h)[1] })).sort((a, b) => b.ny * b.nx - a.ny * a.nx);
   heads = order.map((o) => o.h);
@@ -189,15 +208,31 @@ export async function findDetectHeads(model: onnx.IModelProto, file: string, img
   // 3. Raw export: shapes give na, classes and strides; anchors must come from elsewhere.
   if (rawOutputs) {
     const [, na, , , no] = dims(rawOutputs[0]);
-    if (rawOutputs.some((o) => dims(o)[1] !== na || dims(o)[4] !== no)) throw new QatLensError(`raw detection outputs disagree on anchors or channels (${rawOutputs.map((o) => `[${dims(o).join(', ')}]`).join(', ')})`, file, 'EHEAD');
+    if (rawOutputs.some((o) => dims(o)[1] !== na || dims(o)[4] !== no))
+      throw new QatLensError(`raw detection outputs disagree on anchors or channels (${rawOutputs.map((o) => `[${dims(o).join(', ')}]`).join(', ')})`, file, 'EHEAD');
     const strides = grids.map(([ny, nx]) => strideOf(H, W, ny, nx, file));
     if (!given) {
-      throw new QatLensError(`the model outputs raw detection heads (${heads.length} scales of [batch, ${na}, ny, nx, ${no}], no decode), so the anchors are not in the graph: give them with --anchors W,H,W,H,.../W,H,.../... (pixels, one group per scale, smallest stride first) or --anchors MODEL.yaml, the qatLens.anchors setting, an anchors: entry in the data set's yaml, or the paired checkpoint (CHECKPOINT.pt --onnx MODEL.onnx)`, file, 'EANCHORS');
+      throw new QatLensError(
+        `the model outputs raw detection heads (${heads.length} scales of [batch, ${na}, ny, nx, ${no}], no decode), so the anchors are not in the graph: give them with --anchors W,H,W,H,.../W,H,.../... (pixels, one group per scale, smallest stride first) or --anchors MODEL.yaml, the qatLens.anchors setting, an anchors: entry in the data set's yaml, or the paired checkpoint (CHECKPOINT.pt --onnx MODEL.onnx)`,
+        file,
+        'EANCHORS',
+      );
     }
     checkGiven(given, heads.length, na, file);
     return {
-      family: 'yolov5/v7', anchorFree: false, outputs: heads, grids, strides, anchors: given.anchors, na, nc: no - 5, no,
-      decode: 'none', rawOutputs, anchorSource: given.source, imgsz,
+      family: 'yolov5/v7',
+      anchorFree: false,
+      outputs: heads,
+      grids,
+      strides,
+      anchors: given.anchors,
+      na,
+      nc: no - 5,
+      no,
+      decode: 'none',
+      rawOutputs,
+      anchorSource: given.source,
+      imgsz,
     };
   }
 
@@ -210,16 +245,25 @@ export async function findDetectHeads(model: onnx.IModelProto, file: string, img
   const nc8 = od[1] - 4;
   const anchorFree = !anchorBased && sum(cells) === od[2] && C.every((c) => (c - nc8) % 4 === 0 && c - nc8 >= 4);
   if (!anchorBased && !anchorFree) {
-    throw new QatLensError(`output '${output}' [${od.join(', ')}] does not match its ${heads.length} head convs (${C.join(', ')} channels at ${grids.map((g) => g.join('x')).join(', ')}) as a YOLOv5/v7 or YOLOv8 decode`, file, 'EHEAD');
+    throw new QatLensError(
+      `output '${output}' [${od.join(', ')}] does not match its ${heads.length} head convs (${C.join(', ')} channels at ${grids.map((g) => g.join('x')).join(', ')}) as a YOLOv5/v7 or YOLOv8 decode`,
+      file,
+      'EHEAD',
+    );
   }
   const { nodes, reachedInputs } = slice(gv, [output!], new Set(heads));
   const used = new Set(nodes.flatMap((n) => n.input ?? []));
   const sub: onnx.IModelProto = {
-    ...model, metadataProps: [],
+    ...model,
+    metadataProps: [],
     graph: {
-      name: 'decode', node: nodes, initializer: (g.initializer ?? []).filter((t) => used.has(t.name!)),
-      input: [...heads.map((h, i) => ({ name: h, type: { tensorType: { elemType: 1, shape: { dim: [1, C[i], ...grids[i]].map((d) => ({ dimValue: d })) } } } })),
-        ...(g.input ?? []).filter((i) => reachedInputs.includes(i.name!))],
+      name: 'decode',
+      node: nodes,
+      initializer: (g.initializer ?? []).filter((t) => used.has(t.name!)),
+      input: [
+        ...heads.map((h, i) => ({ name: h, type: { tensorType: { elemType: 1, shape: { dim: [1, C[i], ...grids[i]].map((d) => ({ dimValue: d })) } } } })),
+        ...(g.input ?? []).filter((i) => reachedInputs.includes(i.name!)),
+      ],
       output: [{ name: output!, type: { tensorType: { elemType: 1 } } }],
     },
   };
@@ -246,21 +290,35 @@ export async function findDetectHeads(model: onnx.IModelProto, file: string, img
   };
 
   if (anchorFree) {
-    const nc = nc8, regMax = (C[0] - nc) / 4, N = od[2];
+    const nc = nc8,
+      regMax = (C[0] - nc) / 4,
+      N = od[2];
     if (C.some((c) => c !== C[0])) throw new QatLensError(`anchor-free heads disagree on channels (${C.join(', ')})`, file, 'EHEAD');
     const at = (d: Float32Array, k: number, j: number) => d[k * N + j];
     const zero = await evalDecode(() => {});
     const mark = await evalDecode((i, d) => d.fill((i + 1) * 0.5, 4 * regMax * cells[i]));
-    const far = await evalDecode((i, d) => { for (let k = 0; k < 4; k++) d.fill(30, (k * regMax + regMax - 1) * cells[i], (k * regMax + regMax) * cells[i]); });
+    const far = await evalDecode((i, d) => {
+      for (let k = 0; k < 4; k++) d.fill(30, (k * regMax + regMax - 1) * cells[i], (k * regMax + regMax) * cells[i]);
+    });
     const strides: number[] = [];
     for (let i = 0; i < heads.length; i++) {
       const want = 1 / (1 + Math.exp(-(i + 1) * 0.5));
       const cols = [...Array(N).keys()].filter((j) => close(at(mark, 4, j), want, 1e-4));
-      if (cols.length !== cells[i]) throw new QatLensError(`the decode of output '${output}' does not map head ${i} (${grids[i].join('x')}) to ${cells[i]} columns of class scores (found ${cols.length}): not a YOLOv8 decode`, file, 'EHEAD');
+      if (cols.length !== cells[i])
+        throw new QatLensError(
+          `the decode of output '${output}' does not map head ${i} (${grids[i].join('x')}) to ${cells[i]} columns of class scores (found ${cols.length}): not a YOLOv8 decode`,
+          file,
+          'EHEAD',
+        );
       const s = at(zero, 2, cols[0]) / (regMax - 1);
       for (const j of cols) {
         const ok = close(at(zero, 2, j), (regMax - 1) * s) && close(at(zero, 3, j), (regMax - 1) * s) && close(at(far, 2, j), 2 * (regMax - 1) * s) && close(at(zero, 4, j), 0.5, 1e-4);
-        if (!ok) throw new QatLensError(`the decode of output '${output}' does not compute YOLOv8's boxes (DFL expectation over ${regMax} bins times the stride): at uniform bins w = ${at(zero, 2, j)}, expected ${(regMax - 1) * s}`, file, 'EHEAD');
+        if (!ok)
+          throw new QatLensError(
+            `the decode of output '${output}' does not compute YOLOv8's boxes (DFL expectation over ${regMax} bins times the stride): at uniform bins w = ${at(zero, 2, j)}, expected ${(regMax - 1) * s}`,
+            file,
+            'EHEAD',
+          );
       }
       strides.push(strideCheck(i, s));
     }
@@ -268,35 +326,56 @@ export async function findDetectHeads(model: onnx.IModelProto, file: string, img
   }
 
   // Anchor-based: rows [x, y, w, h, obj, classes...].
-  const na = C[0] / K, no = K, N = od[1];
+  const na = C[0] / K,
+    no = K,
+    N = od[1];
   if (C.some((c) => c !== C[0])) throw new QatLensError(`detection heads disagree on channels (${C.join(', ')})`, file, 'EHEAD');
   const row = (d: Float32Array, r: number, k: number) => d[r * no + k];
   const markerOf = (i: number, a: number) => 0.25 + 0.125 * (i * na + a);
   const zero = await evalDecode(() => {});
-  const mark = await evalDecode((i, d) => { for (let a = 0; a < na; a++) d.fill(markerOf(i, a), a * no * cells[i], (a + 1) * no * cells[i]); });
+  const mark = await evalDecode((i, d) => {
+    for (let a = 0; a < na; a++) d.fill(markerOf(i, a), a * no * cells[i], (a + 1) * no * cells[i]);
+  });
   const t75 = Math.log(3); // σ = 0.75
   const check = await evalDecode((_, d) => d.fill(t75));
   const byMarker = new Map<number, number[]>();
   for (let r = 0; r < N; r++) {
     const obj = row(mark, r, 4);
-    for (let i = 0; i < heads.length; i++) for (let a = 0; a < na; a++) {
-      if (close(obj, 1 / (1 + Math.exp(-markerOf(i, a))), 1e-5)) { const k = i * na + a; byMarker.set(k, [...(byMarker.get(k) ?? []), r]); }
-    }
+    for (let i = 0; i < heads.length; i++)
+      for (let a = 0; a < na; a++) {
+        if (close(obj, 1 / (1 + Math.exp(-markerOf(i, a))), 1e-5)) {
+          const k = i * na + a;
+          byMarker.set(k, [...(byMarker.get(k) ?? []), r]);
+        }
+      }
   }
-  const anchors: number[][] = [], strides: number[] = [];
+  const anchors: number[][] = [],
+    strides: number[] = [];
   for (let i = 0; i < heads.length; i++) {
     const group: number[] = [];
     let s = 0;
     for (let a = 0; a < na; a++) {
       const rows = byMarker.get(i * na + a) ?? [];
-      if (rows.length !== cells[i]) throw new QatLensError(`the decode of output '${output}' does not map anchor ${a} of head ${i} (${grids[i].join('x')}) to ${cells[i]} rows (found ${rows.length}): not a YOLOv5/v7 decode`, file, 'EHEAD');
-      const w = row(zero, rows[0], 2), h = row(zero, rows[0], 3);
+      if (rows.length !== cells[i])
+        throw new QatLensError(
+          `the decode of output '${output}' does not map anchor ${a} of head ${i} (${grids[i].join('x')}) to ${cells[i]} rows (found ${rows.length}): not a YOLOv5/v7 decode`,
+          file,
+          'EHEAD',
+        );
+      const w = row(zero, rows[0], 2),
+        h = row(zero, rows[0], 3);
       s = 2 * Math.min(...rows.map((r) => row(zero, r, 0)));
       for (const r of rows) {
-        if (!close(row(zero, r, 2), w) || !close(row(zero, r, 3), h)) throw new QatLensError(`the decode of output '${output}' gives anchor ${a} of head ${i} different sizes in different cells`, file, 'EHEAD');
-        const rw = row(check, r, 2) / w, rh = row(check, r, 3) / h;
+        if (!close(row(zero, r, 2), w) || !close(row(zero, r, 3), h))
+          throw new QatLensError(`the decode of output '${output}' gives anchor ${a} of head ${i} different sizes in different cells`, file, 'EHEAD');
+        const rw = row(check, r, 2) / w,
+          rh = row(check, r, 3) / h;
         if (!close(rw, 2.25) || !close(rh, 2.25)) {
-          throw new QatLensError(`the decode of output '${output}' does not compute YOLOv5/YOLOv7's box size (2σ)²·anchor: at σ = 0.75 it gives ${rw.toFixed(4)}·anchor, expected 2.25·anchor`, file, 'EHEAD');
+          throw new QatLensError(
+            `the decode of output '${output}' does not compute YOLOv5/YOLOv7's box size (2σ)²·anchor: at σ = 0.75 it gives ${rw.toFixed(4)}·anchor, expected 2.25·anchor`,
+            file,
+            'EHEAD',
+          );
         }
         const cx = row(zero, r, 0) / s - 0.5;
         if (!close(row(check, r, 0), (cx + 1) * s)) throw new QatLensError(`the decode of output '${output}' does not compute YOLOv5/YOLOv7's box centre (2σ - 0.5 + cell)·stride`, file, 'EHEAD');
@@ -311,12 +390,27 @@ export async function findDetectHeads(model: onnx.IModelProto, file: string, img
     checkGiven(given, heads.length, na, file);
     const same = given.anchors.every((gr, i) => gr.every((v, j) => close(v, decodeAnchors[i][j])));
     if (!same) {
-      throw new QatLensError(`the anchors the graph's decode computes (${formatAnchors(decodeAnchors)}) disagree with those from ${given.source} (${formatAnchors(given.anchors)}); remove the given anchors or fix them`, file, 'EANCHORS');
+      throw new QatLensError(
+        `the anchors the graph's decode computes (${formatAnchors(decodeAnchors)}) disagree with those from ${given.source} (${formatAnchors(given.anchors)}); remove the given anchors or fix them`,
+        file,
+        'EANCHORS',
+      );
     }
   }
   return {
-    family: familyOfDecode(gv, nodes), anchorFree: false, outputs: heads, grids, strides, anchors: decodeAnchors, na, nc: no - 5, no,
-    decode: 'graph', output, anchorSource: `the graph's decode, evaluated${given ? `; agrees with ${given.source}` : ''}`, imgsz,
+    family: familyOfDecode(gv, nodes),
+    anchorFree: false,
+    outputs: heads,
+    grids,
+    strides,
+    anchors: decodeAnchors,
+    na,
+    nc: no - 5,
+    no,
+    decode: 'graph',
+    output,
+    anchorSource: `the graph's decode, evaluated${given ? `; agrees with ${given.source}` : ''}`,
+    imgsz,
   };
 }
 
@@ -328,7 +422,11 @@ function strideOf(H: number, W: number, ny: number, nx: number, file: string): n
 
 function checkGiven(given: GivenAnchors, nl: number, na: number, file: string): void {
   if (given.anchors.length !== nl || given.anchors.some((g) => g.length !== 2 * na)) {
-    throw new QatLensError(`the anchors from ${given.source} (${formatAnchors(given.anchors)}) do not fit the model's ${nl} heads of ${na} anchors each (expected ${nl} groups of ${2 * na} numbers)`, file, 'EANCHORS');
+    throw new QatLensError(
+      `the anchors from ${given.source} (${formatAnchors(given.anchors)}) do not fit the model's ${nl} heads of ${na} anchors each (expected ${nl} groups of ${2 * na} numbers)`,
+      file,
+      'EANCHORS',
+    );
   }
 }
 

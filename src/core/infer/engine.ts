@@ -53,7 +53,10 @@ function shortReason(err: unknown): string {
   const m = (err as Error)?.message ?? String(err);
   const adapter = /Failed to get a WebGPU adapter[^\n]*/.exec(m);
   if (adapter) return `no WebGPU adapter (${adapter[0].replace(/^Failed to get a WebGPU adapter:?\s*/, '').trim() || 'none found'})`;
-  return m.split('\n')[0].replace(/^\/onnxruntime_src\/\S+\s*/, '').slice(0, 200);
+  return m
+    .split('\n')[0]
+    .replace(/^\/onnxruntime_src\/\S+\s*/, '')
+    .slice(0, 200);
 }
 
 export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
@@ -79,18 +82,29 @@ export async function openSession(model: ModelVariants, choice: EngineChoice = '
   for (const engine of order) {
     if (engine === 'cuda') {
       const why = cudaInstalled();
-      if (why) { skipped.push({ engine, reason: why }); continue; }
+      if (why) {
+        skipped.push({ engine, reason: why });
+        continue;
+      }
     }
-    if (engine === 'webgpu' && webgpuUnavailable) { skipped.push({ engine, reason: webgpuUnavailable }); continue; }
+    if (engine === 'webgpu' && webgpuUnavailable) {
+      skipped.push({ engine, reason: webgpuUnavailable });
+      continue;
+    }
     let adapterNote: string | undefined;
     if (engine === 'webgpu') {
       // onnxruntime's Dawn enumerates the same drivers as the `webgpu` package's: ask that one what
       // the adapter is (when it is installed), so that 'auto' passes over software Vulkan (llvmpipe).
       const adapter = await webgpuAdapter().catch(() => undefined);
-      if (adapter?.software && choice === 'auto') { skipped.push({ engine, reason: softwareSkipNote(adapter) }); continue; }
+      if (adapter?.software && choice === 'auto') {
+        skipped.push({ engine, reason: softwareSkipNote(adapter) });
+        continue;
+      }
       if (adapter) adapterNote = `WebGPU adapter: ${adapter.description}`;
     }
-    let bytes = model.original, rewritten = false, rewriteNote: string | undefined;
+    let bytes = model.original,
+      rewritten = false,
+      rewriteNote: string | undefined;
     if (engine !== 'cpu') {
       gpuModel ??= model.gpu();
       ({ bytes, rewritten, note: rewriteNote } = gpuModel);

@@ -4,7 +4,10 @@
 export type HeadFamily = 'yolov5' | 'yolov7' | 'yolov5/v7' | 'yolov8';
 
 /** Anchors given from outside the graph (flag, setting, yaml, .pt, metadata) and where from. */
-export interface GivenAnchors { anchors: number[][]; source: string }
+export interface GivenAnchors {
+  anchors: number[][];
+  source: string;
+}
 
 export interface DetectHeads {
   family: HeadFamily;

@@ -31,11 +31,21 @@ export function parseNames(v: string): string[] | undefined {
   try {
     const j = JSON.parse(t);
     if (Array.isArray(j)) return j.map(String);
-    if (j && typeof j === 'object') return Object.keys(j).sort((a, b) => Number(a) - Number(b)).map((k) => String(j[k]));
-  } catch { /* not JSON */ }
+    if (j && typeof j === 'object')
+      return Object.keys(j)
+        .sort((a, b) => Number(a) - Number(b))
+        .map((k) => String(j[k]));
+  } catch {
+    /* not JSON */
+  }
   const dict = [...t.matchAll(/(\d+)\s*:\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")/g)];
   if (dict.length) return dict.sort((a, b) => Number(a[1]) - Number(b[1])).map((m) => m[2] ?? m[3]);
-  if (t.startsWith('[') && t.endsWith(']')) return t.slice(1, -1).split(',').map((s) => s.trim().replace(/^['"]|['"]$/g, '')).filter(Boolean);
+  if (t.startsWith('[') && t.endsWith(']'))
+    return t
+      .slice(1, -1)
+      .split(',')
+      .map((s) => s.trim().replace(/^['"]|['"]$/g, ''))
+      .filter(Boolean);
   return undefined;
 }
 

@@ -46,7 +46,8 @@ export function nonMaxSuppression(pred: Float32Array, offset: number, anchors: n
   const conf = o.confThreshold;
   // Candidates go into module-level buffers that grow as needed (no per-image allocation).
   let n = 0;
-  const aStride = v5 ? rowLen : 1, kStride = v5 ? 1 : anchors;
+  const aStride = v5 ? rowLen : 1,
+    kStride = v5 ? 1 : anchors;
   for (let a = 0; a < anchors; a++) {
     const base = offset + a * aStride;
     const obj = v5 ? pred[base + 4] : 1;
@@ -57,41 +58,79 @@ export function nonMaxSuppression(pred: Float32Array, offset: number, anchors: n
       if (v5) {
         for (let c = 0; c < classes; c++) {
           const s = f(pred[cb + c] * obj);
-          if (s > conf) { bufAnchor[n] = a; bufClass[n] = c; bufScore[n] = s; n++; }
+          if (s > conf) {
+            bufAnchor[n] = a;
+            bufClass[n] = c;
+            bufScore[n] = s;
+            n++;
+          }
         }
       } else {
         for (let c = 0; c < classes; c++) {
           const s = pred[cb + c * kStride];
-          if (s > conf) { bufAnchor[n] = a; bufClass[n] = c; bufScore[n] = s; n++; }
+          if (s > conf) {
+            bufAnchor[n] = a;
+            bufClass[n] = c;
+            bufScore[n] = s;
+            n++;
+          }
         }
       }
     } else {
-      let best = -Infinity, bc = 0;
+      let best = -Infinity,
+        bc = 0;
       for (let c = 0; c < classes; c++) {
         const s = v5 ? f(pred[cb + c] * obj) : pred[cb + c * kStride];
-        if (s > best) { best = s; bc = c; }
+        if (s > best) {
+          best = s;
+          bc = c;
+        }
       }
-      if (best > conf) { bufAnchor[n] = a; bufClass[n] = bc; bufScore[n] = best; n++; }
+      if (best > conf) {
+        bufAnchor[n] = a;
+        bufClass[n] = bc;
+        bufScore[n] = best;
+        n++;
+      }
     }
   }
-  const cAnchor = bufAnchor, cClass = bufClass, cScore = bufScore;
+  const cAnchor = bufAnchor,
+    cClass = bufClass,
+    cScore = bufScore;
   // The top max_nms by score, sorted descending (ties by candidate order: deterministic).
   const order = topOrder(cScore, n, o.maxNms);
   const m = order.length;
 
-  const outBoxes = new Float32Array(o.maxDetections * 4), outScores = new Float32Array(o.maxDetections), outClasses = new Int32Array(o.maxDetections);
+  const outBoxes = new Float32Array(o.maxDetections * 4),
+    outScores = new Float32Array(o.maxDetections),
+    outClasses = new Int32Array(o.maxDetections);
   // Kept boxes per class (offset coordinates, as torchvision sees them) for the overlap test.
   const keptByClass = new Map<number, number[]>();
-  const kx1: number[] = [], ky1: number[] = [], kx2: number[] = [], ky2: number[] = [], karea: number[] = [];
+  const kx1: number[] = [],
+    ky1: number[] = [],
+    kx2: number[] = [],
+    ky2: number[] = [],
+    karea: number[] = [];
   let kept = 0;
   for (let r = 0; r < m && kept < o.maxDetections; r++) {
     const i = order[r];
-    const a = cAnchor[i], c = cClass[i];
-    const cx = at(a, 0), cy = at(a, 1), w = at(a, 2), h = at(a, 3);
-    const hw = f(w / 2), hh = f(h / 2);
-    const x1 = f(cx - hw), y1 = f(cy - hh), x2 = f(cx + hw), y2 = f(cy + hh);
+    const a = cAnchor[i],
+      c = cClass[i];
+    const cx = at(a, 0),
+      cy = at(a, 1),
+      w = at(a, 2),
+      h = at(a, 3);
+    const hw = f(w / 2),
+      hh = f(h / 2);
+    const x1 = f(cx - hw),
+      y1 = f(cy - hh),
+      x2 = f(cx + hw),
+      y2 = f(cy + hh);
     const off = o.agnostic ? 0 : f(c * o.maxWh);
-    const bx1 = f(x1 + off), by1 = f(y1 + off), bx2 = f(x2 + off), by2 = f(y2 + off);
+    const bx1 = f(x1 + off),
+      by1 = f(y1 + off),
+      bx2 = f(x2 + off),
+      by2 = f(y2 + off);
     const area = f(f(bx2 - bx1) * f(by2 - by1));
     const key = o.agnostic ? 0 : c;
     let list = keptByClass.get(key);
@@ -99,12 +138,18 @@ export function nonMaxSuppression(pred: Float32Array, offset: number, anchors: n
     if (list) {
       for (let t = 0; t < list.length; t++) {
         const k = list[t];
-        const xx1 = Math.max(bx1, kx1[k]), yy1 = Math.max(by1, ky1[k]);
-        const xx2 = Math.min(bx2, kx2[k]), yy2 = Math.min(by2, ky2[k]);
-        const iw = Math.max(0, f(xx2 - xx1)), ih = Math.max(0, f(yy2 - yy1));
+        const xx1 = Math.max(bx1, kx1[k]),
+          yy1 = Math.max(by1, ky1[k]);
+        const xx2 = Math.min(bx2, kx2[k]),
+          yy2 = Math.min(by2, ky2[k]);
+        const iw = Math.max(0, f(xx2 - xx1)),
+          ih = Math.max(0, f(yy2 - yy1));
         const inter = f(iw * ih);
         const iou = f(inter / f(f(karea[k] + area) - inter));
-        if (iou > o.iouThreshold) { suppressed = true; break; }
+        if (iou > o.iouThreshold) {
+          suppressed = true;
+          break;
+        }
       }
     } else {
       list = [];
@@ -112,8 +157,15 @@ export function nonMaxSuppression(pred: Float32Array, offset: number, anchors: n
     }
     if (suppressed) continue;
     list.push(kx1.length);
-    kx1.push(bx1); ky1.push(by1); kx2.push(bx2); ky2.push(by2); karea.push(area);
-    outBoxes[kept * 4] = x1; outBoxes[kept * 4 + 1] = y1; outBoxes[kept * 4 + 2] = x2; outBoxes[kept * 4 + 3] = y2;
+    kx1.push(bx1);
+    ky1.push(by1);
+    kx2.push(bx2);
+    ky2.push(by2);
+    karea.push(area);
+    outBoxes[kept * 4] = x1;
+    outBoxes[kept * 4 + 1] = y1;
+    outBoxes[kept * 4 + 2] = x2;
+    outBoxes[kept * 4 + 3] = y2;
     outScores[kept] = cScore[i];
     outClasses[kept] = c;
     kept++;
@@ -143,12 +195,20 @@ export function sortByScore(scores: Float32Array, n: number): Uint32Array {
 }
 
 let bufCap = 0;
-let bufAnchor = new Int32Array(0), bufClass = new Int32Array(0), bufScore = new Float32Array(0);
+let bufAnchor = new Int32Array(0),
+  bufClass = new Int32Array(0),
+  bufScore = new Float32Array(0);
 function grow(need: number): void {
   const cap = Math.max(need, bufCap * 2, 4096);
-  const a = new Int32Array(cap); a.set(bufAnchor); bufAnchor = a;
-  const c = new Int32Array(cap); c.set(bufClass); bufClass = c;
-  const s = new Float32Array(cap); s.set(bufScore); bufScore = s;
+  const a = new Int32Array(cap);
+  a.set(bufAnchor);
+  bufAnchor = a;
+  const c = new Int32Array(cap);
+  c.set(bufClass);
+  bufClass = c;
+  const s = new Float32Array(cap);
+  s.set(bufScore);
+  bufScore = s;
   bufCap = cap;
 }
 
@@ -162,13 +222,22 @@ export function topOrder(scores: Float32Array, n: number, k: number): Uint32Arra
   const bits = new Uint32Array(scores.buffer, scores.byteOffset, n);
   const hist = new Uint32Array(65536);
   for (let i = 0; i < n; i++) hist[bits[i] >>> 16]++;
-  let tb = 65535, acc = 0;
-  for (; tb > 0; tb--) { acc += hist[tb]; if (acc >= k) break; }
+  let tb = 65535,
+    acc = 0;
+  for (; tb > 0; tb--) {
+    acc += hist[tb];
+    if (acc >= k) break;
+  }
   if (tb === 0) acc += hist[0];
   const sel = new Uint32Array(acc);
   const sub = new Float32Array(acc);
   let w = 0;
-  for (let i = 0; i < n; i++) if (bits[i] >>> 16 >= tb) { sel[w] = i; sub[w] = scores[i]; w++; }
+  for (let i = 0; i < n; i++)
+    if (bits[i] >>> 16 >= tb) {
+      sel[w] = i;
+      sub[w] = scores[i];
+      w++;
+    }
   const so = sortByScore(sub, w);
   const out = new Uint32Array(k);
   for (let r = 0; r < k; r++) out[r] = sel[so[r]];

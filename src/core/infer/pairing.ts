@@ -39,7 +39,10 @@ export async function resolvePairedModel(model: string, onnxFile?: string): Prom
   }
   const a = pt.variants[pt.variants.length - 1]?.layers ?? []; // ema where there is one (YOLOv5 exports the EMA)
   const b = ox.variants[0]?.layers ?? [];
-  const mismatch = compareLayers(a.map((l) => ({ name: norm(l.name), shape: l.weight.shape, bits: bitsOf(l) })), b.map((l) => ({ name: norm(l.name), shape: l.weight.shape, bits: bitsOf(l) })));
+  const mismatch = compareLayers(
+    a.map((l) => ({ name: norm(l.name), shape: l.weight.shape, bits: bitsOf(l) })),
+    b.map((l) => ({ name: norm(l.name), shape: l.weight.shape, bits: bitsOf(l) })),
+  );
   if (mismatch) throw new QatLensError(`the checkpoint and the ONNX export ${onnxFile} are not the same model: ${mismatch}`, model, 'EPAIR');
   // Integer weights stored in a wider container (int8 holding 4-bit values) must fit the
   // checkpoint's range: a 3-bit checkpoint paired with a 4-bit export is caught here.
@@ -48,10 +51,18 @@ export async function resolvePairedModel(model: string, onnxFile?: string): Prom
     const o = byName.get(norm(l.name));
     const q = l.weightQuantizer;
     if (!o?.weight.integer || bitsOf(l) === undefined) continue;
-    let lo = Infinity, hi = -Infinity;
-    for (const v of o.weight.integer) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    let lo = Infinity,
+      hi = -Infinity;
+    for (const v of o.weight.integer) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
     if (lo < q.qmin || hi > q.qmax) {
-      throw new QatLensError(`the checkpoint and the ONNX export ${onnxFile} are not the same model: layer ${norm(l.name)} is ${q.bits}-bit (${q.qmin}..${q.qmax}) in the checkpoint but its ONNX integer weights span ${lo}..${hi}`, model, 'EPAIR');
+      throw new QatLensError(
+        `the checkpoint and the ONNX export ${onnxFile} are not the same model: layer ${norm(l.name)} is ${q.bits}-bit (${q.qmin}..${q.qmax}) in the checkpoint but its ONNX integer weights span ${lo}..${hi}`,
+        model,
+        'EPAIR',
+      );
     }
   }
   return { onnx: onnxFile, checkpoint: model };
@@ -77,7 +88,8 @@ export function compareLayers(a: { name: string; shape: number[]; bits?: number 
   // No common names: compare the shapes as multisets (graph order need not be state_dict order).
   if (a.length !== b.length) return `the checkpoint has ${a.length} quantized layers, the ONNX export ${b.length}`;
   const count = (xs: { shape: number[] }[]) => xs.reduce((m, l) => m.set(s(l.shape), (m.get(s(l.shape)) ?? 0) + 1), new Map<string, number>());
-  const ca = count(a), cb = count(b);
+  const ca = count(a),
+    cb = count(b);
   for (const [shape, n] of ca) {
     if ((cb.get(shape) ?? 0) !== n) return `the checkpoint has ${n} layer(s) of shape ${shape} (e.g. ${a.find((l) => s(l.shape) === shape)!.name}), the ONNX export ${cb.get(shape) ?? 0}`;
   }

@@ -109,14 +109,21 @@ export function classToCategory(info: DetectorInfo, head: HeadShape, ds: Dataset
   const map = new Int32Array(head.classes).fill(-1);
   const byName = new Map(ds.names.map((n, i) => [n, ds.categoryIds[i]]));
   if (info.names && info.names.length === head.classes && ds.names.every((n) => info.names!.includes(n))) {
-    info.names.forEach((n, i) => { map[i] = byName.get(n) ?? -1; });
+    info.names.forEach((n, i) => {
+      map[i] = byName.get(n) ?? -1;
+    });
     return map;
   }
   if (head.classes !== ds.names.length) {
-    throw new QatLensError(`the model predicts ${head.classes} classes but the data set (${ds.source}) has ${ds.names.length} (${ds.names.slice(0, 8).join(', ')}${ds.names.length > 8 ? ', ...' : ''})` +
-      (info.names ? `, and the model's class names (${info.names.slice(0, 8).join(', ')}) do not cover them` : ''), file);
+    throw new QatLensError(
+      `the model predicts ${head.classes} classes but the data set (${ds.source}) has ${ds.names.length} (${ds.names.slice(0, 8).join(', ')}${ds.names.length > 8 ? ', ...' : ''})` +
+        (info.names ? `, and the model's class names (${info.names.slice(0, 8).join(', ')}) do not cover them` : ''),
+      file,
+    );
   }
-  ds.categoryIds.forEach((id, i) => { map[i] = id; });
+  ds.categoryIds.forEach((id, i) => {
+    map[i] = id;
+  });
   return map;
 }
 
@@ -140,7 +147,12 @@ async function resolveHeads(proto: onnx.ModelProto, info: DetectorInfo, file: st
 }
 
 /** Run the model over the data set and return COCO detections (no scoring). */
-export async function detectDataset(model: string | Uint8Array, dataset: string | Dataset, opts: PipelineOptions = {}, ctx: JobContext = quietContext()): Promise<{ run: DetectionRun; dataset: Dataset }> {
+export async function detectDataset(
+  model: string | Uint8Array,
+  dataset: string | Dataset,
+  opts: PipelineOptions = {},
+  ctx: JobContext = quietContext(),
+): Promise<{ run: DetectionRun; dataset: Dataset }> {
   const t0 = performance.now();
   const { bytes: given, file } = modelBytes(model, opts.name);
   let bytes = given;
@@ -149,7 +161,8 @@ export async function detectDataset(model: string | Uint8Array, dataset: string 
   throwIfAborted(ctx.signal);
   const images = opts.limit ? ds.images.slice(0, opts.limit) : ds.images;
   // Dynamic height/width: the option, else the size the export records, else YOLOv5's 640.
-  const H = info.height ?? opts.imgsz ?? info.imgsz?.[0] ?? 640, W = info.width ?? opts.imgsz ?? info.imgsz?.[1] ?? 640;
+  const H = info.height ?? opts.imgsz ?? info.imgsz?.[0] ?? 640,
+    W = info.width ?? opts.imgsz ?? info.imgsz?.[1] ?? 640;
   const batch = info.batch ?? Math.max(1, opts.batch ?? 8);
   const dynamicBatch = info.batch === null;
   const { heads, note: headNote } = await resolveHeads(proto, info, file, [H, W], opts);
@@ -161,18 +174,24 @@ export async function detectDataset(model: string | Uint8Array, dataset: string 
   }
 
   const tS = performance.now();
-  const es: EngineSession = await openSession({
-    original: bytes,
-    gpu: () => {
-      if (!info.qdq) return { bytes, rewritten: false };
-      try {
-        const r = rewriteQdqToFloat(proto, file, { round: 'magic' }); // Round has no WebGPU kernel
-        return { bytes: onnx.ModelProto.encode(r.model).finish(), rewritten: true, note: `${r.stats.activations} activation Q/DQ pairs and ${r.stats.weights} weights turned to float` };
-      } catch (err) {
-        return { bytes, rewritten: false, note: `QDQ graph kept as is (${(err as Error).message})` };
-      }
+  const es: EngineSession = await openSession(
+    {
+      original: bytes,
+      gpu: () => {
+        if (!info.qdq) return { bytes, rewritten: false };
+        try {
+          const r = rewriteQdqToFloat(proto, file, { round: 'magic' }); // Round has no WebGPU kernel
+          return { bytes: onnx.ModelProto.encode(r.model).finish(), rewritten: true, note: `${r.stats.activations} activation Q/DQ pairs and ${r.stats.weights} weights turned to float` };
+        } catch (err) {
+          return { bytes, rewritten: false, note: `QDQ graph kept as is (${(err as Error).message})` };
+        }
+      },
     },
-  }, opts.engine ?? 'auto', opts.optimization ?? 'all').catch((err) => { throw engineError(err, file); });
+    opts.engine ?? 'auto',
+    opts.optimization ?? 'all',
+  ).catch((err) => {
+    throw engineError(err, file);
+  });
   const sessionMs = performance.now() - tS;
   ctx.log('info', `engine: ${es.note}`);
   const nms: NmsOptions = { ...NMS_DEFAULTS, ...opts.nms };
@@ -186,14 +205,19 @@ export async function detectDataset(model: string | Uint8Array, dataset: string 
     const t = performance.now();
     const n = dynamicBatch ? list.length : batch;
     const data = new Float32Array(n * plane);
-    const geoms = await Promise.all(list.map(async (im, k) => {
-      const key = `${im.file}@${W}x${H}`;
-      const hit = opts.cache?.get(key);
-      if (hit) { data.set(hit.data, k * plane); return hit.geometry; }
-      const g = await letterboxInto(im.file, W, H, data, k * plane);
-      opts.cache?.set(key, { data: data.slice(k * plane, (k + 1) * plane), geometry: g });
-      return g;
-    }));
+    const geoms = await Promise.all(
+      list.map(async (im, k) => {
+        const key = `${im.file}@${W}x${H}`;
+        const hit = opts.cache?.get(key);
+        if (hit) {
+          data.set(hit.data, k * plane);
+          return hit.geometry;
+        }
+        const g = await letterboxInto(im.file, W, H, data, k * plane);
+        opts.cache?.set(key, { data: data.slice(k * plane, (k + 1) * plane), geometry: g });
+        return g;
+      }),
+    );
     timings.decodeMs += performance.now() - t;
     return { list, data, n, geoms };
   };
@@ -210,8 +234,9 @@ export async function detectDataset(model: string | Uint8Array, dataset: string 
       pending = c + 1 < chunks.length ? prepare(chunks[c + 1]) : undefined;
       pending?.catch(() => {}); // surfaced when awaited
       const tI = performance.now();
-      const out = await es.session.run({ [info.input]: new ort.Tensor('float32', cur.data, [cur.n, 3, H, W]) }, [info.output])
-        .catch((err) => { throw engineError(err, file); });
+      const out = await es.session.run({ [info.input]: new ort.Tensor('float32', cur.data, [cur.n, 3, H, W]) }, [info.output]).catch((err) => {
+        throw engineError(err, file);
+      });
       timings.inferenceMs += performance.now() - tI;
       const tN = performance.now();
       const t = out[info.output];
@@ -229,7 +254,8 @@ export async function detectDataset(model: string | Uint8Array, dataset: string 
         for (let j = 0; j < d.count; j++) {
           const cat = catMap![d.classes[j]];
           if (cat < 0) continue; // a model class the data set does not have
-          const x1 = d.boxes[j * 4], y1 = d.boxes[j * 4 + 1];
+          const x1 = d.boxes[j * 4],
+            y1 = d.boxes[j * 4 + 1];
           detections.push({ image_id: id, category_id: cat, bbox: [x1, y1, d.boxes[j * 4 + 2] - x1, d.boxes[j * 4 + 3] - y1], score: d.scores[j] });
         }
       }
@@ -243,10 +269,23 @@ export async function detectDataset(model: string | Uint8Array, dataset: string 
   }
   timings.totalMs = performance.now() - t0;
   const run: DetectionRun = {
-    engine: es.engine, engineNote: es.note, skipped: es.skipped, rewritten: es.rewritten, images, detections,
-    head: head ?? detectLayout(info.outputDims.map((d) => d ?? 1), undefined, opts.layout),
-    input: { width: W, height: H, batch }, timings,
-    ...(heads ? { heads } : {}), ...(headNote ? { headNote } : {}),
+    engine: es.engine,
+    engineNote: es.note,
+    skipped: es.skipped,
+    rewritten: es.rewritten,
+    images,
+    detections,
+    head:
+      head ??
+      detectLayout(
+        info.outputDims.map((d) => d ?? 1),
+        undefined,
+        opts.layout,
+      ),
+    input: { width: W, height: H, batch },
+    timings,
+    ...(heads ? { heads } : {}),
+    ...(headNote ? { headNote } : {}),
   };
   return { run, dataset: ds };
 }

@@ -142,7 +142,8 @@ export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts
     const outType = quantizeOutputType(ix, q);
     const range = intRange(outType);
     if (!range) throw new QatLensError(`QuantizeLinear '${q.name}' has unsupported output type ${outType}`, file);
-    const lo = Math.max(range[0], clip[0]), hi = Math.min(range[1], clip[1]);
+    const lo = Math.max(range[0], clip[0]),
+      hi = Math.min(range[1], clip[1]);
     const src = q.input![0];
     const srcConst = constOf(src);
     if (srcConst) {
@@ -155,7 +156,8 @@ export function rewriteQdqToFloat(model: onnx.IModelProto, file = '<onnx>', opts
       continue;
     }
     if (s1.values.length !== 1 || s2.values.length !== 1) throw new QatLensError(`activation Q/DQ '${q.name}' is quantized per axis; only per-tensor activations can be rewritten`, file);
-    const z1 = z1c?.values[0] ?? 0, z2 = z2c?.values[0] ?? 0;
+    const z1 = z1c?.values[0] ?? 0,
+      z2 = z2c?.values[0] ?? 0;
     const base = out.replace(/[^A-Za-z0-9_]/g, '_');
     const chain: onnx.INodeProto[] = [];
     let cur = src;

@@ -4,9 +4,7 @@
 
 const CHUNK = 1 << 16;
 
-type Frame =
-  | { kind: 'array'; items: unknown[]; i: number; pad: string; any: boolean }
-  | { kind: 'object'; entries: [string, unknown][]; i: number; pad: string; any: boolean };
+type Frame = { kind: 'array'; items: unknown[]; i: number; pad: string; any: boolean } | { kind: 'object'; entries: [string, unknown][]; i: number; pad: string; any: boolean };
 
 /** Yields the JSON text of `value` in chunks of about 64 KB. */
 export function* jsonChunks(value: unknown, indent = 1): Generator<string> {
@@ -33,7 +31,10 @@ export function* jsonChunks(value: unknown, indent = 1): Generator<string> {
   };
   if (!open(value, '', '')) return;
   while (stack.length) {
-    if (buf.length >= CHUNK) { yield buf; buf = ''; }
+    if (buf.length >= CHUNK) {
+      yield buf;
+      buf = '';
+    }
     const f = stack[stack.length - 1];
     const inner = f.pad + step;
     if (f.kind === 'array') {

@@ -24,7 +24,7 @@ export interface CorrectParams {
   lr?: number;
   out: string;
   /** onnxruntime engine for training and for the mAP. */
-  engine?: "auto" | "cpu" | "webgpu" | "cuda";
+  engine?: 'auto' | 'cpu' | 'webgpu' | 'cuda';
   jsonOut?: string;
   /** Calibration images per Adam step. */
   batch?: number;
@@ -59,7 +59,25 @@ export interface CorrectParams {
 }
 
 /** What QC did (backend, steps, loss curve, per-layer γ/β...) as runQC reports it, plus the scores. */
-export interface CorrectResult extends Pick<QcOutcome, 'device' | 'engineNotes' | 'heads' | 'objective' | 'steps' | 'lr' | 'batch' | 'microBatch' | 'peakMemoryMB' | 'schedule' | 'heldOut' | 'calib' | 'lossCurve' | 'perLayer' | 'clampedChannels' | 'sourceSha256'> {
+export interface CorrectResult extends Pick<
+  QcOutcome,
+  | 'device'
+  | 'engineNotes'
+  | 'heads'
+  | 'objective'
+  | 'steps'
+  | 'lr'
+  | 'batch'
+  | 'microBatch'
+  | 'peakMemoryMB'
+  | 'schedule'
+  | 'heldOut'
+  | 'calib'
+  | 'lossCurve'
+  | 'perLayer'
+  | 'clampedChannels'
+  | 'sourceSha256'
+> {
   kind: 'correct';
   out: string;
   /** mAP@.5:.95 on the evaluation split, before and after (undefined when not evaluated). */
@@ -78,10 +96,28 @@ export interface CorrectResult extends Pick<QcOutcome, 'device' | 'engineNotes' 
 export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<CorrectResult> {
   // Checked before training too (saveModel checks again): minutes of fitting must not end in this error.
   if (resolve(p.out) === resolve(p.model)) throw new QatLensError('refusing to write over an input file; choose another output path', p.out);
-  const qc = await runQC(p.model, {
-    data: p.data, calib: p.calib, steps: p.steps, lr: p.lr, batch: p.batch, calibCount: p.calibCount,
-    engine: p.engine, microBatch: p.microBatch, epochs: p.epochs, schedule: p.schedule, holdout: p.holdout, selectEvery: p.selectEvery, imgsz: p.imgsz, anchors: p.anchors, anchorsSetting: p.anchorsSetting, loss: p.loss,
-  }, ctx);
+  const qc = await runQC(
+    p.model,
+    {
+      data: p.data,
+      calib: p.calib,
+      steps: p.steps,
+      lr: p.lr,
+      batch: p.batch,
+      calibCount: p.calibCount,
+      engine: p.engine,
+      microBatch: p.microBatch,
+      epochs: p.epochs,
+      schedule: p.schedule,
+      holdout: p.holdout,
+      selectEvery: p.selectEvery,
+      imgsz: p.imgsz,
+      anchors: p.anchors,
+      anchorsSetting: p.anchorsSetting,
+      loss: p.loss,
+    },
+    ctx,
+  );
   throwIfAborted(ctx.signal);
   await saveModel(qc.model, p.out, { signal: ctx.signal, inputs: [p.model] });
   ctx.log('info', `QC: wrote ${p.out}`);
@@ -104,16 +140,40 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
   }
   let change: MapDiff | undefined, bootstrap: BootstrapInfo | undefined;
   if (before && after) {
-    const rows: CompareEntry[] = [{ ...before, label: 'QAT', role: 'qat' }, { ...after, label: 'QC', role: 'qc' }];
+    const rows: CompareEntry[] = [
+      { ...before, label: 'QAT', role: 'qat' },
+      { ...after, label: 'QC', role: 'qc' },
+    ];
     bootstrap = attachIntervals(rows, undefined, { resamples: p.bootstrap, seed: p.seed });
     change = rows[1].vsRef;
     delete before.perImage;
     delete after.perImage;
   }
   const r: CorrectResult = {
-    kind: 'correct', out: p.out, heads: qc.heads, objective: qc.objective, device: qc.device, engineNotes: qc.engineNotes, steps: qc.steps, lr: qc.lr, batch: qc.batch, microBatch: qc.microBatch, peakMemoryMB: qc.peakMemoryMB, schedule: qc.schedule, heldOut: qc.heldOut,
-    calib: qc.calib, lossCurve: qc.lossCurve, perLayer: qc.perLayer, clampedChannels: qc.clampedChannels, sourceSha256: qc.sourceSha256,
-    mapBefore: before?.map, mapAfter: after?.map, before, after, change, bootstrap,
+    kind: 'correct',
+    out: p.out,
+    heads: qc.heads,
+    objective: qc.objective,
+    device: qc.device,
+    engineNotes: qc.engineNotes,
+    steps: qc.steps,
+    lr: qc.lr,
+    batch: qc.batch,
+    microBatch: qc.microBatch,
+    peakMemoryMB: qc.peakMemoryMB,
+    schedule: qc.schedule,
+    heldOut: qc.heldOut,
+    calib: qc.calib,
+    lossCurve: qc.lossCurve,
+    perLayer: qc.perLayer,
+    clampedChannels: qc.clampedChannels,
+    sourceSha256: qc.sourceSha256,
+    mapBefore: before?.map,
+    mapAfter: after?.map,
+    before,
+    after,
+    change,
+    bootstrap,
     timings: { ...qc.timings, evalMs: performance.now() - te },
     jsonOut: p.jsonOut,
   };

@@ -83,13 +83,32 @@ export interface MapResult {
 export async function runMap(p: MapParams, ctx: JobContext): Promise<MapResult> {
   const pair = await resolvePairedModel(p.model, p.onnx);
   if (pair.note) ctx.log('warn', pair.note);
-  const ev = await evaluateModel(pair.onnx, p.data, {
-    engine: p.engine, limit: p.limit, split: p.split, batch: p.batch, layout: p.layout, nms: p.nms, imgsz: p.imgsz,
-    heads: 'find', anchorSources: { flag: p.anchors, setting: p.anchorsSetting, data: p.data, checkpoint: pair.checkpoint },
-  }, ctx);
+  const ev = await evaluateModel(
+    pair.onnx,
+    p.data,
+    {
+      engine: p.engine,
+      limit: p.limit,
+      split: p.split,
+      batch: p.batch,
+      layout: p.layout,
+      nms: p.nms,
+      imgsz: p.imgsz,
+      heads: 'find',
+      anchorSources: { flag: p.anchors, setting: p.anchorsSetting, data: p.data, checkpoint: pair.checkpoint },
+    },
+    ctx,
+  );
   const h = ev.heads;
   const head: HeadReport = h
-    ? { ...ev.head, family: h.family, strides: h.strides, ...(h.anchorFree ? {} : { anchorSizes: h.anchors, anchorSource: h.anchorSource }), decodedBy: h.decode === 'none' ? 'qat-lens' : 'graph', summary: describeHeads(h) }
+    ? {
+        ...ev.head,
+        family: h.family,
+        strides: h.strides,
+        ...(h.anchorFree ? {} : { anchorSizes: h.anchors, anchorSource: h.anchorSource }),
+        decodedBy: h.decode === 'none' ? 'qat-lens' : 'graph',
+        summary: describeHeads(h),
+      }
     : { ...ev.head, ...(ev.headNote ? { note: ev.headNote } : {}) };
   const result: MapResult = {
     kind: 'map',

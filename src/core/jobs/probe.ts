@@ -25,7 +25,7 @@ export interface ProbeParams {
   perLayerMap?: number;
   /** Per-layer probe of the layers the oscillation analysis flags only. */
   flaggedOnly?: boolean;
-  engine?: "auto" | "cpu" | "webgpu" | "cuda";
+  engine?: 'auto' | 'cpu' | 'webgpu' | 'cuda';
   limit?: number;
   nms?: Partial<NmsOptions>;
   /** Bootstrap resamples for the intervals of the differences against δ = 0 (default 1000; 0: none) and their seed. */
@@ -48,11 +48,27 @@ export interface ProbeResult {
 }
 
 export async function runProbe(p: ProbeParams, ctx: JobContext): Promise<ProbeResult> {
-  const report = await probeModel(p.model, {
-    data: p.data, deltas: p.deltas, pt: p.pt, variant: p.variant, perLayer: p.perLayer, perLayerDelta: p.perLayerDelta,
-    perLayerImages: p.perLayerImages, perLayerOnly: p.layers, perLayerMap: p.perLayerMap, flaggedOnly: p.flaggedOnly, engine: p.engine, limit: p.limit, nms: p.nms,
-    anchors: p.anchors, anchorsSetting: p.anchorsSetting,
-  }, ctx);
+  const report = await probeModel(
+    p.model,
+    {
+      data: p.data,
+      deltas: p.deltas,
+      pt: p.pt,
+      variant: p.variant,
+      perLayer: p.perLayer,
+      perLayerDelta: p.perLayerDelta,
+      perLayerImages: p.perLayerImages,
+      perLayerOnly: p.layers,
+      perLayerMap: p.perLayerMap,
+      flaggedOnly: p.flaggedOnly,
+      engine: p.engine,
+      limit: p.limit,
+      nms: p.nms,
+      anchors: p.anchors,
+      anchorsSetting: p.anchorsSetting,
+    },
+    ctx,
+  );
   const entries = [report.baseline, ...report.soft, ...(report.latent ? [report.latent] : [])];
   const bootstrap = attachIntervals(entries, undefined, { resamples: p.bootstrap, seed: p.seed });
   const comparison = { title: 'Soft-Rounding Probe', data: p.data, prIou: '.50:.95', entries, notes: [...report.findings, ...report.notes], ...(bootstrap ? { bootstrap } : {}) };

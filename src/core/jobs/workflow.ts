@@ -82,7 +82,9 @@ export async function runWorkflow(p: WorkflowParams, ctx: JobContext): Promise<W
   mkdirSync(out, { recursive: true });
   const files = { json: join(out, 'report.json'), html: join(out, 'report.html'), corrected: p.corrected ?? join(out, `${basename(p.qat, extname(p.qat))}_qc.onnx`) };
   const title = p.title ?? `QAT Lens: ${basename(p.qat)}`;
-  const steps = p.steps ?? DEFAULTS.steps, batch = p.batch ?? DEFAULTS.batch, deltas = p.deltas ?? DEFAULTS.deltas;
+  const steps = p.steps ?? DEFAULTS.steps,
+    batch = p.batch ?? DEFAULTS.batch,
+    deltas = p.deltas ?? DEFAULTS.deltas;
   // The evaluation split (val) is never used for fitting or choosing: QC fits on calib.
   const data = p.largeShapes ? await shapesDataset({ dir: p.largeShapes.dir }, subContext(ctx, 'data', 0, 0)) : p.data;
   const scorer = makeScorer(); // one data set, images decoded once for every model
@@ -95,7 +97,12 @@ export async function runWorkflow(p: WorkflowParams, ctx: JobContext): Promise<W
   throwIfAborted(ctx.signal);
 
   // 2. Soft-rounding probe (same integers as the QAT model), per layer on a few images.
-  const probe = await probeModel(probeModelFile, { data, deltas, pt: probePt, perLayer: p.perLayer !== false, perLayerImages: 2, flagged, engine: p.engine, limit: p.limit }, subContext(ctx, 'probe', 0.05, 0.35), scorer);
+  const probe = await probeModel(
+    probeModelFile,
+    { data, deltas, pt: probePt, perLayer: p.perLayer !== false, perLayerImages: 2, flagged, engine: p.engine, limit: p.limit },
+    subContext(ctx, 'probe', 0.05, 0.35),
+    scorer,
+  );
   for (const f of probe.findings) ctx.log('info', f);
 
   // 3. QC on the calibration split. evaluate: false: the comparison scores QAT and QC on the same decoded images.
@@ -105,13 +112,24 @@ export async function runWorkflow(p: WorkflowParams, ctx: JobContext): Promise<W
   try {
     throwIfAborted(ctx.signal);
     // 4. Side by side: float, QAT as deployed, the probe's variants (already scored), QC.
-    const comparison = await compareModels({
-      data, qat: p.qat, float: p.float, bootstrap: p.bootstrap, seed: p.seed, corrected: files.corrected, engine: p.engine, limit: p.limit,
-      title: `${title}: float / QAT / soft-round / QC`,
-      outputs: [{ label: 'corrected model', file: files.corrected }],
-      notes: [`QC: ${steps} Adam steps × ${batch} labelled calibration images (calib split), evaluated on the val split`, ...probe.notes],
-      variants: { entries: [{ ...probe.baseline, label: 'QAT hard δ=0 (float weights)' }, ...probe.soft, ...(probe.latent ? [probe.latent] : [])], latentFrom: probe.latentFrom },
-    }, subContext(ctx, 'mAP', 0.8, 0.2), scorer);
+    const comparison = await compareModels(
+      {
+        data,
+        qat: p.qat,
+        float: p.float,
+        bootstrap: p.bootstrap,
+        seed: p.seed,
+        corrected: files.corrected,
+        engine: p.engine,
+        limit: p.limit,
+        title: `${title}: float / QAT / soft-round / QC`,
+        outputs: [{ label: 'corrected model', file: files.corrected }],
+        notes: [`QC: ${steps} Adam steps × ${batch} labelled calibration images (calib split), evaluated on the val split`, ...probe.notes],
+        variants: { entries: [{ ...probe.baseline, label: 'QAT hard δ=0 (float weights)' }, ...probe.soft, ...(probe.latent ? [probe.latent] : [])], latentFrom: probe.latentFrom },
+      },
+      subContext(ctx, 'mAP', 0.8, 0.2),
+      scorer,
+    );
     // The probe's rows were copied into the comparison; their per-image matches served the intervals.
     for (const e of [probe.baseline, ...probe.soft, ...(probe.latent ? [probe.latent] : [])]) delete e.perImage;
     const g = comparison.gapRecovered;

@@ -51,7 +51,13 @@ export function constantNodeValue(node: Node): onnx.ITensorProto | undefined {
   const i = attr(node, 'value_int');
   if (i) return makeTensor(out, [], [BigInt(toNumber(i.i))], DataType.INT64);
   const is = attr(node, 'value_ints');
-  if (is) return makeTensor(out, [is.ints?.length ?? 0], (is.ints ?? []).map((v) => BigInt(toNumber(v))), DataType.INT64);
+  if (is)
+    return makeTensor(
+      out,
+      [is.ints?.length ?? 0],
+      (is.ints ?? []).map((v) => BigInt(toNumber(v))),
+      DataType.INT64,
+    );
   return undefined;
 }
 
@@ -122,7 +128,10 @@ export class GraphIndex {
   /** Consumers of a tensor with the input slot(s) where they read it. */
   uses(tensor: string): { node: Node; slot: number }[] {
     const out: { node: Node; slot: number }[] = [];
-    for (const n of this.consumers.get(tensor) ?? []) (n.input ?? []).forEach((x, slot) => { if (x === tensor) out.push({ node: n, slot }); });
+    for (const n of this.consumers.get(tensor) ?? [])
+      (n.input ?? []).forEach((x, slot) => {
+        if (x === tensor) out.push({ node: n, slot });
+      });
     return out;
   }
 }

@@ -11,9 +11,29 @@ export { onnx };
 
 /** TensorProto.DataType values, including those newer than onnx-proto's enum (opset 21 int4/uint4). */
 export const DataType = {
-  UNDEFINED: 0, FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9,
-  FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13, COMPLEX64: 14, COMPLEX128: 15, BFLOAT16: 16,
-  FLOAT8E4M3FN: 17, FLOAT8E4M3FNUZ: 18, FLOAT8E5M2: 19, FLOAT8E5M2FNUZ: 20, UINT4: 21, INT4: 22,
+  UNDEFINED: 0,
+  FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  UINT16: 4,
+  INT16: 5,
+  INT32: 6,
+  INT64: 7,
+  STRING: 8,
+  BOOL: 9,
+  FLOAT16: 10,
+  DOUBLE: 11,
+  UINT32: 12,
+  UINT64: 13,
+  COMPLEX64: 14,
+  COMPLEX128: 15,
+  BFLOAT16: 16,
+  FLOAT8E4M3FN: 17,
+  FLOAT8E4M3FNUZ: 18,
+  FLOAT8E5M2: 19,
+  FLOAT8E5M2FNUZ: 20,
+  UINT4: 21,
+  INT4: 22,
 } as const;
 
 /**
@@ -21,15 +41,39 @@ export const DataType = {
  * uint64 are left out: their ends are not exact in a JS number). Read it through qdq.ts's intRange.
  */
 export const INT_RANGES: Readonly<Record<number, readonly [number, number]>> = {
-  [DataType.UINT4]: [0, 15], [DataType.INT4]: [-8, 7], [DataType.UINT8]: [0, 255], [DataType.INT8]: [-128, 127],
-  [DataType.UINT16]: [0, 65535], [DataType.INT16]: [-32768, 32767],
-  [DataType.UINT32]: [0, 4294967295], [DataType.INT32]: [-2147483648, 2147483647],
+  [DataType.UINT4]: [0, 15],
+  [DataType.INT4]: [-8, 7],
+  [DataType.UINT8]: [0, 255],
+  [DataType.INT8]: [-128, 127],
+  [DataType.UINT16]: [0, 65535],
+  [DataType.INT16]: [-32768, 32767],
+  [DataType.UINT32]: [0, 4294967295],
+  [DataType.INT32]: [-2147483648, 2147483647],
 };
 
 const DTYPE_NAMES: Record<number, string> = {
-  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool',
-  10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 14: 'complex64', 15: 'complex128', 16: 'bfloat16',
-  17: 'float8e4m3fn', 18: 'float8e4m3fnuz', 19: 'float8e5m2', 20: 'float8e5m2fnuz', 21: 'uint4', 22: 'int4',
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  4: 'uint16',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  8: 'string',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+  12: 'uint32',
+  13: 'uint64',
+  14: 'complex64',
+  15: 'complex128',
+  16: 'bfloat16',
+  17: 'float8e4m3fn',
+  18: 'float8e4m3fnuz',
+  19: 'float8e5m2',
+  20: 'float8e5m2fnuz',
+  21: 'uint4',
+  22: 'int4',
 };
 
 /** Name of an ONNX data type as used in WeightTensor.storedDtype ("float32", "int4", ...). */
@@ -182,12 +226,28 @@ function elementCount(t: onnx.ITensorProto): number {
 function byteLengthOf(t: onnx.ITensorProto, file: string): number {
   const n = elementCount(t);
   switch (t.dataType) {
-    case 1: case 6: case 12: return 4 * n;
-    case 7: case 11: case 13: return 8 * n;
-    case 10: case 16: case 4: case 5: return 2 * n;
-    case 2: case 3: case 9: return n;
-    case 21: case 22: return Math.ceil(n / 2);
-    default: throw new FormatError(`tensor '${t.name}' has unsupported data type ${dtypeName(t.dataType ?? 0)}`, file);
+    case 1:
+    case 6:
+    case 12:
+      return 4 * n;
+    case 7:
+    case 11:
+    case 13:
+      return 8 * n;
+    case 10:
+    case 16:
+    case 4:
+    case 5:
+      return 2 * n;
+    case 2:
+    case 3:
+    case 9:
+      return n;
+    case 21:
+    case 22:
+      return Math.ceil(n / 2);
+    default:
+      throw new FormatError(`tensor '${t.name}' has unsupported data type ${dtypeName(t.dataType ?? 0)}`, file);
   }
 }
 
@@ -278,18 +338,31 @@ export function tensorToArray(t: onnx.ITensorProto, file = '<onnx>'): TensorArra
   try {
     if (raw) {
       switch (dt) {
-        case 1: return view(raw, Float32Array, n);
-        case 11: return view(raw, Float64Array, n);
-        case 3: return view(raw, Int8Array, n);
-        case 2: case 9: return view(raw, Uint8Array, n);
-        case 5: return view(raw, Int16Array, n);
-        case 4: return view(raw, Uint16Array, n);
-        case 6: return view(raw, Int32Array, n);
-        case 12: return view(raw, Uint32Array, n);
-        case 7: return view(raw, BigInt64Array, n);
-        case 10: return halvesToFloat32(view(raw, Uint16Array, n), n);
-        case 16: return bf16ToFloat32(view(raw, Uint16Array, n), n);
-        case 21: case 22:
+        case 1:
+          return view(raw, Float32Array, n);
+        case 11:
+          return view(raw, Float64Array, n);
+        case 3:
+          return view(raw, Int8Array, n);
+        case 2:
+        case 9:
+          return view(raw, Uint8Array, n);
+        case 5:
+          return view(raw, Int16Array, n);
+        case 4:
+          return view(raw, Uint16Array, n);
+        case 6:
+          return view(raw, Int32Array, n);
+        case 12:
+          return view(raw, Uint32Array, n);
+        case 7:
+          return view(raw, BigInt64Array, n);
+        case 10:
+          return halvesToFloat32(view(raw, Uint16Array, n), n);
+        case 16:
+          return bf16ToFloat32(view(raw, Uint16Array, n), n);
+        case 21:
+        case 22:
           if (raw.byteLength < Math.ceil(n / 2)) throw new Error(`raw_data holds ${raw.byteLength} bytes, ${Math.ceil(n / 2)} needed`);
           return unpackNibbles(raw, n, dt === 22);
       }
@@ -299,19 +372,33 @@ export function tensorToArray(t: onnx.ITensorProto, file = '<onnx>'): TensorArra
         return arr!;
       };
       switch (dt) {
-        case 1: return Float32Array.from(need(t.floatData, n, 'float_data') as number[]).subarray(0, n);
-        case 11: return Float64Array.from(need(t.doubleData, n, 'double_data') as number[]).subarray(0, n);
-        case 3: return Int8Array.from(need(t.int32Data, n, 'int32_data') as number[]).subarray(0, n);
-        case 2: case 9: return Uint8Array.from(need(t.int32Data, n, 'int32_data') as number[]).subarray(0, n);
-        case 5: return Int16Array.from(need(t.int32Data, n, 'int32_data') as number[]).subarray(0, n);
-        case 4: return Uint16Array.from(need(t.int32Data, n, 'int32_data') as number[]).subarray(0, n);
-        case 6: return Int32Array.from(need(t.int32Data, n, 'int32_data') as number[]).subarray(0, n);
-        case 12: return Uint32Array.from((need(t.uint64Data, n, 'uint64_data') as unknown[]).map(toNumber)).subarray(0, n);
-        case 7: return BigInt64Array.from((need(t.int64Data, n, 'int64_data') as unknown[]).map((v) => BigInt(toNumber(v)))).subarray(0, n);
-        case 10: return halvesToFloat32(need(t.int32Data, n, 'int32_data') as number[], n);
-        case 16: return bf16ToFloat32(need(t.int32Data, n, 'int32_data') as number[], n);
+        case 1:
+          return Float32Array.from(need(t.floatData, n, 'float_data') as number[]).subarray(0, n);
+        case 11:
+          return Float64Array.from(need(t.doubleData, n, 'double_data') as number[]).subarray(0, n);
+        case 3:
+          return Int8Array.from(need(t.int32Data, n, 'int32_data') as number[]).subarray(0, n);
+        case 2:
+        case 9:
+          return Uint8Array.from(need(t.int32Data, n, 'int32_data') as number[]).subarray(0, n);
+        case 5:
+          return Int16Array.from(need(t.int32Data, n, 'int32_data') as number[]).subarray(0, n);
+        case 4:
+          return Uint16Array.from(need(t.int32Data, n, 'int32_data') as number[]).subarray(0, n);
+        case 6:
+          return Int32Array.from(need(t.int32Data, n, 'int32_data') as number[]).subarray(0, n);
+        case 12:
+          return Uint32Array.from((need(t.uint64Data, n, 'uint64_data') as unknown[]).map(toNumber)).subarray(0, n);
+        case 7:
+          return BigInt64Array.from((need(t.int64Data, n, 'int64_data') as unknown[]).map((v) => BigInt(toNumber(v)))).subarray(0, n);
+        case 10:
+          return halvesToFloat32(need(t.int32Data, n, 'int32_data') as number[], n);
+        case 16:
+          return bf16ToFloat32(need(t.int32Data, n, 'int32_data') as number[], n);
         // int4/uint4 in int32_data: one packed byte (two nibbles) per int32, as onnx.helper writes them.
-        case 21: case 22: return unpackNibbles(need(t.int32Data, Math.ceil(n / 2), 'int32_data') as number[], n, dt === 22);
+        case 21:
+        case 22:
+          return unpackNibbles(need(t.int32Data, Math.ceil(n / 2), 'int32_data') as number[], n, dt === 22);
       }
     }
   } catch (err) {
@@ -336,24 +423,42 @@ export function makeTensor(name: string, dims: number[], data: ArrayLike<number>
   if (data.length !== n) throw new QatLensError(`makeTensor '${name}': ${data.length} values for shape [${dims.join(', ')}]`);
   let bytes: Uint8Array;
   const num = (i: number) => Number(data[i]);
-  const typed = <T extends ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }>(arr: T) =>
-    new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
+  const typed = <T extends ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }>(arr: T) => new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
   switch (dataType) {
-    case 1: bytes = typed(Float32Array.from({ length: n }, (_, i) => num(i))); break;
-    case 11: bytes = typed(Float64Array.from({ length: n }, (_, i) => num(i))); break;
-    case 3: bytes = typed(Int8Array.from({ length: n }, (_, i) => num(i))); break;
-    case 2: case 9: bytes = typed(Uint8Array.from({ length: n }, (_, i) => num(i))); break;
-    case 5: bytes = typed(Int16Array.from({ length: n }, (_, i) => num(i))); break;
-    case 4: bytes = typed(Uint16Array.from({ length: n }, (_, i) => num(i))); break;
-    case 6: bytes = typed(Int32Array.from({ length: n }, (_, i) => num(i))); break;
-    case 12: bytes = typed(Uint32Array.from({ length: n }, (_, i) => num(i))); break;
+    case 1:
+      bytes = typed(Float32Array.from({ length: n }, (_, i) => num(i)));
+      break;
+    case 11:
+      bytes = typed(Float64Array.from({ length: n }, (_, i) => num(i)));
+      break;
+    case 3:
+      bytes = typed(Int8Array.from({ length: n }, (_, i) => num(i)));
+      break;
+    case 2:
+    case 9:
+      bytes = typed(Uint8Array.from({ length: n }, (_, i) => num(i)));
+      break;
+    case 5:
+      bytes = typed(Int16Array.from({ length: n }, (_, i) => num(i)));
+      break;
+    case 4:
+      bytes = typed(Uint16Array.from({ length: n }, (_, i) => num(i)));
+      break;
+    case 6:
+      bytes = typed(Int32Array.from({ length: n }, (_, i) => num(i)));
+      break;
+    case 12:
+      bytes = typed(Uint32Array.from({ length: n }, (_, i) => num(i)));
+      break;
     case 7: {
       const a = new BigInt64Array(n);
       for (let i = 0; i < n; i++) a[i] = typeof data[i] === 'bigint' ? (data[i] as bigint) : BigInt(Math.trunc(num(i)));
       bytes = new Uint8Array(a.buffer);
       break;
     }
-    case 10: bytes = typed(Uint16Array.from({ length: n }, (_, i) => floatToHalf(num(i)))); break;
+    case 10:
+      bytes = typed(Uint16Array.from({ length: n }, (_, i) => floatToHalf(num(i))));
+      break;
     case 16: {
       // bfloat16: round-to-nearest-even on the upper 16 bits of the float32.
       const out = new Uint16Array(n);
@@ -365,7 +470,8 @@ export function makeTensor(name: string, dims: number[], data: ArrayLike<number>
       bytes = typed(out);
       break;
     }
-    case 21: case 22: {
+    case 21:
+    case 22: {
       const [lo, hi] = INT_RANGES[dataType];
       bytes = new Uint8Array(Math.ceil(n / 2));
       for (let i = 0; i < n; i++) {
@@ -375,7 +481,8 @@ export function makeTensor(name: string, dims: number[], data: ArrayLike<number>
       }
       break;
     }
-    default: throw new QatLensError(`makeTensor '${name}': unsupported data type ${dtypeName(dataType)}`);
+    default:
+      throw new QatLensError(`makeTensor '${name}': unsupported data type ${dtypeName(dataType)}`);
   }
   return onnx.TensorProto.create({ name, dims, dataType, rawData: bytes });
 }

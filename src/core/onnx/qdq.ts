@@ -57,14 +57,19 @@ export function quantizeOutputType(g: GraphIndex, q: Node): number {
 /** A Clip bound (or scale, zero point) that is computed in the graph, where a constant is needed. */
 export class NotConstantError extends Error {
   /** `where`: the node as a message names it, e.g. "Clip 'Clip#12'". */
-  constructor(where: string, what: string, readonly tensor: string) {
+  constructor(
+    where: string,
+    what: string,
+    readonly tensor: string,
+  ) {
     super(`${where}: ${what} '${tensor}' is computed in the graph, not stored`);
   }
 }
 
 /** Constant bounds of a Clip (opset 11+ inputs, or opset 6 attributes); absent bounds are ±Infinity. */
 export function clipBounds(g: GraphIndex, clip: Node, file?: string): [number, number] {
-  let lo = attrFloat(clip, 'min', -Infinity), hi = attrFloat(clip, 'max', Infinity);
+  let lo = attrFloat(clip, 'min', -Infinity),
+    hi = attrFloat(clip, 'max', Infinity);
   const [, loName, hiName] = clip.input ?? [];
   if (loName) {
     const t = g.constant(loName);

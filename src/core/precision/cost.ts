@@ -29,7 +29,11 @@ export async function outputSizes(model: onnx.IModelProto, layers: PrecisionLaye
   try {
     const res = await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', new Float32Array(3 * h * w), [1, 3, h, w]) }, [...new Set(outOf.values())]);
     const sizes = new Map<string, number>();
-    for (const [k, o] of outOf) sizes.set(k, res[o].dims.reduce((a, b) => a * b, 1));
+    for (const [k, o] of outOf)
+      sizes.set(
+        k,
+        res[o].dims.reduce((a, b) => a * b, 1),
+      );
     return sizes;
   } finally {
     await s.release();

@@ -19,10 +19,15 @@ export interface FirstPassScore {
 }
 
 const mse = (a: Float32Array[], b: Float32Array[]): number => {
-  let s = 0, n = 0;
+  let s = 0,
+    n = 0;
   a.forEach((y, j) => {
     const r = b[j];
-    for (let i = 0; i < y.length; i++) { const d = y[i] - r[i]; s += d * d; n++; }
+    for (let i = 0; i < y.length; i++) {
+      const d = y[i] - r[i];
+      s += d * d;
+      n++;
+    }
   });
   return s / n;
 };
@@ -58,10 +63,18 @@ export function spearman(x: number[], y: number[]): number {
     }
     return r;
   };
-  const rx = rank(x), ry = rank(y);
+  const rx = rank(x),
+    ry = rank(y);
   const mean = (a: number[]) => a.reduce((p, q) => p + q, 0) / a.length;
-  const mx = mean(rx), my = mean(ry);
-  let sxy = 0, sxx = 0, syy = 0;
-  for (let i = 0; i < x.length; i++) { sxy += (rx[i] - mx) * (ry[i] - my); sxx += (rx[i] - mx) ** 2; syy += (ry[i] - my) ** 2; }
+  const mx = mean(rx),
+    my = mean(ry);
+  let sxy = 0,
+    sxx = 0,
+    syy = 0;
+  for (let i = 0; i < x.length; i++) {
+    sxy += (rx[i] - mx) * (ry[i] - my);
+    sxx += (rx[i] - mx) ** 2;
+    syy += (ry[i] - my) ** 2;
+  }
   return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : 0;
 }

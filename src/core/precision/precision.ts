@@ -47,7 +47,14 @@ export async function precisionPlan(model: string, o: PrecisionOptions, ctx: Job
   if (o.layers) {
     const want = new Set(o.layers);
     const unknown = o.layers.filter((n) => !src.layers.some((l) => l.name === n || l.key === n || l.node === n));
-    if (unknown.length) throw new QatLensError(`no quantized layer named ${unknown.join(', ')} (layers: ${src.layers.slice(0, 6).map((l) => l.name).join(', ')}, ...)`, model);
+    if (unknown.length)
+      throw new QatLensError(
+        `no quantized layer named ${unknown.join(', ')} (layers: ${src.layers
+          .slice(0, 6)
+          .map((l) => l.name)
+          .join(', ')}, ...)`,
+        model,
+      );
     const high = src.layers.filter((l) => !cands.includes(l) && (want.has(l.name) || want.has(l.key) || want.has(l.node)));
     if (high.length) throw new QatLensError(`${high.map((l) => l.name).join(', ')} already at ${bits} bits or more`, model);
     cands = cands.filter((l) => want.has(l.name) || want.has(l.key) || want.has(l.node));
@@ -83,10 +90,23 @@ export async function precisionPlan(model: string, o: PrecisionOptions, ctx: Job
     const toBytes = actOnly ? bytes : weightBytes(l.weights, bits, r.scale.length);
     const aBits = l.act?.bits ?? 32;
     return {
-      name: l.name, key: l.key, op: l.op, shape: l.shape, weights: l.weights, bits: l.bits, toBits,
-      actBits: l.act?.bits, actToBits: actTo, bytes, toBytes, bytesAdded: toBytes - bytes,
-      macs, bops: macs * l.bits * aBits, toBops: macs * toBits * (actTo ?? aBits),
-      weightSse: sse, toWeightSse: actOnly ? sse : r.sse.reduce((a, b) => a + b, 0),
+      name: l.name,
+      key: l.key,
+      op: l.op,
+      shape: l.shape,
+      weights: l.weights,
+      bits: l.bits,
+      toBits,
+      actBits: l.act?.bits,
+      actToBits: actTo,
+      bytes,
+      toBytes,
+      bytesAdded: toBytes - bytes,
+      macs,
+      bops: macs * l.bits * aBits,
+      toBops: macs * toBits * (actTo ?? aBits),
+      weightSse: sse,
+      toWeightSse: actOnly ? sse : r.sse.reduce((a, b) => a + b, 0),
     };
   });
   const byKey = new Map(rows.map((r) => [r.key, r]));
@@ -101,13 +121,23 @@ export async function precisionPlan(model: string, o: PrecisionOptions, ctx: Job
     firstPassMethod = 'none: the layers given (--layers) are scored in full';
   } else if (nScore < rows.length || o.float) {
     const inputs = await probeInputs(o.data, src.probe.model, fpImages);
-    const fp = await firstPass(src, rows.map((r) => r.key), inputs, wo, subContext(ctx, 'first pass', 0.09, 0.11), o.float ? readFileSync(o.float) : undefined);
+    const fp = await firstPass(
+      src,
+      rows.map((r) => r.key),
+      inputs,
+      wo,
+      subContext(ctx, 'first pass', 0.09, 0.11),
+      o.float ? readFileSync(o.float) : undefined,
+    );
     for (const f of fp) Object.assign(byKey.get(f.key)!, { change: f.change, towardFloat: f.towardFloat });
     const rank = (r: PrecisionRow) => (o.float ? r.towardFloat! : r.change!);
     firstPassMethod = o.float
       ? `output-error proxy: the share of the QAT model's raw-output error against the float model (mean squared, first output, ${inputs.length} images) that re-quantizing the layer alone removes; highest first`
       : `output-change proxy: how much the raw outputs move (mean squared change over the mean square, first output, ${inputs.length} images) when the layer alone is re-quantized; largest first`;
-    toScore = [...rows].sort((a, b) => rank(b) - rank(a)).slice(0, nScore).map((r) => r.key);
+    toScore = [...rows]
+      .sort((a, b) => rank(b) - rank(a))
+      .slice(0, nScore)
+      .map((r) => r.key);
   }
   const setScores = new Map<string, PrecisionScore>();
   for (const [i, key] of toScore.entries()) {
@@ -145,12 +175,19 @@ export async function precisionPlan(model: string, o: PrecisionOptions, ctx: Job
   const planNames = outcome.keys.map((k) => byKey.get(k)!.name);
   const planBytes = outcome.keys.length ? buildWhatIf(src, outcome.keys, wo, `precision plan: ${planNames.join(', ')} with ${what}`).bytes : undefined;
   const modelBytes = src.layers.reduce((a, l) => a + weightBytes(l.weights, l.bits, l.src.quant.scale.length), 0);
-  const gap = float ? float.map - baseline.map : 0, gap50 = float ? float.map50 - baseline.map50 : 0;
+  const gap = float ? float.map - baseline.map : 0,
+    gap50 = float ? float.map50 - baseline.map50 : 0;
   const plan: PrecisionReport['plan'] = {
-    mode: o.layers ? 'given' : mode.kind, targetMap, budget: o.budget,
-    layers: planNames, keys: outcome.keys, bytesAdded: outcome.bytesAdded, bytesShare: outcome.bytesAdded / modelBytes,
+    mode: o.layers ? 'given' : mode.kind,
+    targetMap,
+    budget: o.budget,
+    layers: planNames,
+    keys: outcome.keys,
+    bytesAdded: outcome.bytesAdded,
+    bytesShare: outcome.bytesAdded / modelBytes,
     macs: outcome.keys.reduce((a, k) => a + byKey.get(k)!.macs, 0),
-    map: outcome.map, map50: outcome.map50,
+    map: outcome.map,
+    map50: outcome.map50,
     gapShare: float && gap !== 0 ? (outcome.map - baseline.map) / gap : undefined,
     gapShare50: float && gap50 !== 0 ? (outcome.map50 - baseline.map50) / gap50 : undefined,
     reached: outcome.reached,
@@ -159,36 +196,77 @@ export async function precisionPlan(model: string, o: PrecisionOptions, ctx: Job
 
   // Findings and the first pass's quality.
   const scoredRows = rows.filter((r) => r.gain !== undefined);
-  const sp = scoredRows.length >= 5 && scoredRows.every((r) => r.change !== undefined) ? spearman(scoredRows.map((r) => r.change!), scoredRows.map((r) => r.gain!)) : undefined;
-  const spF = scoredRows.length >= 5 && scoredRows.every((r) => r.towardFloat !== undefined) ? spearman(scoredRows.map((r) => r.towardFloat!), scoredRows.map((r) => r.gain!)) : undefined;
+  const sp =
+    scoredRows.length >= 5 && scoredRows.every((r) => r.change !== undefined)
+      ? spearman(
+          scoredRows.map((r) => r.change!),
+          scoredRows.map((r) => r.gain!),
+        )
+      : undefined;
+  const spF =
+    scoredRows.length >= 5 && scoredRows.every((r) => r.towardFloat !== undefined)
+      ? spearman(
+          scoredRows.map((r) => r.towardFloat!),
+          scoredRows.map((r) => r.gain!),
+        )
+      : undefined;
   const findings: string[] = [];
   const up = scoredRows.filter((r) => r.gain! > 0).length;
-  findings.push(`${scoredRows.length} of ${rows.length} candidate layers scored in full with ${what}: ${up} raised mAP@.5:.95, ${scoredRows.length - up} did not (best ${scoredRows.length ? pts(Math.max(...scoredRows.map((r) => r.gain!))) : '—'}, worst ${scoredRows.length ? pts(Math.min(...scoredRows.map((r) => r.gain!))) : '—'} points)`);
+  findings.push(
+    `${scoredRows.length} of ${rows.length} candidate layers scored in full with ${what}: ${up} raised mAP@.5:.95, ${scoredRows.length - up} did not (best ${scoredRows.length ? pts(Math.max(...scoredRows.map((r) => r.gain!))) : '—'}, worst ${scoredRows.length ? pts(Math.min(...scoredRows.map((r) => r.gain!))) : '—'} points)`,
+  );
   if (outcome.keys.length) {
     const gapText = plan.gapShare !== undefined ? `, ${(plan.gapShare * 100).toFixed(1)}% of the float → QAT gap` : '';
-    findings.push(`plan (${o.layers ? 'the layers given, scored together' : mode.kind === 'target' ? `smallest set reaching mAP@.5:.95 ${(targetMap! * 100).toFixed(2)}${outcome.reached ? '' : ' — NOT reached'}` : mode.kind === 'budget' ? `best set within ${o.budget} extra bytes` : 'every layer that raised the re-scored mAP'}): ${outcome.keys.length} layers, +${outcome.bytesAdded} bytes (${(plan.bytesShare * 100).toFixed(1)}% of the quantized weights), mAP@.5:.95 ${(baseline.map * 100).toFixed(2)} → ${(outcome.map * 100).toFixed(2)} (${pts(outcome.map - baseline.map)} points${gapText}), mAP@.5 ${pts(outcome.map50 - baseline.map50)}`);
+    findings.push(
+      `plan (${o.layers ? 'the layers given, scored together' : mode.kind === 'target' ? `smallest set reaching mAP@.5:.95 ${(targetMap! * 100).toFixed(2)}${outcome.reached ? '' : ' — NOT reached'}` : mode.kind === 'budget' ? `best set within ${o.budget} extra bytes` : 'every layer that raised the re-scored mAP'}): ${outcome.keys.length} layers, +${outcome.bytesAdded} bytes (${(plan.bytesShare * 100).toFixed(1)}% of the quantized weights), mAP@.5:.95 ${(baseline.map * 100).toFixed(2)} → ${(outcome.map * 100).toFixed(2)} (${pts(outcome.map - baseline.map)} points${gapText}), mAP@.5 ${pts(outcome.map50 - baseline.map50)}`,
+    );
     const sum = outcome.keys.reduce((a, k) => a + byKey.get(k)!.gain!, 0);
     findings.push(`the single-layer gains of the plan's layers sum to ${pts(sum)} points; the set re-scored as a whole gives ${pts(outcome.map - baseline.map)}`);
   } else {
     findings.push(`no candidate layer raised mAP@.5:.95 with ${what} on its own (or together): the plan is empty and no what-if model is written`);
   }
-  if (sp !== undefined) findings.push(`first pass vs the scored gains: Spearman ${sp.toFixed(2)} for the output change${spF !== undefined ? `, ${spF.toFixed(2)} for the output error against float` : ''} (${scoredRows.length} layers)`);
+  if (sp !== undefined)
+    findings.push(
+      `first pass vs the scored gains: Spearman ${sp.toFixed(2)} for the output change${spF !== undefined ? `, ${spF.toFixed(2)} for the output error against float` : ''} (${scoredRows.length} layers)`,
+    );
 
-  if (skipped.length) notes.push(`${skipped.length} quantized layers are already at ${bits} bits or more${actOnly ? ' on their input (or have no input activation quantizer)' : ''} and are not candidates: ${skipped.join(', ')}`);
+  if (skipped.length)
+    notes.push(
+      `${skipped.length} quantized layers are already at ${bits} bits or more${actOnly ? ' on their input (or have no input activation quantizer)' : ''} and are not candidates: ${skipped.join(', ')}`,
+    );
   if (!actOnly) notes.push(`weights re-quantized ${SCALE_SEARCH}; stored as int8 behind a per-channel DequantizeLinear`);
-  if (wo.activations) notes.push(`input activations refined to ${bits} bits on the same clipping range: s' = s/2^k, z' = z·2^k, range [qmin·2^k, (qmax+1)·2^k − 1], k = ${bits} − current bits (every current level stays a level)`);
+  if (wo.activations)
+    notes.push(
+      `input activations refined to ${bits} bits on the same clipping range: s' = s/2^k, z' = z·2^k, range [qmin·2^k, (qmax+1)·2^k − 1], k = ${bits} − current bits (every current level stays a level)`,
+    );
   notes.push(`bytes: integers packed at their width plus float32 scales; MACs per image at the model's input size; bit-operations = MACs × weight bits × activation bits`);
   const limits = [
-    'This is a what-if without retraining: the layer\'s latent weights are re-quantized as they are, while QAT adapted the rest of the network to the low-bit layer. Retraining (or fine-tuning) with the plan\'s layers at the higher width can do better than these numbers, and the ranking may change.',
+    "This is a what-if without retraining: the layer's latent weights are re-quantized as they are, while QAT adapted the rest of the network to the low-bit layer. Retraining (or fine-tuning) with the plan's layers at the higher width can do better than these numbers, and the ranking may change.",
     `Single-layer gains on ${baseline.images ?? 'the'} evaluation images below about half a point are within noise; the plan is re-scored as a whole because at low bit-widths the gains do not add up.`,
     'The plan is chosen and scored on the same evaluation split: on a small split it fits that split; confirm it on held-out data.',
   ];
   ctx.progress({ message: 'done', fraction: 1 });
   const report: PrecisionReport = {
-    model, data: o.data, latentFrom: src.probe.latentFrom, naming: src.naming, bits, activations: wo.activations, activationsOnly: actOnly,
-    baseline, float, layers: rows, skipped,
+    model,
+    data: o.data,
+    latentFrom: src.probe.latentFrom,
+    naming: src.naming,
+    bits,
+    activations: wo.activations,
+    activationsOnly: actOnly,
+    baseline,
+    float,
+    layers: rows,
+    skipped,
     firstPass: { method: firstPassMethod, images: nScore < rows.length || o.float ? fpImages : 0, ranked: rows.length, scored: scoredRows.length, spearman: sp, spearmanFloat: spF },
-    plan, modelBytes, scaleSearch: SCALE_SEARCH, findings, limits, notes, seconds: (Date.now() - t0) / 1000, scored,
+    plan,
+    modelBytes,
+    scaleSearch: SCALE_SEARCH,
+    findings,
+    limits,
+    notes,
+    seconds: (Date.now() - t0) / 1000,
+    scored,
   };
   return { report, planBytes, source: src };
 }

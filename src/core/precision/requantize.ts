@@ -63,7 +63,9 @@ export function requantizePerChannel(latent: ArrayLike<number>, shape: number[],
       ratio[c] = 1;
       continue; // integers stay 0, error 0
     }
-    let best = Infinity, bestS = 0, bestR = 1;
+    let best = Infinity,
+      bestS = 0,
+      bestR = 1;
     for (const r of ratios) {
       const s = Math.fround((r * m) / qmax);
       let e = 0;

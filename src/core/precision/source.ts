@@ -56,7 +56,11 @@ export async function loadPrecisionSource(file: string, latent?: string, variant
     probe = await loadProbeSource(file, { pt: latent, variant });
   } catch (err) {
     if (err instanceof QatLensError && err.code === 'ENOLATENT' && !latent) {
-      throw new QatLensError('stores its quantized weights as integers only, so there are no latent weights to re-quantize at a higher bit-width: pass --latent CHECKPOINT.pt (the PyTorch checkpoint this ONNX was exported from), or use an ONNX export whose weights are float -> QuantizeLinear -> Clip -> DequantizeLinear', file, 'ENOLATENT');
+      throw new QatLensError(
+        'stores its quantized weights as integers only, so there are no latent weights to re-quantize at a higher bit-width: pass --latent CHECKPOINT.pt (the PyTorch checkpoint this ONNX was exported from), or use an ONNX export whose weights are float -> QuantizeLinear -> Clip -> DequantizeLinear',
+        file,
+        'ENOLATENT',
+      );
     }
     throw err;
   }
@@ -98,7 +102,8 @@ function actQuantOf(node: onnx.INodeProto, producer: Map<string, onnx.INodeProto
   let bounds: [number, number] | undefined;
   if (p?.opType === 'Clip') {
     clip = p;
-    const lo = consts.get(p.input?.[1] ?? ''), hi = consts.get(p.input?.[2] ?? '');
+    const lo = consts.get(p.input?.[1] ?? ''),
+      hi = consts.get(p.input?.[2] ?? '');
     if (!lo || !hi) return undefined;
     bounds = [tensorToFloat64(lo, file)[0], tensorToFloat64(hi, file)[0]];
     p = producer.get(p.input?.[0] ?? '');

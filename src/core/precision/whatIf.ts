@@ -36,7 +36,8 @@ export function refineActivation(a: ActQuant, bits: number): { scale: Float32Arr
   const k = bits - a.bits;
   if (k <= 0) return undefined;
   const f = 2 ** k;
-  const qmin = a.qmin * f, qmax = (a.qmax + 1) * f - 1;
+  const qmin = a.qmin * f,
+    qmax = (a.qmax + 1) * f - 1;
   const dtype = qmin >= 0 ? DataType.UINT8 : DataType.INT8;
   const [lo, hi] = dtype === DataType.UINT8 ? [0, 255] : [-128, 127];
   if (qmin < lo || qmax > hi) return undefined; // does not fit an 8-bit container
@@ -71,9 +72,21 @@ export function buildWhatIf(src: PrecisionSource, keys: Iterable<string>, o: Wha
     const base = l.node || l.key;
     if (!o.keepWeights) {
       const r = requantizedOf(src, l, o.bits);
-      const qName = fresh(`${base}.weight_int${o.bits}`), sName = fresh(`${base}.weight_scale${o.bits}`), zName = fresh(`${base}.weight_zero_point${o.bits}`);
-      added.push(makeTensor(qName, l.shape, r.integers, DataType.INT8), makeTensor(sName, [r.scale.length], r.scale, DataType.FLOAT), makeTensor(zName, [r.scale.length], new Int8Array(r.scale.length), DataType.INT8));
-      const dq = onnx.NodeProto.create({ opType: 'DequantizeLinear', name: fresh(`${base}.weight_dequantize${o.bits}`), input: [qName, sName, zName], output: [l.src.chain.dqOutput], attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: r.axis })] });
+      const qName = fresh(`${base}.weight_int${o.bits}`),
+        sName = fresh(`${base}.weight_scale${o.bits}`),
+        zName = fresh(`${base}.weight_zero_point${o.bits}`);
+      added.push(
+        makeTensor(qName, l.shape, r.integers, DataType.INT8),
+        makeTensor(sName, [r.scale.length], r.scale, DataType.FLOAT),
+        makeTensor(zName, [r.scale.length], new Int8Array(r.scale.length), DataType.INT8),
+      );
+      const dq = onnx.NodeProto.create({
+        opType: 'DequantizeLinear',
+        name: fresh(`${base}.weight_dequantize${o.bits}`),
+        input: [qName, sName, zName],
+        output: [l.src.chain.dqOutput],
+        attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: r.axis })],
+      });
       for (const n of l.src.chain.chainNodes) removed.add(n);
       place(l.src.chain.chainNodes[0], dq); // the old DequantizeLinear's place
     }
@@ -82,11 +95,21 @@ export function buildWhatIf(src: PrecisionSource, keys: Iterable<string>, o: Wha
       if (!ref) continue;
       const consumer = (graph.node ?? []).find((n) => n.input?.[1] === l.src.chain.dqOutput && n.opType === l.op)!;
       const a = `${base}.input_quantizer${o.bits}`;
-      const as = fresh(`${a}.s`), az = fresh(`${a}.zero_point`), alo = fresh(`${a}.qmin`), ahi = fresh(`${a}.qmax`);
+      const as = fresh(`${a}.s`),
+        az = fresh(`${a}.zero_point`),
+        alo = fresh(`${a}.qmin`),
+        ahi = fresh(`${a}.qmax`);
       const shape = ref.scale.length > 1 ? [ref.scale.length] : [];
-      added.push(makeTensor(as, shape, ref.scale, DataType.FLOAT), makeTensor(az, shape, ref.zeroPoint, ref.dtype), makeTensor(alo, [], [ref.qmin], ref.dtype), makeTensor(ahi, [], [ref.qmax], ref.dtype));
+      added.push(
+        makeTensor(as, shape, ref.scale, DataType.FLOAT),
+        makeTensor(az, shape, ref.zeroPoint, ref.dtype),
+        makeTensor(alo, [], [ref.qmin], ref.dtype),
+        makeTensor(ahi, [], [ref.qmax], ref.dtype),
+      );
       const axis = l.act.axis !== undefined ? [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: l.act.axis })] : [];
-      const qo = fresh(`${a}.quantize:out`), co = fresh(`${a}.clip:out`), dqo = fresh(`${a}.dequantize:out`);
+      const qo = fresh(`${a}.quantize:out`),
+        co = fresh(`${a}.clip:out`),
+        dqo = fresh(`${a}.dequantize:out`);
       const x = l.act.q.input![0];
       place(l.act.q, onnx.NodeProto.create({ opType: 'QuantizeLinear', name: fresh(`${a}.quantize`), input: [x, as, az], output: [qo], attribute: axis }));
       place(l.act.q, onnx.NodeProto.create({ opType: 'Clip', name: fresh(`${a}.clip`), input: [qo, alo, ahi], output: [co] }));

@@ -117,11 +117,13 @@ export async function probeModel(model: string, o: ProbeOptions, ctx: JobContext
     return `soft rounding at δ=${e.delta} (${e.softWeights} weights, ${((100 * e.softWeights!) / e.probedWeights!).toFixed(1)}%) ${dir}: ${(baseline.map * 100).toFixed(1)} → ${(e.map * 100).toFixed(1)} (${pts(d)} points; mAP@.5 ${pts(e.map50 - baseline.map50)})`;
   });
   if (latent) findings.push(`latent (unquantized) weights with the activation quantizers kept: mAP@.5:.95 ${(latent.map * 100).toFixed(1)} (${pts(latent.map - baseline.map)} points vs hard)`);
-  notes.push('soft rounding is a probe, not a fix: it tells whether the weights sitting on rounding thresholds cost accuracy. It can lower mAP (QAT adapted the rest of the network to the rounded weights); on a held-out 4-bit YOLOv5n run it lowered mAP@.5:.95 from 0.615 to 0.581 at δ = 0.1, while the paper saw a gain on COCO');
+  notes.push(
+    'soft rounding is a probe, not a fix: it tells whether the weights sitting on rounding thresholds cost accuracy. It can lower mAP (QAT adapted the rest of the network to the rounded weights); on a held-out 4-bit YOLOv5n run it lowered mAP@.5:.95 from 0.615 to 0.581 at δ = 0.1, while the paper saw a gain on COCO',
+  );
 
   let perLayer: ProbeReport['perLayer'];
   if (o.perLayer) {
-    const delta = o.perLayerDelta ?? (deltas.includes(0.1) ? 0.1 : deltas[deltas.length - 1] ?? 0.1);
+    const delta = o.perLayerDelta ?? (deltas.includes(0.1) ? 0.1 : (deltas[deltas.length - 1] ?? 0.1));
     const images = o.perLayerImages ?? 4;
     let only = o.perLayerOnly;
     let flagged = o.flagged;
@@ -145,15 +147,24 @@ export async function probeModel(model: string, o: ProbeOptions, ctx: JobContext
     for (const [i, l] of top.entries()) {
       throwIfAborted(ctx.signal);
       const v = buildVariant(src, { kind: 'soft', delta }, new Set([l.name]));
-      const s = await scorer(v.bytes, o.data, { engine: o.engine, limit: o.limit, nms: o.nms, anchorSources, name: model }, subContext(ctx, `mAP with ${l.name} soft-rounded (${i + 1}/${top.length})`, 1, 0));
+      const s = await scorer(
+        v.bytes,
+        o.data,
+        { engine: o.engine, limit: o.limit, nms: o.nms, anchorSources, name: model },
+        subContext(ctx, `mAP with ${l.name} soft-rounded (${i + 1}/${top.length})`, 1, 0),
+      );
       l.map = s.map;
       l.map50 = s.map50;
       ctx.log('info', `only ${l.name} soft-rounded at δ=${delta}: mAP@.5:.95 ${(s.map * 100).toFixed(1)} (${pts(s.map - baseline.map)} vs hard)`);
     }
     perLayer = { delta, images: inputs.length, layers };
-    const first = layers.slice(0, 3).map((l) => `${l.name} (relative output change ${l.relativeChange.toExponential(2)}${l.map !== undefined ? `, mAP@.5:.95 ${pts(l.map - baseline.map)} points` : ''})`);
+    const first = layers
+      .slice(0, 3)
+      .map((l) => `${l.name} (relative output change ${l.relativeChange.toExponential(2)}${l.map !== undefined ? `, mAP@.5:.95 ${pts(l.map - baseline.map)} points` : ''})`);
     if (first.length) findings.push(`per layer at δ=${delta}, the outputs move most when soft-rounding: ${first.join(', ')}`);
-    notes.push('the per-layer output change is a fast proxy, not the mAP: at 4 bits any weight change flips activation roundings downstream, and how much the raw outputs move predicts a layer\'s own mAP change only weakly; score the top layers with --layer-map before acting on the ranking');
+    notes.push(
+      "the per-layer output change is a fast proxy, not the mAP: at 4 bits any weight change flips activation roundings downstream, and how much the raw outputs move predicts a layer's own mAP change only weakly; score the top layers with --layer-map before acting on the ranking",
+    );
   }
   return { model, data: o.data, latentFrom: src.latentFrom, deltas, baseline, soft, latent, layers: [...counts.values()], perLayer, findings, notes, seconds: (Date.now() - t0) / 1000 };
 }
@@ -162,7 +173,9 @@ export async function probeModel(model: string, o: ProbeOptions, ctx: JobContext
 async function flaggedByAnalysis(file: string, variant?: string): Promise<string[]> {
   const ck = await readCheckpoint(file);
   if (variant) ck.variants = ck.variants.filter((v) => v.variant === variant);
-  return analyzeCheckpoints([ck]).layers.filter((l) => l.flagged).map((l) => l.name);
+  return analyzeCheckpoints([ck])
+    .layers.filter((l) => l.flagged)
+    .map((l) => l.name);
 }
 
 /** Whether a probe layer (ONNX weight name, checkpoint name) is one of `names`, by the analysis's match key. */

@@ -58,7 +58,11 @@ export function findWeightChains(model: onnx.IModelProto, file: string): WeightC
       const dtype = m.tensor.dataType ?? 0;
       const range = intRange(dtype);
       chain = {
-        ...base, name: m.weight, shape: tensorShape(m.tensor), pattern: 'integer', integers: Int32Array.from(arr),
+        ...base,
+        name: m.weight,
+        shape: tensorShape(m.tensor),
+        pattern: 'integer',
+        integers: Int32Array.from(arr),
         quant: { scale, zeroPoint, axis, qmin: range?.[0] ?? -128, qmax: range?.[1] ?? 127 },
         rangeSource: dtype === DataType.INT4 || dtype === DataType.UINT4 ? 'dtype' : 'unknown',
       };
@@ -77,7 +81,11 @@ export function findWeightChains(model: onnx.IModelProto, file: string): WeightC
       if (!(w instanceof Float32Array || w instanceof Float64Array)) throw new FormatError(`QuantizeLinear '${g.name(m.q)}' reads '${m.weight}', which is not a float tensor`, file);
       const range = clampRange(intRange(quantizeOutputType(g, m.q)) ?? [-128, 127], clip);
       chain = {
-        ...base, name: m.tensor.name || m.weight, shape: tensorShape(m.tensor), pattern: 'latent', latent: w,
+        ...base,
+        name: m.tensor.name || m.weight,
+        shape: tensorShape(m.tensor),
+        pattern: 'latent',
+        latent: w,
         quant: { scale, zeroPoint, axis, qmin: range[0], qmax: range[1] },
         rangeSource: clip ? 'clip' : 'dtype',
       };
@@ -106,7 +114,12 @@ export function replaceWeights(model: onnx.IModelProto, chains: WeightChain[], w
   const used = new Set<string>();
   for (const n of nodes) for (const i of n.input ?? []) used.add(i);
   // Graph outputs that only the removed chain produced (e.g. exposed integer weights) go too.
-  const produced = new Set<string>([...nodes.flatMap((n) => n.output ?? []), ...(graph.input ?? []).map((i) => i.name ?? ''), ...(graph.initializer ?? []).map((t) => t.name ?? ''), ...added.map((t) => t.name!)]);
+  const produced = new Set<string>([
+    ...nodes.flatMap((n) => n.output ?? []),
+    ...(graph.input ?? []).map((i) => i.name ?? ''),
+    ...(graph.initializer ?? []).map((t) => t.name ?? ''),
+    ...added.map((t) => t.name!),
+  ]);
   const output = (graph.output ?? []).filter((o) => produced.has(o.name ?? ''));
   for (const o of output) if (o.name) used.add(o.name);
   const initializer = [...(graph.initializer ?? []).filter((t) => used.has(t.name ?? '')), ...added];

@@ -60,10 +60,14 @@ export function softRound(latent: ArrayLike<number>, shape: number[], q: WeightQ
   const f32 = latent instanceof Float32Array;
   const values = new Float64Array(n);
   const weights = new Float32Array(n);
-  let soft = 0, inRange = 0, clipped = 0, integerMismatches = 0;
+  let soft = 0,
+    inRange = 0,
+    clipped = 0,
+    integerMismatches = 0;
   for (let i = 0; i < n; i++) {
     const c = ch(i);
-    const s = q.scale[c], z = q.zeroPoint[c];
+    const s = q.scale[c],
+      z = q.zeroPoint[c];
     const u = latent[i] / s + z;
     const hard = quantizeLinear(latent[i], s, z, q.qmin, q.qmax, f32);
     if (integers && integers[i] !== hard) integerMismatches++;

@@ -52,7 +52,8 @@ export async function probeInputs(data: string, model: onnx.IModelProto, count: 
 export async function outputsOf(bytes: Uint8Array, inputs: ort.Tensor[]): Promise<Float32Array[]> {
   const s = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic', intraOpNumThreads: 2 });
   try {
-    const inName = s.inputNames[0], outName = s.outputNames[0];
+    const inName = s.inputNames[0],
+      outName = s.outputNames[0];
     const res: Float32Array[] = [];
     for (const x of inputs) res.push(Float32Array.from((await s.run({ [inName]: x }))[outName].data as Float32Array));
     return res;
@@ -67,8 +68,13 @@ export async function outputsOf(bytes: Uint8Array, inputs: ort.Tensor[]): Promis
  */
 export async function perLayerOutputChange(src: ProbeSource, inputs: ort.Tensor[], delta: number, ctx: JobContext, layers?: string[]): Promise<LayerOutputChange[]> {
   const hard = await outputsOf(buildVariant(src, { kind: 'hard' }).bytes, inputs);
-  let ref = 0, n = 0;
-  for (const y of hard) for (let i = 0; i < y.length; i++) { ref += y[i] * y[i]; n++; }
+  let ref = 0,
+    n = 0;
+  for (const y of hard)
+    for (let i = 0; i < y.length; i++) {
+      ref += y[i] * y[i];
+      n++;
+    }
   const meanSq = ref / n;
   const names = layers ?? src.layers.map((l) => l.chain.name);
   const result: LayerOutputChange[] = [];
@@ -80,7 +86,8 @@ export async function perLayerOutputChange(src: ProbeSource, inputs: ort.Tensor[
     if (!layer) continue;
     const v = buildVariant(src, spec, new Set([name]));
     const softWeights = v.layers.find((l) => l.name === name)!.soft;
-    let se = 0, changed = 0;
+    let se = 0,
+      changed = 0;
     if (softWeights > 0) {
       const ys = await outputsOf(v.bytes, inputs);
       ys.forEach((y, j) => {
@@ -93,8 +100,13 @@ export async function perLayerOutputChange(src: ProbeSource, inputs: ort.Tensor[
       });
     }
     result.push({
-      name, op: layer.chain.op, shape: layer.chain.shape, softWeights,
-      meanSquaredChange: se / n, relativeChange: meanSq > 0 ? se / n / meanSq : 0, changedFraction: changed / n,
+      name,
+      op: layer.chain.op,
+      shape: layer.chain.shape,
+      softWeights,
+      meanSquaredChange: se / n,
+      relativeChange: meanSq > 0 ? se / n / meanSq : 0,
+      changedFraction: changed / n,
     });
   }
   return result.sort((a, b) => b.meanSquaredChange - a.meanSquaredChange);

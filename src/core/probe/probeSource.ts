@@ -34,7 +34,11 @@ export interface ProbeSource {
 const MAX_MISMATCH = 0.01;
 
 const norm = (s: string): string =>
-  s.replace(/[/:]/g, '.').replace(/(_quantized|_quant|_int8|_int4|_int|_q|_dequantized)$/, '').replace(/\.weight$/, '').replace(/^model\./, '');
+  s
+    .replace(/[/:]/g, '.')
+    .replace(/(_quantized|_quant|_int8|_int4|_int|_q|_dequantized)$/, '')
+    .replace(/\.weight$/, '')
+    .replace(/^model\./, '');
 
 /** Pair each integer-only ONNX weight with a checkpoint layer: by normalised name, else by order and shape. */
 function matchLayers(chains: WeightChain[], layers: QuantizedLayer[], onnxFile: string, ptFile: string): (QuantizedLayer | undefined)[] {
@@ -65,7 +69,8 @@ function matchLayers(chains: WeightChain[], layers: QuantizedLayer[], onnxFile: 
 export async function loadProbeSource(file: string, opts: { pt?: string; variant?: string } = {}): Promise<ProbeSource> {
   const model = loadModel(file);
   const chains = findWeightChains(model, file);
-  if (chains.length === 0) throw new QatLensError('no quantized weights found (expected Conv/Gemm weights behind QuantizeLinear -> DequantizeLinear, or integer weights behind DequantizeLinear)', file, 'ENOQUANT');
+  if (chains.length === 0)
+    throw new QatLensError('no quantized weights found (expected Conv/Gemm weights behind QuantizeLinear -> DequantizeLinear, or integer weights behind DequantizeLinear)', file, 'ENOQUANT');
   const notes: string[] = [];
   const integerChains = chains.filter((c) => c.pattern === 'integer');
   if (integerChains.length === 0) {
@@ -73,17 +78,30 @@ export async function loadProbeSource(file: string, opts: { pt?: string; variant
     const layers = chains.map((chain) => ({ chain, latent: chain.latent!, quant: chain.quant }));
     // Say the pattern the graph has: QuantizeLinear -> DequantizeLinear exports (no Clip) are common.
     const clipped = chains.filter((c) => c.chainNodes.some((n) => n.opType === 'Clip')).length;
-    const pattern = clipped === chains.length ? 'QuantizeLinear -> Clip -> DequantizeLinear'
-      : clipped === 0 ? 'QuantizeLinear -> DequantizeLinear' : `QuantizeLinear -> [Clip ->] DequantizeLinear, Clip on ${clipped} of ${chains.length}`;
+    const pattern =
+      clipped === chains.length
+        ? 'QuantizeLinear -> Clip -> DequantizeLinear'
+        : clipped === 0
+          ? 'QuantizeLinear -> DequantizeLinear'
+          : `QuantizeLinear -> [Clip ->] DequantizeLinear, Clip on ${clipped} of ${chains.length}`;
     return { file, model, layers, latentFrom: `the ONNX model's float weight initializers (${pattern})`, integerMismatches: 0, weights: count(layers), notes };
   }
   if (!opts.pt) {
-    throw new QatLensError(`stores ${integerChains.length} layers as integers only (no latent weights to soft-round); pass --pt CHECKPOINT with the latent weights, or use an ONNX export with float weights (QuantizeLinear -> [Clip ->] DequantizeLinear)`, file, 'ENOLATENT');
+    throw new QatLensError(
+      `stores ${integerChains.length} layers as integers only (no latent weights to soft-round); pass --pt CHECKPOINT with the latent weights, or use an ONNX export with float weights (QuantizeLinear -> [Clip ->] DequantizeLinear)`,
+      file,
+      'ENOLATENT',
+    );
   }
   const ckpt = await readCheckpoint(opts.pt);
   let variants: QuantModel[] = ckpt.variants.filter((v) => v.layers.some((l) => l.weight.latent));
   if (opts.variant) variants = variants.filter((v) => v.variant === opts.variant);
-  if (variants.length === 0) throw new QatLensError(opts.variant ? `has no variant '${opts.variant}' with latent weights (has: ${ckpt.variants.map((v) => v.variant).join(', ')})` : 'holds no latent (float) quantized weights', opts.pt, 'ENOLATENT');
+  if (variants.length === 0)
+    throw new QatLensError(
+      opts.variant ? `has no variant '${opts.variant}' with latent weights (has: ${ckpt.variants.map((v) => v.variant).join(', ')})` : 'holds no latent (float) quantized weights',
+      opts.pt,
+      'ENOLATENT',
+    );
   let best: { v: QuantModel; layers: ProbeLayerSource[]; mismatches: number } | undefined;
   let lastErr: unknown;
   for (const v of variants) {
@@ -111,11 +129,20 @@ export async function loadProbeSource(file: string, opts: { pt?: string; variant
   if (!best) throw lastErr;
   const weights = count(best.layers);
   if (best.mismatches > MAX_MISMATCH * weights) {
-    throw new QatLensError(`the latent weights of ${opts.pt} (${best.v.variant}) round to integers that differ from the ONNX's stored integers in ${best.mismatches} of ${weights} weights (${(100 * best.mismatches / weights).toFixed(2)}%): they are not the weights this ONNX was exported from`, file, 'EMISMATCH');
+    throw new QatLensError(
+      `the latent weights of ${opts.pt} (${best.v.variant}) round to integers that differ from the ONNX's stored integers in ${best.mismatches} of ${weights} weights (${((100 * best.mismatches) / weights).toFixed(2)}%): they are not the weights this ONNX was exported from`,
+      file,
+      'EMISMATCH',
+    );
   }
   const half = best.v.layers.filter((l) => /float16/.test(l.weight.storedDtype)).length;
-  if (half) notes.push(`${opts.pt} stores its weights in ${best.v.layers[0].weight.storedDtype === 'bfloat16' ? 'bfloat16' : 'float16'} (as YOLOv5 checkpoints do): the latent values are rounded to half precision, so a few near-tie weights round differently than in the float32 export`);
-  notes.push(`latent weights from ${opts.pt} (${best.v.variant}); ${best.mismatches} of ${weights} stored integers differ from clamp(roundHalfEven(W/s)) of them (rounding ties or float noise); the stored integers are used as the hard states`);
+  if (half)
+    notes.push(
+      `${opts.pt} stores its weights in ${best.v.layers[0].weight.storedDtype === 'bfloat16' ? 'bfloat16' : 'float16'} (as YOLOv5 checkpoints do): the latent values are rounded to half precision, so a few near-tie weights round differently than in the float32 export`,
+    );
+  notes.push(
+    `latent weights from ${opts.pt} (${best.v.variant}); ${best.mismatches} of ${weights} stored integers differ from clamp(roundHalfEven(W/s)) of them (rounding ties or float noise); the stored integers are used as the hard states`,
+  );
   return { file, model, layers: best.layers, latentFrom: `${opts.pt} (${best.v.variant})`, integerMismatches: best.mismatches, weights, notes };
 }
 

@@ -51,7 +51,8 @@ function hardOf(src: ProbeSource, l: ProbeSource['layers'][number]): SoftRoundRe
 export function buildVariant(src: ProbeSource, spec: VariantSpec, only?: Set<string>): ProbeVariant {
   const weights = new Map<string, Float32Array>();
   const layers: VariantLayerStats[] = [];
-  let soft = 0, total = 0;
+  let soft = 0,
+    total = 0;
   for (const l of src.layers) {
     const touched = !only || only.has(l.chain.name);
     const delta = touched && spec.kind === 'soft' ? spec.delta : 0;
@@ -68,6 +69,11 @@ export function buildVariant(src: ProbeSource, spec: VariantSpec, only?: Set<str
     total += l.latent.length;
   }
   const label = variantLabel(spec) + (only ? ` [${[...only].join(', ')}]` : '');
-  const model = replaceWeights(src.model, src.layers.map((l) => l.chain), weights, label);
+  const model = replaceWeights(
+    src.model,
+    src.layers.map((l) => l.chain),
+    weights,
+    label,
+  );
   return { label, spec, model, bytes: encodeModel(model), layers, soft, weights: total };
 }

@@ -4,7 +4,12 @@
 // with β1^t, β2^t kept as running float32 products, as tfjs keeps accBeta1/accBeta2.
 const f = Math.fround;
 
-export interface AdamOptions { lr: number; beta1?: number; beta2?: number; eps?: number }
+export interface AdamOptions {
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+}
 
 export class Adam {
   readonly lr: number;
@@ -31,18 +36,26 @@ export class Adam {
 
   /** One update of `params[i]` in place by `grads[i]`; `lr` overrides the rate for this step (a schedule). */
   step(params: Float32Array[], grads: Float32Array[], lr = this.lr): void {
-    const b1 = f(this.beta1), b2 = f(this.beta2), c1 = f(1 - this.beta1), c2 = f(1 - this.beta2);
-    const d1 = f(1 - this.accBeta1), d2 = f(1 - this.accBeta2);
-    const eps = f(this.eps), nlr = f(-lr);
+    const b1 = f(this.beta1),
+      b2 = f(this.beta2),
+      c1 = f(1 - this.beta1),
+      c2 = f(1 - this.beta2);
+    const d1 = f(1 - this.accBeta1),
+      d2 = f(1 - this.accBeta2);
+    const eps = f(this.eps),
+      nlr = f(-lr);
     params.forEach((p, i) => {
-      const g = grads[i], m = this.m[i], v = this.v[i];
+      const g = grads[i],
+        m = this.m[i],
+        v = this.v[i];
       for (let k = 0; k < p.length; k++) {
         const gk = g[k];
         const mk = f(f(m[k] * b1) + f(gk * c1));
         const vk = f(f(v[k] * b2) + f(f(gk * gk) * c2));
         m[k] = mk;
         v[k] = vk;
-        const mh = f(mk / d1), vh = f(vk / d2);
+        const mh = f(mk / d1),
+          vh = f(vk / d2);
         p[k] = f(f(f(mh / f(f(Math.sqrt(vh)) + eps)) * nlr) + p[k]);
       }
     });

@@ -8,7 +8,11 @@ import { DataType, makeTensor, onnx, tensorShape, tensorToFloat64, toNumber } fr
 import { channelIndexer, traceDq } from '../onnx/qdq';
 import type { QuantLayer } from './heads';
 
-export interface FoldedLayer { name: string; perTensorBecamePerChannel: boolean; biasAdded: boolean }
+export interface FoldedLayer {
+  name: string;
+  perTensorBecamePerChannel: boolean;
+  biasAdded: boolean;
+}
 
 export interface FoldOptions {
   /** metadata_props to add (key -> value); existing keys of the same name are replaced. */
@@ -22,15 +26,25 @@ function constantValues(g: GraphIndex, name: string, file: string): Float64Array
   const dq = g.producer.get(name);
   const src = dq?.opType === 'DequantizeLinear' ? traceDq(g, dq) : undefined;
   if (src?.kind !== 'integer') return undefined;
-  const s = g.constant(dq!.input?.[1]), z = g.constant(dq!.input?.[2]);
+  const s = g.constant(dq!.input?.[1]),
+    z = g.constant(dq!.input?.[2]);
   if (!s) return undefined;
-  const x = tensorToFloat64(src.tensor, file), sv = tensorToFloat64(s, file), zv = z ? tensorToFloat64(z, file) : new Float64Array(1);
+  const x = tensorToFloat64(src.tensor, file),
+    sv = tensorToFloat64(s, file),
+    zv = z ? tensorToFloat64(z, file) : new Float64Array(1);
   const ch = channelIndexer(tensorShape(src.tensor), attrInt(dq!, 'axis', 1), sv.length);
   return x.map((v, i) => Math.fround((v - zv[zv.length === 1 ? 0 : ch(i)]) * sv[ch(i)]));
 }
 
 /** Returns a new ModelProto (the input proto is not modified); `file` names the model in errors. */
-export function foldQC(model: onnx.ModelProto, file: string, layers: QuantLayer[], gamma: Map<string, Float32Array>, beta: Map<string, Float32Array>, opts: FoldOptions = {}): { model: onnx.ModelProto; layers: FoldedLayer[] } {
+export function foldQC(
+  model: onnx.ModelProto,
+  file: string,
+  layers: QuantLayer[],
+  gamma: Map<string, Float32Array>,
+  beta: Map<string, Float32Array>,
+  opts: FoldOptions = {},
+): { model: onnx.ModelProto; layers: FoldedLayer[] } {
   const m = onnx.ModelProto.decode(onnx.ModelProto.encode(model).finish());
   const graph = m.graph!;
   const g = indexGraph(model.graph!);
@@ -42,18 +56,27 @@ export function foldQC(model: onnx.ModelProto, file: string, layers: QuantLayer[
   graph.node!.forEach((n, i) => byName.set(nodeName(n, i), n));
   const inits = new Map(graph.initializer!.map((t) => [t.name!, t]));
   const used = new Set<string>();
-  const fresh = (base: string) => { let n = base, k = 1; while (inits.has(n) || used.has(n)) n = `${base}_${k++}`; used.add(n); return n; };
+  const fresh = (base: string) => {
+    let n = base,
+      k = 1;
+    while (inits.has(n) || used.has(n)) n = `${base}_${k++}`;
+    used.add(n);
+    return n;
+  };
   const consumers = (v: string) => graph.node!.filter((n) => (n.input ?? []).includes(v));
   const folded: FoldedLayer[] = [];
   for (const l of layers) {
-    const gm = gamma.get(l.name), bt = beta.get(l.name);
+    const gm = gamma.get(l.name),
+      bt = beta.get(l.name);
     if (!gm || !bt) continue;
-    const node = byName.get(l.name), dq = byName.get(l.dq);
+    const node = byName.get(l.name),
+      dq = byName.get(l.dq);
     if (!node || !dq) throw new QatLensError(`layer '${l.name}' is not in the model`, file);
     const wDq = dq.output![0];
     if (consumers(wDq).length !== 1) throw new QatLensError(`layer '${l.name}': its dequantized weight feeds other nodes too; cannot fold a per-layer correction`, file);
     const C = l.channels;
-    const scaleName = dq.input![1], zpName = dq.input![2];
+    const scaleName = dq.input![1],
+      zpName = dq.input![2];
     const sv = constantValues(g, scaleName, file);
     const s = sv && { data: sv };
     if (!s) throw new QatLensError(`layer '${l.name}': weight scale '${scaleName}' is not a constant`, file);
@@ -102,5 +125,3 @@ export function foldQC(model: onnx.ModelProto, file: string, layers: QuantLayer[
   }
   return { model: m, layers: folded };
 }
-
-

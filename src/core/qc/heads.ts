@@ -43,14 +43,20 @@ export function findQuantLayers(g: GraphIndex): QuantLayer[] {
     if (!w) continue;
     const scale = g.constant(w.dq.input?.[1]);
     out.push({
-      name: g.name(node), op: node.opType as 'Conv' | 'Gemm', output: node.output![0],
-      channels: tensorShape(w.tensor)[0], dq: g.name(w.dq), perTensor: !scale || tensorShape(scale).reduce((a, b) => a * b, 1) === 1,
+      name: g.name(node),
+      op: node.opType as 'Conv' | 'Gemm',
+      output: node.output![0],
+      channels: tensorShape(w.tensor)[0],
+      dq: g.name(w.dq),
+      perTensor: !scale || tensorShape(scale).reduce((a, b) => a * b, 1) === 1,
     });
   }
   return out;
 }
 
-export interface HeadOverrides { given?: GivenAnchors }
+export interface HeadOverrides {
+  given?: GivenAnchors;
+}
 
 /**
  * The raw Detect conv outputs, anchors and strides: src/core/infer/detectHead.ts finds them by
@@ -60,7 +66,13 @@ export interface HeadOverrides { given?: GivenAnchors }
 export async function findHeads(model: onnx.IModelProto, file: string, imgsz: [number, number], over: HeadOverrides = {}): Promise<HeadSpec> {
   const h = await findDetectHeads(model, file, imgsz, over.given);
   return {
-    outputs: h.outputs, strides: h.strides, anchors: h.anchors, na: h.na, nc: h.nc, anchorSource: h.anchorSource, family: h.family,
+    outputs: h.outputs,
+    strides: h.strides,
+    anchors: h.anchors,
+    na: h.na,
+    nc: h.nc,
+    anchorSource: h.anchorSource,
+    family: h.family,
     ...(h.anchorFree ? { regMax: h.regMax } : {}),
   };
 }

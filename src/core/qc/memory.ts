@@ -37,7 +37,9 @@ export function availableBytes(): number {
   try {
     const m = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
     if (m) return Number(m[1]) * 1024;
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   return freemem();
 }
 

@@ -61,8 +61,12 @@ export interface QcOptions {
 export interface QcLayerSummary {
   name: string;
   channels: number;
-  gammaMin: number; gammaMax: number; gammaMean: number;
-  betaMin: number; betaMax: number; betaMean: number;
+  gammaMin: number;
+  gammaMax: number;
+  gammaMean: number;
+  betaMin: number;
+  betaMax: number;
+  betaMean: number;
   perTensorBecamePerChannel: boolean;
   biasAdded: boolean;
 }
@@ -101,17 +105,22 @@ export interface QcOutcome {
 function subset(ds: Dataset, images: LabelledImage[]): Dataset {
   const ids = new Set(images.map((im) => im.id));
   return {
-    ...ds, images: ds.images.filter((im) => ids.has(im.id)),
+    ...ds,
+    images: ds.images.filter((im) => ids.has(im.id)),
     gt: { ...ds.gt, images: ds.gt.images.filter((im) => ids.has(im.id)), annotations: ds.gt.annotations.filter((a) => ids.has(a.image_id)) },
   };
 }
 
 /** Labelled calibration images; the evaluation split (or any image of it) is refused. */
 export async function resolveCalibration(data: string, calib: string | undefined, count: number): Promise<{ images: LabelledImage[]; dataset: Dataset; source: string; split: string }> {
-  let src = data, splits: string[];
+  let src = data,
+    splits: string[];
   if (calib === undefined) splits = ['calib', 'train'];
   else if (!existsSync(calib) && /^[\w.-]+$/.test(calib)) splits = [calib];
-  else { src = calib; splits = ['calib', 'train']; }
+  else {
+    src = calib;
+    splits = ['calib', 'train'];
+  }
   const sameSet = resolve(src) === resolve(data);
   if (sameSet && splits.includes(EVAL_SPLIT)) {
     throw new QatLensError(`refusing to calibrate QC on the evaluation split "${EVAL_SPLIT}": QC must not see the images it is scored on; use the calibration or training split`, data, 'EEVALSPLIT');
@@ -144,8 +153,14 @@ export async function resolveCalibration(data: string, calib: string | undefined
 }
 
 const stats = (a: Float32Array) => {
-  let mn = Infinity, mx = -Infinity, s = 0;
-  for (const v of a) { mn = Math.min(mn, v); mx = Math.max(mx, v); s += v; }
+  let mn = Infinity,
+    mx = -Infinity,
+    s = 0;
+  for (const v of a) {
+    mn = Math.min(mn, v);
+    mx = Math.max(mx, v);
+    s += v;
+  }
   return [mn, mx, s / a.length];
 };
 
@@ -156,25 +171,29 @@ export const LOSS_FAMILIES: readonly LossFamily[] = ['yolov5', 'yolov7', 'yolov8
 function lossFamily(h: HeadSpec, asked: LossFamily | undefined, file: string): LossFamily {
   const own: LossFamily = h.family === 'yolov8' ? 'yolov8' : h.family === 'yolov7' ? 'yolov7' : 'yolov5';
   if (asked && (asked === 'yolov8') !== (own === 'yolov8')) {
-    throw new QatLensError(`--loss ${asked} does not fit the model's ${h.family} head (${own === 'yolov8' ? 'anchor-free' : 'anchor-based'}); use --loss ${own === 'yolov8' ? 'yolov8' : 'yolov5 or yolov7'}`, file, 'EUSAGE');
+    throw new QatLensError(
+      `--loss ${asked} does not fit the model's ${h.family} head (${own === 'yolov8' ? 'anchor-free' : 'anchor-based'}); use --loss ${own === 'yolov8' ? 'yolov8' : 'yolov5 or yolov7'}`,
+      file,
+      'EUSAGE',
+    );
   }
   return asked ?? own;
 }
 const OBJECTIVE = {
   yolov5: 'YOLOv5 detection loss (ComputeLoss: CIoU box, BCE objectness and classes)',
-  yolov7: "YOLOv7 detection loss (ComputeLossOTA: OTA assignment, CIoU box, BCE objectness and classes)",
+  yolov7: 'YOLOv7 detection loss (ComputeLossOTA: OTA assignment, CIoU box, BCE objectness and classes)',
   yolov8: "ultralytics' v8 detection loss (task-aligned assigner, CIoU + DFL box, BCE classes)",
 } as const;
 
 function lossOf(h: HeadSpec, fam: LossFamily, imgsz: [number, number]) {
-  return fam === 'yolov8'
-    ? lossFor('yolov8', { strides: h.strides, nc: h.nc, regMax: h.regMax })
-    : lossFor(fam, { anchors: h.anchors, strides: h.strides, nc: h.nc, imgsz: imgsz[0] });
+  return fam === 'yolov8' ? lossFor('yolov8', { strides: h.strides, nc: h.nc, regMax: h.regMax }) : lossFor(fam, { anchors: h.anchors, strides: h.strides, nc: h.nc, imgsz: imgsz[0] });
 }
 
 export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): Promise<QcOutcome> {
   const t0 = performance.now();
-  const lr = o.lr ?? QC_DEFAULTS.lr, batchReq = o.batch ?? QC_DEFAULTS.batch, schedule = o.schedule ?? 'constant';
+  const lr = o.lr ?? QC_DEFAULTS.lr,
+    batchReq = o.batch ?? QC_DEFAULTS.batch,
+    schedule = o.schedule ?? 'constant';
   const holdout = o.holdout ?? 0;
   let bytes: Buffer;
   try {
@@ -186,19 +205,25 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
   const calib = await resolveCalibration(o.data, o.calib, (o.calibCount ?? QC_DEFAULTS.calibCount) + holdout);
   const held = holdout ? calib.images.slice(-holdout) : [];
   const trainImages = holdout ? calib.images.slice(0, -holdout) : calib.images;
-  if (!trainImages.length) throw new QatLensError(`the calibration split "${calib.split}" has ${calib.images.length} images: none left to train on after holding out ${holdout}`, calib.source, 'ENOCALIB');
+  if (!trainImages.length)
+    throw new QatLensError(`the calibration split "${calib.split}" has ${calib.images.length} images: none left to train on after holding out ${holdout}`, calib.source, 'ENOCALIB');
   ctx.log('info', `QC calibration: ${trainImages.length} labelled images of split "${calib.split}" of ${calib.source}${holdout ? `, ${held.length} more held out to choose the step` : ''}`);
   const model = decodeModel(bytes, modelPath);
   const layers = findQuantLayers(indexGraph(model.graph!));
   if (!layers.length) throw new QatLensError('no quantized Conv/Gemm (weight through DequantizeLinear) to correct: QC needs a QDQ model', modelPath, 'ENOQUANT');
   const inits = new Set((model.graph!.initializer ?? []).map((t) => t.name));
-  const dims = ((model.graph!.input ?? []).find((i) => !inits.has(i.name))?.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : undefined));
+  const dims = ((model.graph!.input ?? []).find((i) => !inits.has(i.name))?.type?.tensorType?.shape?.dim ?? []).map((d) =>
+    d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : undefined,
+  );
   const imgsz: [number, number] = dims[2] && dims[3] ? [dims[2], dims[3]] : [o.imgsz ?? 640, o.imgsz ?? 640];
   const heads = await findHeads(model, modelPath, imgsz, { given: givenAnchors({ flag: o.anchors, setting: o.anchorsSetting, data: o.data, model }) });
   const lossFam = lossFamily(heads, o.loss, modelPath);
   const objective = OBJECTIVE[lossFam];
-  ctx.log('info', `QC: ${layers.length} quantized layers, ${heads.outputs.length} heads: ${heads.family}, strides ${heads.strides.join(', ')}, ${heads.anchors.length ? `anchors ${formatAnchors(heads.anchors)} (from ${heads.anchorSource})` : `anchor-free (reg_max ${heads.regMax})`}, ${heads.nc} classes, input ${imgsz[0]}x${imgsz[1]}; loss: ${objective}`);
-  if (heads.family === 'yolov5/v7' && !o.loss) ctx.log('info', 'QC: a raw export does not say whether it is YOLOv5 or YOLOv7: it trains with YOLOv5\'s loss (--loss yolov7 for YOLOv7\'s)');
+  ctx.log(
+    'info',
+    `QC: ${layers.length} quantized layers, ${heads.outputs.length} heads: ${heads.family}, strides ${heads.strides.join(', ')}, ${heads.anchors.length ? `anchors ${formatAnchors(heads.anchors)} (from ${heads.anchorSource})` : `anchor-free (reg_max ${heads.regMax})`}, ${heads.nc} classes, input ${imgsz[0]}x${imgsz[1]}; loss: ${objective}`,
+  );
+  if (heads.family === 'yolov5/v7' && !o.loss) ctx.log('info', "QC: a raw export does not say whether it is YOLOv5 or YOLOv7: it trains with YOLOv5's loss (--loss yolov7 for YOLOv7's)");
   const maxCls = Math.max(-1, ...calib.images.flatMap((im) => Array.from(im.classes)));
   if (maxCls >= heads.nc) throw new QatLensError(`calibration labels use class ${maxCls} but the model has ${heads.nc} classes`, calib.source, 'ECLASSES');
   const engine = await createGradEngine(model, modelPath, { engine: o.engine ?? 'auto', layers, heads: heads.outputs, threads: o.threads, imgsz });
@@ -208,7 +233,7 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
     const loss = lossOf(heads, lossFam, imgsz);
     const src = calibSource(trainImages, imgsz);
     const batch = Math.min(batchReq, src.count);
-    const steps = o.epochs ? Math.max(1, Math.ceil((o.epochs * src.count) / batch)) : o.steps ?? QC_DEFAULTS.steps;
+    const steps = o.epochs ? Math.max(1, Math.ceil((o.epochs * src.count) / batch)) : (o.steps ?? QC_DEFAULTS.steps);
     // Step selection: fold the current γ/β into the model and score it on the held-out images.
     const heldSet = held.length ? subset(calib.dataset, held) : undefined;
     const cache = new Map();
@@ -216,7 +241,12 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
       every: o.selectEvery ?? Math.max(1, Math.round(steps / 10)),
       score: async (gm: Map<string, Float32Array>, bt: Map<string, Float32Array>, step: number) => {
         const m = foldQC(model, modelPath, layers, gm, bt).model;
-        const r = await evaluateModel(onnx.ModelProto.encode(m).finish(), heldSet, { engine: o.engine, cache, name: modelPath, anchorSources: { flag: o.anchors, setting: o.anchorsSetting, data: o.data } }, quietContext(ctx.signal));
+        const r = await evaluateModel(
+          onnx.ModelProto.encode(m).finish(),
+          heldSet,
+          { engine: o.engine, cache, name: modelPath, anchorSources: { flag: o.anchors, setting: o.anchorsSetting, data: o.data } },
+          quietContext(ctx.signal),
+        );
         const sc = { map: r.eval.stats[0], map50: r.eval.stats[1] };
         ctx.log('info', `QC held-out mAP at step ${step}: ${(100 * sc.map).toFixed(2)} (mAP@.5 ${(100 * sc.map50).toFixed(2)})`);
         return sc;
@@ -224,7 +254,14 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
     };
     const setupMs = performance.now() - t0;
     const fit = await trainQC({ engine, loss, layers, heads }, src, {
-      steps, lr, batch, schedule, select, seed: o.seed, signal: ctx.signal, microBatch: o.microBatch,
+      steps,
+      lr,
+      batch,
+      schedule,
+      select,
+      seed: o.seed,
+      signal: ctx.signal,
+      microBatch: o.microBatch,
       onMicroBatch: (m, why) => ctx.log('info', `QC micro-batch: ${m} of ${batch} images per forward/backward (${why})`),
       onProgress: (step, l) => ctx.progress({ message: `QC step ${step}/${steps}: loss ${l.toFixed(4)}`, fraction: step / steps, metrics: { loss: l, step } }),
     });
@@ -254,11 +291,25 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
     if (converted) ctx.log('info', `QC: ${converted} per-tensor weight quantizers became per-channel (γ folds into one scale per output channel)`);
     if (fit.clampedChannels) ctx.log('warn', `QC: γ of ${fit.clampedChannels} channels reached the floor 1e-3 (kept positive so it folds into a scale)`);
     return {
-      model: folded.model, bytes: onnx.ModelProto.encode(folded.model).finish(), device: engine.device, engineNotes: engine.notes,
-      steps, lr, batch, microBatch: fit.microBatch, peakMemoryMB, schedule,
+      model: folded.model,
+      bytes: onnx.ModelProto.encode(folded.model).finish(),
+      device: engine.device,
+      engineNotes: engine.notes,
+      steps,
+      lr,
+      batch,
+      microBatch: fit.microBatch,
+      peakMemoryMB,
+      schedule,
       ...(fit.heldOut ? { heldOut: { images: held.length, curve: fit.heldOut, keptStep: fit.keptStep! } } : {}),
-      lossCurve: fit.lossCurve, perLayer, clampedChannels: fit.clampedChannels,
-      calib: { source: calib.source, split: calib.split, images: trainImages.length }, heads, objective, imgsz, sourceSha256,
+      lossCurve: fit.lossCurve,
+      perLayer,
+      clampedChannels: fit.clampedChannels,
+      calib: { source: calib.source, split: calib.split, images: trainImages.length },
+      heads,
+      objective,
+      imgsz,
+      sourceSha256,
       timings: { ...fit.timings, setupMs },
     };
   } finally {

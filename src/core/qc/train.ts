@@ -47,11 +47,14 @@ export function calibSource(images: LabelledImage[], size: [number, number], cac
     const im = images[i];
     const data = new Float32Array(per);
     const g = await letterboxInto(im.file, W, H, data, 0);
-    const rx = g.width / g.width0, ry = g.height / g.height0;
+    const rx = g.width / g.width0,
+      ry = g.height / g.height0;
     const targets: number[][] = [];
     for (let k = 0; k < im.classes.length; k++) {
-      const x1 = im.boxes[4 * k] * rx + g.padX, y1 = im.boxes[4 * k + 1] * ry + g.padY;
-      const x2 = im.boxes[4 * k + 2] * rx + g.padX, y2 = im.boxes[4 * k + 3] * ry + g.padY;
+      const x1 = im.boxes[4 * k] * rx + g.padX,
+        y1 = im.boxes[4 * k + 1] * ry + g.padY;
+      const x2 = im.boxes[4 * k + 2] * rx + g.padX,
+        y2 = im.boxes[4 * k + 3] * ry + g.padY;
       if (x2 - x1 <= 0 || y2 - y1 <= 0) continue;
       targets.push([im.classes[k], (x1 + x2) / 2 / W, (y1 + y2) / 2 / H, (x2 - x1) / W, (y2 - y1) / H]);
     }
@@ -77,17 +80,25 @@ export function calibSource(images: LabelledImage[], size: [number, number], cac
 
 function shuffled(n: number, seed: number): number[] {
   let s = (seed * 2654435761 + 1) >>> 0;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
   const a = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [a[i], a[j]] = [a[j], a[i]]; }
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
   return a;
 }
 
 /** The images of each step: shuffled epochs (seeded), a new order whenever the next batch would run past the end. */
 export function batchSchedule(count: number, batch: number, seed = 0): () => number[] {
-  let order: number[] = [], pos = 0, epoch = 0;
+  let order: number[] = [],
+    pos = 0,
+    epoch = 0;
   return () => {
-    if (pos + batch > order.length) { order = shuffled(count, seed + epoch++); pos = 0; }
+    if (pos + batch > order.length) {
+      order = shuffled(count, seed + epoch++);
+      pos = 0;
+    }
     pos += batch;
     return order.slice(pos - batch, pos);
   };
@@ -101,7 +112,10 @@ export function lrAt(schedule: LrSchedule, lr: number, t: number, T: number): nu
 }
 
 /** A score of γ/β on held-out images (higher is better), e.g. mAP@.5:.95 of the folded model. */
-export interface HeldOutScore { map: number; map50: number }
+export interface HeldOutScore {
+  map: number;
+  map50: number;
+}
 
 export interface QcTrainOptions {
   steps: number;
@@ -127,10 +141,14 @@ export interface QcTrainOptions {
 }
 
 export interface QcTimings {
-  loadMs: number; forwardMs: number; lossMs: number; backwardMs: number;
+  loadMs: number;
+  forwardMs: number;
+  lossMs: number;
+  backwardMs: number;
   /** forward + loss + backward. */
   forwardBackwardMs: number;
-  optimizerMs: number; totalMs: number;
+  optimizerMs: number;
+  totalMs: number;
   /** CPU time of this process during the loop (all threads): cpuMs / totalMs is how many cores were busy. */
   cpuMs: number;
 }
@@ -168,8 +186,17 @@ const PROBE_MICRO = 2;
 const isOutOfMemory = (err: unknown) => err instanceof RangeError || /bad_alloc|out of memory|Failed to allocate|allocat/i.test(String((err as Error)?.message ?? err));
 
 /** One step's loss and summed dγ/dβ over micro-batches of `micro` images (see the header). */
-export async function batchGradient(m: QcModel, b: CalibBatch, batch: number, micro: number, gamma: Float32Array[], beta: Float32Array[], size: [number, number], t: QcTimings, signal?: AbortSignal):
-  Promise<{ loss: number; parts: Record<string, number>; dGamma: Float32Array[]; dBeta: Float32Array[] }> {
+export async function batchGradient(
+  m: QcModel,
+  b: CalibBatch,
+  batch: number,
+  micro: number,
+  gamma: Float32Array[],
+  beta: Float32Array[],
+  size: [number, number],
+  t: QcTimings,
+  signal?: AbortSignal,
+): Promise<{ loss: number; parts: Record<string, number>; dGamma: Float32Array[]; dBeta: Float32Array[] }> {
   const per = 3 * size[0] * size[1];
   const chunks: [number, number][] = [];
   for (let s = 0; s < batch; s += micro) chunks.push([s, Math.min(batch, s + micro)]);
@@ -183,8 +210,15 @@ export async function batchGradient(m: QcModel, b: CalibBatch, batch: number, mi
   }
   const heads: HeadTensor[] = m.heads.outputs.map((_, h) => {
     const data = parts.length === 1 ? parts[0][h] : new Float32Array(parts.reduce((n, p) => n + p[h].length, 0));
-    if (parts.length > 1) { let o = 0; for (const p of parts) { data.set(p[h], o); o += p[h].length; } }
-    const ny = size[0] / m.heads.strides[h], nx = size[1] / m.heads.strides[h];
+    if (parts.length > 1) {
+      let o = 0;
+      for (const p of parts) {
+        data.set(p[h], o);
+        o += p[h].length;
+      }
+    }
+    const ny = size[0] / m.heads.strides[h],
+      nx = size[1] / m.heads.strides[h];
     return { data, shape: [batch, data.length / (batch * ny * nx), ny, nx] };
   });
   parts.length = 0;
@@ -193,31 +227,46 @@ export async function batchGradient(m: QcModel, b: CalibBatch, batch: number, mi
   const lv = m.loss.compute(heads, b.targets);
   t.lossMs += performance.now() - tt;
   tt = performance.now();
-  const dGamma = gamma.map((g) => new Float64Array(g.length)), dBeta = beta.map((x) => new Float64Array(x.length));
+  const dGamma = gamma.map((g) => new Float64Array(g.length)),
+    dBeta = beta.map((x) => new Float64Array(x.length));
   for (const [s, e] of chunks) {
     if (signal?.aborted) throw new CancelledError();
-    const dHeads = lv.grads.map((g) => { const n = g.length / batch; return g.subarray(s * n, e * n); });
+    const dHeads = lv.grads.map((g) => {
+      const n = g.length / batch;
+      return g.subarray(s * n, e * n);
+    });
     const r = await m.engine.backward(slice(s, e), e - s, gamma, beta, dHeads);
-    r.dGamma.forEach((d, i) => { const acc = dGamma[i]; for (let k = 0; k < d.length; k++) acc[k] += d[k]; });
-    r.dBeta.forEach((d, i) => { const acc = dBeta[i]; for (let k = 0; k < d.length; k++) acc[k] += d[k]; });
+    r.dGamma.forEach((d, i) => {
+      const acc = dGamma[i];
+      for (let k = 0; k < d.length; k++) acc[k] += d[k];
+    });
+    r.dBeta.forEach((d, i) => {
+      const acc = dBeta[i];
+      for (let k = 0; k < d.length; k++) acc[k] += d[k];
+    });
   }
   t.backwardMs += performance.now() - tt;
   return { loss: lv.loss, parts: lv.parts, dGamma: dGamma.map((d) => Float32Array.from(d)), dBeta: dBeta.map((d) => Float32Array.from(d)) };
 }
 
 export async function trainQC(m: QcModel, src: CalibSource, o: QcTrainOptions): Promise<QcFit> {
-  const t0 = performance.now(), c0 = process.cpuUsage();
+  const t0 = performance.now(),
+    c0 = process.cpuUsage();
   const timings: QcTimings = { loadMs: 0, forwardMs: 0, lossMs: 0, backwardMs: 0, forwardBackwardMs: 0, optimizerMs: 0, totalMs: 0, cpuMs: 0 };
   const { layers } = m;
   const gamma = layers.map((l) => new Float32Array(l.channels).fill(1));
   const beta = layers.map((l) => new Float32Array(l.channels));
-  const opt = new Adam([...gamma, ...beta].map((a) => a.length), { lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+  const opt = new Adam(
+    [...gamma, ...beta].map((a) => a.length),
+    { lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+  );
   const lossCurve: number[] = [];
   const batch = Math.min(o.batch, src.count);
   const next = batchSchedule(src.count, batch, o.seed);
   let micro = Math.min(batch, o.microBatch ?? PROBE_MICRO);
   let peak = 0;
-  const stepMs: number[] = [], stepCpuMs: number[] = [];
+  const stepMs: number[] = [],
+    stepCpuMs: number[] = [];
   const asMaps = (g: Float32Array[], b: Float32Array[]) => [new Map(layers.map((l, i) => [l.name, g[i]])), new Map(layers.map((l, i) => [l.name, b[i]]))] as const;
   const heldOut: { step: number; map: number; map50: number }[] = [];
   let best: { step: number; map: number; gamma: Float32Array[]; beta: Float32Array[] } | undefined;
@@ -233,7 +282,8 @@ export async function trainQC(m: QcModel, src: CalibSource, o: QcTrainOptions): 
     let tt = performance.now();
     const b = await src.batch(next());
     timings.loadMs += performance.now() - tt;
-    const ws = performance.now(), cs = process.cpuUsage();
+    const ws = performance.now(),
+      cs = process.cpuUsage();
     const measure = step === 0 && o.microBatch === undefined && micro < batch;
     const base = currentRss();
     if (measure) resetPeakRss();
@@ -242,13 +292,18 @@ export async function trainQC(m: QcModel, src: CalibSource, o: QcTrainOptions): 
       g = await batchGradient(m, b, batch, micro, gamma, beta, src.size, timings, o.signal);
     } catch (err) {
       if (!isOutOfMemory(err)) throw err;
-      throw new QatLensError(`out of memory in a QC step of ${batch} images at micro-batch ${micro} (peak ${(peakRss() / MB).toFixed(0)} MB, ${(availableBytes() / MB).toFixed(0)} MB free now): lower the micro-batch (--micro-batch) or the batch (--batch)`, undefined, 'ENOMEM');
+      throw new QatLensError(
+        `out of memory in a QC step of ${batch} images at micro-batch ${micro} (peak ${(peakRss() / MB).toFixed(0)} MB, ${(availableBytes() / MB).toFixed(0)} MB free now): lower the micro-batch (--micro-batch) or the batch (--batch)`,
+        undefined,
+        'ENOMEM',
+      );
     }
     peak = Math.max(peak, peakRss());
     if (measure) {
       // Upper bound per image: the step's whole growth (arenas, heads of the full batch) over `micro` images.
       const grown = Math.max(0, peakRss() - base);
-      const perImage = grown / micro, free = availableBytes();
+      const perImage = grown / micro,
+        free = availableBytes();
       const chosen = chooseMicroBatch(batch, perImage, free, grown);
       o.onMicroBatch?.(chosen, `first step: ${(perImage / MB).toFixed(0)} MB per image at micro-batch ${micro}, ${(free / MB).toFixed(0)} MB free`);
       micro = chosen;
@@ -267,7 +322,11 @@ export async function trainQC(m: QcModel, src: CalibSource, o: QcTrainOptions): 
     // Give the event loop a turn so a cancel message can arrive between steps.
     await new Promise((r) => setImmediate(r));
   }
-  if (best) best.gamma.forEach((a, i) => { gamma[i].set(a); beta[i].set(best!.beta[i]); });
+  if (best)
+    best.gamma.forEach((a, i) => {
+      gamma[i].set(a);
+      beta[i].set(best!.beta[i]);
+    });
   let clampedChannels = 0;
   for (const a of gamma) clampedChannels += a.filter((x) => x <= GAMMA_MIN).length;
   timings.totalMs = performance.now() - t0;
@@ -275,8 +334,15 @@ export async function trainQC(m: QcModel, src: CalibSource, o: QcTrainOptions): 
   const cu = process.cpuUsage(c0);
   timings.cpuMs = (cu.user + cu.system) / 1000;
   return {
-    gamma: new Map(layers.map((l, i) => [l.name, gamma[i]])), beta: new Map(layers.map((l, i) => [l.name, beta[i]])),
-    lossCurve, clampedChannels, timings, microBatch: micro, peakRssBytes: Math.max(peak, peakRss()), stepMs, stepCpuMs,
+    gamma: new Map(layers.map((l, i) => [l.name, gamma[i]])),
+    beta: new Map(layers.map((l, i) => [l.name, beta[i]])),
+    lossCurve,
+    clampedChannels,
+    timings,
+    microBatch: micro,
+    peakRssBytes: Math.max(peak, peakRss()),
+    stepMs,
+    stepCpuMs,
     ...(o.select ? { heldOut, keptStep: best?.step } : {}),
   };
 }

@@ -50,9 +50,13 @@ function looksLikeOnnx(b: Uint8Array): boolean {
     if (fields > 100_000) return false;
     const tag = varint();
     if (tag < 0) return false;
-    const field = Math.floor(tag / 8), wire = tag % 8;
+    const field = Math.floor(tag / 8),
+      wire = tag % 8;
     if (MODEL_FIELDS[field] !== wire) return false;
-    if (wire === 0) { if (varint() < 0) return false; continue; }
+    if (wire === 0) {
+      if (varint() < 0) return false;
+      continue;
+    }
     const len = varint();
     if (len < 0 || pos + len > b.length) return false;
     pos += len;
@@ -63,10 +67,17 @@ function looksLikeOnnx(b: Uint8Array): boolean {
 
 function byExtension(file: string): SniffedFormat {
   switch (extname(file).toLowerCase()) {
-    case '.onnx': return 'onnx';
-    case '.pt': case '.pth': case '.ckpt': case '.bin': return 'pytorch-zip';
-    case '.safetensors': return 'safetensors';
-    default: return 'unknown';
+    case '.onnx':
+      return 'onnx';
+    case '.pt':
+    case '.pth':
+    case '.ckpt':
+    case '.bin':
+      return 'pytorch-zip';
+    case '.safetensors':
+      return 'safetensors';
+    default:
+      return 'unknown';
   }
 }
 
@@ -86,10 +97,14 @@ export async function readCheckpoint(file: string, opts: ReadOptions = {}): Prom
   }
   try {
     switch (format) {
-      case 'onnx': return await readOnnx(file, bytes, opts);
-      case 'pytorch-zip': return await readPytorch(file, bytes, opts);
-      case 'safetensors': return await readSafetensors(file, bytes, opts);
-      case 'pytorch-legacy': return await readPytorchLegacy(file, bytes, opts);
+      case 'onnx':
+        return await readOnnx(file, bytes, opts);
+      case 'pytorch-zip':
+        return await readPytorch(file, bytes, opts);
+      case 'safetensors':
+        return await readSafetensors(file, bytes, opts);
+      case 'pytorch-legacy':
+        return await readPytorchLegacy(file, bytes, opts);
       default:
         throw new FormatError('unrecognised file: not ONNX, a PyTorch zip checkpoint (.pt/.pth/.ckpt) or safetensors', file);
     }

@@ -59,8 +59,15 @@ export function readOnnxModel(file: string, model: onnx.IModelProto, opts: ReadO
     let axis: number | null = null;
     if (p.perAxis) axis = p.axisAttr < 0 ? p.axisAttr + rank : p.axisAttr;
     return {
-      scale: p.scale, zeroPoint: p.zeroPoint, axis, qmin, qmax, bits: bitsOfQuantRange(qmin, qmax),
-      bitsSource: clip ? 'clip' : 'container', kind: 'onnx QDQ', source: p.scaleName,
+      scale: p.scale,
+      zeroPoint: p.zeroPoint,
+      axis,
+      qmin,
+      qmax,
+      bits: bitsOfQuantRange(qmin, qmax),
+      bitsSource: clip ? 'clip' : 'container',
+      kind: 'onnx QDQ',
+      source: p.scaleName,
     };
   };
 
@@ -87,14 +94,20 @@ export function readOnnxModel(file: string, model: onnx.IModelProto, opts: ReadO
     if (dq.opType !== 'DequantizeLinear') continue;
     const src = traceDq(g, dq);
     if (!src) continue; // a DQ of something else: not a pattern we read
-    if (src.kind !== 'activation') { weightDqs.push({ dq, weightName: src.weight, latent: src.kind === 'latent', q: src.kind === 'latent' ? src.q : undefined, clip: src.kind === 'latent' ? src.clip : undefined }); continue; }
+    if (src.kind !== 'activation') {
+      weightDqs.push({ dq, weightName: src.weight, latent: src.kind === 'latent', q: src.kind === 'latent' ? src.q : undefined, clip: src.kind === 'latent' ? src.clip : undefined });
+      continue;
+    }
     const qIn = src.input;
     let qz: Quantizer;
     try {
       const p = quantParams(src.q, `activation '${qIn}'`);
       qz = makeQuantizer(p, quantizeOutputType(g, src.q), clipOf(src.clip), 4, qIn);
     } catch (err) {
-      if (err instanceof NotConstantError) { notes.push(`skipped activation quantizer on '${qIn}': ${err.message}`); continue; }
+      if (err instanceof NotConstantError) {
+        notes.push(`skipped activation quantizer on '${qIn}': ${err.message}`);
+        continue;
+      }
       throw err;
     }
     qz.source = qIn;
@@ -108,7 +121,10 @@ export function readOnnxModel(file: string, model: onnx.IModelProto, opts: ReadO
       const layer = readWeightLayer(w);
       if (layer) layers.push(layer);
     } catch (err) {
-      if (err instanceof NotConstantError) { notes.push(`skipped weight '${w.weightName}': ${err.message}`); continue; }
+      if (err instanceof NotConstantError) {
+        notes.push(`skipped weight '${w.weightName}': ${err.message}`);
+        continue;
+      }
       throw err;
     }
   }
@@ -116,8 +132,13 @@ export function readOnnxModel(file: string, model: onnx.IModelProto, opts: ReadO
   /** Integer weights in a bare container: --bits narrows the range when every integer fits it;
    *  without --bits, the narrowest signed width that holds them is recorded for a note. */
   function applyUserBits(q: Quantizer, ints: Int32Array, name: string): void {
-    let lo = Infinity, hi = -Infinity;
-    for (let i = 0; i < ints.length; i++) { const v = ints[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+    let lo = Infinity,
+      hi = -Infinity;
+    for (let i = 0; i < ints.length; i++) {
+      const v = ints[i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
     if (!(hi >= lo)) return;
     const zp = q.zeroPoint.length ? q.zeroPoint[0] : 0;
     const signed = q.qmin < 0;
@@ -125,7 +146,10 @@ export function readOnnxModel(file: string, model: onnx.IModelProto, opts: ReadO
     if (opts.bits !== undefined) {
       if (opts.bits >= q.bits) return; // the container is already that narrow
       const [qmin, qmax] = rangeOf(opts.bits);
-      if (lo < qmin || hi > qmax) { userBitsRefused.push(`${name} (${lo}..${hi})`); return; }
+      if (lo < qmin || hi > qmax) {
+        userBitsRefused.push(`${name} (${lo}..${hi})`);
+        return;
+      }
       Object.assign(q, { qmin, qmax, bits: opts.bits, bitsSource: 'user' as const });
       userBits.push(name);
       return;
@@ -133,7 +157,10 @@ export function readOnnxModel(file: string, model: onnx.IModelProto, opts: ReadO
     if (zp !== 0 && signed) return; // an offset range: no narrower signed width to suggest
     for (let b = 2; b < q.bits; b++) {
       const [qmin, qmax] = rangeOf(b);
-      if (lo >= qmin && hi <= qmax) { narrower.set(b, [...(narrower.get(b) ?? []), name]); return; }
+      if (lo >= qmin && hi <= qmax) {
+        narrower.set(b, [...(narrower.get(b) ?? []), name]);
+        return;
+      }
     }
   }
 
@@ -142,9 +169,15 @@ export function readOnnxModel(file: string, model: onnx.IModelProto, opts: ReadO
     const uses = usesOf(w.dq.output![0]);
     const asWeight = uses.find((u) => WEIGHT_OPS.has(u.node.opType ?? '') && (u.slot === 1 || (u.node.opType === 'MatMul' && u.slot === 0)));
     const asBias = uses.find((u) => (u.node.opType === 'Conv' || u.node.opType === 'ConvTranspose' || u.node.opType === 'Gemm') && u.slot === 2);
-    if (!asWeight && asBias) { biasDq.add(w.dq); return undefined; }
+    if (!asWeight && asBias) {
+      biasDq.add(w.dq);
+      return undefined;
+    }
     const shape = tensorShape(wt);
-    if (!asWeight && shape.length < 2) { notes.push(`skipped DequantizeLinear of '${w.weightName}' (not a layer weight)`); return undefined; }
+    if (!asWeight && shape.length < 2) {
+      notes.push(`skipped DequantizeLinear of '${w.weightName}' (not a layer weight)`);
+      return undefined;
+    }
     const op = asWeight?.node.opType ?? uses[0]?.node.opType ?? 'DequantizeLinear';
     const p = quantParams(w.dq, `weight '${w.weightName}'`);
     let container: number;
@@ -161,7 +194,8 @@ export function readOnnxModel(file: string, model: onnx.IModelProto, opts: ReadO
     const values = tensorToArray(wt, file);
     const weight: QuantizedLayer['weight'] = { shape, storedDtype: dtypeName(wt.dataType ?? 0) };
     if (w.latent) {
-      if (values instanceof Float32Array) weight.latent = values; // a view into the file buffer where aligned
+      if (values instanceof Float32Array)
+        weight.latent = values; // a view into the file buffer where aligned
       else if (values instanceof Float64Array) weight.latent = values;
       else throw new FormatError(`weight '${w.weightName}' feeds QuantizeLinear but is ${dtypeName(wt.dataType ?? 0)}, not float`, file);
     } else {
@@ -190,10 +224,15 @@ export function readOnnxModel(file: string, model: onnx.IModelProto, opts: ReadO
   const clipped = layers.filter((l) => l.weightQuantizer.bitsSource === 'clip').length;
   if (clipped) notes.push(`${clipped} of ${layers.length} weight quantizers take their integer range from a Clip between QuantizeLinear and DequantizeLinear`);
   const list = (names: string[]) => `${names.slice(0, 4).join(', ')}${names.length > 4 ? `, … (${names.length} layers)` : ''}`;
-  if (userBits.length) notes.push(`--bits ${opts.bits} given: ${userBits.length} integer weight layer(s) whose file records only the ${layers.find((l) => userBits.includes(l.name))?.weight.storedDtype ?? 'integer'} container read as ${opts.bits}-bit (${list(userBits)})`);
+  if (userBits.length)
+    notes.push(
+      `--bits ${opts.bits} given: ${userBits.length} integer weight layer(s) whose file records only the ${layers.find((l) => userBits.includes(l.name))?.weight.storedDtype ?? 'integer'} container read as ${opts.bits}-bit (${list(userBits)})`,
+    );
   if (userBitsRefused.length) notes.push(`--bits ${opts.bits} not applied to ${list(userBitsRefused)}: their stored integers do not fit ${opts.bits} bits`);
   for (const [b, names] of [...narrower].sort((x, y) => x[0] - y[0])) {
-    notes.push(`every integer of ${list(names)} fits ${b} bits (${-(2 ** (b - 1))}..${2 ** (b - 1) - 1}) but the file records only the container's range; if these are ${b}-bit weights, pass --bits ${b}`);
+    notes.push(
+      `every integer of ${list(names)} fits ${b} bits (${-(2 ** (b - 1))}..${2 ** (b - 1) - 1}) but the file records only the container's range; if these are ${b}-bit weights, pass --bits ${b}`,
+    );
   }
   const latent = layers.filter((l) => l.weight.latent).length;
   notes.push(`${latent} of ${layers.length} layers store latent (float) weights; ${layers.length - latent} store integer weights`);
@@ -212,10 +251,7 @@ function findFollowingQuantizer(out: string, g: GraphIndex, actByQIn: Map<string
   return undefined;
 }
 
-function readBias(
-  file: string, name: string, g: GraphIndex,
-  quantParams: (n: Node, what: string) => { scale: Float64Array; zeroPoint: Float64Array },
-): Float32Array | undefined {
+function readBias(file: string, name: string, g: GraphIndex, quantParams: (n: Node, what: string) => { scale: Float64Array; zeroPoint: Float64Array }): Float32Array | undefined {
   const t = g.constant(name);
   if (t) return Float32Array.from(tensorToFloat64(t, file));
   const dq = g.producer.get(name);

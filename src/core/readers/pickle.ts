@@ -11,8 +11,13 @@ import { REBUILD_CALLS, RECONSTRUCTOR_BASES, isKnownCodeRunning } from './pickle
 
 /** An inert reference to a Python global (a class or function); never resolved or called. */
 export class PyGlobal {
-  constructor(readonly module: string, readonly name: string) {}
-  get fullName(): string { return `${this.module}.${this.name}`; }
+  constructor(
+    readonly module: string,
+    readonly name: string,
+  ) {}
+  get fullName(): string {
+    return `${this.module}.${this.name}`;
+  }
 }
 
 /** An instance of a class the reader does not interpret: its class name, constructor args and state. */
@@ -20,7 +25,12 @@ export class PyObject {
   /** Items added by SETITEM(S) (dict subclasses) and APPEND(S) (list subclasses). */
   dictItems?: Map<unknown, unknown>;
   listItems?: unknown[];
-  constructor(readonly className: string, readonly args: unknown[], public state: unknown = undefined, readonly kwargs?: unknown) {}
+  constructor(
+    readonly className: string,
+    readonly args: unknown[],
+    public state: unknown = undefined,
+    readonly kwargs?: unknown,
+  ) {}
   /** The instance __dict__ when the state is a dict (or the dict half of a (dict, slots) tuple). */
   get dict(): Map<unknown, unknown> | undefined {
     if (this.state instanceof Map) return this.state;
@@ -66,9 +76,12 @@ const MAX_LONG_BYTES = 1 << 16;
 /** Longest structural hash of a tuple dict key; longer keys hash by identity. */
 const MAX_KEY_CHARS = 1 << 12;
 
-
 export class PickleError extends FormatError {
-  constructor(message: string, file: string, readonly offset: number) {
+  constructor(
+    message: string,
+    file: string,
+    readonly offset: number,
+  ) {
     super(`${message} (pickle offset ${offset})`, file);
     this.name = 'PickleError';
   }
@@ -100,15 +113,48 @@ function run(data: Uint8Array, start: number, opts: UnpickleOptions): { value: u
   let stack: unknown[] = [];
   const marks: unknown[][] = [];
   const memo = new Map<number, unknown>();
-  const fail = (msg: string): never => { throw new PickleError(msg, file, opPos); };
+  const fail = (msg: string): never => {
+    throw new PickleError(msg, file, opPos);
+  };
 
-  const need = (n: number) => { if (pos + n > data.length) fail(`truncated pickle: ${n} bytes needed, ${data.length - pos} left`); };
-  const u8 = () => { need(1); return data[pos++]; };
-  const u16 = () => { need(2); const v = view.getUint16(pos, true); pos += 2; return v; };
-  const i32 = () => { need(4); const v = view.getInt32(pos, true); pos += 4; return v; };
-  const u32 = () => { need(4); const v = view.getUint32(pos, true); pos += 4; return v; };
-  const u64 = () => { need(8); const v = view.getBigUint64(pos, true); pos += 8; if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail('length too large'); return Number(v); };
-  const bytes = (n: number) => { need(n); const b = data.subarray(pos, pos + n); pos += n; return b; };
+  const need = (n: number) => {
+    if (pos + n > data.length) fail(`truncated pickle: ${n} bytes needed, ${data.length - pos} left`);
+  };
+  const u8 = () => {
+    need(1);
+    return data[pos++];
+  };
+  const u16 = () => {
+    need(2);
+    const v = view.getUint16(pos, true);
+    pos += 2;
+    return v;
+  };
+  const i32 = () => {
+    need(4);
+    const v = view.getInt32(pos, true);
+    pos += 4;
+    return v;
+  };
+  const u32 = () => {
+    need(4);
+    const v = view.getUint32(pos, true);
+    pos += 4;
+    return v;
+  };
+  const u64 = () => {
+    need(8);
+    const v = view.getBigUint64(pos, true);
+    pos += 8;
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail('length too large');
+    return Number(v);
+  };
+  const bytes = (n: number) => {
+    need(n);
+    const b = data.subarray(pos, pos + n);
+    pos += n;
+    return b;
+  };
   const line = () => {
     const end = data.indexOf(0x0a, pos);
     if (end < 0) fail('truncated pickle: newline expected');
@@ -116,8 +162,14 @@ function run(data: Uint8Array, start: number, opts: UnpickleOptions): { value: u
     pos = end + 1;
     return s;
   };
-  const pop = () => { if (stack.length === 0) fail('stack underflow'); return stack.pop(); };
-  const top = () => { if (stack.length === 0) fail('stack underflow'); return stack[stack.length - 1]; };
+  const pop = () => {
+    if (stack.length === 0) fail('stack underflow');
+    return stack.pop();
+  };
+  const top = () => {
+    if (stack.length === 0) fail('stack underflow');
+    return stack[stack.length - 1];
+  };
   const popMark = () => {
     const items = stack;
     const prev = marks.pop();
@@ -147,8 +199,11 @@ function run(data: Uint8Array, start: number, opts: UnpickleOptions): { value: u
     // protocol 0 STRING: a Python repr in quotes; enough of the escapes for real files.
     const q = s[0];
     if ((q !== "'" && q !== '"') || s[s.length - 1] !== q) fail('STRING opcode argument is not quoted');
-    return s.slice(1, -1).replace(/\\(x[0-9a-fA-F]{2}|[\\'"nrt0])/g, (_, e: string) =>
-      e[0] === 'x' ? String.fromCharCode(parseInt(e.slice(1), 16)) : ({ n: '\n', r: '\r', t: '\t', '0': '\0' } as Record<string, string>)[e] ?? e);
+    return s
+      .slice(1, -1)
+      .replace(/\\(x[0-9a-fA-F]{2}|[\\'"nrt0])/g, (_, e: string) =>
+        e[0] === 'x' ? String.fromCharCode(parseInt(e.slice(1), 16)) : (({ n: '\n', r: '\r', t: '\t', '0': '\0' } as Record<string, string>)[e] ?? e),
+      );
   };
 
   /** A call Python would make that is not a data rebuild: refused (default) or reported. */
@@ -215,17 +270,26 @@ function run(data: Uint8Array, start: number, opts: UnpickleOptions): { value: u
         return new Map<unknown, unknown>();
       case 'torch.Size':
         return toInts(args[0]);
-      case 'builtins.set': case 'builtins.frozenset': case '__builtin__.set': case '__builtin__.frozenset':
+      case 'builtins.set':
+      case 'builtins.frozenset':
+      case '__builtin__.set':
+      case '__builtin__.frozenset':
         return new Set(Array.isArray(args[0]) ? args[0] : []);
-      case 'builtins.list': case '__builtin__.list':
+      case 'builtins.list':
+      case '__builtin__.list':
         return Array.isArray(args[0]) ? [...args[0]] : [];
-      case 'builtins.tuple': case '__builtin__.tuple':
+      case 'builtins.tuple':
+      case '__builtin__.tuple':
         return Array.isArray(args[0]) ? [...args[0]] : [];
-      case 'builtins.slice': case '__builtin__.slice':
+      case 'builtins.slice':
+      case '__builtin__.slice':
         return { slice: args };
-      case 'builtins.complex': case '__builtin__.complex':
+      case 'builtins.complex':
+      case '__builtin__.complex':
         return { re: args[0], im: args[1] ?? 0 };
-      case 'builtins.bytearray': case 'builtins.bytes': case '__builtin__.bytearray':
+      case 'builtins.bytearray':
+      case 'builtins.bytes':
+      case '__builtin__.bytearray':
         return args[0] instanceof PyBytes ? args[0] : new PyBytes(new Uint8Array(0));
       case '_codecs.encode': {
         // Protocol 2 writes bytes as _codecs.encode(str, 'latin1').
@@ -234,16 +298,19 @@ function run(data: Uint8Array, start: number, opts: UnpickleOptions): { value: u
       }
       case 'torch.device':
         return String(args[0]) + (args[1] !== undefined ? `:${args[1]}` : '');
-      case 'copyreg._reconstructor': case 'copy_reg._reconstructor': {
+      case 'copyreg._reconstructor':
+      case 'copy_reg._reconstructor': {
         // (cls, base, state): base.__new__(cls, state), then base.__init__ unless base is object.
         const [cls, base] = args;
         if (!(base instanceof PyGlobal) || !RECONSTRUCTOR_BASES.has(base.fullName)) return unlisted(`copyreg._reconstructor with base ${typeName(base)}`);
         if (!(cls instanceof PyGlobal)) return unlisted(`copyreg._reconstructor of ${typeName(cls)}`);
         return new PyObject(cls.fullName, [], args[2] ?? undefined);
       }
-      case 'copyreg.__newobj__': case 'copy_reg.__newobj__':
+      case 'copyreg.__newobj__':
+      case 'copy_reg.__newobj__':
         return newObj(args[0], args.slice(1));
-      case 'numpy.core.multiarray.scalar': case 'numpy._core.multiarray.scalar':
+      case 'numpy.core.multiarray.scalar':
+      case 'numpy._core.multiarray.scalar':
         return numpyScalar(args) ?? new PyObject(name, args);
       default:
         // The other listed constructors (numpy arrays, Namespace, datetime, paths): plain data.
@@ -262,8 +329,10 @@ function run(data: Uint8Array, start: number, opts: UnpickleOptions): { value: u
   const appendItems = (target: unknown, items: unknown[]) => {
     // One by one: push(...items) overflows the call stack for wide lists.
     if (Array.isArray(target)) for (const x of items) target.push(x);
-    else if (target instanceof PyObject) { const l = (target.listItems ??= []); for (const x of items) l.push(x); }
-    else if (target instanceof Set) for (const x of items) target.add(x);
+    else if (target instanceof PyObject) {
+      const l = (target.listItems ??= []);
+      for (const x of items) l.push(x);
+    } else if (target instanceof Set) for (const x of items) target.add(x);
     else fail(`APPEND on ${typeName(target)}`);
   };
   const keyCache = new WeakMap<object, string>();
@@ -280,77 +349,272 @@ function run(data: Uint8Array, start: number, opts: UnpickleOptions): { value: u
     if (pos >= data.length) fail('truncated pickle: no STOP opcode');
     const op = data[pos++];
     switch (op) {
-      case 0x80: { const p = u8(); if (p > 5) fail(`unsupported pickle protocol ${p}`); break; } // PROTO
-      case 0x95: u64(); break; // FRAME: framing is transparent
-      case 0x2e: { // STOP
+      case 0x80: {
+        const p = u8();
+        if (p > 5) fail(`unsupported pickle protocol ${p}`);
+        break;
+      } // PROTO
+      case 0x95:
+        u64();
+        break; // FRAME: framing is transparent
+      case 0x2e: {
+        // STOP
         if (stack.length === 0) fail('STOP with an empty stack');
         return { value: stack.pop(), end: pos };
       }
-      case 0x28: marks.push(stack); stack = []; break; // MARK
-      case 0x30: pop(); break; // POP
-      case 0x31: popMark(); break; // POP_MARK
-      case 0x32: stack.push(top()); break; // DUP
-      case 0x4e: stack.push(null); break; // NONE
-      case 0x88: stack.push(true); break; // NEWTRUE
-      case 0x89: stack.push(false); break; // NEWFALSE
-      case 0x4a: stack.push(i32()); break; // BININT
-      case 0x4b: stack.push(u8()); break; // BININT1
-      case 0x4d: stack.push(u16()); break; // BININT2
-      case 0x8a: stack.push(longFromBytes(bytes(u8()))); break; // LONG1
-      case 0x8b: { const n = i32(); if (n < 0) fail('negative LONG4 length'); stack.push(longFromBytes(bytes(n))); break; }
-      case 0x49: stack.push(parseIntText(line())); break; // INT
-      case 0x4c: stack.push(parseIntText(line())); break; // LONG
-      case 0x46: stack.push(parseFloat(line())); break; // FLOAT
-      case 0x47: { need(8); stack.push(view.getFloat64(pos, false)); pos += 8; break; } // BINFLOAT (big-endian)
-      case 0x53: stack.push(pyRepr(line())); break; // STRING
-      case 0x54: { const n = i32(); if (n < 0) fail('negative BINSTRING length'); stack.push(latin1.decode(bytes(n))); break; }
-      case 0x55: stack.push(latin1.decode(bytes(u8()))); break; // SHORT_BINSTRING
-      case 0x56: stack.push(line().replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))); break; // UNICODE
-      case 0x58: stack.push(dec.decode(bytes(u32()))); break; // BINUNICODE
-      case 0x8c: stack.push(dec.decode(bytes(u8()))); break; // SHORT_BINUNICODE
-      case 0x8d: stack.push(dec.decode(bytes(u64()))); break; // BINUNICODE8
-      case 0x42: stack.push(new PyBytes(bytes(u32()))); break; // BINBYTES
-      case 0x43: stack.push(new PyBytes(bytes(u8()))); break; // SHORT_BINBYTES
-      case 0x8e: stack.push(new PyBytes(bytes(u64()))); break; // BINBYTES8
-      case 0x96: stack.push(new PyBytes(bytes(u64()))); break; // BYTEARRAY8
-      case 0x97: fail('NEXT_BUFFER: out-of-band buffers are not supported'); break;
-      case 0x98: break; // READONLY_BUFFER: no-op on our data
-      case 0x29: stack.push([]); break; // EMPTY_TUPLE
-      case 0x74: { const items = popMark(); stack.push(items); } break; // TUPLE
-      case 0x85: stack.push([pop()]); break; // TUPLE1
-      case 0x86: { const b = pop(), a = pop(); stack.push([a, b]); break; } // TUPLE2
-      case 0x87: { const c = pop(), b = pop(), a = pop(); stack.push([a, b, c]); break; } // TUPLE3
-      case 0x5d: stack.push([]); break; // EMPTY_LIST
-      case 0x6c: { const items = popMark(); stack.push(items); } break; // LIST
-      case 0x61: { const v = pop(); appendItems(top(), [v]); break; } // APPEND
-      case 0x65: { const items = popMark(); appendItems(top(), items); break; } // APPENDS
-      case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
-      case 0x64: { const items = popMark(); const m = new Map(); setItems(m, items); stack.push(m); break; } // DICT
-      case 0x73: { const v = pop(), k = pop(); setItems(top(), [k, v]); break; } // SETITEM
-      case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
-      case 0x8f: stack.push(new Set()); break; // EMPTY_SET
-      case 0x90: { const items = popMark(); appendItems(top(), items); break; } // ADDITEMS
-      case 0x91: { const items = popMark(); stack.push(new Set(items)); } break; // FROZENSET
-      case 0x67: { const k = parseInt(line(), 10); if (!memo.has(k)) fail(`GET of unknown memo key ${k}`); stack.push(memo.get(k)); break; }
-      case 0x68: { const k = u8(); if (!memo.has(k)) fail(`BINGET of unknown memo key ${k}`); stack.push(memo.get(k)); break; }
-      case 0x6a: { const k = u32(); if (!memo.has(k)) fail(`LONG_BINGET of unknown memo key ${k}`); stack.push(memo.get(k)); break; }
-      case 0x70: memo.set(parseInt(line(), 10), top()); break; // PUT
-      case 0x71: memo.set(u8(), top()); break; // BINPUT
-      case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
-      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
-      case 0x63: { const module = line(); const name = line(); stack.push(global(module, name)); break; } // GLOBAL
-      case 0x93: { // STACK_GLOBAL
-        const name = pop(), module = pop();
+      case 0x28:
+        marks.push(stack);
+        stack = [];
+        break; // MARK
+      case 0x30:
+        pop();
+        break; // POP
+      case 0x31:
+        popMark();
+        break; // POP_MARK
+      case 0x32:
+        stack.push(top());
+        break; // DUP
+      case 0x4e:
+        stack.push(null);
+        break; // NONE
+      case 0x88:
+        stack.push(true);
+        break; // NEWTRUE
+      case 0x89:
+        stack.push(false);
+        break; // NEWFALSE
+      case 0x4a:
+        stack.push(i32());
+        break; // BININT
+      case 0x4b:
+        stack.push(u8());
+        break; // BININT1
+      case 0x4d:
+        stack.push(u16());
+        break; // BININT2
+      case 0x8a:
+        stack.push(longFromBytes(bytes(u8())));
+        break; // LONG1
+      case 0x8b: {
+        const n = i32();
+        if (n < 0) fail('negative LONG4 length');
+        stack.push(longFromBytes(bytes(n)));
+        break;
+      }
+      case 0x49:
+        stack.push(parseIntText(line()));
+        break; // INT
+      case 0x4c:
+        stack.push(parseIntText(line()));
+        break; // LONG
+      case 0x46:
+        stack.push(parseFloat(line()));
+        break; // FLOAT
+      case 0x47: {
+        need(8);
+        stack.push(view.getFloat64(pos, false));
+        pos += 8;
+        break;
+      } // BINFLOAT (big-endian)
+      case 0x53:
+        stack.push(pyRepr(line()));
+        break; // STRING
+      case 0x54: {
+        const n = i32();
+        if (n < 0) fail('negative BINSTRING length');
+        stack.push(latin1.decode(bytes(n)));
+        break;
+      }
+      case 0x55:
+        stack.push(latin1.decode(bytes(u8())));
+        break; // SHORT_BINSTRING
+      case 0x56:
+        stack.push(line().replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))));
+        break; // UNICODE
+      case 0x58:
+        stack.push(dec.decode(bytes(u32())));
+        break; // BINUNICODE
+      case 0x8c:
+        stack.push(dec.decode(bytes(u8())));
+        break; // SHORT_BINUNICODE
+      case 0x8d:
+        stack.push(dec.decode(bytes(u64())));
+        break; // BINUNICODE8
+      case 0x42:
+        stack.push(new PyBytes(bytes(u32())));
+        break; // BINBYTES
+      case 0x43:
+        stack.push(new PyBytes(bytes(u8())));
+        break; // SHORT_BINBYTES
+      case 0x8e:
+        stack.push(new PyBytes(bytes(u64())));
+        break; // BINBYTES8
+      case 0x96:
+        stack.push(new PyBytes(bytes(u64())));
+        break; // BYTEARRAY8
+      case 0x97:
+        fail('NEXT_BUFFER: out-of-band buffers are not supported');
+        break;
+      case 0x98:
+        break; // READONLY_BUFFER: no-op on our data
+      case 0x29:
+        stack.push([]);
+        break; // EMPTY_TUPLE
+      case 0x74:
+        {
+          const items = popMark();
+          stack.push(items);
+        }
+        break; // TUPLE
+      case 0x85:
+        stack.push([pop()]);
+        break; // TUPLE1
+      case 0x86: {
+        const b = pop(),
+          a = pop();
+        stack.push([a, b]);
+        break;
+      } // TUPLE2
+      case 0x87: {
+        const c = pop(),
+          b = pop(),
+          a = pop();
+        stack.push([a, b, c]);
+        break;
+      } // TUPLE3
+      case 0x5d:
+        stack.push([]);
+        break; // EMPTY_LIST
+      case 0x6c:
+        {
+          const items = popMark();
+          stack.push(items);
+        }
+        break; // LIST
+      case 0x61: {
+        const v = pop();
+        appendItems(top(), [v]);
+        break;
+      } // APPEND
+      case 0x65: {
+        const items = popMark();
+        appendItems(top(), items);
+        break;
+      } // APPENDS
+      case 0x7d:
+        stack.push(new Map());
+        break; // EMPTY_DICT
+      case 0x64: {
+        const items = popMark();
+        const m = new Map();
+        setItems(m, items);
+        stack.push(m);
+        break;
+      } // DICT
+      case 0x73: {
+        const v = pop(),
+          k = pop();
+        setItems(top(), [k, v]);
+        break;
+      } // SETITEM
+      case 0x75: {
+        const items = popMark();
+        setItems(top(), items);
+        break;
+      } // SETITEMS
+      case 0x8f:
+        stack.push(new Set());
+        break; // EMPTY_SET
+      case 0x90: {
+        const items = popMark();
+        appendItems(top(), items);
+        break;
+      } // ADDITEMS
+      case 0x91:
+        {
+          const items = popMark();
+          stack.push(new Set(items));
+        }
+        break; // FROZENSET
+      case 0x67: {
+        const k = parseInt(line(), 10);
+        if (!memo.has(k)) fail(`GET of unknown memo key ${k}`);
+        stack.push(memo.get(k));
+        break;
+      }
+      case 0x68: {
+        const k = u8();
+        if (!memo.has(k)) fail(`BINGET of unknown memo key ${k}`);
+        stack.push(memo.get(k));
+        break;
+      }
+      case 0x6a: {
+        const k = u32();
+        if (!memo.has(k)) fail(`LONG_BINGET of unknown memo key ${k}`);
+        stack.push(memo.get(k));
+        break;
+      }
+      case 0x70:
+        memo.set(parseInt(line(), 10), top());
+        break; // PUT
+      case 0x71:
+        memo.set(u8(), top());
+        break; // BINPUT
+      case 0x72:
+        memo.set(u32(), top());
+        break; // LONG_BINPUT
+      case 0x94:
+        memo.set(memo.size, top());
+        break; // MEMOIZE
+      case 0x63: {
+        const module = line();
+        const name = line();
+        stack.push(global(module, name));
+        break;
+      } // GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
+        const name = pop(),
+          module = pop();
         if (typeof name !== 'string' || typeof module !== 'string') fail('STACK_GLOBAL needs two strings');
         stack.push(global(module as string, name as string));
         break;
       }
-      case 0x52: { const args = pop(); const fn = pop(); stack.push(call(fn, asArgs(args, fail))); break; } // REDUCE
-      case 0x81: { const args = pop(); const cls = pop(); stack.push(newObj(cls, asArgs(args, fail))); break; } // NEWOBJ
-      case 0x92: { const kwargs = pop(); const args = pop(); const cls = pop(); stack.push(newObj(cls, asArgs(args, fail), kwargs)); break; } // NEWOBJ_EX
-      case 0x69: { const module = line(); const name = line(); const args = popMark(); stack.push(call(global(module, name), args)); break; } // INST
-      case 0x6f: { const items = popMark(); const cls = items.shift(); stack.push(call(cls, items)); break; } // OBJ
-      case 0x62: { // BUILD: obj.__setstate__(state) or __dict__.update(state), as data
+      case 0x52: {
+        const args = pop();
+        const fn = pop();
+        stack.push(call(fn, asArgs(args, fail)));
+        break;
+      } // REDUCE
+      case 0x81: {
+        const args = pop();
+        const cls = pop();
+        stack.push(newObj(cls, asArgs(args, fail)));
+        break;
+      } // NEWOBJ
+      case 0x92: {
+        const kwargs = pop();
+        const args = pop();
+        const cls = pop();
+        stack.push(newObj(cls, asArgs(args, fail), kwargs));
+        break;
+      } // NEWOBJ_EX
+      case 0x69: {
+        const module = line();
+        const name = line();
+        const args = popMark();
+        stack.push(call(global(module, name), args));
+        break;
+      } // INST
+      case 0x6f: {
+        const items = popMark();
+        const cls = items.shift();
+        stack.push(call(cls, items));
+        break;
+      } // OBJ
+      case 0x62: {
+        // BUILD: obj.__setstate__(state) or __dict__.update(state), as data
         const state = pop();
         const obj = top();
         if (obj instanceof PyObject) {
@@ -363,17 +627,21 @@ function run(data: Uint8Array, start: number, opts: UnpickleOptions): { value: u
         }
         break;
       }
-      case 0x50: { // PERSID
+      case 0x50: {
+        // PERSID
         const pid = line();
         stack.push(opts.persistentLoad ? opts.persistentLoad(pid) : fail('persistent id without a loader'));
         break;
       }
-      case 0x51: { // BINPERSID
+      case 0x51: {
+        // BINPERSID
         const pid = pop();
         stack.push(opts.persistentLoad ? opts.persistentLoad(pid) : fail('persistent id without a loader'));
         break;
       }
-      case 0x82: case 0x83: case 0x84:
+      case 0x82:
+      case 0x83:
+      case 0x84:
         fail(`extension registry opcode EXT${op === 0x82 ? 1 : op === 0x83 ? 2 : 4} is not supported (it names code by number)`);
         break;
       default:
@@ -407,12 +675,18 @@ function hashKey(k: unknown, cache: WeakMap<object, string>): unknown {
   if (hit !== undefined) return hit;
   let out = '(';
   for (const x of k) {
-    const part = Array.isArray(x) ? (hashKey(x, cache) as string)
-      : typeof x === 'string' ? JSON.stringify(x)
-      : typeof x === 'number' || typeof x === 'bigint' || typeof x === 'boolean' || x === null ? String(x)
-      : `#${typeName(x)}:${++keyIds}`;
+    const part = Array.isArray(x)
+      ? (hashKey(x, cache) as string)
+      : typeof x === 'string'
+        ? JSON.stringify(x)
+        : typeof x === 'number' || typeof x === 'bigint' || typeof x === 'boolean' || x === null
+          ? String(x)
+          : `#${typeName(x)}:${++keyIds}`;
     out += `${part},`;
-    if (out.length > MAX_KEY_CHARS) { out = `#tuple:${++keyIds}`; break; }
+    if (out.length > MAX_KEY_CHARS) {
+      out = `#tuple:${++keyIds}`;
+      break;
+    }
   }
   if (!out.startsWith('#')) out += ')';
   cache.set(k, out);
@@ -420,9 +694,16 @@ function hashKey(k: unknown, cache: WeakMap<object, string>): unknown {
 }
 
 const NUMPY_SCALARS: Record<string, [number, (v: DataView) => number | bigint]> = {
-  f8: [8, (v) => v.getFloat64(0, true)], f4: [4, (v) => v.getFloat32(0, true)],
-  i8: [8, (v) => v.getBigInt64(0, true)], i4: [4, (v) => v.getInt32(0, true)], i2: [2, (v) => v.getInt16(0, true)], i1: [1, (v) => v.getInt8(0)],
-  u8: [8, (v) => v.getBigUint64(0, true)], u4: [4, (v) => v.getUint32(0, true)], u2: [2, (v) => v.getUint16(0, true)], u1: [1, (v) => v.getUint8(0)],
+  f8: [8, (v) => v.getFloat64(0, true)],
+  f4: [4, (v) => v.getFloat32(0, true)],
+  i8: [8, (v) => v.getBigInt64(0, true)],
+  i4: [4, (v) => v.getInt32(0, true)],
+  i2: [2, (v) => v.getInt16(0, true)],
+  i1: [1, (v) => v.getInt8(0)],
+  u8: [8, (v) => v.getBigUint64(0, true)],
+  u4: [4, (v) => v.getUint32(0, true)],
+  u2: [2, (v) => v.getUint16(0, true)],
+  u1: [1, (v) => v.getUint8(0)],
   b1: [1, (v) => v.getUint8(0)],
 };
 

@@ -9,11 +9,22 @@ import { DTYPE_SIZE, storageTensor, type DType } from './tensorData';
 import { ZipArchive } from './zip';
 
 const STORAGE_DTYPES: Record<string, DType> = {
-  FloatStorage: 'float32', HalfStorage: 'float16', BFloat16Storage: 'bfloat16', DoubleStorage: 'float64',
-  CharStorage: 'int8', ByteStorage: 'uint8', ShortStorage: 'int16', IntStorage: 'int32', LongStorage: 'int64', BoolStorage: 'bool',
+  FloatStorage: 'float32',
+  HalfStorage: 'float16',
+  BFloat16Storage: 'bfloat16',
+  DoubleStorage: 'float64',
+  CharStorage: 'int8',
+  ByteStorage: 'uint8',
+  ShortStorage: 'int16',
+  IntStorage: 'int32',
+  LongStorage: 'int64',
+  BoolStorage: 'bool',
 };
 
-interface StorageRef { key: string; dtype: DType }
+interface StorageRef {
+  key: string;
+  dtype: DType;
+}
 
 /** Keys of a training-checkpoint dict that hold a model (whole module or state_dict), in report order. */
 const MODEL_KEYS = ['model', 'ema', 'state_dict', 'model_state_dict', 'ema_state_dict', 'module', 'net', 'network'];
@@ -23,7 +34,11 @@ export async function readPytorch(file: string, bytes: Uint8Array, opts: ReadOpt
   return buildCheckpoint(file, o.root, o.storageBytes, o.bigEndian, opts);
 }
 
-interface Opened { root: unknown; storageBytes: (key: string) => Uint8Array; bigEndian: boolean }
+interface Opened {
+  root: unknown;
+  storageBytes: (key: string) => Uint8Array;
+  bigEndian: boolean;
+}
 
 function openZip(file: string, bytes: Uint8Array): Opened {
   const zip = new ZipArchive(bytes, file);
@@ -185,7 +200,8 @@ function flatVariants(file: string, root: unknown, storageBytes: (key: string) =
 /** The unpickled root object -> variants (model / ema / state_dict) -> Checkpoint. */
 function buildCheckpoint(file: string, root: unknown, storageBytes: (key: string) => Uint8Array, bigEndian: boolean, opts: ReadOptions): Checkpoint {
   const flats = flatVariants(file, root, storageBytes, bigEndian);
-  const epoch = flats[0]?.epoch, modelClass = flats.find((f) => f.modelClass)?.modelClass;
+  const epoch = flats[0]?.epoch,
+    modelClass = flats.find((f) => f.modelClass)?.modelClass;
   const notes: string[] = [];
   const models: Checkpoint['variants'] = [];
   const floatLayerCounts: number[] = [];
@@ -200,7 +216,10 @@ function buildCheckpoint(file: string, root: unknown, storageBytes: (key: string
     if (dtypes.has('float16') || dtypes.has('bfloat16')) notes.push(`${name}: weights stored as ${[...dtypes].join('/')}, read as float32`);
   }
   if (models.length === 0) {
-    throw new FormatError(`no quantized layer found (${variants.map(([n]) => n).join(', ')}: ${floatLayerCounts.join('/')} weights, none with a weight quantizer: looked for torch.ao FakeQuantize scale/zero_point, LSQ s/alpha/step_size, pytorch-quantization _amax, Brevitas scaling_impl.value)`, file);
+    throw new FormatError(
+      `no quantized layer found (${variants.map(([n]) => n).join(', ')}: ${floatLayerCounts.join('/')} weights, none with a weight quantizer: looked for torch.ao FakeQuantize scale/zero_point, LSQ s/alpha/step_size, pytorch-quantization _amax, Brevitas scaling_impl.value)`,
+      file,
+    );
   }
   return { file, format: 'pytorch', epoch, modelClass, variants: models, notes };
 }

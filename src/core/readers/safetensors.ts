@@ -6,7 +6,16 @@ import { layersFromFlat, type FlatModel } from './stateDictLayers';
 import { DTYPE_SIZE, storageTensor, type DType } from './tensorData';
 
 const DTYPES: Record<string, DType> = {
-  F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64', I8: 'int8', U8: 'uint8', I16: 'int16', I32: 'int32', I64: 'int64', BOOL: 'bool',
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  F64: 'float64',
+  I8: 'int8',
+  U8: 'uint8',
+  I16: 'int16',
+  I32: 'int32',
+  I64: 'int64',
+  BOOL: 'bool',
 };
 
 export async function readSafetensors(file: string, bytes: Uint8Array, opts: ReadOptions = {}): Promise<Checkpoint> {
@@ -47,7 +56,10 @@ export async function readSafetensors(file: string, bytes: Uint8Array, opts: Rea
   }
   const res = layersFromFlat(file, flat, 'safetensors', opts);
   if (res.model.layers.length === 0) {
-    throw new FormatError(`no quantized layer found (${res.floatLayers.length} weights, none with a weight quantizer: looked for torch.ao scale/zero_point, LSQ s/alpha/step_size, pytorch-quantization _amax, Brevitas scaling_impl.value)`, file);
+    throw new FormatError(
+      `no quantized layer found (${res.floatLayers.length} weights, none with a weight quantizer: looked for torch.ao scale/zero_point, LSQ s/alpha/step_size, pytorch-quantization _amax, Brevitas scaling_impl.value)`,
+      file,
+    );
   }
   res.model.variant = 'state_dict';
   const dtypes = new Set([...flat.tensors.values()].filter((x) => x.shape.length >= 2).map((x) => x.dtype));

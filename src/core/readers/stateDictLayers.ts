@@ -85,13 +85,19 @@ function groupAttrs(flat: FlatModel, root: string): Map<string, Scalar> {
 const num = (v: Scalar | undefined): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'boolean' ? Number(v) : undefined);
 const bool = (v: Scalar | undefined): boolean | undefined => (typeof v === 'boolean' ? v : typeof v === 'number' ? v !== 0 : undefined);
 
-interface RangeInfo { qmin: number; qmax: number; source: Quantizer['bitsSource']; from: string }
+interface RangeInfo {
+  qmin: number;
+  qmax: number;
+  source: Quantizer['bitsSource'];
+  from: string;
+}
 
 /** The integer range from the quantizer's attributes, else --bits, else undefined. */
 function rangeOf(a: Map<string, Scalar>, family: Family, role: Role, opts: ReadOptions): RangeInfo | undefined {
   // Qn (LSQ paper) is a magnitude, thd_neg (lsq-net) is negative already: a positive lower bound is negated.
   const pair = (lo: string, hi: string, magnitude = false): RangeInfo | undefined => {
-    const l = num(a.get(lo)), h = num(a.get(hi));
+    const l = num(a.get(lo)),
+      h = num(a.get(hi));
     if (l === undefined || h === undefined) return undefined;
     return { qmin: magnitude && l > 0 ? -l : l, qmax: h, source: 'attribute', from: `${lo}/${hi}` };
   };
@@ -101,10 +107,12 @@ function rangeOf(a: Map<string, Scalar>, family: Family, role: Role, opts: ReadO
   const bitName = bitNames.find((n) => num(a.get(n)) !== undefined);
   let bits = bitName ? num(a.get(bitName))! : undefined;
   let source: Quantizer['bitsSource'] = 'attribute';
-  if (bits === undefined && opts.bits !== undefined) { bits = opts.bits; source = 'user'; }
+  if (bits === undefined && opts.bits !== undefined) {
+    bits = opts.bits;
+    source = 'user';
+  }
   if (bits === undefined) return undefined;
-  const unsigned = bool(a.get('_unsigned')) ?? bool(a.get('unsigned')) ?? (bool(a.get('signed')) === undefined ? undefined : !bool(a.get('signed')))
-    ?? bool(a.get('all_positive')) ?? false;
+  const unsigned = bool(a.get('_unsigned')) ?? bool(a.get('unsigned')) ?? (bool(a.get('signed')) === undefined ? undefined : !bool(a.get('signed'))) ?? bool(a.get('all_positive')) ?? false;
   // Brevitas weight quantizers default to a narrow range (-(2^(b-1)-1) .. 2^(b-1)-1).
   const narrow = bool(a.get('_narrow_range')) ?? bool(a.get('narrow_range')) ?? (family === 'Brevitas' && role === 'weight');
   const qmax = unsigned ? 2 ** bits - 1 : 2 ** (bits - 1) - 1;
@@ -127,7 +135,10 @@ export function layersFromFlat(file: string, flat: FlatModel, variant: string, o
   const buildQuantizer = (g: Group, role: Role): Quantizer | undefined => {
     const a = groupAttrs(flat, g.root);
     const range = rangeOf(a, g.family, role, opts);
-    if (!range) { missingBits.push(g.root); return undefined; }
+    if (!range) {
+      missingBits.push(g.root);
+      return undefined;
+    }
     if (range.qmin >= range.qmax) throw new FormatError(`quantizer '${g.root}' has an empty integer range [${range.qmin}, ${range.qmax}]`, file);
     const t = flat.tensors.get(g.scaleKey)!;
     const raw = t.toFloat64();
@@ -151,8 +162,15 @@ export function layersFromFlat(file: string, flat: FlatModel, variant: string, o
     const tag = `${g.family}: ${range.source === 'user' ? '--bits' : range.from}`;
     sources.set(tag, (sources.get(tag) ?? 0) + 1);
     return {
-      scale, zeroPoint, axis, qmin: range.qmin, qmax: range.qmax, bits: bitsOfQuantRange(range.qmin, range.qmax),
-      bitsSource: range.source, kind: g.family, source: g.root,
+      scale,
+      zeroPoint,
+      axis,
+      qmin: range.qmin,
+      qmax: range.qmax,
+      bits: bitsOfQuantRange(range.qmin, range.qmax),
+      bitsSource: range.source,
+      kind: g.family,
+      source: g.root,
     };
   };
 
@@ -174,18 +192,26 @@ export function layersFromFlat(file: string, flat: FlatModel, variant: string, o
     if (groups.has(name)) continue; // a quantizer's own parameter, not a layer
     const own = byOwner.get(name) ?? [];
     const wg = own.find((g) => roleOf(g.root.slice(name.length + 1)) === 'weight');
-    if (!wg) { floatLayers.push(name); continue; }
+    if (!wg) {
+      floatLayers.push(name);
+      continue;
+    }
     const wq = buildQuantizer(wg, 'weight');
     used.add(wg.root);
     if (!wq) continue;
     let latent = t.toFloat();
     const bn = foldedBatchNorm(flat, name, t.shape[0]);
-    if (bn) { latent = bn.foldWeight(latent); bnFolded.push(name); }
+    if (bn) {
+      latent = bn.foldWeight(latent);
+      bnFolded.push(name);
+    }
     if (wq.axis !== null && (wq.axis >= t.shape.length || t.shape[wq.axis] !== wq.scale.length)) {
       throw new FormatError(`quantizer '${wg.root}' has ${wq.scale.length} scales but weight '${key}' has shape [${t.shape.join(', ')}]`, file);
     }
     const layer: QuantizedLayer = {
-      name, op: opOf(flat.classes.get(name), t.shape.length), weightQuantizer: wq,
+      name,
+      op: opOf(flat.classes.get(name), t.shape.length),
+      weightQuantizer: wq,
       weight: { shape: t.shape, latent, storedDtype: t.dtype },
     };
     for (const g of own) {
@@ -216,17 +242,25 @@ export function layersFromFlat(file: string, flat: FlatModel, variant: string, o
     if (q) activations.push({ name: g.root, quantizer: q });
   }
   if (missingBits.length) {
-    throw new FormatError(`the bit-width of ${missingBits.length} quantizer(s) is not recorded in the file (e.g. '${variantKey(variant, missingBits[0])}'): pass --bits N (setting qatLens.bits)`, file);
+    throw new FormatError(
+      `the bit-width of ${missingBits.length} quantizer(s) is not recorded in the file (e.g. '${variantKey(variant, missingBits[0])}'): pass --bits N (setting qatLens.bits)`,
+      file,
+    );
   }
   const notes: string[] = [];
   const pre = variant === 'state_dict' ? '' : `${variant}: `;
   for (const [tag, n] of sources) {
     const [family, from] = tag.split(': ');
-    notes.push(from === '--bits'
-      ? `${pre}${n} ${family} quantizer(s) do not record their bit-width; --bits ${opts.bits} was used (signed range unless the file says unsigned)`
-      : `${pre}${n} ${family} quantizer(s): integer range inferred from the attribute(s) ${from}`);
+    notes.push(
+      from === '--bits'
+        ? `${pre}${n} ${family} quantizer(s) do not record their bit-width; --bits ${opts.bits} was used (signed range unless the file says unsigned)`
+        : `${pre}${n} ${family} quantizer(s): integer range inferred from the attribute(s) ${from}`,
+    );
   }
-  if (bnFolded.length) notes.push(`${pre}${bnFolded.length} layer(s) quantize their weight with BatchNorm folded in (torch.ao ConvBn): latent = w · γ/√(running_var + ε), bias = β − γ·running_mean/√(running_var + ε) (+ conv bias folded): ${bnFolded.slice(0, 3).join(', ')}${bnFolded.length > 3 ? ', ...' : ''}`);
+  if (bnFolded.length)
+    notes.push(
+      `${pre}${bnFolded.length} layer(s) quantize their weight with BatchNorm folded in (torch.ao ConvBn): latent = w · γ/√(running_var + ε), bias = β − γ·running_mean/√(running_var + ε) (+ conv bias folded): ${bnFolded.slice(0, 3).join(', ')}${bnFolded.length > 3 ? ', ...' : ''}`,
+    );
   if (floatLayers.length) notes.push(`${pre}${floatLayers.length} weight(s) without a weight quantizer left out: ${floatLayers.slice(0, 5).join(', ')}${floatLayers.length > 5 ? ', ...' : ''}`);
   return { model: { variant, layers, activations }, notes, floatLayers };
 }
@@ -252,11 +286,16 @@ function opOf(cls: string | undefined, rank: number): string {
  */
 function foldedBatchNorm(flat: FlatModel, name: string, outChannels: number) {
   const p = name ? `${name}.bn.` : 'bn.';
-  const gammaT = flat.tensors.get(`${p}weight`), varT = flat.tensors.get(`${p}running_var`);
-  const betaT = flat.tensors.get(`${p}bias`), meanT = flat.tensors.get(`${p}running_mean`);
+  const gammaT = flat.tensors.get(`${p}weight`),
+    varT = flat.tensors.get(`${p}running_var`);
+  const betaT = flat.tensors.get(`${p}bias`),
+    meanT = flat.tensors.get(`${p}running_mean`);
   if (!gammaT || !varT || !betaT || !meanT || gammaT.shape[0] !== outChannels) return undefined;
   const eps = Math.fround(typeof flat.attrs.get(`${p}eps`) === 'number' ? (flat.attrs.get(`${p}eps`) as number) : 1e-5);
-  const gamma = gammaT.toFloat(), variance = varT.toFloat(), beta = betaT.toFloat(), mean = meanT.toFloat();
+  const gamma = gammaT.toFloat(),
+    variance = varT.toFloat(),
+    beta = betaT.toFloat(),
+    mean = meanT.toFloat();
   const factor = new Float32Array(outChannels);
   for (let c = 0; c < outChannels; c++) factor[c] = Math.fround(gamma[c] / Math.fround(Math.sqrt(Math.fround(variance[c] + eps))));
   return {

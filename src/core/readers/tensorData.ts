@@ -6,7 +6,16 @@ import { halfToFloat } from '../onnx/proto';
 export type DType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int8' | 'uint8' | 'int16' | 'int32' | 'int64' | 'bool';
 
 export const DTYPE_SIZE: Record<DType, number> = {
-  float32: 4, float16: 2, bfloat16: 2, float64: 8, int8: 1, uint8: 1, int16: 2, int32: 4, int64: 8, bool: 1,
+  float32: 4,
+  float16: 2,
+  bfloat16: 2,
+  float64: 8,
+  int8: 1,
+  uint8: 1,
+  int16: 2,
+  int32: 4,
+  int64: 8,
+  bool: 1,
 };
 
 export interface FlatTensor {
@@ -33,7 +42,10 @@ const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 export function contiguousStrides(shape: number[]): number[] {
   const s = new Array<number>(shape.length);
   let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
   return s;
 }
 
@@ -41,10 +53,7 @@ export function contiguousStrides(shape: number[]): number[] {
  * A tensor over `storage` (the raw bytes of its storage), element offset and strides in elements.
  * `name` and `file` name the tensor in errors.
  */
-export function storageTensor(
-  storage: Uint8Array, dtype: DType, shape: number[], stride: number[] | undefined, offset: number,
-  opts: { bigEndian?: boolean; file: string; name: string },
-): FlatTensor {
+export function storageTensor(storage: Uint8Array, dtype: DType, shape: number[], stride: number[] | undefined, offset: number, opts: { bigEndian?: boolean; file: string; name: string }): FlatTensor {
   const size = DTYPE_SIZE[dtype];
   if (!size) throw new FormatError(`tensor '${opts.name}' has unsupported dtype ${dtype}`, opts.file);
   const bad = (x: number) => !Number.isSafeInteger(x) || x < 0;
@@ -111,8 +120,10 @@ export function storageTensor(
   const toFloat = (): Float32Array | Float64Array => {
     const b = bytesOf();
     switch (dtype) {
-      case 'float32': return typed(b, Float32Array);
-      case 'float64': return typed(b, Float64Array);
+      case 'float32':
+        return typed(b, Float32Array);
+      case 'float64':
+        return typed(b, Float64Array);
       case 'float16': {
         const h = typed(b, Uint16Array);
         const t = halfLookup();
@@ -134,11 +145,17 @@ export function storageTensor(
         for (let i = 0; i < n; i++) bits[i] = h[i] << 16;
         return out;
       }
-      case 'int8': return Float32Array.from(typed(b, Int8Array));
-      case 'uint8': case 'bool': return Float32Array.from(typed(b, Uint8Array));
-      case 'int16': return Float32Array.from(typed(b, Int16Array));
-      case 'int32': return Float32Array.from(typed(b, Int32Array));
-      case 'int64': return Float32Array.from(typed(b, BigInt64Array), (v) => Number(v));
+      case 'int8':
+        return Float32Array.from(typed(b, Int8Array));
+      case 'uint8':
+      case 'bool':
+        return Float32Array.from(typed(b, Uint8Array));
+      case 'int16':
+        return Float32Array.from(typed(b, Int16Array));
+      case 'int32':
+        return Float32Array.from(typed(b, Int32Array));
+      case 'int64':
+        return Float32Array.from(typed(b, BigInt64Array), (v) => Number(v));
     }
   };
   const toFloat64 = (): Float64Array => {

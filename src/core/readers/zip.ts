@@ -16,7 +16,10 @@ export class ZipArchive {
   readonly entries = new Map<string, ZipEntry>();
   private readonly dv: DataView;
 
-  constructor(readonly data: Uint8Array, readonly file: string) {
+  constructor(
+    readonly data: Uint8Array,
+    readonly file: string,
+  ) {
     this.dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
     this.readCentralDirectory();
   }
@@ -25,8 +28,14 @@ export class ZipArchive {
     throw new FormatError(`corrupt or truncated zip archive: ${msg}`, this.file);
   }
 
-  private u16(o: number) { if (o + 2 > this.data.length) this.fail('read past end'); return this.dv.getUint16(o, true); }
-  private u32(o: number) { if (o + 4 > this.data.length) this.fail('read past end'); return this.dv.getUint32(o, true); }
+  private u16(o: number) {
+    if (o + 2 > this.data.length) this.fail('read past end');
+    return this.dv.getUint16(o, true);
+  }
+  private u32(o: number) {
+    if (o + 4 > this.data.length) this.fail('read past end');
+    return this.dv.getUint32(o, true);
+  }
   private u64(o: number) {
     if (o + 8 > this.data.length) this.fail('read past end');
     const v = this.dv.getBigUint64(o, true);
@@ -38,7 +47,10 @@ export class ZipArchive {
     const d = this.data;
     let eocd = -1;
     for (let i = d.length - 22; i >= Math.max(0, d.length - 22 - 65535); i--) {
-      if (d[i] === 0x50 && d[i + 1] === 0x4b && d[i + 2] === 0x05 && d[i + 3] === 0x06) { eocd = i; break; }
+      if (d[i] === 0x50 && d[i + 1] === 0x4b && d[i + 2] === 0x05 && d[i + 3] === 0x06) {
+        eocd = i;
+        break;
+      }
     }
     if (eocd < 0) this.fail('end of central directory not found (file truncated?)');
     let count = this.u16(eocd + 10);
@@ -61,7 +73,9 @@ export class ZipArchive {
       const method = this.u16(p + 10);
       let compressedSize = this.u32(p + 20);
       let size = this.u32(p + 24);
-      const nameLen = this.u16(p + 28), extraLen = this.u16(p + 30), commentLen = this.u16(p + 32);
+      const nameLen = this.u16(p + 28),
+        extraLen = this.u16(p + 30),
+        commentLen = this.u16(p + 32);
       let localOffset = this.u32(p + 42);
       if (p + 46 + nameLen > d.length) this.fail('entry name past the end');
       const name = dec.decode(d.subarray(p + 46, p + 46 + nameLen));
@@ -69,12 +83,22 @@ export class ZipArchive {
       let e = p + 46 + nameLen;
       const eEnd = e + extraLen;
       while (e + 4 <= eEnd) {
-        const id = this.u16(e), len = this.u16(e + 2);
+        const id = this.u16(e),
+          len = this.u16(e + 2);
         if (id === 0x0001) {
           let q = e + 4;
-          if (size === 0xffffffff) { size = this.u64(q); q += 8; }
-          if (compressedSize === 0xffffffff) { compressedSize = this.u64(q); q += 8; }
-          if (localOffset === 0xffffffff) { localOffset = this.u64(q); q += 8; }
+          if (size === 0xffffffff) {
+            size = this.u64(q);
+            q += 8;
+          }
+          if (compressedSize === 0xffffffff) {
+            compressedSize = this.u64(q);
+            q += 8;
+          }
+          if (localOffset === 0xffffffff) {
+            localOffset = this.u64(q);
+            q += 8;
+          }
         }
         e += 4 + len;
       }

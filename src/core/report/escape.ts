@@ -7,5 +7,8 @@ export function escapeHtml(s: string): string {
 
 /** JSON inside <script>: no "</script>" or "<!--" can end the element early. */
 export function scriptJson(x: unknown): string {
-  return JSON.stringify(x).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(x)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }

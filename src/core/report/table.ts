@@ -13,13 +13,16 @@ const scaleText = (s: LayerReport['scale']) => (typeof s === 'number' ? s.toPrec
 
 function table(header: string[], rows: string[][], right: boolean[]): string[] {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (right[i] ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (right[i] ? c.padStart(w[i]) : c.padEnd(w[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)];
 }
 
 /** Up to 4 transitions one by one, else their mean and maximum. */
-const flipsText = (f: number[]) =>
-  f.length <= 4 ? f.map((x) => pct(x, 2)).join(' ') : `mean ${pct(f.reduce((a, b) => a + b, 0) / f.length, 2)}, max ${pct(Math.max(...f), 2)}`;
+const flipsText = (f: number[]) => (f.length <= 4 ? f.map((x) => pct(x, 2)).join(' ') : `mean ${pct(f.reduce((a, b) => a + b, 0) / f.length, 2)}, max ${pct(Math.max(...f), 2)}`);
 
 /** Truncates long layer names from the left, keeping the distinctive tail. */
 const short = (s: string, n = 36) => (s.length <= n ? s : `…${s.slice(s.length - n + 1)}`);
@@ -47,7 +50,9 @@ export function formatReportTable(r: AnalysisReport): string[] {
     fix(l.z, 1),
     pv(l),
   ]);
-  out.push(...table(['', 'layer', 'bits', 'gran', 'weights', 'scale', 'clipped', 'NT', 'C', 'mean d', 'z', 'p adj'], rows, [false, false, true, false, true, true, true, true, true, true, true, true]));
+  out.push(
+    ...table(['', 'layer', 'bits', 'gran', 'weights', 'scale', 'clipped', 'NT', 'C', 'mean d', 'z', 'p adj'], rows, [false, false, true, false, true, true, true, true, true, true, true, true]),
+  );
   const flagged = r.layers.filter((l) => l.flagged);
   if (flagged.length) {
     out.push('', 'Flagged:');

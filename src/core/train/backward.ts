@@ -22,12 +22,16 @@ export interface BackwardGraph {
   dBeta: (string | undefined)[];
 }
 
-interface AffineUnit extends Unit { site: number }
+interface AffineUnit extends Unit {
+  site: number;
+}
 
 /** Group the forward graph's nodes into units, in order. */
 function units(fwd: ForwardGraph, nodes: onnx.INodeProto[]): Unit[] {
   const chainOf = new Map<string, number>();
-  fwd.chains.forEach((c, i) => { for (const n of c.nodes) chainOf.set(n.output![0], i); });
+  fwd.chains.forEach((c, i) => {
+    for (const n of c.nodes) chainOf.set(n.output![0], i);
+  });
   const siteOf = new Map(fwd.sites.map((s, i) => [s.layer.output, i]));
   const consumers = new Map<string, onnx.INodeProto[]>();
   for (const n of nodes) for (const i of n.input ?? []) if (i) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(n);
@@ -95,7 +99,9 @@ export function buildBackward(fwd: ForwardGraph, shapes: Map<string, number[]>, 
   }
   const b = new GraphBuilder('qcb');
   const ctx: GradCtx = {
-    b, file, gpu: !!o.gpu,
+    b,
+    file,
+    gpu: !!o.gpu,
     shape(v) {
       const s = shapes.get(v);
       if (!s) throw new QatLensError(`no shape known for value '${v}'`, file, 'ESHAPE');
@@ -124,13 +130,19 @@ export function buildBackward(fwd: ForwardGraph, shapes: Map<string, number[]>, 
   };
 
   const grads = new Map<string, string[]>();
-  const add = (v: string, gname: string) => { (grads.get(v) ?? grads.set(v, []).get(v)!).push(gname); };
+  const add = (v: string, gname: string) => {
+    (grads.get(v) ?? grads.set(v, []).get(v)!).push(gname);
+  };
   const total = (v: string): string | undefined => {
     const list = grads.get(v);
     if (!list?.length) return undefined;
     return list.length === 1 ? list[0] : b.op('Sum', list, {}, 'grad_sum');
   };
-  const dHeads = fwd.heads.map((h, i) => { const name = `qc_dhead_${i}`; add(h, name); return name; });
+  const dHeads = fwd.heads.map((h, i) => {
+    const name = `qc_dhead_${i}`;
+    add(h, name);
+    return name;
+  });
   const dGamma: (string | undefined)[] = fwd.sites.map(() => undefined);
   const dBeta: (string | undefined)[] = fwd.sites.map(() => undefined);
 
@@ -140,7 +152,9 @@ export function buildBackward(fwd: ForwardGraph, shapes: Map<string, number[]>, 
     const dys = u.outputs.map((o) => (o ? total(o) : undefined));
     if (dys.every((d) => !d)) continue;
     if (u.kind === 'Affine') {
-      const si = (u as AffineUnit).site, s = fwd.sites[si], dy = dys[0]!;
+      const si = (u as AffineUnit).site,
+        s = fwd.sites[si],
+        dy = dys[0]!;
       const axes = b.ints(s.sumAxes);
       dGamma[si] = b.op('ReduceSum', [b.op('Mul', [dy, s.pre], {}, `${s.layer.name}/dgamma`), axes], { keepdims: 0 }, `${s.layer.name}/dgamma`);
       dBeta[si] = b.op('ReduceSum', [dy, axes], { keepdims: 0 }, `${s.layer.name}/dbeta`);
@@ -150,17 +164,25 @@ export function buildBackward(fwd: ForwardGraph, shapes: Map<string, number[]>, 
     const fn = GRADS[u.kind];
     if (!fn) throw new QatLensError(`QC cannot train through ${nodeLabel(u.node)}: no backward for ${u.kind} (it lies between a quantized layer and a detection head)`, file, 'EOP');
     const dxs = fn(u, dys, ctx);
-    u.inputs.forEach((x, i) => { const d = dxs[i]; if (x && d && active.has(x)) add(x, d); });
+    u.inputs.forEach((x, i) => {
+      const d = dxs[i];
+      if (x && d && active.has(x)) add(x, d);
+    });
   }
 
   const also: Record<string, string> = {};
-  for (const v of o.also ?? []) { const d = total(v); if (d) also[v] = d; }
+  for (const v of o.also ?? []) {
+    const d = total(v);
+    if (d) also[v] = d;
+  }
   const outputs = [...dGamma, ...dBeta, ...Object.values(also)].filter((x): x is string => !!x);
   const all = prune([...nodes, ...b.nodes], outputs);
   const used = new Set(all.flatMap((n) => n.input ?? []));
-  const floatInput = (name: string, dims: (number | string)[]) => onnx.ValueInfoProto.create({
-    name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
-  });
+  const floatInput = (name: string, dims: (number | string)[]) =>
+    onnx.ValueInfoProto.create({
+      name,
+      type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+    });
   const graph = onnx.GraphProto.create({
     name: 'qc_backward',
     node: all,

@@ -30,10 +30,15 @@ export class GraphBuilder {
   /** Append a node; returns its output names (`outputs` fresh ones unless given). */
   node(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs: number | string[] = 1, base = op): string[] {
     const outs = typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.fresh(base)) : outputs;
-    this.nodes.push(onnx.NodeProto.create({
-      opType: op, input: inputs, output: outs, name: this.fresh(`${base}/${op}`),
-      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
-    }));
+    this.nodes.push(
+      onnx.NodeProto.create({
+        opType: op,
+        input: inputs,
+        output: outs,
+        name: this.fresh(`${base}/${op}`),
+        attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+      }),
+    );
     return outs;
   }
 
@@ -58,7 +63,14 @@ export class GraphBuilder {
     const hit = this.consts.get(key);
     if (hit) return hit;
     const name = this.fresh(base);
-    this.inits.push(makeTensor(name, [values.length], values.map((v) => BigInt(v)), DataType.INT64));
+    this.inits.push(
+      makeTensor(
+        name,
+        [values.length],
+        values.map((v) => BigInt(v)),
+        DataType.INT64,
+      ),
+    );
     this.consts.set(key, name);
     return name;
   }

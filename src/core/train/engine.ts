@@ -35,18 +35,27 @@ export interface GradEngine {
   /** Head outputs for NCHW images [batch, 3, H, W] under γ/β (one Float32Array per layer each). */
   forward(images: Float32Array, batch: number, gamma: Float32Array[], beta: Float32Array[]): Promise<Float32Array[]>;
   /** dLoss/dγ and dLoss/dβ for that micro-batch, given dLoss/dHeads for it (forward's layout). */
-  backward(images: Float32Array, batch: number, gamma: Float32Array[], beta: Float32Array[], dHeads: Float32Array[]):
-    Promise<{ dGamma: Float32Array[]; dBeta: Float32Array[] }>;
+  backward(images: Float32Array, batch: number, gamma: Float32Array[], beta: Float32Array[], dHeads: Float32Array[]): Promise<{ dGamma: Float32Array[]; dBeta: Float32Array[] }>;
   dispose(): Promise<void>;
 }
 
 /** The generated graphs for one rounding form (exposed for tests and benchmarks). */
-export interface TrainGraphs { forward: ForwardGraph; backward: BackwardGraph; shapes: Map<string, number[]> }
+export interface TrainGraphs {
+  forward: ForwardGraph;
+  backward: BackwardGraph;
+  shapes: Map<string, number[]>;
+}
 
-export async function buildTrainGraphs(model: onnx.ModelProto, file: string, o: Pick<GradEngineOptions, 'layers' | 'heads' | 'imgsz'>, round: 'op' | 'magic' = 'op', shapes?: Map<string, number[]>): Promise<TrainGraphs> {
+export async function buildTrainGraphs(
+  model: onnx.ModelProto,
+  file: string,
+  o: Pick<GradEngineOptions, 'layers' | 'heads' | 'imgsz'>,
+  round: 'op' | 'magic' = 'op',
+  shapes?: Map<string, number[]>,
+): Promise<TrainGraphs> {
   const forward = buildForward(model, file, o.layers, o.heads, { round });
   // Both rounding forms name the values the backward asks shapes of alike: one probe serves both.
-  const sh = shapes ?? await probeShapes(forward, [3, ...imageSize(forward, file, o.imgsz)]);
+  const sh = shapes ?? (await probeShapes(forward, [3, ...imageSize(forward, file, o.imgsz)]));
   return { forward, backward: buildBackward(forward, sh, { gpu: round === 'magic' }), shapes: sh };
 }
 
@@ -92,7 +101,8 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
     if (gamma.length !== sites.length || beta.length !== sites.length) throw new QatLensError(`expected γ and β for ${sites.length} layers, got ${gamma.length} and ${beta.length}`, file, 'EINPUT');
     const f: Record<string, ort.Tensor> = { [cpu.forward.input]: new ort.Tensor('float32', images, [batch, 3, h, w]) };
     sites.forEach((s, i) => {
-      if (gamma[i].length !== s.layer.channels || beta[i].length !== s.layer.channels) throw new QatLensError(`layer '${s.layer.name}' has ${s.layer.channels} channels; got ${gamma[i].length} γ and ${beta[i].length} β`, file, 'EINPUT');
+      if (gamma[i].length !== s.layer.channels || beta[i].length !== s.layer.channels)
+        throw new QatLensError(`layer '${s.layer.name}' has ${s.layer.channels} channels; got ${gamma[i].length} γ and ${beta[i].length} β`, file, 'EINPUT');
       f[s.gamma] = new ort.Tensor('float32', gamma[i], s.paramShape);
       f[s.beta] = new ort.Tensor('float32', beta[i], s.paramShape);
     });
@@ -100,7 +110,9 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
   };
   const b = bwdGraphs.backward;
   return {
-    device, notes, size,
+    device,
+    notes,
+    size,
     async forward(images, batch, gamma, beta) {
       const out = await fwd.session.run(feeds(images, batch, gamma, beta), cpu.forward.heads);
       return cpu.forward.heads.map((name) => out[name].data as Float32Array);

@@ -42,8 +42,7 @@ export interface ForwardOptions {
   round?: 'op' | 'magic';
 }
 
-const opsetOf = (m: onnx.IModelProto): number =>
-  toNumber((m.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
+const opsetOf = (m: onnx.IModelProto): number => toNumber((m.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
 
 export function buildForward(model: onnx.ModelProto, file: string, layers: QuantLayer[], heads: string[], o: ForwardOptions = {}): ForwardGraph {
   const opset = opsetOf(model);
@@ -51,7 +50,10 @@ export function buildForward(model: onnx.ModelProto, file: string, layers: Quant
   // would need each op converted.
   if (opset < 13) throw new QatLensError(`QC's training graph needs opset 13 or later; the model uses opset ${opset} (re-export it with opset_version=13 or newer)`, file, 'EOPSET');
   if ((model.opsetImport ?? []).some((x) => x.domain && x.domain !== 'ai.onnx')) {
-    const dom = (model.opsetImport ?? []).filter((x) => x.domain && x.domain !== 'ai.onnx').map((x) => x.domain).join(', ');
+    const dom = (model.opsetImport ?? [])
+      .filter((x) => x.domain && x.domain !== 'ai.onnx')
+      .map((x) => x.domain)
+      .join(', ');
     const used = (model.graph?.node ?? []).find((n) => n.domain && n.domain !== 'ai.onnx');
     if (used) throw new QatLensError(`QC cannot train through custom-domain op ${used.domain}.${used.opType} '${used.name}' (domains: ${dom})`, file, 'EOP');
   }
@@ -66,7 +68,9 @@ export function buildForward(model: onnx.ModelProto, file: string, layers: Quant
   const b = new GraphBuilder('qcf');
   const producerIndex = new Map<string, number>();
   const nodes = (g.node ?? []).map((n) => onnx.NodeProto.create(n));
-  nodes.forEach((n, i) => { for (const out of n.output ?? []) producerIndex.set(out, i); });
+  nodes.forEach((n, i) => {
+    for (const out of n.output ?? []) producerIndex.set(out, i);
+  });
   const after = new Map<number, onnx.INodeProto[]>();
   const sites: AffineSite[] = layers.map((layer, li) => {
     const at = producerIndex.get(layer.output);
@@ -75,27 +79,35 @@ export function buildForward(model: onnx.ModelProto, file: string, layers: Quant
     if (node.opType !== 'Conv' && node.opType !== 'Gemm') throw new QatLensError(`quantized layer '${layer.name}' is a ${node.opType}, not a Conv or Gemm`, file, 'ELAYER');
     const pre = `${layer.output}__qc_h`;
     node.output = node.output!.map((x) => (x === layer.output ? pre : x));
-    const gamma = `qc_gamma_${li}`, beta = `qc_beta_${li}`;
+    const gamma = `qc_gamma_${li}`,
+      beta = `qc_beta_${li}`;
     const conv = node.opType === 'Conv';
     const before = b.nodes.length;
     const scaled = b.op('Mul', [pre, gamma], {}, `${layer.name}/qc_gamma`);
     b.node('Add', [scaled, beta], {}, [layer.output], `${layer.name}/qc_beta`);
     after.set(at, [...(after.get(at) ?? []), ...b.nodes.slice(before)]);
     return {
-      layer, pre, gamma, beta,
+      layer,
+      pre,
+      gamma,
+      beta,
       paramShape: conv ? [1, layer.channels, 1, 1] : [1, layer.channels],
       sumAxes: conv ? [0, 2, 3] : [0],
     };
   });
   const ordered: onnx.INodeProto[] = [];
-  nodes.forEach((n, i) => { ordered.push(n, ...(after.get(i) ?? [])); });
+  nodes.forEach((n, i) => {
+    ordered.push(n, ...(after.get(i) ?? []));
+  });
 
   const produced = new Set(ordered.flatMap((n) => n.output ?? []));
   for (const h of heads) if (!produced.has(h)) throw new QatLensError(`head '${h}' is not a value of the graph`, file, 'EHEAD');
   const kept = prune(ordered, heads);
-  const param = (name: string, dims: number[]) => onnx.ValueInfoProto.create({
-    name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
-  });
+  const param = (name: string, dims: number[]) =>
+    onnx.ValueInfoProto.create({
+      name,
+      type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
+    });
   const floatOut = (name: string) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: 1 } } });
   const used = new Set(kept.flatMap((n) => n.input ?? []));
   const graph = onnx.GraphProto.create({
@@ -117,7 +129,9 @@ export function buildForward(model: onnx.ModelProto, file: string, layers: Quant
 /** Nodes needed to compute `outputs`, in their order. */
 export function prune(nodes: onnx.INodeProto[], outputs: string[]): onnx.INodeProto[] {
   const producer = new Map<string, number>();
-  nodes.forEach((n, i) => { for (const o of n.output ?? []) if (o) producer.set(o, i); });
+  nodes.forEach((n, i) => {
+    for (const o of n.output ?? []) if (o) producer.set(o, i);
+  });
   const need = new Set<number>();
   const stack = [...outputs];
   const seen = new Set<string>();

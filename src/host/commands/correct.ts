@@ -39,7 +39,9 @@ export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown
     evaluate: false,
   });
   if (!r) return;
-  ctx.log.info(`QC Correction: wrote ${out} (trained on ${r.device}, ${r.steps} steps, micro-batch ${r.microBatch}, peak memory ${r.peakMemoryMB} MB, ${r.calib.images} calibration images${r.clampedChannels ? `, ${r.clampedChannels} channels with γ clamped` : ''})`);
+  ctx.log.info(
+    `QC Correction: wrote ${out} (trained on ${r.device}, ${r.steps} steps, micro-batch ${r.microBatch}, peak memory ${r.peakMemoryMB} MB, ${r.calib.images} calibration images${r.clampedChannels ? `, ${r.clampedChannels} channels with γ clamped` : ''})`,
+  );
   for (const n of r.engineNotes) ctx.log.info(`QC Correction: ${n}`);
   void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(out));
   const float = findFloatModel(model, (d) => fs.readdirSync(d));

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { type HostContext, settings } from '../context';
 
 export async function exportReport(ctx: HostContext, format?: 'html' | 'json', fromPanel?: string[]): Promise<void> {
-  const files = fromPanel?.length ? fromPanel : ctx.lastAnalyzed?.files ?? ctx.panel.lastAnalysis?.summary.files;
+  const files = fromPanel?.length ? fromPanel : (ctx.lastAnalyzed?.files ?? ctx.panel.lastAnalysis?.summary.files);
   if (!files?.length) {
     void vscode.window.showInformationMessage('QAT Lens: analyze a checkpoint first; Export Report saves that analysis.');
     return;

@@ -13,7 +13,7 @@ import { besidePath, checkpointCandidates, isOnnx, selectedFiles } from '../targ
 /** Latent weights: a checkpoint beside the model, the ONNX's own, or one the user browses to. null: cancelled. */
 async function askLatent(model: string): Promise<string | undefined | null> {
   const pts = checkpointCandidates(model, (d) => fs.readdirSync(d));
-  const own = { label: 'The ONNX model\'s own float weights', description: 'exports with float W → QuantizeLinear → Clip → DequantizeLinear', file: '' };
+  const own = { label: "The ONNX model's own float weights", description: 'exports with float W → QuantizeLinear → Clip → DequantizeLinear', file: '' };
   const browse = { label: 'Browse…', description: 'another checkpoint (.pt)', file: '?' };
   const items = [...pts.map((p) => ({ label: path.basename(p), description: 'latent weights from this checkpoint', file: p })), own, browse];
   const pick = await vscode.window.showQuickPick(items, { title: `Precision plan: where are the latent (float) weights of ${path.basename(model)}?`, ignoreFocusOut: true });
@@ -35,7 +35,8 @@ async function askMode(): Promise<{ targetMap?: number; budget?: number } | unde
   const v = await vscode.window.showInputBox({
     title: pick.mode === 'target' ? 'Target mAP@.5:.95 (e.g. 0.65 or 65 for 65%)' : 'Extra bytes the plan may add',
     ignoreFocusOut: true,
-    validateInput: (t) => (pick.mode === 'target' ? (Number(t) > 0 && Number(t) <= 100 ? undefined : 'an mAP in (0, 1] or a percentage') : /^\d+$/.test(t.trim()) ? undefined : 'a whole number of bytes'),
+    validateInput: (t) =>
+      pick.mode === 'target' ? (Number(t) > 0 && Number(t) <= 100 ? undefined : 'an mAP in (0, 1] or a percentage') : /^\d+$/.test(t.trim()) ? undefined : 'a whole number of bytes',
   });
   if (v === undefined) return undefined;
   const n = Number(v.trim());
@@ -57,7 +58,17 @@ export async function precision(ctx: HostContext, clicked?: unknown, all?: unkno
   const float = findFloatModel(model, (d) => fs.readdirSync(d));
   const r = await ctx.runner.run(`Precision Plan of ${path.basename(model)}`, 'precision', {
     // "Keep this layer at 8 bits" means the layer runs at 8 bits: its weights and its input activations.
-    model, data, latent, float, out, ...mode, bits: 8, activations: true, engine: s.engine, nms: s.nms, limit: s.evalLimit || undefined,
+    model,
+    data,
+    latent,
+    float,
+    out,
+    ...mode,
+    bits: 8,
+    activations: true,
+    engine: s.engine,
+    nms: s.nms,
+    limit: s.evalLimit || undefined,
   });
   if (!r) return;
   for (const f of r.report.findings) ctx.log.info(`Precision Plan: ${f}`);

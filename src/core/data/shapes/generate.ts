@@ -22,7 +22,8 @@ const triple = (f: () => number): [number, number, number] => [f(), f(), f()];
 function background(rng: Rng): Rgb {
   const n = IMG * IMG;
   const base = triple(() => rng.uniform(30, 225));
-  const lh = rng.intIn(3, 7), lw = rng.intIn(3, 7);
+  const lh = rng.intIn(3, 7),
+    lw = rng.intIn(3, 7);
   const low = new Uint8Array(lh * lw * 3);
   for (let i = 0; i < low.length; i++) low[i] = Math.trunc(Math.min(255, Math.max(0, rng.uniform(-60, 60) + 128)));
   const lowImg = resize(low, lw, lh, 3, IMG, IMG, 'bicubic');
@@ -31,9 +32,12 @@ function background(rng: Rng): Rgb {
   const kind = rng.intIn(0, 3);
   if (kind === 0) {
     // stripes at a random angle
-    const a = rng.uniform(0, Math.PI), period = rng.uniform(6, 30);
+    const a = rng.uniform(0, Math.PI),
+      period = rng.uniform(6, 30);
     const amp = triple(() => rng.uniform(5, 25));
-    const ca = Math.cos(a), sa = Math.sin(a), k = (2 * Math.PI) / period;
+    const ca = Math.cos(a),
+      sa = Math.sin(a),
+      k = (2 * Math.PI) / period;
     for (let y = 0; y < IMG; y++) {
       for (let x = 0; x < IMG; x++) {
         const wave = Math.sin((x * ca + y * sa) * k);
@@ -45,7 +49,8 @@ function background(rng: Rng): Rgb {
     }
   } else if (kind === 1) {
     // mid-frequency blotches
-    const mh = rng.intIn(16, 40), mw = rng.intIn(16, 40);
+    const mh = rng.intIn(16, 40),
+      mw = rng.intIn(16, 40);
     const mid = new Uint8Array(mh * mw);
     for (let i = 0; i < mid.length; i++) mid[i] = Math.trunc((rng.uniform(-1, 1) + 1) * 127.5);
     const midImg = resize(mid, mw, mh, 1, IMG, IMG, 'bilinear');
@@ -65,11 +70,25 @@ function background(rng: Rng): Rgb {
 
 /** Vertices of a shape of "radius" r centred at (cx, cy), rotated by rot. */
 export function shapePoints(cls: number, cx: number, cy: number, r: number, rot: number): [number, number][] {
-  const c = Math.cos(rot), s = Math.sin(rot);
+  const c = Math.cos(rot),
+    s = Math.sin(rot);
   if (cls === 4) {
     // cross: a plus sign with arm half-width 0.33 r
     const w = 0.33 * r;
-    const pts = [[w, r], [w, w], [r, w], [r, -w], [w, -w], [w, -r], [-w, -r], [-w, -w], [-r, -w], [-r, w], [-w, w], [-w, r]];
+    const pts = [
+      [w, r],
+      [w, w],
+      [r, w],
+      [r, -w],
+      [w, -w],
+      [w, -r],
+      [-w, -r],
+      [-w, -w],
+      [-r, -w],
+      [-r, w],
+      [-w, w],
+      [-w, r],
+    ];
     return pts.map(([x, y]) => [cx + x * c - y * s, cy + x * s + y * c]);
   }
   const [n, radii] = cls === 0 ? [48, [r]] : cls === 1 ? [4, [r]] : cls === 2 ? [3, [r]] : [10, [r, r * 0.45]];
@@ -101,8 +120,10 @@ export function drawShapesImage(split: ShapesSplit, index: number, seed = SHAPES
     const p = [rng.uniform(0, IMG), rng.uniform(0, IMG), rng.uniform(0, IMG), rng.uniform(0, IMG)];
     if (rng.float() < 0.5) line(img, p[0], p[1], p[2], p[3], col, rng.intIn(1, 4));
     else {
-      const x0 = Math.min(p[0], p[2]), y0 = Math.min(p[1], p[3]);
-      const start = rng.uniform(0, 360), end = rng.uniform(0, 360);
+      const x0 = Math.min(p[0], p[2]),
+        y0 = Math.min(p[1], p[3]);
+      const start = rng.uniform(0, 360),
+        end = rng.uniform(0, 360);
       arc(img, x0, y0, x0 + Math.abs(p[2] - p[0]) + 5, y0 + Math.abs(p[3] - p[1]) + 5, start, end, col, rng.intIn(1, 3));
     }
   }
@@ -111,9 +132,11 @@ export function drawShapesImage(split: ShapesSplit, index: number, seed = SHAPES
     for (let attempt = 0; attempt < 20; attempt++) {
       const cls = rng.intIn(0, SHAPE_NAMES.length);
       const r = Math.exp(rng.uniform(Math.log(5), Math.log(70))); // 10..140 px across, many small
-      const cx = rng.uniform(-0.2 * r, IMG + 0.2 * r), cy = rng.uniform(-0.2 * r, IMG + 0.2 * r);
+      const cx = rng.uniform(-0.2 * r, IMG + 0.2 * r),
+        cy = rng.uniform(-0.2 * r, IMG + 0.2 * r);
       const pts = shapePoints(cls, cx, cy, r, rng.uniform(0, 2 * Math.PI));
-      const xs = pts.map((q) => q[0]), ys = pts.map((q) => q[1]);
+      const xs = pts.map((q) => q[0]),
+        ys = pts.map((q) => q[1]);
       const box = [Math.max(0, Math.min(...xs)), Math.max(0, Math.min(...ys)), Math.min(IMG, Math.max(...xs)), Math.min(IMG, Math.max(...ys))];
       if (box[2] - box[0] < 6 || box[3] - box[1] < 6) continue; // mostly outside the image
       if (boxes.some((b) => iou(box, b.slice(1)) > 0.35)) continue; // keep overlap partial so labels stay meaningful

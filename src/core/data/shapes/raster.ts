@@ -60,7 +60,8 @@ export function resize(src: Uint8Array, w: number, h: number, c: number, ow: num
   const mid = new Uint8Array(ow * h * c);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < ow; x++) {
-      const k = cx.w[x], x0 = cx.lo[x];
+      const k = cx.w[x],
+        x0 = cx.lo[x];
       for (let ch = 0; ch < c; ch++) {
         let s = 0;
         for (let i = 0; i < k.length; i++) s += k[i] * src[(y * w + x0 + i) * c + ch];
@@ -71,7 +72,8 @@ export function resize(src: Uint8Array, w: number, h: number, c: number, ow: num
   const cy = coeffs(h, oh, kind);
   const out = new Uint8Array(ow * oh * c);
   for (let y = 0; y < oh; y++) {
-    const k = cy.w[y], y0 = cy.lo[y];
+    const k = cy.w[y],
+      y0 = cy.lo[y];
     for (let x = 0; x < ow; x++) {
       for (let ch = 0; ch < c; ch++) {
         let s = 0;
@@ -93,10 +95,14 @@ function setPixel(img: Rgb, x: number, y: number, col: Color): void {
 
 /** A one-pixel line (Bresenham) between the pixels that hold the end points. */
 export function line1(img: Rgb, x0: number, y0: number, x1: number, y1: number, col: Color): void {
-  let x = Math.floor(x0), y = Math.floor(y0);
-  const xe = Math.floor(x1), ye = Math.floor(y1);
-  const dx = Math.abs(xe - x), dy = -Math.abs(ye - y);
-  const sx = x < xe ? 1 : -1, sy = y < ye ? 1 : -1;
+  let x = Math.floor(x0),
+    y = Math.floor(y0);
+  const xe = Math.floor(x1),
+    ye = Math.floor(y1);
+  const dx = Math.abs(xe - x),
+    dy = -Math.abs(ye - y);
+  const sx = x < xe ? 1 : -1,
+    sy = y < ye ? 1 : -1;
   let err = dx + dy;
   for (;;) {
     setPixel(img, x, y, col);
@@ -121,23 +127,28 @@ export function line1(img: Rgb, x0: number, y0: number, x1: number, y1: number, 
 export function fillPolygon(img: Rgb, pts: readonly (readonly [number, number])[], col: Color, grow = GROW): void {
   const n = pts.length;
   // In pixel-centre coordinates: pixel (x, y) is the point (x, y).
-  const xs = pts.map((p) => p[0] - 0.5), ys = pts.map((p) => p[1] - 0.5);
-  const ymin = Math.min(...ys), ymax = Math.max(...ys);
-  const y0 = Math.max(0, Math.ceil(ymin - grow)), y1 = Math.min(img.h - 1, Math.floor(ymax + grow));
+  const xs = pts.map((p) => p[0] - 0.5),
+    ys = pts.map((p) => p[1] - 0.5);
+  const ymin = Math.min(...ys),
+    ymax = Math.max(...ys);
+  const y0 = Math.max(0, Math.ceil(ymin - grow)),
+    y1 = Math.min(img.h - 1, Math.floor(ymax + grow));
   const cross: number[] = [];
   for (let y = y0; y <= y1; y++) {
     const yy = Math.min(Math.max(y, ymin), ymax - 1e-9);
     cross.length = 0;
     for (let i = 0; i < n; i++) {
       const j = (i + 1) % n;
-      const ya = ys[i], yb = ys[j];
+      const ya = ys[i],
+        yb = ys[j];
       if (ya === yb) continue;
       // Half-open in y so a vertex shared by two edges counts once.
       if ((yy >= ya && yy < yb) || (yy >= yb && yy < ya)) cross.push(xs[i] + ((yy - ya) * (xs[j] - xs[i])) / (yb - ya));
     }
     cross.sort((a, b) => a - b);
     for (let k = 0; k + 1 < cross.length; k += 2) {
-      const xa = Math.max(0, Math.ceil(cross[k] - grow)), xb = Math.min(img.w - 1, Math.floor(cross[k + 1] + grow));
+      const xa = Math.max(0, Math.ceil(cross[k] - grow)),
+        xb = Math.min(img.w - 1, Math.floor(cross[k + 1] + grow));
       for (let x = xa; x <= xb; x++) setPixel(img, x, y, col);
     }
   }
@@ -146,7 +157,8 @@ export function fillPolygon(img: Rgb, pts: readonly (readonly [number, number])[
 /** The polygon's closed outline, one pixel wide. */
 export function outline(img: Rgb, pts: readonly (readonly [number, number])[], col: Color): void {
   for (let i = 0; i < pts.length; i++) {
-    const a = pts[i], b = pts[(i + 1) % pts.length];
+    const a = pts[i],
+      b = pts[(i + 1) % pts.length];
     line1(img, a[0], a[1], b[0], b[1], col);
   }
 }
@@ -156,19 +168,35 @@ export function line(img: Rgb, x0: number, y0: number, x1: number, y1: number, c
   if (width <= 1) return line1(img, x0, y0, x1, y1, col);
   const len = Math.hypot(x1 - x0, y1 - y0);
   if (len === 0) return line1(img, x0, y0, x1, y1, col);
-  const nx = (-(y1 - y0) / len) * (width / 2), ny = ((x1 - x0) / len) * (width / 2);
-  fillPolygon(img, [[x0 + nx, y0 + ny], [x1 + nx, y1 + ny], [x1 - nx, y1 - ny], [x0 - nx, y0 - ny]], col, 0);
+  const nx = (-(y1 - y0) / len) * (width / 2),
+    ny = ((x1 - x0) / len) * (width / 2);
+  fillPolygon(
+    img,
+    [
+      [x0 + nx, y0 + ny],
+      [x1 + nx, y1 + ny],
+      [x1 - nx, y1 - ny],
+      [x0 - nx, y0 - ny],
+    ],
+    col,
+    0,
+  );
 }
 
 /** An arc of the ellipse inscribed in [x0, y0, x1, y1] from `start` to `end` degrees (clockwise on screen, as Pillow's). */
 export function arc(img: Rgb, x0: number, y0: number, x1: number, y1: number, start: number, end: number, col: Color, width: number): void {
   while (end < start) end += 360;
-  const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2, rx = (x1 - x0) / 2, ry = (y1 - y0) / 2;
-  const steps = Math.max(2, Math.ceil(((end - start) / 360) * Math.max(rx, ry) * 2 * Math.PI / 2));
-  let px = cx + rx * Math.cos((start * Math.PI) / 180), py = cy + ry * Math.sin((start * Math.PI) / 180);
+  const cx = (x0 + x1) / 2,
+    cy = (y0 + y1) / 2,
+    rx = (x1 - x0) / 2,
+    ry = (y1 - y0) / 2;
+  const steps = Math.max(2, Math.ceil((((end - start) / 360) * Math.max(rx, ry) * 2 * Math.PI) / 2));
+  let px = cx + rx * Math.cos((start * Math.PI) / 180),
+    py = cy + ry * Math.sin((start * Math.PI) / 180);
   for (let i = 1; i <= steps; i++) {
     const a = ((start + ((end - start) * i) / steps) * Math.PI) / 180;
-    const qx = cx + rx * Math.cos(a), qy = cy + ry * Math.sin(a);
+    const qx = cx + rx * Math.cos(a),
+      qy = cy + ry * Math.sin(a);
     line(img, px, py, qx, qy, col, width);
     px = qx;
     py = qy;

@@ -19,7 +19,8 @@ const EPS = 1e-7;
 /** Head geometry checked against the config: [bs, na, ny, nx, no] per scale. */
 export function anchorHeadShapes(heads: HeadTensor[], targets: Target[], anchors: number[][][], nc: number): number[][] {
   if (heads.length !== anchors.length) throw new QatLensError(`loss: ${heads.length} head outputs but ${anchors.length} anchor sets`);
-  const bs = heads[0].shape[0], no = nc + 5;
+  const bs = heads[0].shape[0],
+    no = nc + 5;
   const shapes = heads.map((h, i) => {
     const na = anchors[i].length;
     const [b, c, ny, nx] = h.shape;
@@ -38,8 +39,17 @@ export function anchorHeadShapes(heads: HeadTensor[], targets: Target[], anchors
 
 /** Writes ciou's [x1, x2, y1, y2, w, h] of a centre/size box in the given form. */
 export function ciouBox(x: number, y: number, w: number, h: number, form: CiouForm, out: Float64Array): Float64Array {
-  out[0] = x - w / 2; out[1] = x + w / 2; out[2] = y - h / 2; out[3] = y + h / 2;
-  if (form === 'v5') { out[4] = w; out[5] = h; } else { out[4] = out[1] - out[0]; out[5] = out[3] - out[2] + EPS; }
+  out[0] = x - w / 2;
+  out[1] = x + w / 2;
+  out[2] = y - h / 2;
+  out[3] = y + h / 2;
+  if (form === 'v5') {
+    out[4] = w;
+    out[5] = h;
+  } else {
+    out[4] = out[1] - out[0];
+    out[5] = out[3] - out[2] + EPS;
+  }
   return out;
 }
 
@@ -47,35 +57,48 @@ const add = (m: Map<number, number>, k: number, v: number) => m.set(k, (m.get(k)
 
 /** The loss of matched targets `built` (one entry per scale) on the heads. */
 export function anchorLoss(heads: HeadTensor[], shapes: number[][], built: ScaleTargets[], cfg: YoloLossConfig, form: CiouForm): LossValue {
-  const nl = heads.length, nc = cfg.nc, no = nc + 5;
+  const nl = heads.length,
+    nc = cfg.nc,
+    no = nc + 5;
   const bs = shapes[0][0];
   const balance = nl === 3 ? [4.0, 1.0, 0.4] : [4.0, 1.0, 0.25, 0.06, 0.02];
-  const hBox = (cfg.box ?? 0.05) * 3 / nl;
-  const hCls = (cfg.cls ?? 0.5) * nc / 80 * 3 / nl;
-  const hObj = (cfg.obj ?? 1.0) * (cfg.imgsz / 640) ** 2 * 3 / nl;
+  const hBox = ((cfg.box ?? 0.05) * 3) / nl;
+  const hCls = ((((cfg.cls ?? 0.5) * nc) / 80) * 3) / nl;
+  const hObj = ((cfg.obj ?? 1.0) * (cfg.imgsz / 640) ** 2 * 3) / nl;
   const atanEps = form === 'v7' ? EPS : 0;
-  let lbox = 0, lobj = 0, lcls = 0;
-  const box = new Float64Array(6), tb = new Float64Array(6), dc = new Float64Array(6), s = new Float64Array(4);
+  let lbox = 0,
+    lobj = 0,
+    lcls = 0;
+  const box = new Float64Array(6),
+    tb = new Float64Array(6),
+    dc = new Float64Array(6),
+    s = new Float64Array(4);
   const grads = heads.map((h, i) => {
     const [, na, ny, nx] = shapes[i];
-    const d = h.data, plane = ny * nx;
-    const t = built[i], n = t.b.length;
+    const d = h.data,
+      plane = ny * nx;
+    const t = built[i],
+      n = t.b.length;
     const grad = new Float32Array(d.length);
     const acc = new Map<number, number>(); // float64 sums for the matched cells' box/class logits
     const tobj = new Map<number, number>(); // obj-logit offset -> target; a later match overwrites
     if (n) {
-      let sbox = 0, scls = 0;
-      const gBox = -hBox * bs / n, gCls = hCls * bs / (n * nc);
+      let sbox = 0,
+        scls = 0;
+      const gBox = (-hBox * bs) / n,
+        gCls = (hCls * bs) / (n * nc);
       for (let k = 0; k < n; k++) {
         const o = (t.b[k] * na + t.a[k]) * no * plane + t.gj[k] * nx + t.gi[k];
-        const [aw, ah] = t.anch[k], [tx, ty, tw, th] = t.tbox[k];
+        const [aw, ah] = t.anch[k],
+          [tx, ty, tw, th] = t.tbox[k];
         for (let c = 0; c < 4; c++) s[c] = sigmoid(d[o + c * plane]);
         // pxy = 2σ - 0.5, pwh = (2σ)² anchor
         ciouBox(s[0] * 2 - 0.5, s[1] * 2 - 0.5, (s[2] * 2) ** 2 * aw, (s[3] * 2) ** 2 * ah, form, box);
         const iou = ciou(box, ciouBox(tx, ty, tw, th, form, tb), dc, EPS, atanEps);
         sbox += 1 - iou;
         // [x1, x2, y1, y2, w, h] -> centre and size (the same chain in both forms) -> logits
-        const dxy = [dc[0] + dc[1], dc[2] + dc[3]], dwh = [(dc[1] - dc[0]) / 2 + dc[4], (dc[3] - dc[2]) / 2 + dc[5]];
+        const dxy = [dc[0] + dc[1], dc[2] + dc[3]],
+          dwh = [(dc[1] - dc[0]) / 2 + dc[4], (dc[3] - dc[2]) / 2 + dc[5]];
         const anc = [aw, ah];
         for (let c = 0; c < 2; c++) {
           add(acc, o + c * plane, gBox * dxy[c] * 2 * s[c] * (1 - s[c]));
@@ -84,7 +107,9 @@ export function anchorLoss(heads: HeadTensor[], shapes: number[][], built: Scale
         tobj.set(o + 4 * plane, Math.max(iou, 0));
         if (nc > 1) {
           for (let c = 0; c < nc; c++) {
-            const oc = o + (5 + c) * plane, x = d[oc], y = c === t.tcls[k] ? 1 : 0;
+            const oc = o + (5 + c) * plane,
+              x = d[oc],
+              y = c === t.tcls[k] ? 1 : 0;
             scls += bceLogit(x, y);
             add(acc, oc, gCls * (sigmoid(x) - y));
           }
@@ -94,14 +119,15 @@ export function anchorLoss(heads: HeadTensor[], shapes: number[][], built: Scale
       if (nc > 1) lcls += scls / (n * nc);
     }
     // Objectness over every cell against 0, then the matched cells corrected to their targets.
-    const cells = bs * na * plane, gObj = balance[i] * hObj * bs / cells;
+    const cells = bs * na * plane,
+      gObj = (balance[i] * hObj * bs) / cells;
     let sobj = 0;
     for (let ba = 0; ba < bs * na; ba++) sobj += bceZeros(d, grad, ba * no * plane + 4 * plane, plane, gObj);
     for (const [o, y] of tobj) {
       sobj += bceLogit(d[o], y) - bceLogit(d[o], 0);
       grad[o] = gObj * (sigmoid(d[o]) - y);
     }
-    lobj += sobj / cells * balance[i];
+    lobj += (sobj / cells) * balance[i];
     for (const [o, v] of acc) grad[o] = v;
     return grad;
   });

@@ -12,9 +12,10 @@ export const bceLogit = (x: number, t: number): number => Math.max(x, 0) - x * t
 export function bceZeros(data: Float32Array, grad: Float32Array, from: number, n: number, scale: number): number {
   let sum = 0;
   for (let i = from; i < from + n; i++) {
-    const x = data[i], e = Math.exp(-Math.abs(x));
+    const x = data[i],
+      e = Math.exp(-Math.abs(x));
     sum += Math.max(x, 0) + Math.log1p(e);
-    grad[i] = scale * (x >= 0 ? 1 : e) / (1 + e);
+    grad[i] = (scale * (x >= 0 ? 1 : e)) / (1 + e);
   }
   return sum;
 }

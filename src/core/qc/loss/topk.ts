@@ -16,13 +16,20 @@ function insertionSort(q: Pair[], first: number, last: number, comp: Comp): void
       q[first] = val;
     } else {
       let j = i;
-      while (comp(val, q[j - 1])) { q[j] = q[j - 1]; j--; }
+      while (comp(val, q[j - 1])) {
+        q[j] = q[j - 1];
+        j--;
+      }
       q[j] = val;
     }
   }
 }
 
-const swap = (q: Pair[], i: number, j: number) => { const t = q[i]; q[i] = q[j]; q[j] = t; };
+const swap = (q: Pair[], i: number, j: number) => {
+  const t = q[i];
+  q[i] = q[j];
+  q[j] = t;
+};
 
 function moveMedianToFirst(q: Pair[], r: number, a: number, b: number, c: number, comp: Comp): void {
   if (comp(q[a], q[b])) {
@@ -58,13 +65,13 @@ function pushHeap(q: Pair[], base: number, hole: number, top: number, val: Pair,
 function adjustHeap(q: Pair[], base: number, hole: number, len: number, val: Pair, comp: Comp): void {
   const top = hole;
   let child = hole;
-  while (child < ((len - 1) >> 1)) {
+  while (child < (len - 1) >> 1) {
     child = 2 * (child + 1);
     if (comp(q[base + child], q[base + child - 1])) child--;
     q[base + hole] = q[base + child];
     hole = child;
   }
-  if ((len & 1) === 0 && child === ((len - 2) >> 1)) {
+  if ((len & 1) === 0 && child === (len - 2) >> 1) {
     child = 2 * (child + 1);
     q[base + hole] = q[base + child - 1];
     hole = child - 1;
@@ -85,7 +92,8 @@ function heapSelect(q: Pair[], first: number, middle: number, last: number, comp
 }
 
 function nthElement(q: Pair[], nth: number, comp: Comp): void {
-  let first = 0, last = q.length;
+  let first = 0,
+    last = q.length;
   let depth = 2 * Math.floor(Math.log2(last - first));
   while (last - first > 3) {
     if (depth === 0) {
@@ -97,7 +105,8 @@ function nthElement(q: Pair[], nth: number, comp: Comp): void {
     const mid = first + ((last - first) >> 1);
     moveMedianToFirst(q, first, first + 1, mid, last - 1, comp);
     const cut = unguardedPartition(q, first + 1, last, first, comp);
-    if (cut <= nth) first = cut; else last = cut;
+    if (cut <= nth) first = cut;
+    else last = cut;
   }
   insertionSort(q, first, last, comp);
 }
@@ -109,7 +118,10 @@ export function torchTopk(values: ArrayLike<number>, k: number, largest: boolean
   const comp: Comp = largest ? (a, b) => a[0] > b[0] : (a, b) => a[0] < b[0];
   if (k * 64 <= q.length) {
     heapSelect(q, 0, k, q.length, comp); // std::partial_sort: heap select, then sort_heap
-    for (let last = k; last > 1;) { last--; popHeap(q, 0, last, last, comp); }
+    for (let last = k; last > 1;) {
+      last--;
+      popHeap(q, 0, last, last, comp);
+    }
   } else {
     nthElement(q, k - 1, comp);
     if (k - 1 > 16) throw new Error('torchTopk: sorting more than 16 elements is not reproduced');

@@ -3,7 +3,10 @@
 // them), in plain TypeScript so the training graph stays free of data-dependent target assignment.
 
 /** A raw head output, NCHW: [bs, na * no, ny, nx] (anchor-based) or [bs, 4 * regMax + nc, ny, nx] (anchor-free). */
-export interface HeadTensor { data: Float32Array; shape: number[] }
+export interface HeadTensor {
+  data: Float32Array;
+  shape: number[];
+}
 
 export interface LossValue {
   /** The scalar the family trains on (YOLOv5/v7: (lbox + lobj + lcls) * bs). */

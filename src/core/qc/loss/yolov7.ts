@@ -27,11 +27,18 @@ export function yolov7Loss(cfg: YoloLossConfig): DetectionLoss {
   };
 }
 
-interface Candidate { layer: number; k: number; box: number[]; obj: number; cls: number[] }
+interface Candidate {
+  layer: number;
+  k: number;
+  box: number[];
+  obj: number;
+  cls: number[];
+}
 
 /** build_targets of ComputeLossOTA: the chosen candidates per scale, in the original's order. */
 export function otaTargets(heads: HeadTensor[], shapes: number[][], targets: Target[], cand: ScaleTargets[], cfg: YoloLossConfig): ScaleTargets[] {
-  const bs = shapes[0][0], nc = cfg.nc;
+  const bs = shapes[0][0],
+    nc = cfg.nc;
   // imgs[b].shape[1]: the image height scales x and y alike (yolov7 trains on square images).
   const size = shapes[0][2] * cfg.strides[0];
   const out: ScaleTargets[] = shapes.map(() => ({ b: [], a: [], gj: [], gi: [], tbox: [], anch: [], tcls: [], ti: [] }));
@@ -41,54 +48,84 @@ export function otaTargets(heads: HeadTensor[], shapes: number[][], targets: Tar
     const tbox = tis.map((i) => xyxy(targets[i][2] * size, targets[i][3] * size, targets[i][4] * size, targets[i][5] * size));
     const cs: Candidate[] = [];
     shapes.forEach(([, na, ny, nx, no], layer) => {
-      const d = heads[layer].data, plane = ny * nx, st = cfg.strides[layer], c = cand[layer];
+      const d = heads[layer].data,
+        plane = ny * nx,
+        st = cfg.strides[layer],
+        c = cand[layer];
       for (let k = 0; k < c.b.length; k++) {
         if (c.b[k] !== b) continue;
         const o = (b * na + c.a[k]) * no * plane + c.gj[k] * nx + c.gi[k];
         const v = (ch: number) => d[o + ch * plane];
-        const px = (sigmoid(v(0)) * 2 - 0.5 + c.gi[k]) * st, py = (sigmoid(v(1)) * 2 - 0.5 + c.gj[k]) * st;
-        const pw = (sigmoid(v(2)) * 2) ** 2 * c.anch[k][0] * st, ph = (sigmoid(v(3)) * 2) ** 2 * c.anch[k][1] * st;
+        const px = (sigmoid(v(0)) * 2 - 0.5 + c.gi[k]) * st,
+          py = (sigmoid(v(1)) * 2 - 0.5 + c.gj[k]) * st;
+        const pw = (sigmoid(v(2)) * 2) ** 2 * c.anch[k][0] * st,
+          ph = (sigmoid(v(3)) * 2) ** 2 * c.anch[k][1] * st;
         const cls: number[] = [];
         for (let j = 0; j < nc; j++) cls.push(v(5 + j));
         cs.push({ layer, k, box: xyxy(px, py, pw, ph), obj: v(4), cls });
       }
     });
     if (!cs.length) continue;
-    const ng = tis.length, n = cs.length;
-    const cost = tis.map((ti, g) => cs.map((c) => {
-      const iou = boxIou(tbox[g], c.box);
-      let cl = 0;
-      const so = sigmoid(c.obj);
-      for (let j = 0; j < nc; j++) {
-        const y = Math.sqrt(sigmoid(c.cls[j]) * so);
-        cl += bceLogit(Math.log(y / (1 - y)), j === targets[ti][1] ? 1 : 0);
-      }
-      return { iou, cost: cl + 3 * -Math.log(iou + 1e-8) };
-    }));
+    const ng = tis.length,
+      n = cs.length;
+    const cost = tis.map((ti, g) =>
+      cs.map((c) => {
+        const iou = boxIou(tbox[g], c.box);
+        let cl = 0;
+        const so = sigmoid(c.obj);
+        for (let j = 0; j < nc; j++) {
+          const y = Math.sqrt(sigmoid(c.cls[j]) * so);
+          cl += bceLogit(Math.log(y / (1 - y)), j === targets[ti][1] ? 1 : 0);
+        }
+        return { iou, cost: cl + 3 * -Math.log(iou + 1e-8) };
+      }),
+    );
     // matching[g][c]: the dynamic-k cheapest candidates of each target.
-    const owner = new Array<number>(n).fill(-1), claims = new Array<number>(n).fill(0);
+    const owner = new Array<number>(n).fill(-1),
+      claims = new Array<number>(n).fill(0);
     const chosen: boolean[][] = cost.map((row) => {
-      const ious = row.map((r) => r.iou).sort((x, y) => y - x).slice(0, Math.min(10, n));
+      const ious = row
+        .map((r) => r.iou)
+        .sort((x, y) => y - x)
+        .slice(0, Math.min(10, n));
       const k = Math.max(1, Math.trunc(ious.reduce((s, x) => s + x, 0)));
       const pick = new Array<boolean>(n).fill(false);
-      for (const c of torchTopk(row.map((r) => r.cost), k, false)) pick[c] = true;
+      for (const c of torchTopk(
+        row.map((r) => r.cost),
+        k,
+        false,
+      ))
+        pick[c] = true;
       return pick;
     });
     for (let c = 0; c < n; c++) {
-      for (let g = 0; g < ng; g++) if (chosen[g][c]) { claims[c]++; owner[c] = g; }
-      if (claims[c] > 1) { // torch.min over the targets: the first cheapest
+      for (let g = 0; g < ng; g++)
+        if (chosen[g][c]) {
+          claims[c]++;
+          owner[c] = g;
+        }
+      if (claims[c] > 1) {
+        // torch.min over the targets: the first cheapest
         let best = 0;
         for (let g = 1; g < ng; g++) if (cost[g][c].cost < cost[best][c].cost) best = g;
         owner[c] = best;
       }
     }
     shapes.forEach(([, , ny, nx], layer) => {
-      const o = out[layer], c = cand[layer];
+      const o = out[layer],
+        c = cand[layer];
       cs.forEach((cd, ci) => {
         if (cd.layer !== layer || owner[ci] < 0) return;
-        const ti = tis[owner[ci]], t = targets[ti], k = cd.k;
-        o.b.push(b); o.a.push(c.a[k]); o.gj.push(c.gj[k]); o.gi.push(c.gi[k]); o.anch.push(c.anch[k]);
-        o.tcls.push(t[1]); o.ti.push(ti);
+        const ti = tis[owner[ci]],
+          t = targets[ti],
+          k = cd.k;
+        o.b.push(b);
+        o.a.push(c.a[k]);
+        o.gj.push(c.gj[k]);
+        o.gi.push(c.gi[k]);
+        o.anch.push(c.anch[k]);
+        o.tcls.push(t[1]);
+        o.ti.push(ti);
         // targets[i][:, 2:6] * [nx, ny, nx, ny] in float32, then xy -= the candidate's cell
         o.tbox.push([f(f(t[2] * nx) - c.gi[k]), f(f(t[3] * ny) - c.gj[k]), f(t[4] * nx), f(t[5] * ny)]);
       });

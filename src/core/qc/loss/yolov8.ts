@@ -29,13 +29,25 @@ export interface V8Assignment {
 
 /** Anchor points of all scales (scale-major, then row-major) and where each reads its head. */
 class Grid {
-  readonly R: number; readonly nc: number; readonly no: number; readonly bs: number;
-  readonly x: Float64Array; readonly y: Float64Array; readonly stride: Float64Array;
-  readonly scale: Int32Array; readonly cell: Int32Array;
-  readonly imgH: number; readonly imgW: number;
+  readonly R: number;
+  readonly nc: number;
+  readonly no: number;
+  readonly bs: number;
+  readonly x: Float64Array;
+  readonly y: Float64Array;
+  readonly stride: Float64Array;
+  readonly scale: Int32Array;
+  readonly cell: Int32Array;
+  readonly imgH: number;
+  readonly imgW: number;
 
-  constructor(readonly heads: HeadTensor[], cfg: AnchorFreeLossConfig) {
-    const R = (this.R = cfg.regMax ?? 16), nc = (this.nc = cfg.nc), no = (this.no = 4 * R + nc);
+  constructor(
+    readonly heads: HeadTensor[],
+    cfg: AnchorFreeLossConfig,
+  ) {
+    const R = (this.R = cfg.regMax ?? 16),
+      nc = (this.nc = cfg.nc),
+      no = (this.no = 4 * R + nc);
     if (heads.length !== cfg.strides.length) throw new QatLensError(`loss: ${heads.length} head outputs but ${cfg.strides.length} strides`);
     const bs = (this.bs = heads[0].shape[0]);
     heads.forEach((h, i) => {
@@ -45,36 +57,51 @@ class Grid {
       }
     });
     const n = heads.reduce((s, h) => s + h.shape[2] * h.shape[3], 0);
-    this.x = new Float64Array(n); this.y = new Float64Array(n); this.stride = new Float64Array(n);
-    this.scale = new Int32Array(n); this.cell = new Int32Array(n);
+    this.x = new Float64Array(n);
+    this.y = new Float64Array(n);
+    this.stride = new Float64Array(n);
+    this.scale = new Int32Array(n);
+    this.cell = new Int32Array(n);
     let k = 0;
     heads.forEach((h, i) => {
       const [, , ny, nx] = h.shape;
-      for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++, k++) {
-        this.x[k] = x + 0.5; this.y[k] = y + 0.5; this.stride[k] = cfg.strides[i]; this.scale[k] = i; this.cell[k] = y * nx + x;
-      }
+      for (let y = 0; y < ny; y++)
+        for (let x = 0; x < nx; x++, k++) {
+          this.x[k] = x + 0.5;
+          this.y[k] = y + 0.5;
+          this.stride[k] = cfg.strides[i];
+          this.scale[k] = i;
+          this.cell[k] = y * nx + x;
+        }
     });
     this.imgH = heads[0].shape[2] * cfg.strides[0];
     this.imgW = heads[0].shape[3] * cfg.strides[0];
   }
 
-  get anchors(): number { return this.x.length; }
+  get anchors(): number {
+    return this.x.length;
+  }
 
   offset(b: number, k: number, ch: number): number {
     const [, , ny, nx] = this.heads[this.scale[k]].shape;
     return (b * this.no + ch) * ny * nx + this.cell[k];
   }
 
-  value(b: number, k: number, ch: number): number { return this.heads[this.scale[k]].data[this.offset(b, k, ch)]; }
+  value(b: number, k: number, ch: number): number {
+    return this.heads[this.scale[k]].data[this.offset(b, k, ch)];
+  }
 
   /** Softmax of side s's bins into p; returns [expected distance, log-sum-exp]. regMax 1: the raw distance. */
   side(b: number, k: number, s: number, p: Float64Array): [number, number] {
     const R = this.R;
-    if (R === 1) { p[0] = 1; return [this.value(b, k, s), 0]; }
+    if (R === 1) {
+      p[0] = 1;
+      return [this.value(b, k, s), 0];
+    }
     let m = -Infinity;
     for (let j = 0; j < R; j++) m = Math.max(m, (p[j] = this.value(b, k, s * R + j)));
     let z = 0;
-    for (let j = 0; j < R; j++) z += (p[j] = Math.exp(p[j] - m));
+    for (let j = 0; j < R; j++) z += p[j] = Math.exp(p[j] - m);
     let d = 0;
     for (let j = 0; j < R; j++) d += (p[j] /= z) * j;
     return [d, m + Math.log(z)];
@@ -89,37 +116,55 @@ class Grid {
 
 /** ciou's [x1, x2, y1, y2, w, h] of an xyxy box as ultralytics' bbox_iou(xywh=False) sees it. */
 function xyxyBox(x1: number, y1: number, x2: number, y2: number, out: Float64Array): Float64Array {
-  out[0] = x1; out[1] = x2; out[2] = y1; out[3] = y2; out[4] = x2 - x1; out[5] = y2 - y1 + EPS;
+  out[0] = x1;
+  out[1] = x2;
+  out[2] = y1;
+  out[3] = y2;
+  out[4] = x2 - x1;
+  out[5] = y2 - y1 + EPS;
   return out;
 }
 
 /** TaskAlignedAssigner(topk, alpha 0.5, beta 6) on the detached predictions (ultralytics tal.py). */
 export function taskAlignedAssign(heads: HeadTensor[], targets: Target[], cfg: AnchorFreeLossConfig): V8Assignment {
-  const g = new Grid(heads, cfg), A = g.anchors, topk = Math.min(cfg.topk ?? 10, A);
+  const g = new Grid(heads, cfg),
+    A = g.anchors,
+    topk = Math.min(cfg.topk ?? 10, A);
   targets.forEach((t, k) => {
     if (!(Number.isInteger(t[0]) && t[0] >= 0 && t[0] < g.bs) || !(Number.isInteger(t[1]) && t[1] >= 0 && t[1] < g.nc)) {
       throw new QatLensError(`loss: target ${k} [${t}] names image ${t[0]} of a batch of ${g.bs} or class ${t[1]} of ${g.nc}`);
     }
   });
-  const p = new Float64Array(g.R), gb = new Float64Array(6), pb = new Float64Array(6);
+  const p = new Float64Array(g.R),
+    gb = new Float64Array(6),
+    pb = new Float64Array(6);
   let tss = 0;
   const images = [];
   for (let b = 0; b < g.bs; b++) {
     // preprocess: xywh * [w, h, w, h] -> xyxy in pixels (float32 like torch); mask_gt drops boxes summing to <= 0
-    const gts = targets.filter((t) => t[0] === b).map((t) => {
-      const x = f(t[2] * g.imgW), y = f(t[3] * g.imgH), hw = f(f(t[4] * g.imgW) / 2), hh = f(f(t[5] * g.imgH) / 2);
-      return { cls: t[1], box: [f(x - hw), f(y - hh), f(x + hw), f(y + hh)] };
-    }).filter((t) => f(f(f(t.box[0] + t.box[1]) + t.box[2]) + t.box[3]) > 0);
+    const gts = targets
+      .filter((t) => t[0] === b)
+      .map((t) => {
+        const x = f(t[2] * g.imgW),
+          y = f(t[3] * g.imgH),
+          hw = f(f(t[4] * g.imgW) / 2),
+          hh = f(f(t[5] * g.imgH) / 2);
+        return { cls: t[1], box: [f(x - hw), f(y - hh), f(x + hw), f(y + hh)] };
+      })
+      .filter((t) => f(f(f(t.box[0] + t.box[1]) + t.box[2]) + t.box[3]) > 0);
     const G = gts.length;
     const boxes = new Map<number, number[]>(); // decoded only where some target needs them
-    const overlaps = gts.map(() => new Float64Array(A)), align = gts.map(() => new Float64Array(A));
+    const overlaps = gts.map(() => new Float64Array(A)),
+      align = gts.map(() => new Float64Array(A));
     const pos = gts.map(() => new Uint8Array(A));
     gts.forEach((t, gi) => {
       const [x1, y1, x2, y2] = t.box;
       xyxyBox(x1, y1, x2, y2, gb);
       const inside: number[] = [];
       for (let k = 0; k < A; k++) {
-        const st = g.stride[k], ax = g.x[k] * st, ay = g.y[k] * st;
+        const st = g.stride[k],
+          ax = g.x[k] * st,
+          ay = g.y[k] * st;
         if (!(Math.min(ax - x1, ay - y1, x2 - ax, y2 - ay) > 1e-9)) continue; // select_candidates_in_gts
         inside.push(k);
         let q = boxes.get(k);
@@ -137,7 +182,11 @@ export function taskAlignedAssign(heads: HeadTensor[], targets: Target[], cfg: A
     const owner = new Int32Array(A).fill(-1);
     for (let k = 0; k < A; k++) {
       let claims = 0;
-      for (let gi = 0; gi < G; gi++) if (pos[gi][k]) { claims++; if (owner[k] < 0) owner[k] = gi; }
+      for (let gi = 0; gi < G; gi++)
+        if (pos[gi][k]) {
+          claims++;
+          if (owner[k] < 0) owner[k] = gi;
+        }
       if (claims > 1) {
         let best = 0;
         for (let gi = 1; gi < G; gi++) if (overlaps[gi][k] > overlaps[best][k]) best = gi;
@@ -148,9 +197,18 @@ export function taskAlignedAssign(heads: HeadTensor[], targets: Target[], cfg: A
     // score = align * (the target's best overlap) / (the target's best align + 1e-9)
     const score = new Float64Array(A);
     gts.forEach((_, gi) => {
-      let maxAlign = 0, maxOv = 0;
-      for (let k = 0; k < A; k++) if (pos[gi][k]) { maxAlign = Math.max(maxAlign, align[gi][k]); maxOv = Math.max(maxOv, overlaps[gi][k]); }
-      for (let k = 0; k < A; k++) if (pos[gi][k]) { score[k] = align[gi][k] * maxOv / (maxAlign + 1e-9); tss += score[k]; }
+      let maxAlign = 0,
+        maxOv = 0;
+      for (let k = 0; k < A; k++)
+        if (pos[gi][k]) {
+          maxAlign = Math.max(maxAlign, align[gi][k]);
+          maxOv = Math.max(maxOv, overlaps[gi][k]);
+        }
+      for (let k = 0; k < A; k++)
+        if (pos[gi][k]) {
+          score[k] = (align[gi][k] * maxOv) / (maxAlign + 1e-9);
+          tss += score[k];
+        }
     });
     images.push({ gts, owner, score });
   }
@@ -159,12 +217,26 @@ export function taskAlignedAssign(heads: HeadTensor[], targets: Target[], cfg: A
 
 /** The v8 loss and its gradient for a given assignment (held fixed, as the original detaches it). */
 export function v8LossAssigned(heads: HeadTensor[], asg: V8Assignment, cfg: AnchorFreeLossConfig): LossValue {
-  const g = new Grid(heads, cfg), A = g.anchors, R = g.R, nc = g.nc, bs = g.bs, tss = asg.tss;
-  const gBox = cfg.box ?? 7.5, gCls = cfg.cls ?? 0.5, gDfl = cfg.dfl ?? 1.5;
+  const g = new Grid(heads, cfg),
+    A = g.anchors,
+    R = g.R,
+    nc = g.nc,
+    bs = g.bs,
+    tss = asg.tss;
+  const gBox = cfg.box ?? 7.5,
+    gCls = cfg.cls ?? 0.5,
+    gDfl = cfg.dfl ?? 1.5;
   const grads = heads.map((h) => new Float32Array(h.data.length));
-  const addGrad = (b: number, k: number, ch: number, v: number) => { grads[g.scale[k]][g.offset(b, k, ch)] += v; };
-  let lcls = 0, lbox = 0, ldfl = 0;
-  const cCls = gCls * bs / tss, dc = new Float64Array(6), pb = new Float64Array(6), tb = new Float64Array(6);
+  const addGrad = (b: number, k: number, ch: number, v: number) => {
+    grads[g.scale[k]][g.offset(b, k, ch)] += v;
+  };
+  let lcls = 0,
+    lbox = 0,
+    ldfl = 0;
+  const cCls = (gCls * bs) / tss,
+    dc = new Float64Array(6),
+    pb = new Float64Array(6),
+    tb = new Float64Array(6);
   const probs = [0, 1, 2, 3].map(() => new Float64Array(R));
   // Classes: BCE of every logit against 0, plane by plane; positives are corrected below.
   heads.forEach((h, i) => {
@@ -176,30 +248,38 @@ export function v8LossAssigned(heads: HeadTensor[], asg: V8Assignment, cfg: Anch
     for (let k = 0; k < A; k++) {
       if (owner[k] < 0) continue;
       // the assigned label's target is the anchor's score
-      const oc = g.offset(b, k, 4 * R + gts[owner[k]].cls), x = heads[g.scale[k]].data[oc];
+      const oc = g.offset(b, k, 4 * R + gts[owner[k]].cls),
+        x = heads[g.scale[k]].data[oc];
       lcls += bceLogit(x, score[k]) - bceLogit(x, 0);
       grads[g.scale[k]][oc] = cCls * (sigmoid(x) - score[k]);
-      const w = score[k], st = f(g.stride[k]), tg = gts[owner[k]].box;
+      const w = score[k],
+        st = f(g.stride[k]),
+        tg = gts[owner[k]].box;
       const t4 = [f(tg[0] / st), f(tg[1] / st), f(tg[2] / st), f(tg[3] / st)]; // target_bboxes /= stride
       const side = probs.map((p, s) => g.side(b, k, s, p)); // [expected distance, log-sum-exp]
       const [d0, d1, d2, d3] = side.map((v) => v[0]);
       const iou = ciou(xyxyBox(g.x[k] - d0, g.y[k] - d1, g.x[k] + d2, g.y[k] + d3, pb), xyxyBox(t4[0], t4[1], t4[2], t4[3], tb), dc, EPS);
       lbox += (1 - iou) * w;
       // dCIoU/d[x1, x2, y1, y2, w = x2 - x1, h = y2 - y1 + eps] -> the distances (l, t, r, b)
-      const gI = -w * gBox * bs / tss;
+      const gI = (-w * gBox * bs) / tss;
       const dd = [dc[4] - dc[0], dc[5] - dc[2], dc[1] + dc[4], dc[3] + dc[5]].map((v) => v * gI);
-      if (R === 1) { // no DFL: the head's values are the distances
+      if (R === 1) {
+        // no DFL: the head's values are the distances
         for (let s = 0; s < 4; s++) addGrad(b, k, s, dd[s]);
         continue;
       }
       // DFL: bbox2dist clamped to [0, regMax - 1 - 0.01], split between the two nearest bins
       const ltrb = [f(g.x[k] - t4[0]), f(g.y[k] - t4[1]), f(t4[2] - g.x[k]), f(t4[3] - g.y[k])];
-      const cD = w / 4 * gDfl * bs / tss;
+      const cD = ((w / 4) * gDfl * bs) / tss;
       for (let s = 0; s < 4; s++) {
         const tgt = Math.min(Math.max(ltrb[s], 0), f(R - 1 - 0.01));
-        const tl = Math.trunc(tgt), tr = tl + 1, wl = f(tr - tgt), wr = f(1 - wl);
-        const [ds, lse] = side[s], pr = probs[s];
-        ldfl += ((lse - g.value(b, k, s * R + tl)) * wl + (lse - g.value(b, k, s * R + tr)) * wr) / 4 * w;
+        const tl = Math.trunc(tgt),
+          tr = tl + 1,
+          wl = f(tr - tgt),
+          wr = f(1 - wl);
+        const [ds, lse] = side[s],
+          pr = probs[s];
+        ldfl += (((lse - g.value(b, k, s * R + tl)) * wl + (lse - g.value(b, k, s * R + tr)) * wr) / 4) * w;
         for (let j = 0; j < R; j++) {
           // expectation Σ p_j j: d/dz_j = p_j (j - Σ p j); cross-entropy: p_j - wl [j = tl] - wr [j = tr]
           const gD = pr[j] - (j === tl ? wl : 0) - (j === tr ? wr : 0);
@@ -208,6 +288,6 @@ export function v8LossAssigned(heads: HeadTensor[], asg: V8Assignment, cfg: Anch
       }
     }
   }
-  const parts = { lbox: lbox / tss * gBox, lcls: lcls / tss * gCls, ldfl: ldfl / tss * gDfl };
+  const parts = { lbox: (lbox / tss) * gBox, lcls: (lcls / tss) * gCls, ldfl: (ldfl / tss) * gDfl };
   return { loss: (parts.lbox + parts.lcls + parts.ldfl) * bs, parts, grads };
 }

@@ -17,7 +17,8 @@ const sigmoid: GradFn = (u, [dy], ctx) => {
 /** y = x·σ(x): dy/dx = σ + y·(1 − σ). */
 const silu: GradFn = (u, [dy], ctx) => {
   if (!dy) return [undefined];
-  const s = u.sigmoid!, y = u.outputs[0];
+  const s = u.sigmoid!,
+    y = u.outputs[0];
   const t = ctx.b.op('Add', [s, ctx.b.op('Mul', [y, ctx.b.op('Sub', [one(ctx), s])])]);
   return [ctx.b.op('Mul', [dy, t])];
 };

@@ -26,13 +26,17 @@ export function convPads(u: Unit, inHW: number[], k: number[], s: number[], d: n
 /** Weight for dx as a forward conv: W'[g·ci + i, o] = flip(W[g·co + o, i]). */
 export function flippedWeight(w: Const, group: number): Const {
   const [cout, cinG, kh, kw] = w.dims;
-  const coutG = cout / group, cin = cinG * group;
+  const coutG = cout / group,
+    cin = cinG * group;
   const out = new Float32Array(w.data.length);
   const k = kh * kw;
-  for (let gi = 0; gi < group; gi++) for (let o = 0; o < coutG; o++) for (let i = 0; i < cinG; i++) {
-    const src = ((gi * coutG + o) * cinG + i) * k, dst = ((gi * cinG + i) * coutG + o) * k;
-    for (let t = 0; t < k; t++) out[dst + t] = w.data[src + k - 1 - t];
-  }
+  for (let gi = 0; gi < group; gi++)
+    for (let o = 0; o < coutG; o++)
+      for (let i = 0; i < cinG; i++) {
+        const src = ((gi * coutG + o) * cinG + i) * k,
+          dst = ((gi * cinG + i) * coutG + o) * k;
+        for (let t = 0; t < k; t++) out[dst + t] = w.data[src + k - 1 - t];
+      }
   return { dims: [cin, coutG, kh, kw], data: out };
 }
 
@@ -46,7 +50,8 @@ const conv: GradFn = (u, [dy], ctx) => {
   const group = attrInt(u.node, 'group', 1);
   const s = attrInts(u.node, 'strides', [1, 1]);
   const d = attrInts(u.node, 'dilations', [1, 1]);
-  const xs = ctx.shape(x), ys = ctx.shape(u.outputs[0]);
+  const xs = ctx.shape(x),
+    ys = ctx.shape(u.outputs[0]);
   const [pt, pl, pb, pr] = convPads(u, xs.slice(2), [kh, kw], s, d);
   const flipPads = [d[0] * (kh - 1) - pt, d[1] * (kw - 1) - pl, d[0] * (kh - 1) - pb, d[1] * (kw - 1) - pr];
   if (s[0] === 1 && s[1] === 1 && flipPads.every((p) => p >= 0)) {

@@ -5,7 +5,8 @@ import { nodeLabel, type GradCtx, type GradFn, type Unit } from './types';
 
 /** Sum `g` (shaped like `out`) down to the shape of forward value `x`. */
 export function unbroadcast(g: string, x: string, out: string, ctx: GradCtx): string {
-  const xs = ctx.shape(x), os = ctx.shape(out);
+  const xs = ctx.shape(x),
+    os = ctx.shape(out);
   const lead = os.length - xs.length;
   const axes: number[] = [];
   for (let i = 0; i < os.length; i++) {
@@ -18,11 +19,12 @@ export function unbroadcast(g: string, x: string, out: string, ctx: GradCtx): st
   return r;
 }
 
-const addSub: GradFn = (u, [dy], ctx) => u.inputs.map((x, i) => {
-  if (!dy || !ctx.active(x)) return undefined;
-  const g = u.kind === 'Sub' && i === 1 ? ctx.b.op('Neg', [dy]) : dy;
-  return unbroadcast(g, x, u.outputs[0], ctx);
-});
+const addSub: GradFn = (u, [dy], ctx) =>
+  u.inputs.map((x, i) => {
+    if (!dy || !ctx.active(x)) return undefined;
+    const g = u.kind === 'Sub' && i === 1 ? ctx.b.op('Neg', [dy]) : dy;
+    return unbroadcast(g, x, u.outputs[0], ctx);
+  });
 
 const mul: GradFn = (u, [dy], ctx) => {
   const [a, c] = u.inputs;

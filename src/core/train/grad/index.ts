@@ -9,5 +9,11 @@ import { shapeGrads } from './shape';
 import type { GradFn } from './types';
 
 export const GRADS: Record<string, GradFn> = {
-  ...elementwiseGrads, ...activationGrads, ...convGrads, ...shapeGrads, ...poolGrads, ...resizeGrads, ...qdqGrads,
+  ...elementwiseGrads,
+  ...activationGrads,
+  ...convGrads,
+  ...shapeGrads,
+  ...poolGrads,
+  ...resizeGrads,
+  ...qdqGrads,
 };

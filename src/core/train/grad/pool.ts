@@ -38,10 +38,17 @@ function byPatches(u: Unit, x: string, dy: string, ctx: GradCtx): string {
   const patches = b.op('Conv', [xp, kernels], { strides: s, kernel_shape: k }, 'maxpool_patches');
   const first = b.op('ArgMax', [patches], { axis: 1, keepdims: 1, select_last_index: 0 });
   // [NC, 1, ho, wo] against the window positions [1, K, 1, 1] (a constant ORT folds).
-  const positions = b.op('Reshape', [b.ints(Array.from({ length: K }, (_, i) => i), 'window_positions'), b.ints([1, K, 1, 1])]);
+  const positions = b.op('Reshape', [
+    b.ints(
+      Array.from({ length: K }, (_, i) => i),
+      'window_positions',
+    ),
+    b.ints([1, K, 1, 1]),
+  ]);
   const hit = b.op('Equal', [first, positions]);
   const g = b.op('Where', [hit, b.op('Reshape', [dy, b.ints([-1, 1, ho, wo])]), b.floats([0], [])]);
-  const hp = h + pt + pb, wp = w + pl + pr;
+  const hp = h + pt + pb,
+    wp = w + pl + pr;
   const outPad = [hp - ((ho - 1) * s[0] + k[0]), wp - ((wo - 1) * s[1] + k[1])];
   const folded = b.op('ConvTranspose', [g, kernels], { strides: s, kernel_shape: k, output_padding: outPad }, 'maxpool_fold');
   const inner = b.op('Slice', [folded, b.ints([pt, pl]), b.ints([pt + h, pl + w]), b.ints([2, 3])]);

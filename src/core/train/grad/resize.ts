@@ -9,19 +9,38 @@ import { unsupported } from './elementwise';
 function nearestSource(i: number, scale: number, inSize: number, outSize: number, ctm: string, mode: string): number {
   let x: number;
   switch (ctm) {
-    case 'asymmetric': x = i / scale; break;
-    case 'half_pixel': x = (i + 0.5) / scale - 0.5; break;
-    case 'pytorch_half_pixel': x = outSize > 1 ? (i + 0.5) / scale - 0.5 : 0; break;
-    case 'align_corners': x = outSize === 1 ? 0 : (i * (inSize - 1)) / (outSize - 1); break;
-    case 'tf_half_pixel_for_nn': x = (i + 0.5) / scale; break;
-    default: return NaN;
+    case 'asymmetric':
+      x = i / scale;
+      break;
+    case 'half_pixel':
+      x = (i + 0.5) / scale - 0.5;
+      break;
+    case 'pytorch_half_pixel':
+      x = outSize > 1 ? (i + 0.5) / scale - 0.5 : 0;
+      break;
+    case 'align_corners':
+      x = outSize === 1 ? 0 : (i * (inSize - 1)) / (outSize - 1);
+      break;
+    case 'tf_half_pixel_for_nn':
+      x = (i + 0.5) / scale;
+      break;
+    default:
+      return NaN;
   }
   let r: number;
   switch (mode) {
-    case 'floor': r = Math.floor(x); break;
-    case 'ceil': r = Math.ceil(x); break;
-    case 'round_prefer_ceil': r = Math.floor(x + 0.5); break;
-    default: r = x % 1 === 0.5 || x % 1 === -0.5 ? Math.floor(x) : Math.round(x); break; // round_prefer_floor
+    case 'floor':
+      r = Math.floor(x);
+      break;
+    case 'ceil':
+      r = Math.ceil(x);
+      break;
+    case 'round_prefer_ceil':
+      r = Math.floor(x + 0.5);
+      break;
+    default:
+      r = x % 1 === 0.5 || x % 1 === -0.5 ? Math.floor(x) : Math.round(x);
+      break; // round_prefer_floor
   }
   return Math.min(Math.max(r, 0), inSize - 1);
 }
@@ -45,7 +64,8 @@ function blockFactors(u: Unit, xs: number[], ys: number[], file: string): [numbe
 const resize: GradFn = (u, [dy], ctx) => {
   const x = u.inputs[0];
   if (!dy || !ctx.active(x)) return u.inputs.map(() => undefined);
-  const xs = ctx.shape(x), ys = ctx.shape(u.outputs[0]);
+  const xs = ctx.shape(x),
+    ys = ctx.shape(u.outputs[0]);
   if (xs.length !== 4) unsupported(u, `only 4-D NCHW Resize is supported (input [${xs}])`, ctx.file);
   const [sh, sw] = blockFactors(u, xs, ys, ctx.file);
   const c = xs[1];

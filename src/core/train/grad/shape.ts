@@ -29,19 +29,26 @@ const split: GradFn = (u, dys, ctx) => {
 const slice: GradFn = (u, [dy], ctx) => {
   const x = u.inputs[0];
   if (!dy || !ctx.active(x)) return u.inputs.map(() => undefined);
-  const xs = ctx.shape(x), r = xs.length;
-  const starts = ctx.ints(u.inputs[1], u), ends = ctx.ints(u.inputs[2], u);
+  const xs = ctx.shape(x),
+    r = xs.length;
+  const starts = ctx.ints(u.inputs[1], u),
+    ends = ctx.ints(u.inputs[2], u);
   const axes = u.inputs[3] ? ctx.ints(u.inputs[3], u) : starts.map((_, i) => i);
   const steps = u.inputs[4] ? ctx.ints(u.inputs[4], u) : starts.map(() => 1);
   const pads = new Array(2 * r).fill(0);
   axes.forEach((a0, i) => {
-    const a = axisOf(a0, r), dim = xs[a];
+    const a = axisOf(a0, r),
+      dim = xs[a];
     if (a === 0) unsupported(u, 'slicing along the batch axis', ctx.file);
     if (steps[i] !== 1) unsupported(u, `slice step ${steps[i]} (only 1 is supported)`, ctx.file);
-    let s = starts[i], e = ends[i];
-    if (s < 0) s += dim; if (e < 0) e += dim;
-    s = Math.min(Math.max(s, 0), dim); e = Math.min(Math.max(e, s), dim);
-    pads[a] = s; pads[a + r] = dim - e;
+    let s = starts[i],
+      e = ends[i];
+    if (s < 0) s += dim;
+    if (e < 0) e += dim;
+    s = Math.min(Math.max(s, 0), dim);
+    e = Math.min(Math.max(e, s), dim);
+    pads[a] = s;
+    pads[a + r] = dim - e;
   });
   return [ctx.b.op('Pad', [dy, ctx.b.ints(pads)], {}, 'slice_dx'), undefined, undefined, undefined, undefined];
 };
@@ -60,13 +67,25 @@ const transpose: GradFn = (u, [dy], ctx) => {
   const x = u.inputs[0];
   if (!dy || !ctx.active(x)) return [undefined];
   const r = ctx.shape(x).length;
-  const perm = attrInts(u.node, 'perm', Array.from({ length: r }, (_, i) => r - 1 - i));
+  const perm = attrInts(
+    u.node,
+    'perm',
+    Array.from({ length: r }, (_, i) => r - 1 - i),
+  );
   const inv = new Array<number>(r);
-  perm.forEach((p, i) => { inv[p] = i; });
+  perm.forEach((p, i) => {
+    inv[p] = i;
+  });
   return [ctx.b.op('Transpose', [dy], { perm: inv }, 'transpose_dx')];
 };
 
 export const shapeGrads: Record<string, GradFn> = {
-  Concat: concat, Split: split, Slice: slice, Transpose: transpose,
-  Reshape: reshapeLike, Flatten: reshapeLike, Squeeze: reshapeLike, Unsqueeze: reshapeLike,
+  Concat: concat,
+  Split: split,
+  Slice: slice,
+  Transpose: transpose,
+  Reshape: reshapeLike,
+  Flatten: reshapeLike,
+  Squeeze: reshapeLike,
+  Unsqueeze: reshapeLike,
 };

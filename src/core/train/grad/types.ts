@@ -16,7 +16,10 @@ export interface Unit {
   sigmoid?: string;
 }
 
-export interface Const { dims: number[]; data: Float32Array }
+export interface Const {
+  dims: number[];
+  data: Float32Array;
+}
 
 export interface GradCtx {
   b: GraphBuilder;
