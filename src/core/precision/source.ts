@@ -2,7 +2,9 @@
 // (the probe's source: the ONNX's own float weights, or a paired checkpoint), each layer's current
 // bit-widths, its output-channel axis, and its input activation quantizer where it has one.
 import { QatLensError } from '../errors';
+import { type GraphIndex, indexGraph } from '../onnx/graph';
 import { DataType, onnx, tensorToFloat64, toNumber } from '../onnx/proto';
+import { clipBounds, intRange } from '../onnx/qdq';
 import { loadProbeSource, type ProbeLayerSource, type ProbeSource } from '../probe/probeSource';
 import { outputAxis } from './requantize';
 
@@ -47,8 +49,6 @@ export interface PrecisionSource {
 
 const bitsOf = (qmin: number, qmax: number): number => Math.log2(qmax - qmin + 1);
 
-const RANGE: Record<number, [number, number]> = { [DataType.UINT8]: [0, 255], [DataType.INT8]: [-128, 127], [DataType.UINT16]: [0, 65535], [DataType.INT16]: [-32768, 32767] };
-
 /** Load the model and its latent weights; an ONNX without latent weights and no checkpoint is a clear error. */
 export async function loadPrecisionSource(file: string, latent?: string, variant?: string): Promise<PrecisionSource> {
   let probe: ProbeSource;
@@ -65,14 +65,7 @@ export async function loadPrecisionSource(file: string, latent?: string, variant
     throw err;
   }
   const graph = probe.model.graph!;
-  const consts = new Map<string, onnx.ITensorProto>();
-  for (const t of graph.initializer ?? []) if (t.name) consts.set(t.name, t);
-  for (const n of graph.node ?? []) {
-    const a = n.opType === 'Constant' ? (n.attribute ?? []).find((x) => x.name === 'value' && x.t) : undefined;
-    if (a?.t && n.output?.[0]) consts.set(n.output[0], a.t);
-  }
-  const producer = new Map<string, onnx.INodeProto>();
-  for (const n of graph.node ?? []) for (const o of n.output ?? []) producer.set(o, n);
+  const g = indexGraph(graph);
   const layers = probe.layers.map((l): PrecisionLayer => {
     const node = (graph.node ?? []).find((n) => n.input?.[1] === l.chain.dqOutput && n.opType === l.chain.op)!;
     const transB = toNumber((node.attribute ?? []).find((a) => a.name === 'transB')?.i ?? 0);
@@ -85,7 +78,7 @@ export async function loadPrecisionSource(file: string, latent?: string, variant
       weights: l.latent.length,
       bits: bitsOf(l.quant.qmin, l.quant.qmax),
       axis: outputAxis(l.chain.op, l.chain.shape.length, transB),
-      act: actQuantOf(node, producer, consts, file),
+      act: actQuantOf(node, g, file),
       src: l,
     };
   });
@@ -94,27 +87,25 @@ export async function loadPrecisionSource(file: string, latent?: string, variant
 }
 
 /** The Q -> [Clip] -> DQ chain on a node's data input (input 0), where it is one. */
-function actQuantOf(node: onnx.INodeProto, producer: Map<string, onnx.INodeProto>, consts: Map<string, onnx.ITensorProto>, file: string): ActQuant | undefined {
-  const dq = producer.get(node.input?.[0] ?? '');
-  if (!dq || dq.opType !== 'DequantizeLinear' || consts.has(dq.input?.[0] ?? '')) return undefined;
-  let p = producer.get(dq.input![0]);
+function actQuantOf(node: onnx.INodeProto, g: GraphIndex, file: string): ActQuant | undefined {
+  const dq = g.producer.get(node.input?.[0] ?? '');
+  if (!dq || dq.opType !== 'DequantizeLinear' || g.constant(dq.input?.[0])) return undefined;
+  let p = g.producer.get(dq.input![0]);
   let clip: onnx.INodeProto | undefined;
   let bounds: [number, number] | undefined;
   if (p?.opType === 'Clip') {
     clip = p;
-    const lo = consts.get(p.input?.[1] ?? ''),
-      hi = consts.get(p.input?.[2] ?? '');
-    if (!lo || !hi) return undefined;
-    bounds = [tensorToFloat64(lo, file)[0], tensorToFloat64(hi, file)[0]];
-    p = producer.get(p.input?.[0] ?? '');
+    if (!g.constant(p.input?.[1]) || !g.constant(p.input?.[2])) return undefined;
+    bounds = clipBounds(g, p, file);
+    p = g.producer.get(p.input?.[0] ?? '');
   }
   if (!p || p.opType !== 'QuantizeLinear') return undefined;
-  const sT = consts.get(p.input?.[1] ?? '');
+  const sT = g.constant(p.input?.[1]);
   if (!sT) return undefined;
   const scale = tensorToFloat64(sT, file);
-  const zT = p.input?.[2] ? consts.get(p.input[2]) : undefined;
+  const zT = g.constant(p.input?.[2]);
   const zeroPoint = zT ? tensorToFloat64(zT, file) : new Float64Array(scale.length);
-  const [qmin, qmax] = bounds ?? RANGE[zT?.dataType ?? DataType.UINT8] ?? [0, 255];
+  const [qmin, qmax] = bounds ?? intRange(zT?.dataType ?? DataType.UINT8) ?? [0, 255];
   const bits = bitsOf(qmin, qmax);
   if (!Number.isInteger(bits)) return undefined;
   const axisAttr = (p.attribute ?? []).find((a) => a.name === 'axis');
