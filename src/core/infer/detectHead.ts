@@ -6,7 +6,8 @@
 // value per head and anchor maps output rows to scales. Nothing depends on one operand's position.
 import * as ort from 'onnxruntime-node';
 import { engineError, firstLine, QatLensError } from '../errors';
-import { onnx } from '../onnx/proto';
+import { GraphIndex } from '../onnx/graph';
+import { DataType, onnx, tensorToFloat64 } from '../onnx/proto';
 import { formatAnchors } from './headText';
 import type { DetectHeads, GivenAnchors, HeadFamily } from './headTypes';
 
@@ -18,38 +19,27 @@ type Node = onnx.INodeProto;
 /** Ops whose outputs are not image data (shape arithmetic, indices) even when their input is. */
 const NOT_DATA = new Set(['Shape', 'Size', 'NonZero', 'ArgMax', 'ArgMin', 'Cast', 'TopK', 'NonMaxSuppression']);
 
-class GraphView {
-  readonly producer = new Map<string, Node>();
-  readonly inits = new Map<string, onnx.ITensorProto>();
+/** The graph index plus what head discovery needs: the image inputs and the values computed from them. */
+class GraphView extends GraphIndex {
   readonly inputs: string[];
   /** Float values computed from the image (not shape arithmetic): the only ones worth asking shapes of. */
   readonly data = new Set<string>();
-  constructor(readonly g: onnx.IGraphProto) {
-    for (const t of g.initializer ?? []) this.inits.set(t.name!, t);
-    for (const n of g.node ?? []) for (const o of n.output ?? []) if (o) this.producer.set(o, n);
-    this.inputs = (g.input ?? []).map((i) => i.name!).filter((n) => !this.inits.has(n));
+  constructor(g: onnx.IGraphProto) {
+    super(g);
+    this.inputs = (g.input ?? []).map((i) => i.name!).filter((n) => !this.initializers.has(n));
     for (const i of this.inputs) this.data.add(i);
-    for (const n of g.node ?? []) {
+    for (const n of this.nodes) {
       if (NOT_DATA.has(n.opType ?? '') || !(n.input ?? []).some((i) => this.data.has(i))) continue;
       for (const o of n.output ?? []) if (o) this.data.add(o);
     }
   }
   isConst(v: string): boolean {
-    if (this.inits.has(v)) return true;
-    const p = this.producer.get(v);
-    return !!p && p.opType === 'Constant';
+    return this.constant(v) !== undefined;
   }
-  /** The float constant behind a value (initializer or Constant node), where it is one. */
+  /** The float constant behind a value (initializer, Constant node, or Identity of one), where it is one. */
   constValues(v: string): number[] | undefined {
-    const t = this.inits.get(v) ?? this.producer.get(v)?.attribute?.find((a) => a.name === 'value')?.t ?? undefined;
-    if (!t) return undefined;
-    if (t.floatData?.length) return Array.from(t.floatData);
-    if (t.rawData?.length && t.dataType === 1) {
-      const b = t.rawData;
-      const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-      return Array.from({ length: b.byteLength / 4 }, (_, i) => dv.getFloat32(i * 4, true));
-    }
-    return undefined;
+    const t = this.constant(v);
+    return t && t.dataType === DataType.FLOAT ? Array.from(tensorToFloat64(t)) : undefined;
   }
 }
 
@@ -94,7 +84,7 @@ function slice(gv: GraphView, outputs: string[], stops: Set<string>): { nodes: N
     const v = stack.pop()!;
     if (seen.has(v) || !v) continue;
     seen.add(v);
-    if (stops.has(v) || gv.inits.has(v)) continue;
+    if (stops.has(v) || gv.initializers.has(v)) continue;
     const p = gv.producer.get(v);
     if (!p) {
       if (gv.inputs.includes(v)) reached.add(v);
@@ -103,7 +93,7 @@ function slice(gv: GraphView, outputs: string[], stops: Set<string>): { nodes: N
     keep.add(p);
     stack.push(...(p.input ?? []));
   }
-  return { nodes: (gv.g.node ?? []).filter((n) => keep.has(n)), reachedInputs: [...reached] };
+  return { nodes: (gv.nodes ?? []).filter((n) => keep.has(n)), reachedInputs: [...reached] };
 }
 
 /**
