@@ -20,10 +20,16 @@ export class CheckpointEditorProvider implements vscode.CustomReadonlyEditorProv
   async resolveCustomEditor(doc: vscode.CustomDocument, panel: vscode.WebviewPanel): Promise<void> {
     const ctx = this.ctx;
     const file = doc.uri.fsPath;
-    const view = new PanelWebview(panel, ctx.ext.extensionUri, {
-      exportReport: (format, files) => void exportReport(ctx, format, files ?? [file]),
-      runCommand: (command) => void vscode.commands.executeCommand(command, doc.uri),
-    });
+    const view = new PanelWebview(
+      panel,
+      ctx.ext.extensionUri,
+      {
+        exportReport: (format, files) => void exportReport(ctx, format, files ?? [file]),
+        runCommand: (command) => void vscode.commands.executeCommand(command, doc.uri),
+      },
+      undefined,
+      'editor',
+    );
     panel.onDidDispose(() => view.dispose());
     const jobs = ctx.runner.onDidChange((job) => view.post({ type: 'job', job }));
     panel.onDidDispose(() => jobs.dispose());

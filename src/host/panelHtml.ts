@@ -12,6 +12,8 @@ export interface PanelHtmlInput {
   plotlyUri: string;
   styleUri: string;
   nonce?: string;
+  /** Which webview this is: the panel, or a checkpoint's editor tab (data-view on #app). */
+  view?: 'panel' | 'editor';
 }
 
 export const makeNonce = (): string => randomBytes(18).toString('base64').replace(/[+/=]/g, '');
@@ -32,7 +34,7 @@ export function panelHtml(input: PanelHtmlInput): string {
 <title>QAT Lens</title>
 </head>
 <body>
-<main id="app" aria-live="polite">
+<main id="app" data-view="${input.view ?? 'panel'}" aria-live="polite">
   <section class="empty" id="empty">
     <h1>QAT Lens</h1>
     <p>Right-click a checkpoint (.pt, .onnx, .safetensors) in the Explorer and choose <b>Analyze Oscillation</b>,

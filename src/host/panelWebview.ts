@@ -30,6 +30,7 @@ export class PanelWebview implements vscode.Disposable {
     private readonly handlers: PanelHandlers,
     /** Messages a fresh webview needs (after a hide-and-show, it starts over). */
     private readonly onReady: (queued: HostToPanel[]) => HostToPanel[] = (q) => q,
+    view: 'panel' | 'editor' = 'panel',
   ) {
     panel.webview.options = webviewOptions(extensionUri);
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.png');
@@ -39,6 +40,7 @@ export class PanelWebview implements vscode.Disposable {
       scriptUri: uri('dist', 'webview.js'),
       plotlyUri: uri('dist', 'plotly.min.js'),
       styleUri: uri('media', 'panel.css'),
+      view,
     });
     panel.webview.onDidReceiveMessage((m: PanelToHost) => this.onMessage(m), undefined, this.disposables);
   }

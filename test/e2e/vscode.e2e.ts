@@ -163,8 +163,7 @@ test('double-clicking a checkpoint opens it in a QAT Lens editor tab with its la
     await expandFolder(page, 'w4a4');
     await (await explorerRow(page, basename(first))).dblclick();
     await editorTab(basename(first)).waitFor({ timeout: 30_000 });
-    // No panel is open yet: the only QAT Lens webview is the editor's.
-    const f = await panelFrame(page, 120_000);
+    const f = await panelFrame(page, 120_000, 'editor');
     await f.locator('#layer-table tbody tr').first().waitFor({ timeout: 120_000 });
     const cli = cliJson(['analyze', first]);
     assert.equal(await f.locator('#layer-table tbody tr').count(), cli.layers.length, 'one table row per layer');
@@ -183,7 +182,7 @@ test('double-clicking a checkpoint opens it in a QAT Lens editor tab with its la
     await reloadWindow();
     await editorTab(basename(second)).waitFor({ timeout: 90_000 });
     await editorTab(basename(first)).waitFor({ timeout: 30_000 });
-    const g = await panelFrame(page, 120_000);
+    const g = await panelFrame(page, 120_000, 'editor');
     await g.locator('#layer-table tbody tr').first().waitFor({ timeout: 120_000 });
     assert.equal(await g.locator('#layer-table tbody tr').count(), cli.layers.length, 'reopened with its layers');
     await palette(page, 'View: Close All Editors');

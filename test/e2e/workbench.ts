@@ -75,20 +75,24 @@ export async function palette(page: Page, title: string): Promise<void> {
   throw new Error(`the Command Palette does not list "${title}"`);
 }
 
-/** The panel's content frame (a webview is two nested iframes): the one with #app in it. */
-export async function panelFrame(page: Page, timeout = 60_000): Promise<Frame> {
+/**
+ * The content frame of a QAT Lens webview (a webview is two nested iframes): the panel's, or with
+ * view 'editor' a checkpoint editor tab's (#app carries data-view; single-clicking a checkpoint in
+ * the Explorer opens a preview editor, which must not be taken for the panel).
+ */
+export async function panelFrame(page: Page, timeout = 60_000, view: 'panel' | 'editor' = 'panel'): Promise<Frame> {
   const t0 = Date.now();
   while (Date.now() - t0 < timeout) {
     for (const f of page.frames()) {
       try {
-        if (await f.locator('#app').count()) return f;
+        if (await f.locator(`#app[data-view="${view}"]`).count()) return f;
       } catch {
         /* detached frame */
       }
     }
     await sleep(300);
   }
-  throw new Error('the QAT Lens panel did not open');
+  throw new Error(`the QAT Lens ${view === 'panel' ? 'panel' : 'editor'} did not open`);
 }
 
 /** Waits for a notification whose text matches, e.g. an error; returns its text or undefined. */

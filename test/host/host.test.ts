@@ -109,6 +109,9 @@ test("panel HTML: strict CSP, no network, scripts only with this load's nonce", 
   const a = panelHtml({ cspSource: 'x', scriptUri: 'a', plotlyUri: 'b', styleUri: 'c' });
   const b = panelHtml({ cspSource: 'x', scriptUri: 'a', plotlyUri: 'b', styleUri: 'c' });
   assert.notEqual(a.match(/nonce-([^']+)/)![1], b.match(/nonce-([^']+)/)![1], 'a fresh nonce per load');
+  // The panel and a checkpoint editor tab are told apart by #app's data-view (the e2e test finds each by it).
+  assert.match(a, /<main id="app" data-view="panel"/);
+  assert.match(panelHtml({ cspSource: 'x', scriptUri: 'a', plotlyUri: 'b', styleUri: 'c', view: 'editor' }), /<main id="app" data-view="editor"/);
 });
 
 test('manifest: every command has a handler in the host, the panel restores, the Explorer menus match file types', () => {
