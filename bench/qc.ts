@@ -10,8 +10,8 @@
 // removed: docs/qc.md, "Speed".)
 // Each run: QC_BENCH_WARMUP untimed steps, then QC_BENCH_STEPS timed steps (image loading excluded on both
 // sides). Three warm-up steps on both sides: QAT Lens's first step measures memory at micro-batch 2, and
-// onnxruntime's first two runs at the chosen micro-batch grow its arena (about 2x a steady step's CPU
-// time each); their cost is printed apart (warm-up ms per image).
+// onnxruntime's first run at the chosen micro-batch grows its arena (about 2x a steady step's CPU
+// time); their cost is printed apart (warm-up ms per image).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
