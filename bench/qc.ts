@@ -5,10 +5,13 @@
 //   QC_BENCH_MODE=big npm run bench qc    YOLOv5n-sized W4A4 at 320, batch 64, and YOLOv5s-sized at 640,
 //                                         batch 16 (tools/fixtures/qc/make_bench_model.py, generated into
 //                                         $TMPDIR/qat-lens-bench): ms per image and peak memory, ours only
-//   QC_BENCH_STEPS=4 QC_BENCH_ROUNDS=2 QC_BENCH_THREADS=2
+//   QC_BENCH_STEPS=4 QC_BENCH_WARMUP=3 QC_BENCH_ROUNDS=2 QC_BENCH_THREADS=2
 // (The former TensorFlow.js loop was measured by this bench against the onnxruntime loop before it was
 // removed: docs/qc.md, "Speed".)
-// Each run: 1 untimed step, then QC_BENCH_STEPS timed steps (image loading excluded on both sides).
+// Each run: QC_BENCH_WARMUP untimed steps, then QC_BENCH_STEPS timed steps (image loading excluded on both
+// sides). Three warm-up steps on both sides: QAT Lens's first step measures memory at micro-batch 2, and
+// onnxruntime's first run at the chosen micro-batch grows its arena (about 2x a steady step's CPU
+// time); their cost is printed apart (warm-up ms per image).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -20,6 +23,7 @@ const env = (k: string, d: number) => Number(process.env[k] ?? d);
 export interface SideResult {
   engine: string;
   msPerImage: number;
+  warmupMsPerImage?: number;
   stepMs: number;
   cpuPerWall: number | null;
   peakRssMB: number;
@@ -42,8 +46,8 @@ const load = () =>
     .join(' ');
 const f1 = (x: number | null | undefined) => (x == null ? '-' : x.toFixed(1));
 
-function ours(model: string, data: string, size: number, batch: number, steps: number, threads: number, extra: string[] = []): SideResult {
-  return runChild(process.execPath, ['--import', 'tsx', join(__dirname, 'qcChild.ts'), 'ours', model, data, String(size), String(batch), String(steps), String(threads), ...extra]);
+function ours(model: string, data: string, size: number, batch: number, steps: number, threads: number, warmup = 1): SideResult {
+  return runChild(process.execPath, ['--import', 'tsx', join(__dirname, 'qcChild.ts'), 'ours', model, data, String(size), String(batch), String(steps), String(threads), String(warmup)]);
 }
 
 async function benchExample(): Promise<Record<string, unknown>> {
@@ -51,23 +55,26 @@ async function benchExample(): Promise<Record<string, unknown>> {
     data = 'examples/shapes';
   const batch = env('QC_BENCH_BATCH', 16),
     steps = env('QC_BENCH_STEPS', 4),
+    warmup = env('QC_BENCH_WARMUP', 3),
     rounds = env('QC_BENCH_ROUNDS', 2),
     threads = env('QC_BENCH_THREADS', cpus().length);
-  console.log(`example W4A4 QDQ (${model}), 320x320, batch ${batch}, ${threads} threads, 1 + ${steps} steps per run, ${rounds} rounds alternating; load ${load()} (${cpus().length} cores)`);
+  console.log(
+    `example W4A4 QDQ (${model}), 320x320, batch ${batch}, ${threads} threads, ${warmup} untimed + ${steps} timed steps per run, ${rounds} rounds alternating; load ${load()} (${cpus().length} cores)`,
+  );
   const torch = hasTorch();
   const dir = join(tmpdir(), 'qat-lens-bench');
   mkdirSync(dir, { recursive: true });
-  const prefix = join(dir, `batches_${batch}_${steps + 1}`);
-  if (torch) execFileSync(process.execPath, ['--import', 'tsx', join(__dirname, 'qcChild.ts'), 'batches', data, '320', String(batch), String(steps + 1), prefix], { stdio: 'inherit' });
+  const prefix = join(dir, `batches_${batch}_${steps + warmup}`);
+  if (torch) execFileSync(process.execPath, ['--import', 'tsx', join(__dirname, 'qcChild.ts'), 'batches', data, '320', String(batch), String(steps + warmup), prefix], { stdio: 'inherit' });
   else console.log('PyTorch side skipped: /usr/bin/python3 has no torch');
   const rows: { round: number; ours: SideResult; torch?: SideResult; load: string }[] = [];
   for (let r = 1; r <= rounds; r++) {
-    const a = ours(model, data, 320, batch, steps, threads);
-    const b = torch ? runChild(PY, ['tools/example/qc_pytorch.py', model, prefix, '--threads', String(threads), '--warmup', '1']) : undefined;
+    const a = ours(model, data, 320, batch, steps, threads, warmup);
+    const b = torch ? runChild(PY, ['tools/example/qc_pytorch.py', model, prefix, '--threads', String(threads), '--warmup', String(warmup)]) : undefined;
     const l = load();
     rows.push({ round: r, ours: a, torch: b, load: l });
     console.log(
-      `round ${r}: QAT Lens ${f1(a.msPerImage)} ms/image (CPU/wall ${a.cpuPerWall?.toFixed(2)}, micro-batch ${a.microBatch}, peak ${a.peakRssMB.toFixed(0)} MB)` +
+      `round ${r}: QAT Lens ${f1(a.msPerImage)} ms/image (CPU/wall ${a.cpuPerWall?.toFixed(2)}, warm-up ${f1(a.warmupMsPerImage)} ms/image, micro-batch ${a.microBatch}, peak ${a.peakRssMB.toFixed(0)} MB)` +
         (b ? ` | PyTorch ${f1(b.msPerImage)} ms/image (CPU/wall ${b.cpuPerWall?.toFixed(2)}, peak ${b.peakRssMB.toFixed(0)} MB) | ratio ${(a.msPerImage / b.msPerImage).toFixed(2)}` : '') +
         ` | load ${l}`,
     );

@@ -1,5 +1,6 @@
 // One side of bench/qc.ts in its own process (so each has its own peak memory); prints one JSON line.
-//   qcChild.ts ours MODEL DATA SIZE BATCH STEPS THREADS      QC on the onnxruntime engine
+//   qcChild.ts ours MODEL DATA SIZE BATCH STEPS THREADS [WARMUP]   QC on the onnxruntime engine: WARMUP (1)
+//                                                            untimed steps, then STEPS timed ones
 //   qcChild.ts batches DATA SIZE BATCH STEPS PREFIX          the run's batches for the PyTorch side
 // Both sides draw the first 256 calibration images with the same seeded schedule (train.ts batchSchedule).
 import { labelledImages } from '../src/core/data/dataset';
@@ -14,13 +15,14 @@ import { writeBatches } from './qcBatches';
 
 const CALIB = 256;
 
-function summary(engine: string, fit: QcFit, batch: number): Record<string, unknown> {
-  const wall = fit.stepMs.slice(1).reduce((s, x) => s + x, 0),
-    cpu = fit.stepCpuMs.slice(1).reduce((s, x) => s + x, 0);
-  const timed = fit.stepMs.length - 1;
+function summary(engine: string, fit: QcFit, batch: number, warmup: number): Record<string, unknown> {
+  const wall = fit.stepMs.slice(warmup).reduce((s, x) => s + x, 0),
+    cpu = fit.stepCpuMs.slice(warmup).reduce((s, x) => s + x, 0);
+  const timed = fit.stepMs.length - warmup;
   return {
     engine,
     msPerImage: wall / (timed * batch),
+    warmupMsPerImage: fit.stepMs.slice(0, warmup).reduce((s, x) => s + x, 0) / (warmup * batch),
     stepMs: wall / timed,
     cpuPerWall: cpu / wall,
     peakRssMB: fit.peakRssBytes / MB,
@@ -37,10 +39,11 @@ async function main(): Promise<void> {
     await writeBatches(calibSource(images, [+size, +size]), +batch, +steps, prefix);
     return;
   }
-  const [file, data, sizeS, batchS, stepsS, threadsS] = a;
+  const [file, data, sizeS, batchS, stepsS, threadsS, warmupS = '1'] = a;
   const size: [number, number] = [+sizeS, +sizeS],
     batch = +batchS,
-    steps = +stepsS;
+    steps = +stepsS,
+    warmup = +warmupS;
   const model = loadModel(file);
   const layers = findQuantLayers(indexGraph(model.graph!));
   const heads = await findHeads(model, file, size);
@@ -49,8 +52,8 @@ async function main(): Promise<void> {
   if (mode === 'ours') {
     const engine = await createGradEngine(model, file, { engine: 'cpu', layers, heads: heads.outputs, threads: +threadsS, imgsz: size });
     const loss = lossFor('yolov5', { anchors: heads.anchors, strides: heads.strides, nc: heads.nc, imgsz: size[0] });
-    const fit = await trainQC({ engine, loss, layers, heads }, src, { steps: steps + 1, lr: 1e-3, batch });
-    console.log(JSON.stringify(summary(`onnxruntime ${engine.device}`, fit, batch)));
+    const fit = await trainQC({ engine, loss, layers, heads }, src, { steps: steps + warmup, lr: 1e-3, batch });
+    console.log(JSON.stringify(summary(`onnxruntime ${engine.device}`, fit, batch, warmup)));
     await engine.dispose();
   } else throw new Error(`unknown mode ${mode}`);
 }
