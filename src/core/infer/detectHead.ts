@@ -43,6 +43,23 @@ class GraphView extends GraphIndex {
   }
 }
 
+/**
+ * Depth-first from `starts` back through the producers (a Shape node ends a path). `next` names the
+ * values to follow from a node; undefined follows its image-data inputs.
+ */
+function walkBack(gv: GraphView, starts: string[], next: (p: Node) => string[] | undefined): void {
+  const seen = new Set<string>();
+  const stack = [...starts];
+  while (stack.length) {
+    const v = stack.pop()!;
+    if (seen.has(v)) continue;
+    seen.add(v);
+    const p = gv.producer.get(v);
+    if (!p || p.opType === 'Shape') continue;
+    stack.push(...(next(p) ?? (p.input ?? []).filter((i) => gv.data.has(i))));
+  }
+}
+
 function withOutputs(model: onnx.IModelProto, names: string[]): Uint8Array {
   const g = model.graph!;
   const have = new Set((g.output ?? []).map((o) => o.name));
@@ -110,19 +127,11 @@ export async function findDetectHeads(model: onnx.IModelProto, file: string, img
 
   // 1. Shapes of the graph outputs and of every Reshape's data input behind them, from one forward pass.
   const reshapes: Node[] = [];
-  {
-    const seen = new Set<string>();
-    const stack = [...outNames];
-    while (stack.length) {
-      const v = stack.pop()!;
-      if (seen.has(v)) continue;
-      seen.add(v);
-      const p = gv.producer.get(v);
-      if (!p || p.opType === 'Shape') continue;
-      if (p.opType === 'Reshape' && gv.data.has(p.input![0])) reshapes.push(p);
-      stack.push(...(p.opType === 'Reshape' ? [p.input![0]] : (p.input ?? []).filter((i) => gv.data.has(i))));
-    }
-  }
+  walkBack(gv, outNames, (p) => {
+    if (p.opType !== 'Reshape') return undefined;
+    if (gv.data.has(p.input![0])) reshapes.push(p);
+    return [p.input![0]];
+  });
   const probeNames = [...new Set([...outNames.filter((o) => gv.data.has(o)), ...reshapes.map((r) => r.input![0])])];
   let shapes: Map<string, number[]>;
   try {
@@ -139,26 +148,16 @@ export async function findDetectHeads(model: onnx.IModelProto, file: string, img
   //    (unless it is the DFL's expectation conv, which belongs to the decode).
   const headsOf = (out: string): string[] => {
     const found: string[] = [];
-    const seen = new Set<string>();
-    const stack = [out];
-    while (stack.length) {
-      const v = stack.pop()!;
-      if (seen.has(v)) continue;
-      seen.add(v);
-      const p = gv.producer.get(v);
-      if (!p || p.opType === 'Shape') continue;
-      if (p.opType === 'Reshape') {
-        const d = p.input![0];
-        const prod = gv.producer.get(d);
-        if (shapes.get(d)?.length === 4 && !(prod && isDfl(gv, prod))) {
-          if (!found.includes(d)) found.push(d);
-          continue;
-        }
-        stack.push(d);
-        continue;
+    walkBack(gv, [out], (p) => {
+      if (p.opType !== 'Reshape') return undefined;
+      const d = p.input![0];
+      const prod = gv.producer.get(d);
+      if (shapes.get(d)?.length === 4 && !(prod && isDfl(gv, prod))) {
+        if (!found.includes(d)) found.push(d);
+        return [];
       }
-      stack.push(...(p.input ?? []).filter((i) => gv.data.has(i)));
-    }
+      return [d];
+    });
     return found;
   };
   const dims = (v: string) => shapes.get(v) ?? [];
