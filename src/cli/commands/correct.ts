@@ -4,6 +4,17 @@ import { formatAnchors } from '../../core/infer/detectHead';
 import { LOSS_FAMILIES, type LossFamily } from '../../core/qc/runQC';
 import { ANCHORS_HELP, BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, bootstrapOf, type Command, engineOf, num, str, UsageError } from '../command';
 
+/** `--holdout`: a positive whole number of calibration images, or the name of a split. */
+export function holdoutOf(h: string | undefined): number | string | undefined {
+  if (h === undefined) return undefined;
+  if (/^\d+$/.test(h)) {
+    if (Number(h) < 1) throw new UsageError('--holdout must be a positive whole number or a split name; got "0"');
+    return Number(h);
+  }
+  if (!/^[A-Za-z_][\w.-]*$/.test(h)) throw new UsageError(`--holdout must be a positive whole number or a split name; got "${h}"`);
+  return h;
+}
+
 export const correct: Command = {
   name: 'correct',
   summary: 'Quantization Correction: fit per-channel γ/β with the detection loss, write a corrected ONNX',
@@ -18,8 +29,11 @@ export const correct: Command = {
     '  --calib-images N   calibration images to draw from (default 256)',
     '  --epochs E         epochs over the calibration images (sets --steps: ceil(E x images / batch))',
     "  --lr-schedule S    constant (default) or cosine (YOLOv5's one-cycle, down to lr x 0.01)",
-    '  --holdout N        hold out N more calibration images (never trained on) and keep the step whose',
-    '                     corrected model scores the best mAP@.5:.95 on them (default 0: the last step)',
+    '  --holdout N|SPLIT  choose the step on images never trained on: N more calibration images held out,',
+    '                     or a split of --data (e.g. holdout; never val); the step whose corrected model',
+    '                     scores the best mAP@.5:.95 on them is kept (default: none, the last step)',
+    '  --fliplr P         mirror each training image left-right with probability P (default 0)',
+    '  --qc-seed S        seed of the image order and the augmentation (default 0)',
     '  --select-every K   with --holdout: score every K steps (default: about 10 times a run)',
     '  --micro-batch N    images per forward/backward (default: chosen from the memory free; the',
     "                     gradient is the whole batch's either way)",
@@ -45,6 +59,8 @@ export const correct: Command = {
     'lr-schedule': { type: 'string' },
     holdout: { type: 'string' },
     'select-every': { type: 'string' },
+    fliplr: { type: 'string' },
+    'qc-seed': { type: 'string' },
     imgsz: { type: 'string' },
     limit: { type: 'string' },
     out: { type: 'string' },
@@ -81,7 +97,9 @@ export const correct: Command = {
         microBatch: num(v, 'micro-batch', posInt, 'a positive whole number'),
         epochs: num(v, 'epochs', (n) => n > 0, 'a positive number'),
         schedule: schedule as 'constant' | 'cosine' | undefined,
-        holdout: num(v, 'holdout', posInt, 'a positive whole number'),
+        holdout: holdoutOf(str(v, 'holdout')),
+        fliplr: num(v, 'fliplr', (n) => n >= 0 && n <= 1, 'a probability from 0 to 1'),
+        qcSeed: num(v, 'qc-seed', (n) => Number.isInteger(n) && n >= 0, 'a whole number'),
         selectEvery: num(v, 'select-every', posInt, 'a positive whole number'),
         imgsz: num(v, 'imgsz', (n) => posInt(n) && n % 32 === 0, 'a positive multiple of 32'),
         limit: num(v, 'limit', posInt, 'a positive whole number'),
@@ -103,7 +121,7 @@ export const correct: Command = {
         `heads: ${r.heads.family}, strides ${r.heads.strides.join('/')}, ${r.heads.anchors.length ? `anchors ${formatAnchors(r.heads.anchors)} (from ${r.heads.anchorSource})` : 'anchor-free'}, ${r.heads.nc} classes; loss: ${r.objective}`,
       );
     if (r.heldOut) {
-      out(`step kept: ${r.heldOut.keptStep} of ${r.steps}, by mAP@.5:.95 on ${r.heldOut.images} held-out calibration images (not trained on):`);
+      out(`step kept: ${r.heldOut.keptStep} of ${r.steps}, by mAP@.5:.95 on ${r.heldOut.images} held-out images (not trained on${r.heldOut.split ? `; split "${r.heldOut.split}"` : ''}):`);
       out('  ' + r.heldOut.curve.map((p) => `${p.step}: ${(100 * p.map).toFixed(2)}`).join('  '));
     }
     const c = r.lossCurve;

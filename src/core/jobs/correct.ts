@@ -36,8 +36,12 @@ export interface CorrectParams {
   epochs?: number;
   /** Learning-rate schedule: constant (default) or cosine. */
   schedule?: 'constant' | 'cosine';
-  /** Calibration images held out to choose the step by mAP (0: keep the last step). */
-  holdout?: number;
+  /** Images to choose the step on by mAP: N calibration images held out, or a split of `data` (none: keep the last step). */
+  holdout?: number | string;
+  /** Probability of mirroring a training image left-right. */
+  fliplr?: number;
+  /** Seed of QC's image order and augmentation. */
+  qcSeed?: number;
   selectEvery?: number;
   /** Score only the first N evaluation images. */
   limit?: number;
@@ -111,6 +115,8 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
       schedule: p.schedule,
       holdout: p.holdout,
       selectEvery: p.selectEvery,
+      fliplr: p.fliplr,
+      seed: p.qcSeed,
       imgsz: p.imgsz,
       anchors: p.anchors,
       anchorsSetting: p.anchorsSetting,

@@ -44,8 +44,11 @@ export interface QcOptions {
   epochs?: number;
   /** Learning-rate schedule (default constant; cosine: YOLOv5's one-cycle down to lr·0.01). */
   schedule?: LrSchedule;
-  /** Hold out this many calibration images (never trained on) and keep the step whose γ/β score best on them (mAP@.5:.95). */
-  holdout?: number;
+  /**
+   * Images to choose the step on (never trained on; the γ/β of the best mAP@.5:.95 on them are kept):
+   * a number holds out that many more calibration images, a name is a split of `data` (e.g. "holdout").
+   */
+  holdout?: number | string;
   /** With `holdout`: score every N steps (default: about 10 times per run). */
   selectEvery?: number;
   /** Training input size where the model's is dynamic (default 640). */
@@ -55,7 +58,10 @@ export interface QcOptions {
   anchorsSetting?: string;
   /** The loss to train with (default: the head family's; a raw yolov5/v7 export: YOLOv5's). */
   loss?: LossFamily;
+  /** Seed of the image order and the augmentation. */
   seed?: number;
+  /** Probability of mirroring a training image left-right (default 0). */
+  fliplr?: number;
 }
 
 export interface QcLayerSummary {
@@ -89,7 +95,7 @@ export interface QcOutcome {
   peakMemoryMB: number;
   schedule: LrSchedule;
   /** With a held-out slice: its size, the mAP at each scored step (0 = before training) and the step kept. */
-  heldOut?: { images: number; curve: { step: number; map: number; map50: number }[]; keptStep: number };
+  heldOut?: { images: number; split?: string; curve: { step: number; map: number; map50: number }[]; keptStep: number };
   lossCurve: number[];
   perLayer: QcLayerSummary[];
   /** Channels whose γ reached the 1e-3 floor (kept positive to fold into a scale). */
@@ -152,6 +158,16 @@ export async function resolveCalibration(data: string, calib: string | undefined
   return { images: got.images, dataset: got.dataset, source: src, split: got.split };
 }
 
+/** The images of split `split` of `data` for choosing the step: never the evaluation split, never a training image. */
+async function heldOutSplit(data: string, split: string, train: LabelledImage[]): Promise<{ images: LabelledImage[]; dataset: Dataset }> {
+  if (split === EVAL_SPLIT) throw new QatLensError(`refusing to choose the QC step on the evaluation split "${EVAL_SPLIT}": it would score the step it chose; name another split`, data, 'EEVALSPLIT');
+  const r = await resolveCalibration(data, split, Number.MAX_SAFE_INTEGER);
+  const trained = new Set(train.map((im) => resolve(im.file)));
+  const both = r.images.filter((im) => trained.has(resolve(im.file))).length;
+  if (both) throw new QatLensError(`the held-out split "${split}" shares ${both} images with the calibration images QC trains on`, data, 'EHOLDOUT');
+  return { images: r.images, dataset: r.dataset };
+}
+
 const stats = (a: Float32Array) => {
   let mn = Infinity,
     mx = -Infinity,
@@ -194,7 +210,8 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
   const lr = o.lr ?? QC_DEFAULTS.lr,
     batchReq = o.batch ?? QC_DEFAULTS.batch,
     schedule = o.schedule ?? 'constant';
-  const holdout = o.holdout ?? 0;
+  const holdoutSplit = typeof o.holdout === 'string' ? o.holdout : undefined;
+  const holdout = typeof o.holdout === 'number' ? o.holdout : 0;
   let bytes: Buffer;
   try {
     bytes = readFileSync(modelPath);
@@ -203,11 +220,15 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
   }
   const sourceSha256 = createHash('sha256').update(bytes).digest('hex');
   const calib = await resolveCalibration(o.data, o.calib, (o.calibCount ?? QC_DEFAULTS.calibCount) + holdout);
-  const held = holdout ? calib.images.slice(-holdout) : [];
   const trainImages = holdout ? calib.images.slice(0, -holdout) : calib.images;
   if (!trainImages.length)
     throw new QatLensError(`the calibration split "${calib.split}" has ${calib.images.length} images: none left to train on after holding out ${holdout}`, calib.source, 'ENOCALIB');
-  ctx.log('info', `QC calibration: ${trainImages.length} labelled images of split "${calib.split}" of ${calib.source}${holdout ? `, ${held.length} more held out to choose the step` : ''}`);
+  const heldFrom = holdoutSplit ? await heldOutSplit(o.data, holdoutSplit, trainImages) : { images: calib.images.slice(calib.images.length - holdout), dataset: calib.dataset };
+  const held = holdout || holdoutSplit ? heldFrom.images : [];
+  ctx.log(
+    'info',
+    `QC calibration: ${trainImages.length} labelled images of split "${calib.split}" of ${calib.source}${held.length ? `, ${held.length} more ${holdoutSplit ? `(split "${holdoutSplit}")` : ''} held out to choose the step` : ''}`,
+  );
   const model = decodeModel(bytes, modelPath);
   const layers = findQuantLayers(indexGraph(model.graph!));
   if (!layers.length) throw new QatLensError('no quantized Conv/Gemm (weight through DequantizeLinear) to correct: QC needs a QDQ model', modelPath, 'ENOQUANT');
@@ -235,7 +256,7 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
     const batch = Math.min(batchReq, src.count);
     const steps = o.epochs ? Math.max(1, Math.ceil((o.epochs * src.count) / batch)) : (o.steps ?? QC_DEFAULTS.steps);
     // Step selection: fold the current γ/β into the model and score it on the held-out images.
-    const heldSet = held.length ? subset(calib.dataset, held) : undefined;
+    const heldSet = held.length ? subset(heldFrom.dataset, held) : undefined;
     const cache = new Map();
     const select = heldSet && {
       every: o.selectEvery ?? Math.max(1, Math.round(steps / 10)),
@@ -260,6 +281,7 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
       schedule,
       select,
       seed: o.seed,
+      fliplr: o.fliplr,
       signal: ctx.signal,
       microBatch: o.microBatch,
       onMicroBatch: (m, why) => ctx.log('info', `QC micro-batch: ${m} of ${batch} images per forward/backward (${why})`),
@@ -275,7 +297,9 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
       'qat_lens.qc.batch': String(batch),
       'qat_lens.qc.optimizer': 'Adam(0.9, 0.999, 1e-8)',
       'qat_lens.qc.calibration_images': String(trainImages.length),
-      ...(fit.keptStep !== undefined ? { 'qat_lens.qc.kept_step': `${fit.keptStep} (best held-out mAP@.5:.95 of ${held.length} calibration images not trained on)` } : {}),
+      ...(fit.keptStep !== undefined
+        ? { 'qat_lens.qc.kept_step': `${fit.keptStep} (best held-out mAP@.5:.95 of ${held.length} images not trained on${holdoutSplit ? `, split ${holdoutSplit}` : ''})` }
+        : {}),
       'qat_lens.qc.calibration_set': `${calib.source} [${calib.split}]`,
       'qat_lens.qc.source_sha256': sourceSha256,
       'qat_lens.qc.engine': `onnxruntime ${engine.device}`,
@@ -301,7 +325,7 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
       microBatch: fit.microBatch,
       peakMemoryMB,
       schedule,
-      ...(fit.heldOut ? { heldOut: { images: held.length, curve: fit.heldOut, keptStep: fit.keptStep! } } : {}),
+      ...(fit.heldOut ? { heldOut: { images: held.length, ...(holdoutSplit ? { split: holdoutSplit } : {}), curve: fit.heldOut, keptStep: fit.keptStep! } } : {}),
       lossCurve: fit.lossCurve,
       perLayer,
       clampedChannels: fit.clampedChannels,

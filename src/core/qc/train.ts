@@ -12,6 +12,7 @@ import { QatLensError, CancelledError } from '../errors';
 import type { LabelledImage } from '../data/dataset';
 import { letterboxInto } from '../data/letterbox';
 import type { GradEngine } from '../train/engine';
+import { Rng } from '../rng';
 import { Adam } from './adam';
 import type { HeadSpec, QuantLayer } from './heads';
 import type { DetectionLoss, HeadTensor, Target } from './loss/types';
@@ -29,7 +30,13 @@ export interface CalibBatch {
 export interface CalibSource {
   count: number;
   size: [h: number, w: number];
-  batch(indices: number[]): Promise<CalibBatch>;
+  /** The images at `indices`; where `flip[k]` is true, image k is mirrored left-right with its labels. */
+  batch(indices: number[], flip?: boolean[]): Promise<CalibBatch>;
+}
+
+/** Mirrors one CHW image left-right in place (YOLOv5's fliplr). */
+function flipLeftRight(data: Float32Array, offset: number, h: number, w: number): void {
+  for (let row = 0; row < 3 * h; row++) data.subarray(offset + row * w, offset + (row + 1) * w).reverse();
 }
 
 /**
@@ -65,13 +72,15 @@ export function calibSource(images: LabelledImage[], size: [number, number], cac
   return {
     count: images.length,
     size,
-    async batch(indices) {
+    async batch(indices, flip) {
       const out = new Float32Array(indices.length * per);
       const targets: Target[] = [];
       const items = await Promise.all(indices.map(load));
       items.forEach((e, b) => {
         out.set(e.data, b * per);
-        for (const t of e.targets) targets.push([b, t[0], t[1], t[2], t[3], t[4]]);
+        const f = flip?.[b] === true;
+        if (f) flipLeftRight(out, b * per, H, W);
+        for (const t of e.targets) targets.push([b, t[0], f ? 1 - t[1] : t[1], t[2], t[3], t[4]]);
       });
       return { images: out, targets };
     },
@@ -130,8 +139,10 @@ export interface QcTrainOptions {
   batch: number;
   /** Images per forward/backward (default: chosen from the first step's memory and the memory free). */
   microBatch?: number;
-  /** Seed of the image order (default 0). */
+  /** Seed of the image order and of the augmentation (default 0). */
   seed?: number;
+  /** Probability that a training image is mirrored left-right (YOLOv5's `fliplr`; default 0). */
+  fliplr?: number;
   signal?: AbortSignal;
   /** Called every `every` steps (default 5) and at the first and last step. */
   onProgress?: (step: number, loss: number) => void;
@@ -263,6 +274,8 @@ export async function trainQC(m: QcModel, src: CalibSource, o: QcTrainOptions): 
   const lossCurve: number[] = [];
   const batch = Math.min(o.batch, src.count);
   const next = batchSchedule(src.count, batch, o.seed);
+  const flipRng = new Rng(o.seed ?? 0, 0x666c6970); // its own stream: the image order does not depend on it
+  const fliplr = o.fliplr ?? 0;
   let micro = Math.min(batch, o.microBatch ?? PROBE_MICRO);
   let peak = 0;
   const stepMs: number[] = [],
@@ -280,7 +293,8 @@ export async function trainQC(m: QcModel, src: CalibSource, o: QcTrainOptions): 
   for (let step = 0; step < o.steps; step++) {
     if (o.signal?.aborted) throw new CancelledError();
     let tt = performance.now();
-    const b = await src.batch(next());
+    const indices = next();
+    const b = await src.batch(indices, fliplr > 0 ? indices.map(() => flipRng.uniform(0, 1) < fliplr) : undefined);
     timings.loadMs += performance.now() - tt;
     const ws = performance.now(),
       cs = process.cpuUsage();
