@@ -1,6 +1,10 @@
 // Memory exhaustion ends in one line naming the setting to lower (src/core/errors.ts), with the
 // real failures V8 raises: an impossible typed array, a string past V8's limit.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { MemoryError, QatLensError, checkAllocation, guardMemory, isAllocationFailure } from '../../src/core/errors';
 
@@ -35,4 +39,21 @@ test('checkAllocation refuses before allocating, naming what and why', () => {
     /^Error: gt\.json: the precision table would need 1048576\.0 GB, more than this machine allows \([\d.]+ GB\): fewer categories$|gt\.json: the precision table would need 1048576\.0 GB/,
   );
   checkAllocation(1024, 'a small table', 'nothing');
+});
+
+test('QC out of memory (a real onnxruntime allocation failure under a 2.5 GB address-space limit) is one line naming --micro-batch and --batch; nothing is written', () => {
+  const root = join(__dirname, '..', '..');
+  const dir = mkdtempSync(join(tmpdir(), 'qc-oom-'));
+  try {
+    const out = join(dir, 'qc.onnx');
+    const cmd = `ulimit -v 2500000 && exec "${process.execPath}" bin/qat-lens.js correct examples/shapes/w4a4/qdq.onnx --data examples/shapes/data.yaml --out "${out}" --steps 1 --batch 32 --micro-batch 32 --engine cpu`;
+    const r = spawnSync('bash', ['-c', cmd], { cwd: root, encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stderr);
+    const last = r.stderr.trim().split('\n').pop()!;
+    assert.match(last, /^qat-lens correct: out of memory in a QC step of 32 images at micro-batch 32 \(peak \d+ MB, \d+ MB free now\): lower the micro-batch \(--micro-batch\) or the batch \(--batch\)$/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.deepEqual(readdirSync(dir), [], 'nothing written');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

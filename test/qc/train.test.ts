@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -328,4 +328,49 @@ test('qat-lens correct --backend (the former TensorFlow.js flag) is an error tha
   assert.equal(r.status, 2, 'a usage error');
   assert.match(r.stderr.split('\n')[0], /^qat-lens correct: --backend .*gone.*--engine auto\|cpu\|webgpu\|cuda$/);
   assert.ok(!existsSync(out));
+});
+
+test('fliplr: a flipped image is the mirror of the unflipped one, its boxes mirrored (x -> 1 - x)', async () => {
+  const { images } = await labelledImages(DATA, 'calib');
+  const src = calibSource(images, SIZE);
+  const plain = await src.batch([0, 1]);
+  const flipped = await src.batch([0, 1], [true, false]);
+  const per = 3 * SIZE[0] * SIZE[1];
+  for (let row = 0; row < 3 * SIZE[0]; row++)
+    for (let x = 0; x < SIZE[1]; x++) assert.equal(flipped.images[row * SIZE[1] + x], plain.images[row * SIZE[1] + SIZE[1] - 1 - x]);
+  assert.deepEqual(flipped.images.subarray(per), plain.images.subarray(per), 'image 1 not flipped');
+  assert.ok(plain.targets.some((t) => t[0] === 0 && Math.abs(t[2] - 0.5) > 0.05), 'a box off the vertical centre line');
+  plain.targets.forEach((t, k) => {
+    const f = flipped.targets[k];
+    assert.deepEqual([f[0], f[1], f[3], f[4], f[5]], [t[0], t[1], t[3], t[4], t[5]]);
+    assert.ok(Math.abs(f[2] - (t[0] === 0 ? 1 - t[2] : t[2])) < 1e-12);
+  });
+  // The cache keeps the unflipped pixels: asking again without flips gives the original.
+  assert.deepEqual((await src.batch([0])).images, plain.images.subarray(0, per));
+});
+
+test('--holdout SPLIT: the step is chosen on another split of the data set; val and shared images are refused', async () => {
+  const dir = join(tmp, 'holdout-data');
+  cpSync(join(__dirname, '..', 'fixtures', 'qc', 'data'), dir, { recursive: true });
+  for (const sub of ['images', 'labels']) mkdirSync(join(dir, sub, 'holdout'), { recursive: true });
+  for (const i of [5, 6, 7]) {
+    cpSync(join(dir, 'images', 'calib', `00${i}.png`), join(dir, 'images', 'holdout', `h${i}.png`));
+    cpSync(join(dir, 'labels', 'calib', `00${i}.txt`), join(dir, 'labels', 'holdout', `h${i}.txt`));
+  }
+  const yaml = join(dir, 'data.yaml');
+  writeFileSync(yaml, 'path: .\ncalib: images/calib\nval: images/val\nholdout: images/holdout\nshared: images/calib\nnc: 2\nnames: [square, disc]\n');
+  const out = join(tmp, 'holdout-split.onnx');
+  const base = { model: MODEL, data: yaml, calib: 'calib', steps: 3, batch: 4, lr: 0.05, selectEvery: 1, out, engine: 'cpu' as const, evaluate: false };
+  const r = await runCorrect({ ...base, holdout: 'holdout' }, quietContext());
+  assert.equal(r.calib.images, 8, 'all 8 calibration images train');
+  assert.equal(r.heldOut!.images, 3);
+  assert.equal(r.heldOut!.split, 'holdout');
+  assert.deepEqual(
+    r.heldOut!.curve.map((p) => p.step),
+    [0, 1, 2, 3],
+  );
+  rmSync(out);
+  await assert.rejects(runCorrect({ ...base, holdout: 'val' }, quietContext()), /refusing to choose the QC step on the evaluation split "val"/);
+  await assert.rejects(runCorrect({ ...base, holdout: 'shared' }, quietContext()), /held-out split "shared" shares 8 images with the calibration images/);
+  assert.ok(!existsSync(out), 'nothing written when refused');
 });
