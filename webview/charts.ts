@@ -1,7 +1,7 @@
 // Every chart of QAT Lens, built as plain Plotly data (pure: unit-tested without a browser). The
 // panel and the HTML reports (webview/report.ts, inlined by src/core/report/html.ts) both draw these.
 import type { AnalysisReport, LayerReport } from '../src/core/analysis/types';
-import type { MapComparison } from '../src/core/compare/types';
+import type { MapComparison, QcCurves } from '../src/core/compare/types';
 import type { PrecisionReport } from '../src/core/precision/types';
 import type { ProbeLayersData } from '../src/core/report/types';
 import type { Theme } from './theme';
@@ -230,6 +230,57 @@ export function prFigure(c: MapComparison, t: Theme): Figure | undefined {
       legend: { x: 1, xanchor: 'right', y: 1 },
       xaxis: axis(t, 'recall', { range: [0, 1] }),
       yaxis: axis(t, 'precision', { range: [0, 1.02] }),
+    }),
+  };
+}
+
+/** QC's training: loss per step (left axis) and, where the step was chosen, held-out mAP (right axis) with the kept step marked. */
+export function qcCurvesFigure(q: QcCurves, t: Theme): Figure | undefined {
+  if (!q.loss.length) return undefined;
+  const data: Record<string, unknown>[] = [
+    {
+      type: 'scatter',
+      mode: 'lines',
+      name: 'training loss',
+      x: q.loss.map((_, i) => i + 1),
+      y: q.loss,
+      line: { color: t.muted, width: 1.5 },
+      hovertemplate: 'step %{x}: loss %{y:.4f}<extra></extra>',
+    },
+  ];
+  const held = q.heldOut ?? [];
+  if (held.length) {
+    data.push({
+      type: 'scatter',
+      mode: 'lines+markers',
+      name: `held-out mAP@.5:.95${q.heldOutImages ? ` (${q.heldOutImages} images)` : ''}`,
+      x: held.map((p) => p.step),
+      y: held.map((p) => p.map * 100),
+      yaxis: 'y2',
+      line: { color: t.ok, width: 2 },
+      hovertemplate: 'step %{x}: held-out mAP@.5:.95 %{y:.2f}<extra></extra>',
+    });
+    const kept = held.find((p) => p.step === q.keptStep);
+    if (kept)
+      data.push({
+        type: 'scatter',
+        mode: 'markers',
+        name: `kept: step ${kept.step}`,
+        x: [kept.step],
+        y: [kept.map * 100],
+        yaxis: 'y2',
+        marker: { color: t.ok, size: 12, symbol: 'star', line: { color: t.fg, width: 1 } },
+        hovertemplate: 'kept step %{x}: held-out mAP@.5:.95 %{y:.2f}<extra></extra>',
+      });
+  }
+  return {
+    data,
+    layout: baseLayout(t, held.length ? 'QC training: loss and held-out mAP' : 'QC training loss', {
+      showlegend: true,
+      legend: { orientation: 'h', x: 0, y: -0.25 },
+      xaxis: axis(t, 'step'),
+      yaxis: axis(t, 'loss per image'),
+      ...(held.length ? { yaxis2: axis(t, 'held-out mAP@.5:.95 (%)', { overlaying: 'y', side: 'right', showgrid: false }) } : {}),
     }),
   };
 }

@@ -2,7 +2,7 @@
 import type { AnalysisReport } from '../src/core/analysis/types';
 import type { PrecisionReport } from '../src/core/precision/types';
 import type { MapComparison } from '../src/shared/protocol';
-import { concentrationFigure, histogramFigure, mapBarsFigure, perChannelFigure, prFigure, precisionGainFigure, precisionPlanFigure, scaleTrajectoryFigure } from './charts';
+import { concentrationFigure, histogramFigure, mapBarsFigure, perChannelFigure, prFigure, precisionGainFigure, precisionPlanFigure, qcCurvesFigure, scaleTrajectoryFigure } from './charts';
 import { h } from './dom';
 import { draw } from './plotly';
 import type { Theme } from './theme';
@@ -54,8 +54,14 @@ export async function drawAnalysisCharts(root: HTMLElement, r: AnalysisReport, s
   await Promise.all(jobs);
 }
 
-export function mapChartsView(): HTMLElement {
-  return h('section', { class: 'charts' }, h('div', { class: 'chart', id: 'chart-map-bars' }), h('div', { class: 'chart', id: 'chart-pr' }));
+export function mapChartsView(c?: MapComparison): HTMLElement {
+  return h(
+    'section',
+    { class: 'charts' },
+    h('div', { class: 'chart', id: 'chart-map-bars' }),
+    h('div', { class: 'chart', id: 'chart-pr' }),
+    ...(c?.qc ? [h('div', { class: 'chart wide', id: 'chart-qc' })] : []),
+  );
 }
 
 export async function drawMapCharts(root: HTMLElement, c: MapComparison, t: Theme): Promise<void> {
@@ -63,6 +69,12 @@ export async function drawMapCharts(root: HTMLElement, c: MapComparison, t: Them
   const pr = root.querySelector<HTMLElement>('#chart-pr');
   const jobs: Promise<void>[] = [];
   if (bars) jobs.push(draw(bars, mapBarsFigure(c, t)));
+  const qc = root.querySelector<HTMLElement>('#chart-qc');
+  if (qc && c.qc) {
+    const f = qcCurvesFigure(c.qc, t);
+    if (f) jobs.push(draw(qc, f));
+    else note(qc, 'QC ran no training step.');
+  }
   if (pr) {
     const f = prFigure(c, t);
     if (f) jobs.push(draw(pr, f));

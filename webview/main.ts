@@ -94,7 +94,7 @@ function render(what: 'all' | 'selection' | 'table'): void {
     app.append(precisionView(state.precision!, reveal, copyText));
     void drawPrecisionCharts(app, state.precision!, theme);
   } else if (showMap) {
-    app.append(mapTableView(state.comparison!, reveal), mapChartsView());
+    app.append(mapTableView(state.comparison!, reveal), mapChartsView(state.comparison!));
     void drawMapCharts(app, state.comparison!, theme);
   } else if (a) {
     app.append(summaryView(a.report, a.engine, actions), analysisChartsView(), tableView(state, actions));

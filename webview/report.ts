@@ -58,7 +58,7 @@ if (data.comparison) {
   // Files are not revealable from a static page: their full paths are in the links' titles.
   mapRoot.append(
     mapTableView(data.comparison, () => {}),
-    mapChartsView(),
+    mapChartsView(data.comparison),
   );
   app.append(mapRoot);
   void drawMapCharts(mapRoot, data.comparison, theme);

@@ -50,7 +50,10 @@ test('QC out of memory (a real onnxruntime allocation failure under a 2.5 GB add
     const r = spawnSync('bash', ['-c', cmd], { cwd: root, encoding: 'utf8' });
     assert.equal(r.status, 1, r.stderr);
     const last = r.stderr.trim().split('\n').pop()!;
-    assert.match(last, /^qat-lens correct: out of memory in a QC step of 32 images at micro-batch 32 \(peak \d+ MB, \d+ MB free now\): lower the micro-batch \(--micro-batch\) or the batch \(--batch\)$/);
+    assert.match(
+      last,
+      /^qat-lens correct: out of memory in a QC step of 32 images at micro-batch 32 \(peak \d+ MB, \d+ MB free now\): lower the micro-batch \(--micro-batch\) or the batch \(--batch\)$/,
+    );
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     assert.deepEqual(readdirSync(dir), [], 'nothing written');
   } finally {

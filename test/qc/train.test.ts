@@ -336,10 +336,12 @@ test('fliplr: a flipped image is the mirror of the unflipped one, its boxes mirr
   const plain = await src.batch([0, 1]);
   const flipped = await src.batch([0, 1], [true, false]);
   const per = 3 * SIZE[0] * SIZE[1];
-  for (let row = 0; row < 3 * SIZE[0]; row++)
-    for (let x = 0; x < SIZE[1]; x++) assert.equal(flipped.images[row * SIZE[1] + x], plain.images[row * SIZE[1] + SIZE[1] - 1 - x]);
+  for (let row = 0; row < 3 * SIZE[0]; row++) for (let x = 0; x < SIZE[1]; x++) assert.equal(flipped.images[row * SIZE[1] + x], plain.images[row * SIZE[1] + SIZE[1] - 1 - x]);
   assert.deepEqual(flipped.images.subarray(per), plain.images.subarray(per), 'image 1 not flipped');
-  assert.ok(plain.targets.some((t) => t[0] === 0 && Math.abs(t[2] - 0.5) > 0.05), 'a box off the vertical centre line');
+  assert.ok(
+    plain.targets.some((t) => t[0] === 0 && Math.abs(t[2] - 0.5) > 0.05),
+    'a box off the vertical centre line',
+  );
   plain.targets.forEach((t, k) => {
     const f = flipped.targets[k];
     assert.deepEqual([f[0], f[1], f[3], f[4], f[5]], [t[0], t[1], t[3], t[4], t[5]]);

@@ -7,7 +7,8 @@ import type { AnalysisReport, LayerReport } from '../../src/core/analysis/types'
 import { quietContext } from '../../src/core/context';
 import { runAnalyze } from '../../src/core/jobs/analyze';
 import type { MapComparison } from '../../src/shared/protocol';
-import { concentrationFigure, histogramFigure, lineColor, mapBarsFigure, perChannelFigure, prFigure, probeLayersFigure, scaleTrajectoryFigure } from '../../webview/charts';
+import { keptStepSentence, qcCurves, toComparison } from '../../src/core/compare/view';
+import { concentrationFigure, histogramFigure, lineColor, mapBarsFigure, perChannelFigure, prFigure, probeLayersFigure, qcCurvesFigure, scaleTrajectoryFigure } from '../../webview/charts';
 import { fixed, pct, sig } from '../../webview/format';
 import { deltaText, referenceIndex } from '../../webview/mapView';
 import { defaultSelection, filterRows, initialState, layerRows, nextSort, sortRows, visibleRows } from '../../webview/state';
@@ -262,4 +263,37 @@ test('probe chart: one bar per probed layer in the given order, flagged ones red
   assert.deepEqual(bar.y, [0.3, 0.01]);
   assert.deepEqual(bar.marker.color, [theme.flagged, theme.accent]);
   assert.equal((f.layout.yaxis as { type: string }).type, 'log');
+});
+
+test('QC curves: loss per step, held-out mAP on the right axis, the kept step starred; the comparison says which step was kept', () => {
+  const q = qcCurves({
+    lossCurve: [1.2, 1.1, 1.05, 1.0],
+    heldOut: {
+      images: 500,
+      split: 'holdout',
+      curve: [
+        { step: 0, map: 0.6, map50: 0.8 },
+        { step: 2, map: 0.62, map50: 0.81 },
+        { step: 4, map: 0.61, map50: 0.82 },
+      ],
+      keptStep: 2,
+    },
+  });
+  const f = qcCurvesFigure(q, theme)!;
+  assert.deepEqual((f.data[0] as { x: number[] }).x, [1, 2, 3, 4]);
+  assert.deepEqual((f.data[1] as { y: number[] }).y, [60, 62, 61]);
+  assert.equal((f.data[1] as { yaxis: string }).yaxis, 'y2');
+  assert.deepEqual((f.data[2] as { x: number[]; y: number[] }).x, [2]);
+  assert.deepEqual((f.data[2] as { y: number[] }).y, [62]);
+  assert.ok((f.layout as { yaxis2?: unknown }).yaxis2);
+  // Without a held-out choice: the loss alone, one axis.
+  const plain = qcCurvesFigure(qcCurves({ lossCurve: [1, 0.9] }), theme)!;
+  assert.equal(plain.data.length, 1);
+  assert.equal((plain.layout as { yaxis2?: unknown }).yaxis2, undefined);
+  assert.equal(qcCurvesFigure({ loss: [] }, theme), undefined);
+  assert.equal(keptStepSentence(q), 'QC kept step 2 of 4: the best mAP@.5:.95 on 500 held-out images (split "holdout"), never trained on (62.00).');
+  assert.equal(keptStepSentence({ ...q, keptStep: 0 }), 'QC kept step 0 of 4 (no correction): the best mAP@.5:.95 on 500 held-out images (split "holdout"), never trained on (60.00).');
+  const view = toComparison({ kind: 'compare', comparison: { title: 't', entries: [] }, seconds: 0 }, 'QC Correction', { qc: q });
+  assert.equal(view.qc, q);
+  assert.equal(view.notes![0], keptStepSentence(q));
 });

@@ -41,6 +41,21 @@ export interface MapComparison {
   notes?: string[];
   /** How the entries' intervals were drawn (paired bootstrap over the evaluation images). */
   bootstrap?: BootstrapInfo;
+  /** How the QC row was trained: its loss and held-out curves (the panel and the reports chart them). */
+  qc?: QcCurves;
+}
+
+/** A QC run's curves: the training loss per step and, where a step was chosen, the held-out mAP. */
+export interface QcCurves {
+  /** Loss per image of each step's training batch, steps 1..N. */
+  loss: number[];
+  /** mAP@.5:.95 and mAP@.5 of the γ/β at each scored step (0: before training) on images never trained on. */
+  heldOut?: { step: number; map: number; map50: number }[];
+  /** The step whose γ/β were written (by held-out mAP@.5:.95); absent: the last. */
+  keptStep?: number;
+  /** How many held-out images, and their split where it was one. */
+  heldOutImages?: number;
+  heldOutSplit?: string;
 }
 
 export type CompareRole = 'float' | 'qat' | 'hard' | 'soft' | 'latent' | 'qc';

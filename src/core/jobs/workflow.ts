@@ -9,7 +9,7 @@ import type { AnalysisReport } from '../analysis/types';
 import { compareModels } from '../compare/compare';
 import { makeScorer } from '../compare/score';
 import type { CompareReport } from '../compare/types';
-import { toComparison } from '../compare/view';
+import { qcCurves, toComparison } from '../compare/view';
 import { subContext, type JobContext } from '../context';
 import { CancelledError, throwIfAborted } from '../errors';
 import { atomicWrite } from '../io/atomicWrite';
@@ -141,7 +141,7 @@ export async function runWorkflow(p: WorkflowParams, ctx: JobContext): Promise<W
     await atomicWrite(files.json, `${JSON.stringify(report, null, 1)}\n`, { signal: ctx.signal, inputs });
     const page = reportPage({
       title,
-      data: { analysis: { report: analysis, engine: 'none needed (weights only)' }, comparison: toComparison(comparison, comparison.comparison.title), probeLayers: probeLayersData(probe) },
+      data: { analysis: { report: analysis, engine: 'none needed (weights only)' }, comparison: toComparison(comparison, comparison.comparison.title, { qc: qcCurves(qc) }), probeLayers: probeLayersData(probe) },
       sectionsHtml: probeSectionHtml(probe),
     });
     await atomicWrite(files.html, page, { signal: ctx.signal, inputs });

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { askCount, resolveDataset, resolveOnnx } from '../ask';
-import { toComparison } from '../../core/compare/view';
+import { qcCurves, toComparison } from '../../core/compare/view';
 import { type HostContext, probedDeltas, settings } from '../context';
 import { findFloatModel } from '../models';
 import { correctedPath, selectedFiles } from '../targets';
@@ -63,5 +63,5 @@ export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown
   if (!c) return;
   const how = `QC: ${r.steps} Adam steps of ${r.batch} images (lr ${r.lr}) on ${r.calib.images} calibration images (split "${r.calib.split}"), trained on ${r.device}${r.clampedChannels ? `; ${r.clampedChannels} channels had γ clamped` : ''}.`;
   const heads = `Heads: ${r.heads.family}, strides ${r.heads.strides.join('/')}, ${r.heads.anchors.length ? `anchors ${formatAnchors(r.heads.anchors)} (from ${r.heads.anchorSource})` : 'anchor-free'}; loss: ${r.objective}.`;
-  ctx.panel.showComparison(toComparison(c, 'QC Correction', { outputs: [{ label: 'corrected model', file: out }], lead: [how, heads], variantsAsked: deltas.length > 0 }));
+  ctx.panel.showComparison(toComparison(c, 'QC Correction', { outputs: [{ label: 'corrected model', file: out }], lead: [how, heads], variantsAsked: deltas.length > 0, qc: qcCurves(r) }));
 }
