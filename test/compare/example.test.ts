@@ -78,6 +78,30 @@ test('example job with tiny settings writes report.json, report.html and a corre
   assert.deepEqual(Array.from(b[0].integers!), Array.from(a[0].integers!));
 });
 
+test('example job on generated data (tiny counts): QC runs an epoch over the calib split, chooses the step on the holdout split, and the report charts both curves', async () => {
+  const dir = join(out, 'large');
+  const r = await runWorkflow(
+    exampleWorkflow({ out: dir }, { batch: 4, limit: 4, deltas: [0.1], perLayer: false, largeShapes: { dir: join(out, 'shapes'), counts: { val: 6, calib: 8, holdout: 4 } } }),
+    quietContext(),
+  );
+  const j = JSON.parse(readFileSync(r.files.json, 'utf8'));
+  assert.equal(j.qc.calib.images, 8, 'every calib image');
+  assert.equal(j.qc.steps, 2, 'one epoch: 8 images / batch 4');
+  assert.equal(j.qc.schedule, 'cosine');
+  assert.equal(j.qc.heldOut.split, 'holdout');
+  assert.equal(j.qc.heldOut.images, 4);
+  assert.deepEqual(
+    j.qc.heldOut.curve.map((p: { step: number }) => p.step),
+    [0, 1, 2],
+  );
+  assert.equal(r.settings.keptStep, j.qc.heldOut.keptStep);
+  const page = readFileSync(r.files.html, 'utf8');
+  const data = JSON.parse(/<script id="qat-lens-data" type="application\/json">([\s\S]*?)<\/script>/.exec(page)![1]);
+  assert.deepEqual(data.comparison.qc.loss, j.qc.lossCurve);
+  assert.equal(data.comparison.qc.keptStep, j.qc.heldOut.keptStep);
+  assert.ok(data.comparison.notes.some((n: string) => n.startsWith(`QC kept step ${j.qc.heldOut.keptStep} of 2`)));
+});
+
 test('a cancelled example job leaves no corrected model and no reports', async () => {
   const dir = join(out, 'cancelled');
   const ac = new AbortController();

@@ -67,15 +67,16 @@ export function exampleWorkflow(o: ExampleOptions, rest: Omit<WorkflowParams, 'd
 export const example: Command = {
   name: 'example',
   summary: 'the whole workflow on the bundled example: analysis, soft-rounding probe, QC, mAP side by side',
-  usage: '[--out DIR] [--bits 4|3] [--steps N] [--batch N] [--limit N] [--data bundled|large] [--shapes-dir DIR] [--bootstrap N] [--seed S] [--dir EXAMPLE_DIR]',
+  usage: '[--out DIR] [--bits 4|3] [--data large|bundled] [--steps N] [--batch N] [--lr X] [--limit N] [--shapes-dir DIR] [--bootstrap N] [--seed S] [--dir EXAMPLE_DIR]',
   help: [
     '  --out DIR      output folder (default ./qat-lens-example-out): report.json, report.html, the corrected ONNX',
     '  --bits B       4 (W4A4, default) or 3 (W3A3)',
-    '  --steps N      QC Adam steps (default 60)',
-    '  --batch N      QC calibration images per step (default 8)',
+    '  --data D       large (default: 1000 val / 4000 calib / 500 holdout images, generated once into the',
+    '                 cache folder, ~3 min on 2 cores) or bundled (examples/shapes: 200 val / 256 calib images)',
+    '  --steps N      QC Adam steps (default: large, one epoch over the calib split; bundled, 60)',
+    '  --batch N      QC calibration images per step (default: large 16, bundled 8)',
+    '  --lr X         QC Adam learning rate (default 1e-3)',
     '  --limit N      score only the first N evaluation images (default all)',
-    '  --data D       bundled (default: examples/shapes, 200 val / 256 calib images) or large (1000 val / 4000 calib /',
-    '                 500 holdout images, generated once into the cache folder, ~3 min on 2 cores)',
     '  --shapes-dir DIR  where the large set is generated (default: $QAT_LENS_CACHE, else the user cache folder)',
     '  --dir DIR      the example folder (default: the bundled examples/shapes)',
     '  --engine E     auto (default), cpu, webgpu or cuda',
@@ -86,6 +87,7 @@ export const example: Command = {
     bits: { type: 'string' },
     steps: { type: 'string' },
     batch: { type: 'string' },
+    lr: { type: 'string' },
     limit: { type: 'string' },
     dir: { type: 'string' },
     engine: { type: 'string' },
@@ -110,9 +112,10 @@ export const example: Command = {
         {
           steps: num(v, 'steps', whole, 'a positive whole number'),
           batch: num(v, 'batch', whole, 'a positive whole number'),
+          lr: num(v, 'lr', (n) => n > 0, 'a positive number'),
           limit: num(v, 'limit', whole, 'a positive whole number'),
           engine: engineOf(v),
-          ...(data === 'large' ? { largeShapes: { dir: str(v, 'shapes-dir') } } : {}),
+          ...(data !== 'bundled' ? { largeShapes: { dir: str(v, 'shapes-dir') } } : {}),
           ...bootstrapOf(v),
         },
       ),
@@ -125,7 +128,8 @@ export const example: Command = {
     out('');
     compareSummary(r.comparison).forEach((l) => out(l));
     out('');
-    out(`QC used ${r.settings.steps} steps × ${r.settings.batch} calibration images; took ${r.seconds.toFixed(0)} s in all`);
+    const kept = r.settings.keptStep !== undefined ? `, kept step ${r.settings.keptStep} (best mAP@.5:.95 on ${r.settings.heldOutImages} held-out images)` : '';
+    out(`QC used ${r.settings.steps} steps × ${r.settings.batch} calibration images${kept}; took ${r.seconds.toFixed(0)} s in all`);
     out(`wrote ${r.files.json}`);
     out(`wrote ${r.files.html}`);
     out(`wrote ${r.files.corrected}`);

@@ -37,10 +37,12 @@ export interface WorkflowParams {
   corrected?: string;
   /** Title of the report page and the comparison. */
   title?: string;
-  /** QC Adam steps (default 60: a few minutes on 2 CPU cores). */
+  /** QC Adam steps (default: bundled data 60; large data LARGE_QC's epochs over the calib split). */
   steps?: number;
-  /** QC calibration images per step (default 8). */
+  /** QC calibration images per step (default: bundled 8, large LARGE_QC.batch). */
   batch?: number;
+  /** QC Adam learning rate (default 1e-3). */
+  lr?: number;
   /** Score only the first N evaluation images. */
   limit?: number;
   deltas?: number[];
@@ -51,7 +53,7 @@ export interface WorkflowParams {
    * Use the large synthetic shapes set instead of `data`: generated once (src/core/data/shapes:
    * 1000 val, 4000 calib, 500 holdout images) into `dir` or the per-user cache.
    */
-  largeShapes?: { dir?: string };
+  largeShapes?: { dir?: string; counts?: { val: number; calib: number; holdout: number } };
   /** Bootstrap resamples for the intervals of the differences (default 1000; 0: none) and their seed. */
   bootstrap?: number;
   seed?: number;
@@ -62,7 +64,7 @@ export interface WorkflowResult {
   title: string;
   out: string;
   files: { json: string; html: string; corrected: string };
-  settings: { steps: number; batch: number; limit?: number; deltas: number[]; checkpoints: string[]; data: string };
+  settings: { steps: number; batch: number; keptStep?: number; heldOutImages?: number; limit?: number; deltas: number[]; checkpoints: string[]; data: string };
   comparison: CompareReport;
   probe: ProbeReport;
   analysis: { layers: number; flagged: string[] };
@@ -70,6 +72,12 @@ export interface WorkflowResult {
 }
 
 const DEFAULTS = { steps: 60, batch: 8, deltas: [0.05, 0.1, 0.25] };
+/**
+ * QC on the large shapes set: every calib image, shuffled epochs, YOLOv5's cosine schedule, the
+ * step chosen on the holdout split by mAP. The row of docs/qc.md's table (bench/qcSweep.ts) that
+ * fits `qat-lens example`'s 10-minute budget on 2 cores.
+ */
+export const LARGE_QC = { epochs: 1, batch: 16, lr: 1e-3, schedule: 'cosine' as const, fliplr: 0, holdout: 'holdout' };
 
 export async function runWorkflow(p: WorkflowParams, ctx: JobContext): Promise<WorkflowResult> {
   const t0 = Date.now();
@@ -82,13 +90,25 @@ export async function runWorkflow(p: WorkflowParams, ctx: JobContext): Promise<W
   mkdirSync(out, { recursive: true });
   const files = { json: join(out, 'report.json'), html: join(out, 'report.html'), corrected: p.corrected ?? join(out, `${basename(p.qat, extname(p.qat))}_qc.onnx`) };
   const title = p.title ?? `QAT Lens: ${basename(p.qat)}`;
-  const steps = p.steps ?? DEFAULTS.steps,
-    batch = p.batch ?? DEFAULTS.batch,
+  const large = !!p.largeShapes;
+  const batch = p.batch ?? (large ? LARGE_QC.batch : DEFAULTS.batch),
     deltas = p.deltas ?? DEFAULTS.deltas;
+  // Large data: epochs over every calib image unless steps are given.
+  const qcPlan = large
+    ? {
+        ...(p.steps ? { steps: p.steps } : { epochs: LARGE_QC.epochs }),
+        lr: p.lr ?? LARGE_QC.lr,
+        schedule: LARGE_QC.schedule,
+        fliplr: LARGE_QC.fliplr,
+        holdout: LARGE_QC.holdout,
+        calibCount: Number.MAX_SAFE_INTEGER,
+      }
+    : { steps: p.steps ?? DEFAULTS.steps, lr: p.lr };
   // The evaluation split (val) is never used for fitting or choosing: QC fits on calib.
-  const data = p.largeShapes ? await shapesDataset({ dir: p.largeShapes.dir }, subContext(ctx, 'data', 0, 0)) : p.data;
+  const data = p.largeShapes ? await shapesDataset({ dir: p.largeShapes.dir, ...p.largeShapes.counts }, subContext(ctx, 'data', 0, 0)) : p.data;
   const scorer = makeScorer(); // one data set, images decoded once for every model
-  ctx.log('info', `${title}: ${checkpoints.length} checkpoint(s), evaluation split val${p.limit ? ` (first ${p.limit} images)` : ''}, QC ${steps} steps × ${batch} calib images`);
+  const qcText = 'epochs' in qcPlan ? `${qcPlan.epochs} epoch(s) over the calib split, ${batch} images a step` : `${qcPlan.steps} steps × ${batch} calib images`;
+  ctx.log('info', `${title}: ${checkpoints.length} checkpoint(s), evaluation split val${p.limit ? ` (first ${p.limit} images)` : ''}, QC ${qcText}`);
 
   // 1. Oscillation analysis of the checkpoint sequence. Progress shares: 5 / 35 / 40 / 20 %.
   const analysis = (await runAnalyze({ files: checkpoints }, subContext(ctx, 'analysis', 0, 0.05))).report as AnalysisReport;
@@ -106,7 +126,8 @@ export async function runWorkflow(p: WorkflowParams, ctx: JobContext): Promise<W
   for (const f of probe.findings) ctx.log('info', f);
 
   // 3. QC on the calibration split. evaluate: false: the comparison scores QAT and QC on the same decoded images.
-  const qc = await runCorrect({ model: p.qat, data, calib: 'calib', steps, batch, engine: p.engine, out: files.corrected, evaluate: false }, subContext(ctx, 'QC', 0.4, 0.4));
+  const qc = await runCorrect({ model: p.qat, data, calib: 'calib', ...qcPlan, batch, engine: p.engine, out: files.corrected, evaluate: false }, subContext(ctx, 'QC', 0.4, 0.4));
+  const steps = qc.steps;
   ctx.log('info', `QC: ${qc.steps} steps on onnxruntime ${qc.device}, loss ${qc.lossCurve[0]?.toFixed(3)} → ${qc.lossCurve[qc.lossCurve.length - 1]?.toFixed(3)}`);
 
   try {
@@ -124,7 +145,10 @@ export async function runWorkflow(p: WorkflowParams, ctx: JobContext): Promise<W
         limit: p.limit,
         title: `${title}: float / QAT / soft-round / QC`,
         outputs: [{ label: 'corrected model', file: files.corrected }],
-        notes: [`QC: ${steps} Adam steps × ${batch} labelled calibration images (calib split), evaluated on the val split`, ...probe.notes],
+        notes: [
+          `QC: ${steps} Adam steps × ${batch} labelled calibration images (${qc.calib.images} in the calib split${qc.schedule === 'cosine' ? ', cosine schedule' : ''}, lr ${qc.lr}), evaluated on the val split`,
+          ...probe.notes,
+        ],
         variants: { entries: [{ ...probe.baseline, label: 'QAT hard δ=0 (float weights)' }, ...probe.soft, ...(probe.latent ? [probe.latent] : [])], latentFrom: probe.latentFrom },
       },
       subContext(ctx, 'mAP', 0.8, 0.2),
@@ -136,12 +160,16 @@ export async function runWorkflow(p: WorkflowParams, ctx: JobContext): Promise<W
     if (g) ctx.log('info', `QC recovers ${(g.map * 100).toFixed(1)}% of the float → QAT gap in mAP@.5:.95`);
 
     const inputs = [p.qat, ...(p.latent ? [p.latent] : []), ...(p.float ? [p.float] : []), ...checkpoints];
-    const settings = { steps, batch, limit: p.limit, deltas, checkpoints, data };
+    const settings = { steps, batch, keptStep: qc.heldOut?.keptStep, heldOutImages: qc.heldOut?.images, limit: p.limit, deltas, checkpoints, data };
     const report = { kind: 'qat-lens workflow report', title, settings, analysis, probe, qc, comparison };
     await atomicWrite(files.json, `${JSON.stringify(report, null, 1)}\n`, { signal: ctx.signal, inputs });
     const page = reportPage({
       title,
-      data: { analysis: { report: analysis, engine: 'none needed (weights only)' }, comparison: toComparison(comparison, comparison.comparison.title, { qc: qcCurves(qc) }), probeLayers: probeLayersData(probe) },
+      data: {
+        analysis: { report: analysis, engine: 'none needed (weights only)' },
+        comparison: toComparison(comparison, comparison.comparison.title, { qc: qcCurves(qc) }),
+        probeLayers: probeLayersData(probe),
+      },
       sectionsHtml: probeSectionHtml(probe),
     });
     await atomicWrite(files.html, page, { signal: ctx.signal, inputs });
