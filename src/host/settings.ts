@@ -17,6 +17,8 @@ export interface Settings {
   qcSteps: number;
   qcBatchSize: number;
   qcLearningRate: number;
+  /** Where QC chooses its step: 'auto' (the data set's holdout split where it has one), 'none', a split name or a number of calibration images. */
+  qcHoldout: 'auto' | 'none' | string | number;
   evalLimit: number;
   /** NMS for every mAP the panel shows (qatLens.nms.*). */
   nms: { confThreshold: number; iouThreshold: number; maxDetections: number };
@@ -27,6 +29,14 @@ type Getter = (key: string) => unknown;
 const num = (v: unknown, dflt: number, ok: (n: number) => boolean = Number.isFinite): number => (typeof v === 'number' && Number.isFinite(v) && ok(v) ? v : dflt);
 const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
 const posInt = (n: number): boolean => Number.isInteger(n) && n > 0;
+
+/** qatLens.qc.holdout: a positive whole number, a split name, 'none'; anything else is 'auto'. */
+function holdoutSetting(v: unknown): Settings['qcHoldout'] {
+  const t = str(v);
+  if (/^[1-9]\d*$/.test(t)) return Number(t);
+  if (t === 'none' || (/^[A-Za-z_][\w.-]*$/.test(t) && t !== 'val')) return t;
+  return 'auto';
+}
 
 /** Out-of-range or mistyped values fall back to the documented defaults instead of reaching the engine. */
 export function readSettings(get: Getter): Settings {
@@ -47,6 +57,7 @@ export function readSettings(get: Getter): Settings {
     qcSteps: num(get('qc.steps'), 200, posInt),
     qcBatchSize: num(get('qc.batchSize'), 16, posInt),
     qcLearningRate: num(get('qc.learningRate'), 0.001, (n) => n > 0),
+    qcHoldout: holdoutSetting(get('qc.holdout')),
     evalLimit: num(get('evalLimit'), 0, (n) => Number.isInteger(n) && n >= 0),
     nms: {
       confThreshold: num(get('nms.confThreshold'), 0.001, (n) => n >= 0 && n <= 1),

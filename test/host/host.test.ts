@@ -22,6 +22,11 @@ test("settings: the defaults are package.json's; bad values fall back to them", 
   assert.equal(defaults.flagConcentration, props['qatLens.flag.concentration']!.default);
   assert.equal(defaults.qcSteps, props['qatLens.qc.steps']!.default);
   assert.equal(defaults.bits, undefined);
+  assert.equal(defaults.qcHoldout, props['qatLens.qc.holdout']!.default);
+  assert.deepEqual(
+    ['12', 'holdout', 'none', 'val', '0', '../x', ''].map((h) => readSettings((k) => (k === 'qc.holdout' ? h : undefined)).qcHoldout),
+    [12, 'holdout', 'none', 'auto', 'auto', 'auto', 'auto'],
+  );
   assert.deepEqual(defaults.nms, {
     confThreshold: props['qatLens.nms.confThreshold']!.default,
     iouThreshold: props['qatLens.nms.iouThreshold']!.default,

@@ -351,7 +351,10 @@ test('fliplr: a flipped image is the mirror of the unflipped one, its boxes mirr
   assert.deepEqual((await src.batch([0])).images, plain.images.subarray(0, per));
 });
 
-test('--holdout SPLIT: the step is chosen on another split of the data set; val and shared images are refused', async () => {
+/** The tiny data set plus a "holdout" split (copies of 3 calib images) and a "shared" split (the calib images themselves). */
+let holdoutYaml: string | undefined;
+function holdoutData(): string {
+  if (holdoutYaml) return holdoutYaml;
   const dir = join(tmp, 'holdout-data');
   cpSync(join(__dirname, '..', 'fixtures', 'qc', 'data'), dir, { recursive: true });
   for (const sub of ['images', 'labels']) mkdirSync(join(dir, sub, 'holdout'), { recursive: true });
@@ -361,6 +364,11 @@ test('--holdout SPLIT: the step is chosen on another split of the data set; val 
   }
   const yaml = join(dir, 'data.yaml');
   writeFileSync(yaml, 'path: .\ncalib: images/calib\nval: images/val\nholdout: images/holdout\nshared: images/calib\nnc: 2\nnames: [square, disc]\n');
+  return (holdoutYaml = yaml);
+}
+
+test('--holdout SPLIT: the step is chosen on another split of the data set; val and shared images are refused', async () => {
+  const yaml = holdoutData();
   const out = join(tmp, 'holdout-split.onnx');
   const base = { model: MODEL, data: yaml, calib: 'calib', steps: 3, batch: 4, lr: 0.05, selectEvery: 1, out, engine: 'cpu' as const, evaluate: false };
   const r = await runCorrect({ ...base, holdout: 'holdout' }, quietContext());
@@ -375,4 +383,13 @@ test('--holdout SPLIT: the step is chosen on another split of the data set; val 
   await assert.rejects(runCorrect({ ...base, holdout: 'val' }, quietContext()), /refusing to choose the QC step on the evaluation split "val"/);
   await assert.rejects(runCorrect({ ...base, holdout: 'shared' }, quietContext()), /held-out split "shared" shares 8 images with the calibration images/);
   assert.ok(!existsSync(out), 'nothing written when refused');
+});
+
+test("--holdout auto: the data set's holdout split where it lists one, else no step choice", async () => {
+  const base = { model: MODEL, calib: 'calib', steps: 2, batch: 4, lr: 0.05, selectEvery: 1, engine: 'cpu' as const, evaluate: false, holdout: 'auto' };
+  const a = await runCorrect({ ...base, data: holdoutData(), out: join(tmp, 'auto-a.onnx') }, quietContext());
+  assert.equal(a.heldOut!.split, 'holdout');
+  assert.equal(a.heldOut!.images, 3);
+  const b = await runCorrect({ ...base, data: DATA, out: join(tmp, 'auto-b.onnx') }, quietContext());
+  assert.equal(b.heldOut, undefined, 'no holdout split: the last step');
 });

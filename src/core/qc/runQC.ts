@@ -46,7 +46,8 @@ export interface QcOptions {
   schedule?: LrSchedule;
   /**
    * Images to choose the step on (never trained on; the γ/β of the best mAP@.5:.95 on them are kept):
-   * a number holds out that many more calibration images, a name is a split of `data` (e.g. "holdout").
+   * a number holds out that many more calibration images, a name is a split of `data` (e.g. "holdout"),
+   * "auto" is the split "holdout" where `data` has one (else none: the last step is kept).
    */
   holdout?: number | string;
   /** With `holdout`: score every N steps (default: about 10 times per run). */
@@ -158,6 +159,20 @@ export async function resolveCalibration(data: string, calib: string | undefined
   return { images: got.images, dataset: got.dataset, source: src, split: got.split };
 }
 
+/** The split `--holdout auto` chooses the step on where the data set has it. */
+export const HOLDOUT_SPLIT = 'holdout';
+
+async function hasSplit(data: string, split: string): Promise<boolean> {
+  try {
+    await openDataset(data, { split, checkFiles: false });
+    return true;
+  } catch (err) {
+    // Only a split the data set does not list counts as absent; a listed but broken one is an error.
+    if (err instanceof QatLensError && err.code === 'ENOSPLIT') return false;
+    throw err;
+  }
+}
+
 /** The images of split `split` of `data` for choosing the step: never the evaluation split, never a training image. */
 async function heldOutSplit(data: string, split: string, train: LabelledImage[]): Promise<{ images: LabelledImage[]; dataset: Dataset }> {
   if (split === EVAL_SPLIT) throw new QatLensError(`refusing to choose the QC step on the evaluation split "${EVAL_SPLIT}": it would score the step it chose; name another split`, data, 'EEVALSPLIT');
@@ -210,7 +225,8 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
   const lr = o.lr ?? QC_DEFAULTS.lr,
     batchReq = o.batch ?? QC_DEFAULTS.batch,
     schedule = o.schedule ?? 'constant';
-  const holdoutSplit = typeof o.holdout === 'string' ? o.holdout : undefined;
+  // "auto": the data set's own holdout split where it has one, else no step choice.
+  const holdoutSplit = o.holdout === 'auto' ? ((await hasSplit(o.data, HOLDOUT_SPLIT)) ? HOLDOUT_SPLIT : undefined) : typeof o.holdout === 'string' ? o.holdout : undefined;
   const holdout = typeof o.holdout === 'number' ? o.holdout : 0;
   let bytes: Buffer;
   try {

@@ -32,6 +32,7 @@ export async function correct(ctx: HostContext, clicked?: unknown, all?: unknown
     steps: s.qcSteps,
     batch: s.qcBatchSize,
     lr: s.qcLearningRate,
+    holdout: s.qcHoldout === 'none' ? undefined : s.qcHoldout,
     engine: s.engine,
     nms: s.nms,
     anchorsSetting: s.anchors || undefined,
