@@ -13,7 +13,15 @@ const common = {
 };
 
 const builds = [
-  { ...common, platform: 'node', format: 'cjs', target: 'node20', external, entryPoints: { extension: 'src/host/extension.ts', worker: 'src/worker/main.ts', cli: 'src/cli/main.ts' }, outdir: 'dist' },
+  {
+    ...common,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external,
+    entryPoints: { extension: 'src/host/extension.ts', worker: 'src/worker/main.ts', cli: 'src/cli/main.ts', shapesWorker: 'src/core/data/shapes/worker.ts' },
+    outdir: 'dist',
+  },
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', minify: !watch, entryPoints: { webview: 'webview/main.ts', report: 'webview/report.ts' }, outdir: 'dist' },
 ];
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { openDataset } from '../../src/core/data/dataset';
@@ -157,6 +157,19 @@ test('shapesDataset writes the YOLO + COCO layout once, and finds it again', asy
     await assert.rejects(shapesDataset({ dir, val: 7, calib: 4, holdout: 3 }), /not a complete generated shapes set/);
     mkdirSync(join(root, 'other'));
     await assert.rejects(shapesDataset({ dir: join(root, 'other'), val: 1, calib: 0, holdout: 0 }), /remove it or choose another folder/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('shapesDataset on worker threads writes the same bytes as in this thread', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'qat-lens-shapes-threads-'));
+  try {
+    const one = await shapesDataset({ dir: join(root, 'one'), val: 5, calib: 3, holdout: 0, threads: 1 });
+    const two = await shapesDataset({ dir: join(root, 'two'), val: 5, calib: 3, holdout: 0, threads: 2 });
+    assert.match(readFileSync(join(root, 'two', 'shapes.json'), 'utf8'), /"threads": 2/);
+    for (const f of ['images/val/000004.jpg', 'images/calib/000002.jpg', 'labels/val/000003.txt', 'annotations/instances_val.json'])
+      assert.deepEqual(readFileSync(join(dirname(two), f)), readFileSync(join(dirname(one), f)), f);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -27,7 +27,10 @@ function fetchPackage(name, version) {
   const tmp = `${dir}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  const out = execFileSync('npm', ['pack', `${name}@${version}`, '--pack-destination', tmp, '--silent'], { cwd: tmp, encoding: 'utf8' }).trim().split('\n').pop();
+  const out = execFileSync('npm', ['pack', `${name}@${version}`, '--pack-destination', tmp, '--silent'], { cwd: tmp, encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .pop();
   execFileSync('tar', ['xzf', join(tmp, out), '-C', tmp, '--strip-components=1']);
   rmSync(join(tmp, out));
   renameSync(tmp, dir);
@@ -50,7 +53,13 @@ function copyParts(src, dest, parts) {
 function pruneDylibs(dir) {
   const names = readdirSync(dir).filter((f) => f.endsWith('.dylib'));
   if (!names.length) return;
-  const refs = new Set([...readFileSync(join(dir, 'onnxruntime_binding.node')).toString('latin1').matchAll(/@rpath\/([\w.+-]+\.dylib)/g)].map((m) => m[1]));
+  const refs = new Set(
+    [
+      ...readFileSync(join(dir, 'onnxruntime_binding.node'))
+        .toString('latin1')
+        .matchAll(/@rpath\/([\w.+-]+\.dylib)/g),
+    ].map((m) => m[1]),
+  );
   if (!names.some((n) => refs.has(n))) throw new Error(`${dir}: the binding loads ${[...refs].join(', ')}, not found`);
   for (const n of names) if (!refs.has(n)) rmSync(join(dir, n));
 }

@@ -26,7 +26,7 @@ function stage(target) {
   cpSync(join(root, 'media'), join(dir, 'media'), { recursive: true });
   mkdirSync(join(dir, 'docs'));
   for (const f of readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md'))) cpSync(join(root, 'docs', f), join(dir, 'docs', f));
-  copyBundles(join(dir, 'dist'), ['extension.js', 'worker.js', 'webview.js', 'report.js', 'plotly.min.js']);
+  copyBundles(join(dir, 'dist'), ['extension.js', 'worker.js', 'shapesWorker.js', 'webview.js', 'report.js', 'plotly.min.js']);
   stageRuntime(target, join(dir, 'dist', 'node_modules'));
   writeFileSync(join(dir, '.vscodeignore'), '**/*.map\n**/*.d.ts\n**/*.d.mts\n**/*.d.cts\n');
   return dir;
@@ -35,7 +35,9 @@ function stage(target) {
 const vsce = join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
 for (const target of targetList(values.target)) {
   const file = join(outDir, `qat-lens-${pkg.version}-${target}.vsix`);
-  execFileSync(process.execPath, [vsce, 'package', '--target', target, '--no-dependencies', '--no-rewrite-relative-links',
-    '--allow-missing-repository', '--out', file], { cwd: stage(target), stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(process.execPath, [vsce, 'package', '--target', target, '--no-dependencies', '--no-rewrite-relative-links', '--allow-missing-repository', '--out', file], {
+    cwd: stage(target),
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
 }
 rmSync(join(outDir, 'stage'), { recursive: true, force: true });

@@ -3,12 +3,15 @@
 // choosing among fits, in the bundled example's YOLO + COCO layout. shapesDataset() returns the
 // data.yaml path; a complete set is found again by its manifest and not regenerated.
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { QatLensError, throwIfAborted } from '../../errors';
 import type { JobContext } from '../../context';
 import { quietContext } from '../../context';
+import type { ShapesDone, ShapesJob } from './worker';
 import { IMG, makeShapesImage, SHAPE_NAMES, SHAPES_SEED, type ShapeBox, type ShapesSplit } from './generate';
 
 /** Bumped whenever generated pixels or labels change: another version is another folder. */
@@ -22,6 +25,8 @@ export interface ShapesSetOptions {
   calib?: number;
   holdout?: number;
   seed?: number;
+  /** Drawing threads (default: one per core; 1: this thread only). */
+  threads?: number;
 }
 
 export const SHAPES_DEFAULT_COUNTS = { val: 1000, calib: 4000, holdout: 500 } as const;
@@ -40,6 +45,8 @@ interface Manifest {
   counts: Record<ShapesSplit, number>;
   objects: Record<string, number>;
   seconds: number;
+  /** Drawing threads used (the pixels do not depend on it). */
+  threads?: number;
 }
 
 function plan(o: ShapesSetOptions): { dir: string; seed: number; counts: Partial<Record<ShapesSplit, number>> } {
@@ -61,20 +68,67 @@ function readManifest(dir: string): Manifest | undefined {
 
 const fixed3 = (x: number): number => Math.round(x * 1000) / 1000;
 
+type MakeImage = (split: ShapesSplit, index: number, seed: number) => Promise<{ jpeg: Uint8Array; boxes: ShapeBox[] }>;
+
+/** The worker script: dist/shapesWorker.js beside the bundle, else worker.ts beside this file (tsx). */
+function workerFile(): string | undefined {
+  for (const f of [join(__dirname, 'shapesWorker.js'), join(__dirname, 'worker.ts')]) if (existsSync(f)) return f;
+  return undefined;
+}
+
+/**
+ * Draws on one worker thread per core (the drawing is JavaScript; one thread would use one core);
+ * in this thread where no worker can start. The pixels are the same either way: each image is a
+ * pure function of (seed, split, index).
+ */
+function imageMaker(threads = availableParallelism()): { make: MakeImage; close: () => Promise<void>; threads: number } {
+  const file = threads > 1 ? workerFile() : undefined;
+  if (!file) return { make: (sp, i, seed) => makeShapesImage(sp, i, seed), close: async () => {}, threads: 1 };
+  const pending = new Map<string, { resolve: (v: { jpeg: Uint8Array; boxes: ShapeBox[] }) => void; reject: (e: Error) => void }>();
+  const workers = Array.from({ length: threads }, () => {
+    // From source (tests and benches run under tsx) the worker loads worker.ts through tsx's require hook.
+    const w = file.endsWith('.ts') ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true }) : new Worker(file);
+    w.on('message', (m: ShapesDone) => {
+      const p = pending.get(m.key);
+      pending.delete(m.key);
+      if (m.error !== undefined) p?.reject(new QatLensError(`shapes generator: ${m.error}`));
+      else p?.resolve({ jpeg: m.jpeg, boxes: m.boxes });
+    });
+    w.on('error', (e) => {
+      for (const p of pending.values()) p.reject(e);
+      pending.clear();
+    });
+    return w;
+  });
+  let turn = 0;
+  return {
+    threads,
+    make: (split, index, seed) =>
+      new Promise((resolve, reject) => {
+        const key = `${split}/${index}`;
+        pending.set(key, { resolve, reject });
+        workers[turn++ % workers.length].postMessage({ split, index, seed, key } satisfies ShapesJob);
+      }),
+    close: async () => {
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}
+
 /** Writes one split (images, YOLO labels, COCO annotations) into `root`. */
-async function writeSplit(root: string, split: ShapesSplit, count: number, seed: number, ctx: JobContext, done: () => void): Promise<number> {
+async function writeSplit(root: string, split: ShapesSplit, count: number, seed: number, ctx: JobContext, make: MakeImage, inFlight: number, done: () => void): Promise<number> {
   await mkdir(join(root, 'images', split), { recursive: true });
   await mkdir(join(root, 'labels', split), { recursive: true });
   const images: object[] = [],
     anns: object[] = [];
   const boxesOf: ShapeBox[][] = new Array(count);
-  // A few images in flight: sharp encodes on its own threads while the next one is drawn.
+  // A few images in flight per thread: sharp encodes on its own threads while the next one is drawn.
   let next = 0;
   const worker = async () => {
     while (next < count) {
       const i = next++;
       throwIfAborted(ctx.signal);
-      const { jpeg, boxes } = await makeShapesImage(split, i, seed);
+      const { jpeg, boxes } = await make(split, i, seed);
       const name = String(i).padStart(6, '0');
       await writeFile(join(root, 'images', split, `${name}.jpg`), jpeg);
       const lines = boxes.map(([c, x0, y0, x1, y1]) => `${c} ${((x0 + x1) / 2 / IMG).toFixed(6)} ${((y0 + y1) / 2 / IMG).toFixed(6)} ${((x1 - x0) / IMG).toFixed(6)} ${((y1 - y0) / IMG).toFixed(6)}`);
@@ -83,7 +137,7 @@ async function writeSplit(root: string, split: ShapesSplit, count: number, seed:
       done();
     }
   };
-  await Promise.all([worker(), worker(), worker()]);
+  await Promise.all(Array.from({ length: inFlight }, worker));
   for (let i = 0; i < count; i++) {
     images.push({ id: i + 1, file_name: `${String(i).padStart(6, '0')}.jpg`, width: IMG, height: IMG });
     for (const [c, x0, y0, x1, y1] of boxesOf[i]) {
@@ -126,10 +180,11 @@ export async function shapesDataset(o: ShapesSetOptions = {}, ctx: JobContext = 
       .map(([k, v]) => `${v} ${k}`)
       .join(', ')} images into ${dir} (once)`,
   );
+  const maker = imageMaker(o.threads);
   try {
     const objects: Record<string, number> = {};
     for (const [split, n] of Object.entries(counts) as [ShapesSplit, number][]) {
-      objects[split] = await writeSplit(tmp, split, n, seed, ctx, () => {
+      objects[split] = await writeSplit(tmp, split, n, seed, ctx, maker.make, 3 * maker.threads, () => {
         made++;
         if (made % 50 === 0 || made === total) ctx.progress({ message: `shapes: ${made}/${total} images generated`, fraction: made / total });
       });
@@ -141,16 +196,18 @@ export async function shapesDataset(o: ShapesSetOptions = {}, ctx: JobContext = 
         '# val: evaluation only; calib: labelled images for fitting QC; holdout: for choosing among fits.\n' +
         `path: .\n${splits}\nnc: ${SHAPE_NAMES.length}\nnames: [${SHAPE_NAMES.join(', ')}]\n`,
     );
-    const manifest: Manifest = { generator: SHAPES_GENERATOR, seed, counts: counts as Record<ShapesSplit, number>, objects, seconds: (Date.now() - t0) / 1000 };
+    const manifest: Manifest = { generator: SHAPES_GENERATOR, seed, counts: counts as Record<ShapesSplit, number>, objects, seconds: (Date.now() - t0) / 1000, threads: maker.threads };
     await writeFile(join(tmp, 'shapes.json'), JSON.stringify(manifest, null, 1) + '\n');
     await mkdir(resolve(dir, '..'), { recursive: true });
     await rename(tmp, dir);
   } catch (err) {
+    await maker.close();
     await rm(tmp, { recursive: true, force: true });
     // Another process may have finished the same set meanwhile.
     if (readManifest(dir)?.generator === SHAPES_GENERATOR && existsSync(yaml)) return yaml;
     throw err;
   }
-  ctx.log('info', `shapes: ${total} images in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  await maker.close();
+  ctx.log('info', `shapes: ${total} images in ${((Date.now() - t0) / 1000).toFixed(1)} s on ${maker.threads} thread${maker.threads > 1 ? 's' : ''}`);
   return yaml;
 }
