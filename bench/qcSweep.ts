@@ -3,7 +3,7 @@
 // split (src/core/data/shapes), the step chosen on its holdout split, scored on its 1000-image val
 // split against float and QAT, with the 95% paired bootstrap interval of the share of the gap.
 //   node --import tsx bench/qcSweep.ts --bits 4,3 --seeds 0,1,2 --out sweep.jsonl CONFIG ...
-//   CONFIG = lr:epochs:batch[:cosine|constant[:fliplr[:selectEvery]]], e.g. 1e-3:1:16:cosine:0.5
+//   CONFIG = lr:epochs:batch[:cosine|constant[:fliplr[:hsv|-[:selectEvery]]]], e.g. 1e-3:1:16:cosine:0.5:hsv
 // Appends one JSON line per run to --out (a run already there with the same key is skipped, so an
 // interrupted sweep resumes), and prints a line per run with the machine's load.
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { quietContext } from '../src/core/context';
 import { shapesDataset } from '../src/core/data/shapes/dataset';
 import { bootstrapMaps, diffs, gapShares, interval95, resampleCounts } from '../src/core/eval/bootstrap';
 import { saveModel } from '../src/core/onnx/proto';
+import { YOLOV5_HSV } from '../src/core/qc/augment';
 import { runQC } from '../src/core/qc/runQC';
 
 interface Config {
@@ -23,13 +24,14 @@ interface Config {
   batch: number;
   schedule: 'constant' | 'cosine';
   fliplr: number;
+  hsv: boolean;
   selectEvery?: number;
 }
 
 function parseConfig(s: string): Config {
-  const [lr, epochs, batch, schedule = 'cosine', fliplr = '0', selectEvery] = s.split(':');
+  const [lr, epochs, batch, schedule = 'cosine', fliplr = '0', hsv = '-', selectEvery] = s.split(':');
   if (schedule !== 'cosine' && schedule !== 'constant') throw new Error(`bad schedule in ${s}`);
-  return { lr: Number(lr), epochs: Number(epochs), batch: Number(batch), schedule, fliplr: Number(fliplr), ...(selectEvery ? { selectEvery: Number(selectEvery) } : {}) };
+  return { lr: Number(lr), epochs: Number(epochs), batch: Number(batch), schedule, fliplr: Number(fliplr), hsv: hsv === 'hsv', ...(selectEvery ? { selectEvery: Number(selectEvery) } : {}) };
 }
 
 const load = () =>
@@ -60,14 +62,26 @@ async function main(): Promise<void> {
     let float: Scored | undefined, qat: Scored | undefined;
     for (const c of configs) {
       for (const seed of values.seeds!.split(',').map(Number)) {
-        const key = `w${bits}a${bits} lr=${c.lr} epochs=${c.epochs} batch=${c.batch} ${c.schedule} fliplr=${c.fliplr}${c.selectEvery ? ` every=${c.selectEvery}` : ''} seed=${seed}`;
+        const key = `w${bits}a${bits} lr=${c.lr} epochs=${c.epochs} batch=${c.batch} ${c.schedule} fliplr=${c.fliplr}${c.hsv ? ' hsv' : ''}${c.selectEvery ? ` every=${c.selectEvery}` : ''} seed=${seed}`;
         if (done.has(key)) continue;
         float ??= await score('examples/shapes/float.onnx', data, {}, quietContext());
         qat ??= await score(qdq, data, {}, quietContext());
         const t0 = performance.now();
         const qc = await runQC(
           qdq,
-          { data, calib: 'calib', calibCount: 1e9, holdout: 'holdout', lr: c.lr, epochs: c.epochs, batch: c.batch, schedule: c.schedule, fliplr: c.fliplr, selectEvery: c.selectEvery, seed },
+          {
+            data,
+            calib: 'calib',
+            calibCount: 1e9,
+            holdout: 'holdout',
+            lr: c.lr,
+            epochs: c.epochs,
+            batch: c.batch,
+            schedule: c.schedule,
+            augment: { fliplr: c.fliplr, ...(c.hsv ? { hsv: YOLOV5_HSV } : {}) },
+            selectEvery: c.selectEvery,
+            seed,
+          },
           quietContext(),
         );
         const qcSeconds = (performance.now() - t0) / 1000;

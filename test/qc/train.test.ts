@@ -334,7 +334,7 @@ test('fliplr: a flipped image is the mirror of the unflipped one, its boxes mirr
   const { images } = await labelledImages(DATA, 'calib');
   const src = calibSource(images, SIZE);
   const plain = await src.batch([0, 1]);
-  const flipped = await src.batch([0, 1], [true, false]);
+  const flipped = await src.batch([0, 1], [{ flip: true }, { flip: false }]);
   const per = 3 * SIZE[0] * SIZE[1];
   for (let row = 0; row < 3 * SIZE[0]; row++) for (let x = 0; x < SIZE[1]; x++) assert.equal(flipped.images[row * SIZE[1] + x], plain.images[row * SIZE[1] + SIZE[1] - 1 - x]);
   assert.deepEqual(flipped.images.subarray(per), plain.images.subarray(per), 'image 1 not flipped');

@@ -10,6 +10,7 @@ import type { BootstrapInfo, MapDiff } from '../eval/bootstrap';
 import { CancelledError, QatLensError, throwIfAborted } from '../errors';
 import { atomicWrite } from '../io/atomicWrite';
 import { saveModel } from '../onnx/proto';
+import type { AugmentOptions } from '../qc/augment';
 import { type LossFamily, type QcOutcome, runQC } from '../qc/runQC';
 import type { QcTimings } from '../qc/train';
 import type { JobContext } from '../context';
@@ -38,8 +39,8 @@ export interface CorrectParams {
   schedule?: 'constant' | 'cosine';
   /** Images to choose the step on by mAP: N calibration images held out, or a split of `data` (none: keep the last step). */
   holdout?: number | string;
-  /** Probability of mirroring a training image left-right. */
-  fliplr?: number;
+  /** YOLOv5's augmentations of the training images. */
+  augment?: AugmentOptions;
   /** Seed of QC's image order and augmentation. */
   qcSeed?: number;
   selectEvery?: number;
@@ -115,7 +116,7 @@ export async function runCorrect(p: CorrectParams, ctx: JobContext): Promise<Cor
       schedule: p.schedule,
       holdout: p.holdout,
       selectEvery: p.selectEvery,
-      fliplr: p.fliplr,
+      augment: p.augment,
       seed: p.qcSeed,
       imgsz: p.imgsz,
       anchors: p.anchors,

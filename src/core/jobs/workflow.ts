@@ -77,7 +77,7 @@ const DEFAULTS = { steps: 60, batch: 8, deltas: [0.05, 0.1, 0.25] };
  * step chosen on the holdout split by mAP. The row of docs/qc.md's table (bench/qcSweep.ts) that
  * fits `qat-lens example`'s 10-minute budget on 2 cores.
  */
-export const LARGE_QC = { epochs: 1, batch: 16, lr: 1e-3, schedule: 'cosine' as const, fliplr: 0, holdout: 'holdout' };
+export const LARGE_QC = { epochs: 1, batch: 16, lr: 1e-3, schedule: 'cosine' as const, augment: {}, holdout: 'holdout' };
 
 export async function runWorkflow(p: WorkflowParams, ctx: JobContext): Promise<WorkflowResult> {
   const t0 = Date.now();
@@ -99,7 +99,7 @@ export async function runWorkflow(p: WorkflowParams, ctx: JobContext): Promise<W
         ...(p.steps ? { steps: p.steps } : { epochs: LARGE_QC.epochs }),
         lr: p.lr ?? LARGE_QC.lr,
         schedule: LARGE_QC.schedule,
-        fliplr: LARGE_QC.fliplr,
+        augment: LARGE_QC.augment,
         holdout: LARGE_QC.holdout,
         calibCount: Number.MAX_SAFE_INTEGER,
       }

@@ -18,6 +18,7 @@ import { findHeads, findQuantLayers, type HeadSpec } from './heads';
 import { givenAnchors } from '../infer/anchors';
 import { formatAnchors } from '../infer/detectHead';
 import { lossFor } from './loss';
+import type { AugmentOptions } from './augment';
 import { MB } from './memory';
 import { calibSource, type LrSchedule, trainQC, type QcTimings } from './train';
 
@@ -61,8 +62,8 @@ export interface QcOptions {
   loss?: LossFamily;
   /** Seed of the image order and the augmentation. */
   seed?: number;
-  /** Probability of mirroring a training image left-right (default 0). */
-  fliplr?: number;
+  /** YOLOv5's augmentations of the training images (default none). */
+  augment?: AugmentOptions;
 }
 
 export interface QcLayerSummary {
@@ -297,7 +298,7 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
       schedule,
       select,
       seed: o.seed,
-      fliplr: o.fliplr,
+      augment: o.augment,
       signal: ctx.signal,
       microBatch: o.microBatch,
       onMicroBatch: (m, why) => ctx.log('info', `QC micro-batch: ${m} of ${batch} images per forward/backward (${why})`),

@@ -14,6 +14,7 @@ import { letterboxInto } from '../data/letterbox';
 import type { GradEngine } from '../train/engine';
 import { Rng } from '../rng';
 import { Adam } from './adam';
+import { type AugmentOptions, flipLeftRight, hsvJitter, type ImageAugment, planAugment } from './augment';
 import type { HeadSpec, QuantLayer } from './heads';
 import type { DetectionLoss, HeadTensor, Target } from './loss/types';
 import { availableBytes, chooseMicroBatch, currentRss, MB, peakRss, resetPeakRss } from './memory';
@@ -30,13 +31,8 @@ export interface CalibBatch {
 export interface CalibSource {
   count: number;
   size: [h: number, w: number];
-  /** The images at `indices`; where `flip[k]` is true, image k is mirrored left-right with its labels. */
-  batch(indices: number[], flip?: boolean[]): Promise<CalibBatch>;
-}
-
-/** Mirrors one CHW image left-right in place (YOLOv5's fliplr). */
-function flipLeftRight(data: Float32Array, offset: number, h: number, w: number): void {
-  for (let row = 0; row < 3 * h; row++) data.subarray(offset + row * w, offset + (row + 1) * w).reverse();
+  /** The images at `indices`, each augmented as `aug[k]` says (a mirror moves its labels too). */
+  batch(indices: number[], aug?: ImageAugment[]): Promise<CalibBatch>;
 }
 
 /**
@@ -72,13 +68,15 @@ export function calibSource(images: LabelledImage[], size: [number, number], cac
   return {
     count: images.length,
     size,
-    async batch(indices, flip) {
+    async batch(indices, aug) {
       const out = new Float32Array(indices.length * per);
       const targets: Target[] = [];
       const items = await Promise.all(indices.map(load));
       items.forEach((e, b) => {
         out.set(e.data, b * per);
-        const f = flip?.[b] === true;
+        const a = aug?.[b];
+        if (a?.hsv) hsvJitter(out, b * per, H, W, a.hsv);
+        const f = a?.flip === true;
         if (f) flipLeftRight(out, b * per, H, W);
         for (const t of e.targets) targets.push([b, t[0], f ? 1 - t[1] : t[1], t[2], t[3], t[4]]);
       });
@@ -141,8 +139,8 @@ export interface QcTrainOptions {
   microBatch?: number;
   /** Seed of the image order and of the augmentation (default 0). */
   seed?: number;
-  /** Probability that a training image is mirrored left-right (YOLOv5's `fliplr`; default 0). */
-  fliplr?: number;
+  /** YOLOv5's augmentations of the training images (default none). */
+  augment?: AugmentOptions;
   signal?: AbortSignal;
   /** Called every `every` steps (default 5) and at the first and last step. */
   onProgress?: (step: number, loss: number) => void;
@@ -274,8 +272,7 @@ export async function trainQC(m: QcModel, src: CalibSource, o: QcTrainOptions): 
   const lossCurve: number[] = [];
   const batch = Math.min(o.batch, src.count);
   const next = batchSchedule(src.count, batch, o.seed);
-  const flipRng = new Rng(o.seed ?? 0, 0x666c6970); // its own stream: the image order does not depend on it
-  const fliplr = o.fliplr ?? 0;
+  const augRng = new Rng(o.seed ?? 0, 0x61756720); // its own stream: the image order does not depend on it
   let micro = Math.min(batch, o.microBatch ?? PROBE_MICRO);
   let peak = 0;
   const stepMs: number[] = [],
@@ -294,7 +291,7 @@ export async function trainQC(m: QcModel, src: CalibSource, o: QcTrainOptions): 
     if (o.signal?.aborted) throw new CancelledError();
     let tt = performance.now();
     const indices = next();
-    const b = await src.batch(indices, fliplr > 0 ? indices.map(() => flipRng.uniform(0, 1) < fliplr) : undefined);
+    const b = await src.batch(indices, planAugment(indices.length, o.augment ?? {}, augRng));
     timings.loadMs += performance.now() - tt;
     const ws = performance.now(),
       cs = process.cpuUsage();
