@@ -6,6 +6,7 @@
 //   CONFIG = lr:epochs:batch[:cosine|constant[:fliplr[:hsv|-[:selectEvery]]]], e.g. 1e-3:1:16:cosine:0.5:hsv
 // Appends one JSON line per run to --out (a run already there with the same key is skipped, so an
 // interrupted sweep resumes), and prints a line per run with the machine's load.
+//   node --import tsx bench/qcSweep.ts --table --out sweep.jsonl   prints docs/qc.md's table from the runs
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,8 +44,9 @@ const pct = (x: number) => (100 * x).toFixed(2);
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { bits: { type: 'string', default: '4,3' }, seeds: { type: 'string', default: '0' }, out: { type: 'string', default: 'qc-sweep.jsonl' }, resamples: { type: 'string', default: '1000' } },
+    options: { table: { type: 'boolean' }, bits: { type: 'string', default: '4,3' }, seeds: { type: 'string', default: '0' }, out: { type: 'string', default: 'qc-sweep.jsonl' }, resamples: { type: 'string', default: '1000' } },
   });
+  if (values.table) return printTable(values.out!);
   const configs = positionals.map(parseConfig);
   const data = await shapesDataset({}, { ...quietContext(), log: (_l, m) => console.log(m) });
   const score = makeScorer();
@@ -120,6 +122,62 @@ async function main(): Promise<void> {
       }
     }
   }
+}
+
+interface Row {
+  key: string;
+  bits: number;
+  lr: number;
+  epochs: number;
+  batch: number;
+  schedule: string;
+  fliplr: number;
+  hsv?: boolean;
+  seed: number;
+  steps: number;
+  images: number;
+  heldOut?: { keptStep: number };
+  share: number;
+  shareCi: [number, number];
+  change: number;
+  changeCi: [number, number];
+  change50: number;
+  change50Ci: [number, number];
+  qcSeconds: number;
+  totalSeconds: number;
+  load: string;
+  qat: { map: number };
+  float: { map: number };
+}
+
+/** One markdown row per configuration: mean and range over its seeds, each seed's interval. */
+function printTable(file: string): void {
+  const rows = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Row);
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = r.key.replace(/ seed=\d+$/, '');
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const p1 = (x: number) => (100 * x).toFixed(1);
+  const p2 = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(2)}`;
+  console.log('| model | lr | epochs × images (steps × batch) | augment | seeds | share of the gap: mean (min–max) | each seed: share [95% CI] | Δ mAP@.5:.95, points | Δ mAP@.5, points | step kept | QC wall time (load) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const [, g] of [...groups].sort(([, a], [, b]) => b[0].bits - a[0].bits || a[0].lr - b[0].lr)) {
+    const r = g[0];
+    const shares = g.map((x) => x.share);
+    const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+    const aug = [r.fliplr ? `flip ${r.fliplr}` : '', r.hsv ? 'HSV' : ''].filter(Boolean).join(' + ') || '—';
+    console.log(
+      `| W${r.bits}A${r.bits} | ${r.lr} ${r.schedule} | ${r.epochs} × ${r.images} (${r.steps} × ${r.batch}) | ${aug} | ${g.map((x) => x.seed).join(', ')} | ${p1(mean(shares))}% (${p1(Math.min(...shares))}–${p1(Math.max(...shares))}) | ${g
+        .map((x) => `${p1(x.share)}% [${p1(x.shareCi[0])}, ${p1(x.shareCi[1])}]`)
+        .join('; ')} | ${g.map((x) => p2(x.change)).join(', ')} | ${g.map((x) => p2(x.change50)).join(', ')} | ${g.map((x) => x.heldOut?.keptStep ?? '-').join(', ')} | ${g.map((x) => `${x.qcSeconds.toFixed(0)} s (${x.load.split(' ')[0]})`).join(', ')} |`,
+    );
+  }
+  const r = rows[0];
+  if (r) console.log(`\nfloat mAP@.5:.95 ${p1(r.float.map)}, QAT W4A4/W3A3: ${[4, 3].map((b) => rows.find((x) => x.bits === b)?.qat.map).map((m) => (m === undefined ? '-' : p1(m))).join(' / ')} (1000 generated val images)`);
 }
 
 main().catch((err: unknown) => {
