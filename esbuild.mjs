@@ -19,7 +19,7 @@ const builds = [
     format: 'cjs',
     target: 'node20',
     external,
-    entryPoints: { extension: 'src/host/extension.ts', worker: 'src/worker/main.ts', cli: 'src/cli/main.ts', shapesWorker: 'src/core/data/shapes/worker.ts' },
+    entryPoints: { extension: 'src/host/extension.ts', worker: 'src/worker/main.ts', cli: 'src/cli/main.ts', shapesWorker: 'src/core/data/shapes/drawThread.ts' },
     outdir: 'dist',
   },
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', minify: !watch, entryPoints: { webview: 'webview/main.ts', report: 'webview/report.ts' }, outdir: 'dist' },

@@ -44,7 +44,13 @@ const pct = (x: number) => (100 * x).toFixed(2);
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { table: { type: 'boolean' }, bits: { type: 'string', default: '4,3' }, seeds: { type: 'string', default: '0' }, out: { type: 'string', default: 'qc-sweep.jsonl' }, resamples: { type: 'string', default: '1000' } },
+    options: {
+      table: { type: 'boolean' },
+      bits: { type: 'string', default: '4,3' },
+      seeds: { type: 'string', default: '0' },
+      out: { type: 'string', default: 'qc-sweep.jsonl' },
+      resamples: { type: 'string', default: '1000' },
+    },
   });
   if (values.table) return printTable(values.out!);
   const configs = positionals.map(parseConfig);
@@ -163,7 +169,9 @@ function printTable(file: string): void {
   }
   const p1 = (x: number) => (100 * x).toFixed(1);
   const p2 = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(2)}`;
-  console.log('| model | lr | epochs × images (steps × batch) | augment | seeds | share of the gap: mean (min–max) | each seed: share [95% CI] | Δ mAP@.5:.95, points | Δ mAP@.5, points | step kept | QC wall time (load) |');
+  console.log(
+    '| model | lr | epochs × images (steps × batch) | augment | seeds | share of the gap: mean (min–max) | each seed: share [95% CI] | Δ mAP@.5:.95, points | Δ mAP@.5, points | step kept | QC wall time (load) |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const [, g] of [...groups].sort(([, a], [, b]) => b[0].bits - a[0].bits || a[0].lr - b[0].lr)) {
     const r = g[0];
@@ -173,11 +181,19 @@ function printTable(file: string): void {
     console.log(
       `| W${r.bits}A${r.bits} | ${r.lr} ${r.schedule} | ${r.epochs} × ${r.images} (${r.steps} × ${r.batch}) | ${aug} | ${g.map((x) => x.seed).join(', ')} | ${p1(mean(shares))}% (${p1(Math.min(...shares))}–${p1(Math.max(...shares))}) | ${g
         .map((x) => `${p1(x.share)}% [${p1(x.shareCi[0])}, ${p1(x.shareCi[1])}]`)
-        .join('; ')} | ${g.map((x) => p2(x.change)).join(', ')} | ${g.map((x) => p2(x.change50)).join(', ')} | ${g.map((x) => x.heldOut?.keptStep ?? '-').join(', ')} | ${g.map((x) => `${x.qcSeconds.toFixed(0)} s (${x.load.split(' ')[0]})`).join(', ')} |`,
+        .join(
+          '; ',
+        )} | ${g.map((x) => p2(x.change)).join(', ')} | ${g.map((x) => p2(x.change50)).join(', ')} | ${g.map((x) => x.heldOut?.keptStep ?? '-').join(', ')} | ${g.map((x) => `${x.qcSeconds.toFixed(0)} s (${x.load.split(' ')[0]})`).join(', ')} |`,
     );
   }
   const r = rows[0];
-  if (r) console.log(`\nfloat mAP@.5:.95 ${p1(r.float.map)}, QAT W4A4/W3A3: ${[4, 3].map((b) => rows.find((x) => x.bits === b)?.qat.map).map((m) => (m === undefined ? '-' : p1(m))).join(' / ')} (1000 generated val images)`);
+  if (r)
+    console.log(
+      `\nfloat mAP@.5:.95 ${p1(r.float.map)}, QAT W4A4/W3A3: ${[4, 3]
+        .map((b) => rows.find((x) => x.bits === b)?.qat.map)
+        .map((m) => (m === undefined ? '-' : p1(m)))
+        .join(' / ')} (1000 generated val images)`,
+    );
 }
 
 main().catch((err: unknown) => {

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { QatLensError, throwIfAborted } from '../../errors';
 import type { JobContext } from '../../context';
 import { quietContext } from '../../context';
-import type { ShapesDone, ShapesJob } from './worker';
+import type { ShapesDone, ShapesJob } from './drawThread';
 import { IMG, makeShapesImage, SHAPE_NAMES, SHAPES_SEED, type ShapeBox, type ShapesSplit } from './generate';
 
 /** Bumped whenever generated pixels or labels change: another version is another folder. */
@@ -70,9 +70,9 @@ const fixed3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 type MakeImage = (split: ShapesSplit, index: number, seed: number) => Promise<{ jpeg: Uint8Array; boxes: ShapeBox[] }>;
 
-/** The worker script: dist/shapesWorker.js beside the bundle, else worker.ts beside this file (tsx). */
+/** The worker script: dist/shapesWorker.js beside the bundle, else drawThread.ts beside this file (tsx). */
 function workerFile(): string | undefined {
-  for (const f of [join(__dirname, 'shapesWorker.js'), join(__dirname, 'worker.ts')]) if (existsSync(f)) return f;
+  for (const f of [join(__dirname, 'shapesWorker.js'), join(__dirname, 'drawThread.ts')]) if (existsSync(f)) return f;
   return undefined;
 }
 
@@ -86,7 +86,7 @@ function imageMaker(threads = availableParallelism()): { make: MakeImage; close:
   if (!file) return { make: (sp, i, seed) => makeShapesImage(sp, i, seed), close: async () => {}, threads: 1 };
   const pending = new Map<string, { resolve: (v: { jpeg: Uint8Array; boxes: ShapeBox[] }) => void; reject: (e: Error) => void }>();
   const workers = Array.from({ length: threads }, () => {
-    // From source (tests and benches run under tsx) the worker loads worker.ts through tsx's require hook.
+    // From source (tests and benches run under tsx) the worker loads drawThread.ts through tsx's require hook.
     const w = file.endsWith('.ts') ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true }) : new Worker(file);
     w.on('message', (m: ShapesDone) => {
       const p = pending.get(m.key);
