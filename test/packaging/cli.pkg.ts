@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,6 +25,9 @@ test('the CLI package installs offline into an empty prefix and works there', (t
 
   const help = run('--help');
   assert.equal(help.status, 0, help.stderr);
+  // The shapes generator's draw thread ships beside the CLI bundle (qat-lens example's large set).
+  const pkgDir = join(prefix, 'lib', 'node_modules', 'qat-lens', 'dist');
+  assert.ok(existsSync(join(pkgDir, 'shapesWorker.js')), `${pkgDir}/shapesWorker.js`);
   assert.match(help.stdout, /Usage: qat-lens <command>/);
 
   // analyze: the same report as the repository's CLI.
