@@ -75,7 +75,7 @@ export const example: Command = {
     '                 cache folder, ~3 min on 2 cores) or bundled (examples/shapes: 200 val / 256 calib images)',
     '  --steps N      QC Adam steps (default: large, one epoch over the calib split; bundled, 60)',
     '  --batch N      QC calibration images per step (default: large 16, bundled 8)',
-    '  --lr X         QC Adam learning rate (default 1e-3)',
+    '  --lr X         QC Adam learning rate (default: large 3e-3, bundled 1e-3)',
     '  --limit N      score only the first N evaluation images (default all)',
     '  --shapes-dir DIR  where the large set is generated (default: $QAT_LENS_CACHE, else the user cache folder)',
     '  --dir DIR      the example folder (default: the bundled examples/shapes)',

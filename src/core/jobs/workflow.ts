@@ -41,7 +41,7 @@ export interface WorkflowParams {
   steps?: number;
   /** QC calibration images per step (default: bundled 8, large LARGE_QC.batch). */
   batch?: number;
-  /** QC Adam learning rate (default 1e-3). */
+  /** QC Adam learning rate (default: large data LARGE_QC.lr, bundled 1e-3). */
   lr?: number;
   /** Score only the first N evaluation images. */
   limit?: number;
@@ -77,7 +77,7 @@ const DEFAULTS = { steps: 60, batch: 8, deltas: [0.05, 0.1, 0.25] };
  * step chosen on the holdout split by mAP. The row of docs/qc.md's table (bench/qcSweep.ts) that
  * fits `qat-lens example`'s 10-minute budget on 2 cores.
  */
-export const LARGE_QC = { epochs: 1, batch: 16, lr: 1e-3, schedule: 'cosine' as const, augment: {}, holdout: 'holdout' };
+export const LARGE_QC = { epochs: 1, batch: 16, lr: 3e-3, schedule: 'cosine' as const, augment: {}, holdout: 'holdout' };
 
 export async function runWorkflow(p: WorkflowParams, ctx: JobContext): Promise<WorkflowResult> {
   const t0 = Date.now();
