@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import type { CompareReport } from '../../src/core/compare/types';
 import { quietContext } from '../../src/core/context';
 import { runCompare } from '../../src/core/jobs/compare';
-import { exampleWorkflow } from '../../src/cli/commands/example';
+import { EXAMPLE_QC_LR, exampleWorkflow } from '../../src/cli/commands/example';
 import { runWorkflow } from '../../src/core/jobs/workflow';
 import { loadModel } from '../../src/core/onnx/proto';
 import { findWeightChains } from '../../src/core/probe/probeGraph';
@@ -100,6 +100,13 @@ test('example job on generated data (tiny counts): QC runs an epoch over the cal
   assert.deepEqual(data.comparison.qc.loss, j.qc.lossCurve);
   assert.equal(data.comparison.qc.keptStep, j.qc.heldOut.keptStep);
   assert.ok(data.comparison.notes.some((n: string) => n.startsWith(`QC kept step ${j.qc.heldOut.keptStep} of 2`)));
+});
+
+test("example QC learning rate: the table's row per model on the large set, as given otherwise", () => {
+  assert.equal(exampleWorkflow({ out, bits: 4 }, { largeShapes: {} }).lr, EXAMPLE_QC_LR[4]);
+  assert.equal(exampleWorkflow({ out, bits: 3 }, { largeShapes: {} }).lr, EXAMPLE_QC_LR[3]);
+  assert.equal(exampleWorkflow({ out, bits: 3 }, { largeShapes: {}, lr: 5e-4 }).lr, 5e-4);
+  assert.equal(exampleWorkflow({ out, bits: 3 }, {}).lr, undefined, 'bundled: the workflow default');
 });
 
 test('a cancelled example job leaves no corrected model and no reports', async () => {

@@ -41,6 +41,12 @@ export interface ExampleOptions {
   out?: string;
 }
 
+/**
+ * QC's learning rate on the large set per example model: the best rows of docs/qc.md's table
+ * (bench/qcSweep.ts). W3A3's corrections are larger (its gap is 2.8x W4A4's) and want a larger step.
+ */
+export const EXAMPLE_QC_LR: Record<4 | 3, number> = { 4: 3e-3, 3: 1e-2 };
+
 /** The workflow job's files for the bundled example's W<bits>A<bits> run. */
 export function exampleWorkflow(o: ExampleOptions, rest: Omit<WorkflowParams, 'data' | 'qat' | 'float' | 'checkpoints' | 'latent' | 'out' | 'corrected' | 'title'> = {}): WorkflowParams {
   const dir = resolve(o.dir ?? findExampleDir());
@@ -53,6 +59,7 @@ export function exampleWorkflow(o: ExampleOptions, rest: Omit<WorkflowParams, 'd
   const latentOnnx = join(run, 'qdq_latent.onnx');
   return {
     ...rest,
+    ...(rest.largeShapes && rest.lr === undefined ? { lr: EXAMPLE_QC_LR[bits] } : {}),
     data: need(join(dir, 'data.yaml'), 'data.yaml'),
     float: need(join(dir, 'float.onnx'), 'float model'),
     qat: need(join(run, 'qdq.onnx'), `W${bits}A${bits} QDQ model`),
@@ -75,7 +82,7 @@ export const example: Command = {
     '                 cache folder, ~3 min on 2 cores) or bundled (examples/shapes: 200 val / 256 calib images)',
     '  --steps N      QC Adam steps (default: large, one epoch over the calib split; bundled, 60)',
     '  --batch N      QC calibration images per step (default: large 16, bundled 8)',
-    '  --lr X         QC Adam learning rate (default: large 3e-3, bundled 1e-3)',
+    '  --lr X         QC Adam learning rate (default: large W4A4 3e-3, W3A3 1e-2; bundled 1e-3)',
     '  --limit N      score only the first N evaluation images (default all)',
     '  --shapes-dir DIR  where the large set is generated (default: $QAT_LENS_CACHE, else the user cache folder)',
     '  --dir DIR      the example folder (default: the bundled examples/shapes)',
