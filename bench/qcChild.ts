@@ -28,6 +28,8 @@ function summary(engine: string, fit: QcFit, batch: number, warmup: number): Rec
     peakRssMB: fit.peakRssBytes / MB,
     losses: fit.lossCurve,
     microBatch: fit.microBatch,
+    // Whole run (warm-up included), ms per image: where a step's time goes.
+    parts: Object.fromEntries((['forwardMs', 'lossMs', 'backwardMs', 'optimizerMs'] as const).map((k) => [k, fit.timings[k] / (fit.stepMs.length * batch)])),
   };
 }
 
