@@ -43,7 +43,7 @@ export interface GradEngine {
   /**
    * Head outputs for NCHW images [batch, 3, H, W] under γ/β (one Float32Array per layer each). With
    * `keep`, the engine also holds what the backward of these images reads, until that backward runs
-   * (memory: one micro-batch's saved values per kept forward).
+   * or the next kept forward replaces it (memory: one micro-batch's saved values).
    */
   forward(images: Float32Array, batch: number, gamma: Float32Array[], beta: Float32Array[], keep?: boolean): Promise<Float32Array[]>;
   /**
@@ -148,8 +148,8 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
     return f;
   };
   const b = bwdGraphs.backward;
-  // Saved values of kept forwards, by the images' memory; γ/β copied to check the backward sees the same.
-  const slots: { images: Float32Array; batch: number; gamma: Float32Array[]; beta: Float32Array[]; saved: Record<string, ort.Tensor> }[] = [];
+  // The kept forward's saved values, with its images (by memory) and a copy of its γ/β to check the backward against.
+  let slot: { images: Float32Array; batch: number; gamma: Float32Array[]; beta: Float32Array[]; saved: Record<string, ort.Tensor> } | undefined;
   const sameMemory = (a: Float32Array, c: Float32Array) => a.buffer === c.buffer && a.byteOffset === c.byteOffset && a.length === c.length;
   const sameValues = (a: Float32Array[], c: Float32Array[]) => a.length === c.length && a.every((x, i) => x.length === c[i].length && x.every((v, k) => Object.is(v, c[i][k])));
   const savedNames = kept?.graphs.saved.map((s) => s.name) ?? [];
@@ -164,12 +164,12 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
         const out = await fwd.session.run(f, cpu.forward.heads);
         return cpu.forward.heads.map((name) => out[name].data as Float32Array);
       }
+      // One micro-batch's values at most: a later kept forward replaces them (dropped before it runs).
+      slot = undefined;
       const out = await kept.forward.run(f, [...new Set([...cpu.forward.heads, ...savedNames])]);
-      const at = slots.findIndex((s) => sameMemory(s.images, images));
-      if (at >= 0) slots.splice(at, 1);
       const saved: Record<string, ort.Tensor> = {};
       for (const n of savedNames) saved[n] = out[n];
-      slots.push({ images, batch, gamma: gamma.map((g) => g.slice()), beta: beta.map((x) => x.slice()), saved });
+      slot = { images, batch, gamma: gamma.map((g) => g.slice()), beta: beta.map((x) => x.slice()), saved };
       return cpu.forward.heads.map((name) => out[name].data as Float32Array);
     },
     async backward(images, batch, gamma, beta, dHeads) {
@@ -181,14 +181,13 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
         f[b.dHeads[i]] = new ort.Tensor('float32', dHeads[i], dims);
       });
       const want = [...b.dGamma, ...b.dBeta].filter((x): x is string => !!x);
-      const at = slots.findIndex((s) => sameMemory(s.images, images) && s.batch === batch);
+      const s = slot;
       let out: ort.InferenceSession.ReturnType;
-      if (kept && at >= 0) {
-        const slot = slots.splice(at, 1)[0];
-        if (sameValues(slot.gamma, gamma) && sameValues(slot.beta, beta)) {
-          const inputs = kept.gradient.inputNames;
+      if (kept && s && sameMemory(s.images, images) && s.batch === batch) {
+        slot = undefined;
+        if (sameValues(s.gamma, gamma) && sameValues(s.beta, beta)) {
           const g: Record<string, ort.Tensor> = {};
-          for (const n of inputs) g[n] = slot.saved[n] ?? f[n];
+          for (const n of kept.gradient.inputNames) g[n] = s.saved[n] ?? f[n];
           out = await kept.gradient.run(g, want);
         } else out = await (await recompute()).run(f, want);
       } else out = await (await recompute()).run(f, want);
@@ -196,7 +195,7 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
       return { dGamma: pick(b.dGamma), dBeta: pick(b.dBeta) };
     },
     async dispose() {
-      slots.length = 0;
+      slot = undefined;
       const open = [fwd.session, ...(kept ? [kept.forward, kept.gradient] : [])];
       if (bwd) open.push(await bwd.catch(() => undefined as never));
       await Promise.all(open.filter(Boolean).map((s) => s.release()));
