@@ -26,7 +26,8 @@ export async function benchTrain(): Promise<void> {
   const savedNames = keep.saved.map((v) => v.name).filter((n) => !tg.forward.heads.includes(n));
 
   const threads = cpus().length;
-  const opts = (level: 'all' | 'extended'): ort.InferenceSession.SessionOptions => ({ graphOptimizationLevel: level, intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
+  // The engine's settings (train/engine.ts), memory pattern off included.
+  const opts = (level: 'all' | 'extended'): ort.InferenceSession.SessionOptions => ({ graphOptimizationLevel: level, intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', enableMemPattern: false });
   const enc = (m: onnx.ModelProto) => onnx.ModelProto.encode(m).finish();
   const sessions = {
     'forward (all)': await ort.InferenceSession.create(enc(tg.forward.model), opts('all')),
@@ -61,6 +62,7 @@ export async function benchTrain(): Promise<void> {
   const run = async (name: string, s: ort.InferenceSession) => {
     if (name.startsWith('backward')) return s.run(bfeeds);
     if (name.startsWith('keep')) {
+      kept = {}; // as the engine: the previous values are dropped before the run
       kept = await s.run(feeds, [...tg.forward.heads, ...savedNames]);
       keptBytes = savedNames.reduce((n, v) => n + (kept[v].data as Float32Array).byteLength, 0);
       return kept;
