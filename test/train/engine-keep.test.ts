@@ -97,3 +97,32 @@ test('a backward without matching kept values recomputes: other images, γ chang
     await dispose();
   }
 });
+
+test('the keep forward lists its leaves last, the earliest layer last of all (onnxruntime runs the last leaf first)', async (t) => {
+  const c = EXAMPLE;
+  const g = await buildTrainGraphs(loadModel(c.file), c.file, c);
+  const nodes = splitKeep(g.forward, g.backward).forward.graph!.node!;
+  const read = new Set(nodes.flatMap((n) => n.input ?? []));
+  const leaf = nodes.map((n) => !(n.output ?? []).some((o) => read.has(o)));
+  const first = leaf.indexOf(true);
+  assert.ok(first > 0 && leaf.slice(first).every(Boolean), 'leaves are not all at the end');
+  // How many nodes each trailing leaf depends on: the last one (earliest layer) on few, the first on many.
+  const producer = new Map(nodes.flatMap((n, i) => (n.output ?? []).map((o) => [o, i] as const)));
+  const ancestry = (i: number) => {
+    const seen = new Set<number>();
+    const stack = [i];
+    while (stack.length)
+      for (const x of nodes[stack.pop()!].input ?? []) {
+        const p = producer.get(x);
+        if (p !== undefined && !seen.has(p)) {
+          seen.add(p);
+          stack.push(p);
+        }
+      }
+    return seen.size;
+  };
+  const last = ancestry(nodes.length - 1),
+    firstLeaf = ancestry(first);
+  t.diagnostic(`${nodes.length - first} leaves; ancestry of the last ${last} nodes, of the first ${firstLeaf}`);
+  assert.ok(last < 30 && firstLeaf > 10 * last, `ancestry of the last leaf ${last}, of the first ${firstLeaf}`);
+});

@@ -2,8 +2,8 @@
 // its own session. Split it instead into
 //   - a KEEP forward: the forward graph plus every backward node that does not depend on dLoss/dHeads
 //     (fake-quant masks, SiLU/Sigmoid derivatives, MaxPool indices, shapes), "hoisted" into the forward
-//     and placed right after their inputs; it outputs the heads and the SAVED values: whatever the
-//     remaining backward nodes read from that part;
+//     and ordered so that onnxruntime runs each as soon as its inputs exist (leavesLast); it outputs
+//     the heads and the SAVED values: whatever the remaining backward nodes read from that part;
 //   - a GRADIENT graph: only those remaining nodes, with the saved values as graph inputs.
 // The same nodes compute the same values either way, so the gradients are the recompute graph's.
 // One rewrite on top: the two straight-through factors of a fake-quant chain feeding a SiLU,
@@ -112,7 +112,7 @@ export function splitKeep(fwd: ForwardGraph, bwd: BackwardGraph): KeepGraphs {
   });
   const after = new Map<number, onnx.INodeProto[]>();
   for (const p of placed.sort((a, b) => a.at - b.at || a.seq - b.seq)) (after.get(p.at) ?? after.set(p.at, []).get(p.at)!).push(p.n);
-  const fnodes = prune([...(after.get(-1) ?? []), ...base.flatMap((n, i) => [n, ...(after.get(i) ?? [])])], [...fwd.heads, ...saved]);
+  const fnodes = leavesLast(prune([...(after.get(-1) ?? []), ...base.flatMap((n, i) => [n, ...(after.get(i) ?? [])])], [...fwd.heads, ...saved]));
 
   const types = elemTypes(
     [...fnodes],
@@ -254,4 +254,18 @@ function topoSort(nodes: onnx.INodeProto[]): onnx.INodeProto[] {
     }
   }
   return out;
+}
+
+/**
+ * onnxruntime orders execution by a depth-first walk back from the graph's leaf nodes (nodes nobody
+ * reads), taking the LAST leaf first: a leaf's whole ancestry runs before the next leaf's. Hoisted
+ * leaves (kept values) are put last, the earliest layer's at the very end, so each runs as soon as
+ * its inputs exist instead of after the heads (which kept every intermediate they read alive: example,
+ * batch 16, peak memory of a QC run 1375 MB against 999 MB ordered so; the recompute path's 916 MB).
+ */
+function leavesLast(nodes: onnx.INodeProto[]): onnx.INodeProto[] {
+  const read = new Set(nodes.flatMap((n) => n.input ?? []));
+  const isLeaf = (n: onnx.INodeProto) => !(n.output ?? []).some((o) => read.has(o));
+  const leaves = nodes.filter(isLeaf);
+  return [...nodes.filter((n) => !isLeaf(n)), ...leaves.reverse()];
 }
