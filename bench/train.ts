@@ -27,7 +27,13 @@ export async function benchTrain(): Promise<void> {
 
   const threads = cpus().length;
   // The engine's settings (train/engine.ts), memory pattern off included.
-  const opts = (level: 'all' | 'extended'): ort.InferenceSession.SessionOptions => ({ graphOptimizationLevel: level, intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', enableMemPattern: false });
+  const opts = (level: 'all' | 'extended'): ort.InferenceSession.SessionOptions => ({
+    graphOptimizationLevel: level,
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    enableMemPattern: false,
+  });
   const enc = (m: onnx.ModelProto) => onnx.ModelProto.encode(m).finish();
   const sessions = {
     'forward (all)': await ort.InferenceSession.create(enc(tg.forward.model), opts('all')),
