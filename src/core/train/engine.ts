@@ -120,7 +120,10 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
     if (keeps) {
       const graphs = splitKeep(cpu.forward, cpu.backward);
       const kf = await openSession(variants(graphs.forward, undefined), 'cpu', 'all', extras);
-      const kb = await openSession(variants(graphs.backward, undefined), 'cpu', 'all', extras);
+      const kb = await openSession(variants(graphs.backward, undefined), 'cpu', 'all', extras).catch(async (err: unknown) => {
+        await kf.session.release();
+        throw err;
+      });
       kept = { graphs, forward: kf.session, gradient: kb.session };
     } else bwd = openBwd();
     await bwd;
