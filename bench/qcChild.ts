@@ -28,6 +28,8 @@ function summary(engine: string, fit: QcFit, batch: number, warmup: number): Rec
     peakRssMB: fit.peakRssBytes / MB,
     losses: fit.lossCurve,
     microBatch: fit.microBatch,
+    // Whole run (warm-up included), ms per image: where a step's time goes.
+    parts: Object.fromEntries((['forwardMs', 'lossMs', 'backwardMs', 'optimizerMs'] as const).map((k) => [k, fit.timings[k] / (fit.stepMs.length * batch)])),
   };
 }
 
@@ -50,7 +52,8 @@ async function main(): Promise<void> {
   const { images } = await labelledImages(data, 'calib', { limit: CALIB });
   const src = calibSource(images, size);
   if (mode === 'ours') {
-    const engine = await createGradEngine(model, file, { engine: 'cpu', layers, heads: heads.outputs, threads: +threadsS, imgsz: size });
+    // QC_BENCH_KEEP=0: the recompute path (A/B against keeping the forward's values).
+    const engine = await createGradEngine(model, file, { engine: 'cpu', layers, heads: heads.outputs, threads: +threadsS, imgsz: size, keep: process.env.QC_BENCH_KEEP !== '0' });
     const loss = lossFor('yolov5', { anchors: heads.anchors, strides: heads.strides, nc: heads.nc, imgsz: size[0] });
     const fit = await trainQC({ engine, loss, layers, heads }, src, { steps: steps + warmup, lr: 1e-3, batch });
     console.log(JSON.stringify(summary(`onnxruntime ${engine.device}`, fit, batch, warmup)));

@@ -1,14 +1,15 @@
 // The QC gradient engine (src/core/train) on this machine's CPU: forward and backward ms per image
 // on the bundled example (W4A4, 320x320) at batch 16, onnxruntime's 'all' optimization (NCHWc conv
-// layout) against 'extended' (plain layout) in the same run, alternating; and recompute vs keep: the
-// backward session recomputes the forward, and keeping instead would mean copying every forward value
-// the backward reads out of the forward session (measured: the same forward with those as outputs).
+// layout) against 'extended' (plain layout) in the same run, alternating; and recompute vs keep
+// (keep.ts): the keep forward (it also outputs the values the gradient graph reads, copied out of the
+// session) and the gradient-only backward, against the forward and the recomputing backward.
 //   npm run bench train          TRAIN_BENCH_BATCH=16 TRAIN_BENCH_ROUNDS=3
 import { cpus, loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { loadModel, onnx } from '../src/core/onnx/proto';
 import { buildTrainGraphs } from '../src/core/train/engine';
+import { splitKeep } from '../src/core/train/keep';
 import { uniform } from '../test/helpers/opGrad';
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -21,29 +22,26 @@ export async function benchTrain(): Promise<void> {
   const tg = await buildTrainGraphs(loadModel(ref.file), ref.file, ref);
   console.log(`graphs built in ${(performance.now() - t0).toFixed(0)} ms: forward ${tg.forward.model.graph!.node!.length} nodes, backward ${tg.backward.model.graph!.node!.length}`);
 
-  // The forward values the backward's own nodes read: what "keep" would have to carry over.
-  const fwdOut = new Set(tg.forward.model.graph!.node!.flatMap((n) => n.output ?? []));
-  const bwdNodes = tg.backward.model.graph!.node!;
-  const kept = new Set<string>();
-  for (const n of bwdNodes) {
-    if ((n.output ?? []).some((o) => fwdOut.has(o))) continue; // a recomputed forward node
-    for (const i of n.input ?? []) if (fwdOut.has(i) || i.endsWith('__qc_argmax')) kept.add(i);
-  }
-  const keptBytes = [...kept].reduce((s, v) => s + (tg.shapes.get(v) ?? [0]).slice(1).reduce((a, c) => a * c, 4 * B), 0);
-  const saveModel = onnx.ModelProto.create({
-    ...tg.forward.model,
-    graph: { ...tg.forward.model.graph!, output: [...tg.forward.model.graph!.output!, ...[...kept].filter((v) => fwdOut.has(v)).map((name) => ({ name, type: { tensorType: { elemType: 1 } } }))] },
-  });
+  const keep = splitKeep(tg.forward, tg.backward);
+  const savedNames = keep.saved.map((v) => v.name).filter((n) => !tg.forward.heads.includes(n));
 
   const threads = cpus().length;
-  const opts = (level: 'all' | 'extended'): ort.InferenceSession.SessionOptions => ({ graphOptimizationLevel: level, intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
+  // The engine's settings (train/engine.ts), memory pattern off included.
+  const opts = (level: 'all' | 'extended'): ort.InferenceSession.SessionOptions => ({
+    graphOptimizationLevel: level,
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    enableMemPattern: false,
+  });
   const enc = (m: onnx.ModelProto) => onnx.ModelProto.encode(m).finish();
   const sessions = {
     'forward (all)': await ort.InferenceSession.create(enc(tg.forward.model), opts('all')),
     'backward (all)': await ort.InferenceSession.create(enc(tg.backward.model), opts('all')),
     'forward (extended)': await ort.InferenceSession.create(enc(tg.forward.model), opts('extended')),
     'backward (extended)': await ort.InferenceSession.create(enc(tg.backward.model), opts('extended')),
-    'forward + kept values out (all)': await ort.InferenceSession.create(enc(saveModel), opts('all')),
+    'keep forward (all)': await ort.InferenceSession.create(enc(keep.forward), opts('all')),
+    'gradient only (all)': await ort.InferenceSession.create(enc(keep.backward), opts('all')),
   };
   const [h, w] = [320, 320];
   const feeds: Record<string, ort.Tensor> = { [tg.forward.input]: new ort.Tensor('float32', uniform(B * 3 * h * w, 1, 0, 1), [B, 3, h, w]) };
@@ -65,11 +63,28 @@ export async function benchTrain(): Promise<void> {
   });
   const times: Record<string, number[]> = {};
   const cpu: Record<string, number[]> = {};
+  let kept: Record<string, ort.Tensor> = {},
+    keptBytes = 0;
+  const run = async (name: string, s: ort.InferenceSession) => {
+    if (name.startsWith('backward')) return s.run(bfeeds);
+    if (name.startsWith('keep')) {
+      kept = {}; // as the engine: the previous values are dropped before the run
+      kept = await s.run(feeds, [...tg.forward.heads, ...savedNames]);
+      keptBytes = savedNames.reduce((n, v) => n + (kept[v].data as Float32Array).byteLength, 0);
+      return kept;
+    }
+    if (name.startsWith('gradient')) {
+      const f: Record<string, ort.Tensor> = {};
+      for (const n of s.inputNames) f[n] = kept[n] ?? bfeeds[n];
+      return s.run(f);
+    }
+    return s.run(feeds);
+  };
   for (let r = 0; r <= rounds; r++) {
     for (const [name, s] of Object.entries(sessions)) {
       const u0 = process.cpuUsage(),
         t = performance.now();
-      await s.run(name.startsWith('backward') ? bfeeds : feeds);
+      await run(name, s);
       const wall = performance.now() - t,
         u = process.cpuUsage(u0);
       if (r === 0) continue; // warm-up
@@ -89,9 +104,10 @@ export async function benchTrain(): Promise<void> {
   const fe = median(times['forward (extended)']),
     be = median(times['backward (extended)']);
   console.log(`  step (forward + backward): all ${(fa + ba).toFixed(1)} ms/image, extended ${(fe + be).toFixed(1)} ms/image, ratio extended/all ${((fe + be) / (fa + ba)).toFixed(2)}`);
-  const keepCost = median(times['forward + kept values out (all)']) - fa;
+  const kf = median(times['keep forward (all)']),
+    kg = median(times['gradient only (all)']);
   console.log(
-    `  recompute vs keep: the backward recomputes a forward (~${fa.toFixed(1)} ms/image); keeping instead copies ${kept.size} values, ${(keptBytes / 2 ** 20).toFixed(0)} MiB at batch ${B}, out of the forward session: +${keepCost.toFixed(1)} ms/image measured, before feeding them back`,
+    `  keep vs recompute: keep forward + gradient ${(kf + kg).toFixed(1)} ms/image against forward + recomputing backward ${(fa + ba).toFixed(1)} (ratio ${((kf + kg) / (fa + ba)).toFixed(2)}); ${keep.saved.length} values kept, ${(keptBytes / 2 ** 20).toFixed(0)} MiB at batch ${B}, copied out of the forward session`,
   );
   console.log(`  peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 }

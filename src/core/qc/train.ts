@@ -6,7 +6,8 @@
 // A step: the batch is split into micro-batches; each goes forward on the engine and the heads are
 // joined along the batch axis; the loss (and dLoss/dHeads) is computed on the WHOLE batch, so its
 // means are the full batch's; each micro-batch then goes backward with its slice of dLoss/dHeads and
-// the dγ/dβ are summed. The gradient is the full-batch gradient whatever the micro-batch, which is
+// the dγ/dβ are summed (the first micro-batch's backward uses the values its forward kept, the
+// others recompute them: src/core/train/engine.ts). The gradient is the full-batch gradient whatever the micro-batch, which is
 // chosen from the memory the first step took and the memory free, so no batch size fails for memory.
 import { QatLensError, CancelledError } from '../errors';
 import type { LabelledImage } from '../data/dataset';
@@ -213,9 +214,11 @@ export async function batchGradient(
   // Forward each micro-batch; join the heads along the batch axis (the outermost one).
   let tt = performance.now();
   const parts: Float32Array[][] = [];
+  // The first micro-batch's forward keeps what its backward reads (CPU engine: no recompute); the
+  // others' backwards recompute their forward, so what is held stays one micro-batch's worth.
   for (const [s, e] of chunks) {
     if (signal?.aborted) throw new CancelledError();
-    parts.push(await m.engine.forward(slice(s, e), e - s, gamma, beta));
+    parts.push(await m.engine.forward(slice(s, e), e - s, gamma, beta, s === 0));
   }
   const heads: HeadTensor[] = m.heads.outputs.map((_, h) => {
     const data = parts.length === 1 ? parts[0][h] : new Float32Array(parts.reduce((n, p) => n + p[h].length, 0));

@@ -1,7 +1,10 @@
 // QC's gradient engine on onnxruntime-node: two generated graphs (forward.ts, backward.ts) run as two
-// sessions. forward() returns the heads under γ/β; backward() recomputes the forward inside its own
-// session and returns dLoss/dγ, dLoss/dβ for given dLoss/dHeads, so no activation crosses into
-// JavaScript within a step and memory is one micro-batch's forward + backward at a time.
+// sessions. forward() returns the heads under γ/β; backward() returns dLoss/dγ, dLoss/dβ for given
+// dLoss/dHeads. Two ways to get the forward values the backward reads:
+//   - keep (CPU): forward(..., keep) runs the keep forward (keep.ts), which also outputs them, and the
+//     engine holds them until backward() of that micro-batch feeds them to the gradient-only graph;
+//   - recompute (GPU engines, and any backward without kept values): the backward graph recomputes the
+//     forward inside its own session.
 // Engines as for inference (infer/engine.ts): CUDA where installed, else a hardware WebGPU adapter,
 // else CPU; GPU engines get the fake-quant rounding as float adds (no Round kernel on WebGPU).
 import { cpus } from 'node:os';
@@ -12,6 +15,7 @@ import { onnx } from '../onnx/proto';
 import type { QuantLayer } from '../qc/heads';
 import { buildBackward, type BackwardGraph } from './backward';
 import { buildForward, type ForwardGraph } from './forward';
+import { splitKeep, type KeepGraphs } from './keep';
 import { probeShapes } from './shapes';
 
 export interface GradEngineOptions {
@@ -24,6 +28,8 @@ export interface GradEngineOptions {
   threads?: number;
   /** Image size [h, w] when the model's input does not fix it. */
   imgsz?: [number, number];
+  /** Keep the forward's values for the backward instead of recomputing them (default: on the CPU engine). */
+  keep?: boolean;
 }
 
 export interface GradEngine {
@@ -32,9 +38,18 @@ export interface GradEngine {
   /** Why other engines were skipped. */
   readonly notes: string[];
   readonly size: [number, number];
-  /** Head outputs for NCHW images [batch, 3, H, W] under γ/β (one Float32Array per layer each). */
-  forward(images: Float32Array, batch: number, gamma: Float32Array[], beta: Float32Array[]): Promise<Float32Array[]>;
-  /** dLoss/dγ and dLoss/dβ for that micro-batch, given dLoss/dHeads for it (forward's layout). */
+  /** Whether forward(..., keep = true) keeps values for the backward (the CPU engine) or ignores it. */
+  readonly keeps: boolean;
+  /**
+   * Head outputs for NCHW images [batch, 3, H, W] under γ/β (one Float32Array per layer each). With
+   * `keep`, the engine also holds what the backward of these images reads, until that backward runs
+   * or the next kept forward replaces it (memory: one micro-batch's saved values).
+   */
+  forward(images: Float32Array, batch: number, gamma: Float32Array[], beta: Float32Array[], keep?: boolean): Promise<Float32Array[]>;
+  /**
+   * dLoss/dγ and dLoss/dβ for that micro-batch, given dLoss/dHeads for it (forward's layout). Uses the
+   * values a kept forward of the same `images` (the same memory) under the same γ/β saved, else recomputes.
+   */
   backward(images: Float32Array, batch: number, gamma: Float32Array[], beta: Float32Array[], dHeads: Float32Array[]): Promise<{ dGamma: Float32Array[]; dBeta: Float32Array[] }>;
   dispose(): Promise<void>;
 }
@@ -88,11 +103,35 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
   });
   const fwd: EngineSession = await openSession(variants(cpu.forward.model, gpuFwd), o.engine ?? 'auto', 'all', extras);
   const bwdGraphs = fwd.engine === 'cpu' ? cpu : await gpuGraphs();
-  const bwd = await openSession(variants(bwdGraphs.backward.model, bwdGraphs.backward.model), fwd.engine, 'all', extras);
-  if (bwd.engine !== fwd.engine) {
-    await Promise.all([fwd.session.release(), bwd.session.release()]);
-    throw new QatLensError(`the gradient graph does not run on ${fwd.engine} (${bwd.note})`, file, 'EENGINE');
+  const openBwd = async () => {
+    const s = await openSession(variants(bwdGraphs.backward.model, bwdGraphs.backward.model), fwd.engine, 'all', extras);
+    if (s.engine !== fwd.engine) {
+      await s.session.release();
+      throw new QatLensError(`the gradient graph does not run on ${fwd.engine} (${s.note})`, file, 'EENGINE');
+    }
+    return s.session;
+  };
+  // Keep: CPU only (the GPU engines keep recomputing: their outputs would cross to the CPU and back).
+  // The recompute session then opens only when a backward finds nothing kept.
+  const keeps = fwd.engine === 'cpu' && o.keep !== false;
+  let kept: { graphs: KeepGraphs; forward: ort.InferenceSession; gradient: ort.InferenceSession } | undefined;
+  let bwd: Promise<ort.InferenceSession> | undefined;
+  try {
+    if (keeps) {
+      const graphs = splitKeep(cpu.forward, cpu.backward);
+      const kf = await openSession(variants(graphs.forward, undefined), 'cpu', 'all', extras);
+      const kb = await openSession(variants(graphs.backward, undefined), 'cpu', 'all', extras).catch(async (err: unknown) => {
+        await kf.session.release();
+        throw err;
+      });
+      kept = { graphs, forward: kf.session, gradient: kb.session };
+    } else bwd = openBwd();
+    await bwd;
+  } catch (err) {
+    await fwd.session.release();
+    throw err;
   }
+  const recompute = () => (bwd ??= openBwd());
   const adapter = /WebGPU adapter: ([^;]+)/.exec(fwd.note)?.[1];
   const device = fwd.engine === 'cpu' ? `cpu (${threads} thread${threads === 1 ? '' : 's'})` : fwd.engine === 'webgpu' && adapter ? `webgpu (${adapter})` : fwd.engine;
   const notes = fwd.skipped.map((s) => `${s.engine} skipped: ${s.reason}`);
@@ -112,12 +151,28 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
     return f;
   };
   const b = bwdGraphs.backward;
+  // The kept forward's saved values, with its images (by memory) and a copy of its γ/β to check the backward against.
+  let slot: { images: Float32Array; batch: number; gamma: Float32Array[]; beta: Float32Array[]; saved: Record<string, ort.Tensor> } | undefined;
+  const sameMemory = (a: Float32Array, c: Float32Array) => a.buffer === c.buffer && a.byteOffset === c.byteOffset && a.length === c.length;
+  const sameValues = (a: Float32Array[], c: Float32Array[]) => a.length === c.length && a.every((x, i) => x.length === c[i].length && x.every((v, k) => Object.is(v, c[i][k])));
+  const savedNames = kept?.graphs.saved.map((s) => s.name) ?? [];
   return {
     device,
     notes,
     size,
-    async forward(images, batch, gamma, beta) {
-      const out = await fwd.session.run(feeds(images, batch, gamma, beta), cpu.forward.heads);
+    keeps,
+    async forward(images, batch, gamma, beta, keep = false) {
+      const f = feeds(images, batch, gamma, beta);
+      if (!(keep && kept)) {
+        const out = await fwd.session.run(f, cpu.forward.heads);
+        return cpu.forward.heads.map((name) => out[name].data as Float32Array);
+      }
+      // One micro-batch's values at most: a later kept forward replaces them (dropped before it runs).
+      slot = undefined;
+      const out = await kept.forward.run(f, [...new Set([...cpu.forward.heads, ...savedNames])]);
+      const saved: Record<string, ort.Tensor> = {};
+      for (const n of savedNames) saved[n] = out[n];
+      slot = { images, batch, gamma: gamma.map((g) => g.slice()), beta: beta.map((x) => x.slice()), saved };
       return cpu.forward.heads.map((name) => out[name].data as Float32Array);
     },
     async backward(images, batch, gamma, beta, dHeads) {
@@ -129,12 +184,24 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
         f[b.dHeads[i]] = new ort.Tensor('float32', dHeads[i], dims);
       });
       const want = [...b.dGamma, ...b.dBeta].filter((x): x is string => !!x);
-      const out = await bwd.session.run(f, want);
+      const s = slot;
+      let out: ort.InferenceSession.ReturnType;
+      if (kept && s && sameMemory(s.images, images) && s.batch === batch) {
+        slot = undefined;
+        if (sameValues(s.gamma, gamma) && sameValues(s.beta, beta)) {
+          const g: Record<string, ort.Tensor> = {};
+          for (const n of kept.gradient.inputNames) g[n] = s.saved[n] ?? f[n];
+          out = await kept.gradient.run(g, want);
+        } else out = await (await recompute()).run(f, want);
+      } else out = await (await recompute()).run(f, want);
       const pick = (names: (string | undefined)[]) => names.map((n, i) => (n ? Float32Array.from(out[n].data as Float32Array) : new Float32Array(sites[i].layer.channels)));
       return { dGamma: pick(b.dGamma), dBeta: pick(b.dBeta) };
     },
     async dispose() {
-      await Promise.all([fwd.session.release(), bwd.session.release()]);
+      slot = undefined;
+      const open = [fwd.session, ...(kept ? [kept.forward, kept.gradient] : [])];
+      if (bwd) open.push(await bwd.catch(() => undefined as never));
+      await Promise.all(open.filter(Boolean).map((s) => s.release()));
     },
   };
 }
