@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MemoryError, QatLensError, checkAllocation, guardMemory, isAllocationFailure } from '../../src/core/errors';
+import { addressSpaceLeftOf, availableBytes, headroomBytes } from '../../src/core/qc/memory';
 
 test('real allocation failures are recognised; ordinary errors are not', () => {
   assert.throws(
@@ -59,4 +60,14 @@ test('QC out of memory (a real onnxruntime allocation failure under a 2.5 GB add
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('headroom: the room under an address-space limit is read from /proc/PID/limits (a real one, from a process under ulimit -v)', () => {
+  const r = spawnSync('bash', ['-c', 'ulimit -v 3000000 && exec cat /proc/self/limits'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(addressSpaceLeftOf(r.stdout, 1e9), 3000000 * 1024 - 1e9);
+  assert.equal(addressSpaceLeftOf(r.stdout, 4e9), 0);
+  const free = spawnSync('bash', ['-c', 'ulimit -v unlimited && exec cat /proc/self/limits'], { encoding: 'utf8' });
+  assert.equal(addressSpaceLeftOf(free.stdout, 1e9), Infinity);
+  assert.ok(headroomBytes() <= availableBytes());
 });

@@ -43,6 +43,28 @@ export function availableBytes(): number {
   return freemem();
 }
 
+/** Room under the "Max address space" line of a /proc/PID/limits text for a process mapping `vmSize` bytes (Infinity: no limit). */
+export function addressSpaceLeftOf(limits: string, vmSize: number): number {
+  const m = /^Max address space\s+(\S+)/m.exec(limits);
+  if (!m || m[1] === 'unlimited') return Infinity;
+  return Math.max(0, Number(m[1]) - vmSize);
+}
+
+/** Bytes this process may still map under its address-space limit (RLIMIT_AS; Infinity where there is none or the OS does not say). */
+export function addressSpaceLeft(): number {
+  try {
+    const size = status('VmSize');
+    return size === undefined ? Infinity : addressSpaceLeftOf(readFileSync('/proc/self/limits', 'utf8'), size);
+  } catch {
+    return Infinity;
+  }
+}
+
+/** What can still be allocated: the machine's free memory, or less under an address-space limit. */
+export function headroomBytes(): number {
+  return Math.min(availableBytes(), addressSpaceLeft());
+}
+
 /**
  * The largest micro-batch whose working memory fits a share of what is free: `perImage` bytes each (measured
  * on the first micro-batch, an upper bound: it includes that batch's fixed costs), on top of what the

@@ -15,6 +15,7 @@ import { onnx } from '../onnx/proto';
 import type { QuantLayer } from '../qc/heads';
 import { buildBackward, type BackwardGraph } from './backward';
 import { buildForward, type ForwardGraph } from './forward';
+import { headroomBytes } from '../qc/memory';
 import { splitKeep, type KeepGraphs } from './keep';
 import { probeShapes } from './shapes';
 
@@ -156,6 +157,17 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
   const sameMemory = (a: Float32Array, c: Float32Array) => a.buffer === c.buffer && a.byteOffset === c.byteOffset && a.length === c.length;
   const sameValues = (a: Float32Array[], c: Float32Array[]) => a.length === c.length && a.every((x, i) => x.length === c[i].length && x.every((v, k) => Object.is(v, c[i][k])));
   const savedNames = kept?.graphs.saved.map((s) => s.name) ?? [];
+  // Bytes the kept values take per image: exact once a kept forward ran, before that an upper
+  // bound from the forward values' shapes (a saved value the probe did not see counts as the largest).
+  const largest = Math.max(0, ...[...cpu.shapes.values()].map((d) => d.slice(1).reduce((a, c) => a * c, 1) * 4));
+  let keptPerImage = (kept?.graphs.saved ?? []).reduce((n, s) => {
+    const d = cpu.shapes.get(s.name);
+    return n + (d ? d.slice(1).reduce((a, c) => a * c, 1) * (s.elemType === 9 ? 1 : 4) : largest);
+  }, 0);
+  // onnxruntime-node copies each output into a new ArrayBuffer, and V8 cannot fail such an
+  // allocation gracefully (the process aborts): keep only where both copies fit with room to spare;
+  // otherwise the backward recomputes, and running out there is the usual one-line error.
+  const keepFits = (batch: number) => 2 * keptPerImage * batch <= 0.5 * headroomBytes();
   return {
     device,
     notes,
@@ -163,7 +175,7 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
     keeps,
     async forward(images, batch, gamma, beta, keep = false) {
       const f = feeds(images, batch, gamma, beta);
-      if (!(keep && kept)) {
+      if (!(keep && kept && keepFits(batch))) {
         const out = await fwd.session.run(f, cpu.forward.heads);
         return cpu.forward.heads.map((name) => out[name].data as Float32Array);
       }
@@ -172,6 +184,7 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
       const out = await kept.forward.run(f, [...new Set([...cpu.forward.heads, ...savedNames])]);
       const saved: Record<string, ort.Tensor> = {};
       for (const n of savedNames) saved[n] = out[n];
+      keptPerImage = savedNames.reduce((n, k) => n + (out[k].data as ArrayBufferView).byteLength, 0) / batch;
       slot = { images, batch, gamma: gamma.map((g) => g.slice()), beta: beta.map((x) => x.slice()), saved };
       return cpu.forward.heads.map((name) => out[name].data as Float32Array);
     },
