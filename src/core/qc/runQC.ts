@@ -240,11 +240,11 @@ export async function runQC(modelPath: string, o: QcOptions, ctx: JobContext): P
   const trainImages = holdout ? calib.images.slice(0, -holdout) : calib.images;
   if (!trainImages.length)
     throw new QatLensError(`the calibration split "${calib.split}" has ${calib.images.length} images: none left to train on after holding out ${holdout}`, calib.source, 'ENOCALIB');
-  const heldFrom = holdoutSplit ? await heldOutSplit(o.data, holdoutSplit, trainImages) : { images: calib.images.slice(calib.images.length - holdout), dataset: calib.dataset };
-  const held = holdout || holdoutSplit ? heldFrom.images : [];
+  const heldFrom = holdoutSplit ? await heldOutSplit(o.data, holdoutSplit, trainImages) : { images: holdout ? calib.images.slice(-holdout) : [], dataset: calib.dataset };
+  const held = heldFrom.images;
   ctx.log(
     'info',
-    `QC calibration: ${trainImages.length} labelled images of split "${calib.split}" of ${calib.source}${held.length ? `, ${held.length} more ${holdoutSplit ? `(split "${holdoutSplit}")` : ''} held out to choose the step` : ''}`,
+    `QC calibration: ${trainImages.length} labelled images of split "${calib.split}" of ${calib.source}${held.length ? `, ${held.length} more${holdoutSplit ? ` (split "${holdoutSplit}")` : ''} held out to choose the step` : ''}`,
   );
   const model = decodeModel(bytes, modelPath);
   const layers = findQuantLayers(indexGraph(model.graph!));
