@@ -1,5 +1,7 @@
 // Reads the `qatLens.*` settings into one typed object. Pure: it takes a getter, so tests can run
 // it without VS Code (the extension passes workspace.getConfiguration('qatLens').get).
+import { parseHoldout } from '../core/qc/holdout';
+
 export type Engine = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 
 export interface Settings {
@@ -32,10 +34,8 @@ const posInt = (n: number): boolean => Number.isInteger(n) && n > 0;
 
 /** qatLens.qc.holdout: a positive whole number, a split name, 'none'; anything else is 'auto'. */
 function holdoutSetting(v: unknown): Settings['qcHoldout'] {
-  const t = str(v);
-  if (/^[1-9]\d*$/.test(t)) return Number(t);
-  if (t === 'none' || (/^[A-Za-z_][\w.-]*$/.test(t) && t !== 'val')) return t;
-  return 'auto';
+  const h = parseHoldout(str(v));
+  return h === undefined || h === 'val' ? 'auto' : h;
 }
 
 /** Out-of-range or mistyped values fall back to the documented defaults instead of reaching the engine. */

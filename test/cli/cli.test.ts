@@ -48,6 +48,11 @@ test('bad flag values are rejected before any work', () => {
   assert.match(run('analyze', bin, '--delta', '0.7').stderr, /--delta must be a number in \(0, 0\.5\]/);
   assert.match(run('probe', bin, '--data', __dirname, '--delta', '0.1,x').stderr, /--delta must be a comma-separated list/);
   assert.match(run('map', bin, '--data', __dirname, '--engine', 'tpu').stderr, /--engine must be one of auto, cpu, webgpu, cuda/);
+  for (const h of ['0', '../x'])
+    assert.match(
+      run('correct', bin, '--data', __dirname, '--out', 'x.onnx', '--holdout', h).stderr,
+      new RegExp(`--holdout must be a positive whole number or a split name; got "${h.replace('.', '\\.')}"`),
+    );
 });
 
 test('each subcommand has its own --help', () => {

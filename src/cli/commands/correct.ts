@@ -2,18 +2,16 @@ import { at50, diffText } from '../../core/compare/diffText';
 import type { CorrectResult } from '../../core/jobs/correct';
 import { formatAnchors } from '../../core/infer/detectHead';
 import { YOLOV5_HSV } from '../../core/qc/augment';
+import { parseHoldout } from '../../core/qc/holdout';
 import { LOSS_FAMILIES, type LossFamily } from '../../core/qc/runQC';
 import { ANCHORS_HELP, BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, bootstrapOf, type Command, engineOf, num, str, UsageError } from '../command';
 
 /** `--holdout`: a positive whole number of calibration images, or the name of a split. */
 export function holdoutOf(h: string | undefined): number | string | undefined {
   if (h === undefined) return undefined;
-  if (/^\d+$/.test(h)) {
-    if (Number(h) < 1) throw new UsageError('--holdout must be a positive whole number or a split name; got "0"');
-    return Number(h);
-  }
-  if (!/^[A-Za-z_][\w.-]*$/.test(h)) throw new UsageError(`--holdout must be a positive whole number or a split name; got "${h}"`);
-  return h;
+  const v = parseHoldout(h);
+  if (v === undefined) throw new UsageError(`--holdout must be a positive whole number or a split name; got "${h}"`);
+  return v;
 }
 
 export const correct: Command = {

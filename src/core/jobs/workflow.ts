@@ -18,6 +18,7 @@ import { probeLayersData, probeSectionHtml } from '../probe/probeHtml';
 import { reportPage } from '../report/html';
 import { shapesDataset } from '../data/shapes/dataset';
 import { runAnalyze } from './analyze';
+import { HOLDOUT_SPLIT } from '../qc/holdout';
 import { runCorrect } from './correct';
 
 export interface WorkflowParams {
@@ -77,7 +78,7 @@ const DEFAULTS = { steps: 60, batch: 8, deltas: [0.05, 0.1, 0.25] };
  * step chosen on the holdout split by mAP. The row of docs/qc.md's table (bench/qcSweep.ts) that
  * fits `qat-lens example`'s 10-minute budget on 2 cores.
  */
-export const LARGE_QC = { epochs: 1, batch: 16, lr: 3e-3, schedule: 'cosine' as const, augment: {}, holdout: 'holdout' };
+export const LARGE_QC = { epochs: 1, batch: 16, lr: 3e-3, schedule: 'cosine' as const, augment: {}, holdout: HOLDOUT_SPLIT };
 
 export async function runWorkflow(p: WorkflowParams, ctx: JobContext): Promise<WorkflowResult> {
   const t0 = Date.now();

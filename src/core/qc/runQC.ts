@@ -19,6 +19,7 @@ import { givenAnchors } from '../infer/anchors';
 import { formatAnchors } from '../infer/detectHead';
 import { lossFor } from './loss';
 import type { AugmentOptions } from './augment';
+import { HOLDOUT_SPLIT } from './holdout';
 import { MB } from './memory';
 import { calibSource, type LrSchedule, trainQC, type QcTimings } from './train';
 
@@ -159,9 +160,6 @@ export async function resolveCalibration(data: string, calib: string | undefined
   }
   return { images: got.images, dataset: got.dataset, source: src, split: got.split };
 }
-
-/** The split `--holdout auto` chooses the step on where the data set has it. */
-export const HOLDOUT_SPLIT = 'holdout';
 
 async function hasSplit(data: string, split: string): Promise<boolean> {
   try {

@@ -3,11 +3,10 @@
 // choosing among fits, in the bundled example's YOLO + COCO layout. shapesDataset() returns the
 // data.yaml path; a complete set is found again by its manifest and not regenerated.
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { QatLensError, throwIfAborted } from '../../errors';
 import type { JobContext } from '../../context';
 import { quietContext } from '../../context';
