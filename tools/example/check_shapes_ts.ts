@@ -1,11 +1,14 @@
 // Checks that the TypeScript shapes generator (src/core/data/shapes) draws from the same
 // distribution as tools/example/make_shapes.py: the example's float, W4A4 and W3A3 models score
-// the same mAP on TS-generated val images as on the committed Python-generated images (val 200 +
-// calib 256, neither used for training), within the 95% unpaired bootstrap interval.
-//   node --import tsx tools/example/check_shapes_ts.ts [TS_VAL_IMAGES=1000] [--dir DIR]
-import { writeFileSync, mkdtempSync } from 'node:fs';
+// the same mAP on TS-generated val images as on Python-generated images, within the 95% unpaired
+// bootstrap interval. The Python side is the committed images (val 200 + calib 256, neither used
+// for training), or with --python a larger folder written by make_shapes.py --split val (e.g.
+// 1500 images; its first 200 are the committed val images byte for byte; never the train split).
+//   node --import tsx tools/example/check_shapes_ts.ts [TS_VAL_IMAGES=1000] [--dir DIR] [--python DIR]
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { QatLensError } from '../../src/core/errors';
 import { shapesDataset } from '../../src/core/data/shapes/dataset';
 import { containsZero, unpairedDiffIntervals } from '../../src/core/eval/bootstrap';
 import { evaluateModel } from '../../src/core/infer/pipeline';
@@ -25,16 +28,31 @@ export interface ShapesCheck {
   ok: boolean;
 }
 
-export async function checkShapes(tsImages: number, dir?: string, models = ['float.onnx', 'w4a4/qdq.onnx', 'w3a3/qdq.onnx'], log: (s: string) => void = console.log): Promise<ShapesCheck[]> {
+/** The Python-made images as a data.yaml: the committed val + calib, or `pyDir`'s images/val. */
+function pythonYaml(pyDir?: string): { yaml: string; what: string } {
+  const py = mkdtempSync(join(tmpdir(), 'qat-lens-pyshapes-'));
+  const names = 'nc: 5\nnames: [circle, square, triangle, star, cross]\n';
+  if (!pyDir) {
+    writeFileSync(join(py, 'data.yaml'), `path: ${JSON.stringify(ex)}\nval: [images/val, images/calib]\n${names}`);
+    return { yaml: join(py, 'data.yaml'), what: 'committed val 200 + calib 256' };
+  }
+  const root = resolve(pyDir);
+  const imgs = join(root, 'images', 'val');
+  if (!existsSync(imgs) || !existsSync(join(root, 'labels', 'val'))) throw new QatLensError('expected images/val and labels/val as written by tools/example/make_shapes.py --split val', root);
+  const n = readdirSync(imgs).filter((f) => f.endsWith('.jpg')).length;
+  writeFileSync(join(py, 'data.yaml'), `path: ${JSON.stringify(root)}\nval: images/val\n${names}`);
+  return { yaml: join(py, 'data.yaml'), what: `${root} (${n} val images)` };
+}
+
+export async function checkShapes(tsImages: number, dir?: string, models = ['float.onnx', 'w4a4/qdq.onnx', 'w3a3/qdq.onnx'], log: (s: string) => void = console.log, pyDir?: string): Promise<ShapesCheck[]> {
+  const py = pythonYaml(pyDir);
   const t0 = Date.now();
   const tsYaml = await shapesDataset({ dir, val: tsImages, calib: 0, holdout: 0 });
   const genS = (Date.now() - t0) / 1000;
-  const py = mkdtempSync(join(tmpdir(), 'qat-lens-pyshapes-'));
-  writeFileSync(join(py, 'data.yaml'), `path: ${JSON.stringify(ex)}\nval: [images/val, images/calib]\nnc: 5\nnames: [circle, square, triangle, star, cross]\n`);
-  log(`TS set: ${tsYaml} (${tsImages} val images, ${genS.toFixed(1)} s incl. any generation); Python: val 200 + calib 256`);
+  log(`TS set: ${tsYaml} (${tsImages} val images, ${genS.toFixed(1)} s incl. any generation); Python: ${py.what}`);
   const out: ShapesCheck[] = [];
   for (const m of models) {
-    const a = await evaluateModel(join(ex, m), join(py, 'data.yaml'), { engine: 'cpu' }, quietContext());
+    const a = await evaluateModel(join(ex, m), py.yaml, { engine: 'cpu' }, quietContext());
     const b = await evaluateModel(join(ex, m), tsYaml, { engine: 'cpu' }, quietContext());
     const ci = unpairedDiffIntervals(a.eval.perImage!, b.eval.perImage!, 1000, 1);
     const ok = containsZero(ci.map) && containsZero(ci.map50);
@@ -49,5 +67,7 @@ if (require.main === module) {
   const args = process.argv.slice(2);
   const d = args.indexOf('--dir');
   const dir = d >= 0 ? args.splice(d, 2)[1] : undefined;
-  checkShapes(Number(args[0] ?? 1000), dir).then((r) => { if (r.some((x) => !x.ok)) process.exitCode = 1; }, (e) => { console.error(e); process.exitCode = 1; });
+  const p = args.indexOf('--python');
+  const pyDir = p >= 0 ? args.splice(p, 2)[1] : undefined;
+  checkShapes(Number(args[0] ?? 1000), dir, undefined, console.log, pyDir).then((r) => { if (r.some((x) => !x.ok)) process.exitCode = 1; }, (e) => { console.error(e instanceof QatLensError ? e.message : e); process.exitCode = 1; });
 }
