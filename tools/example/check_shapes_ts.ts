@@ -29,7 +29,7 @@ export interface ShapesCheck {
 }
 
 /** The Python-made images as a data.yaml: the committed val + calib, or `pyDir`'s images/val. */
-function pythonYaml(pyDir?: string): { yaml: string; what: string } {
+export function pythonYaml(pyDir?: string): { yaml: string; what: string } {
   const py = mkdtempSync(join(tmpdir(), 'qat-lens-pyshapes-'));
   const names = 'nc: 5\nnames: [circle, square, triangle, star, cross]\n';
   if (!pyDir) {
