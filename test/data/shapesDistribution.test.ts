@@ -2,7 +2,7 @@
 // bundled example's float and W4A4 models score within 3 points of mAP on 200 TS-made images of
 // what they score on the 456 committed Python-made ones (val + calib, never used for training).
 // The interval check proper needs more Python-made images than are committed:
-// tools/example/check_shapes_ts.ts --python on 2000 TS images against 1500 Python-made val images
+// tools/example/check_shapes_ts.ts --python on 4000 TS images against 3000 Python-made val images
 // finds all three models the same within the 95% interval (docs/example.md). A generator that
 // misplaces shapes by half a pixel loses 3.8 points and fails here.
 // Deterministic: the images and the resamples are seeded.
