@@ -22,13 +22,18 @@ async function main(base: string, variants: string[]): Promise<void> {
     const evs = [];
     for (const y of yamls) evs.push((await evaluateModel(join(ex, m), y.yaml, { engine: 'cpu' }, quietContext())).eval);
     const counts = resampleCounts(evs[0].perImage!.images, 1000, 1);
-    const rs = bootstrapMaps(evs.map((e) => e.perImage!), counts);
+    const rs = bootstrapMaps(
+      evs.map((e) => e.perImage!),
+      counts,
+    );
     console.log(`${m}: base mAP@.5:.95 ${pts(evs[0].stats[0])}, mAP@.5 ${pts(evs[0].stats[1])}`);
     variants.forEach((v, i) => {
       const e = evs[i + 1];
       const ci = interval95(diffs(rs[i + 1].map, rs[0].map));
       const ci50 = interval95(diffs(rs[i + 1].map50, rs[0].map50));
-      console.log(`  ${v}: mAP@.5:.95 ${pts(e.stats[0])} (${pts(e.stats[0] - evs[0].stats[0])}, 95% CI [${pts(ci[0])}, ${pts(ci[1])}]); mAP@.5 ${pts(e.stats[1])} (${pts(e.stats[1] - evs[0].stats[1])}, CI [${pts(ci50[0])}, ${pts(ci50[1])}])`);
+      console.log(
+        `  ${v}: mAP@.5:.95 ${pts(e.stats[0])} (${pts(e.stats[0] - evs[0].stats[0])}, 95% CI [${pts(ci[0])}, ${pts(ci[1])}]); mAP@.5 ${pts(e.stats[1])} (${pts(e.stats[1] - evs[0].stats[1])}, CI [${pts(ci50[0])}, ${pts(ci50[1])}])`,
+      );
     });
   }
 }
