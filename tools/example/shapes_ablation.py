@@ -4,6 +4,8 @@ drawing switched off or replaced, so that the example's models scored on the var
 plain images (tools/example/paired_shapes.ts) bound how much that part can move mAP.
 
   /usr/bin/python3 tools/example/shapes_ablation.py --variant noblur --out /tmp/abl/noblur --count 1500
+  node --import tsx tools/example/clutter_cases.ts /tmp/cases.json && \
+    /usr/bin/python3 tools/example/shapes_ablation.py --check-clutter /tmp/cases.json
 
 Variants (labels are unchanged by every one; the val split only, never train):
   none       make_shapes.py as is
@@ -15,6 +17,7 @@ Variants (labels are unchanged by every one; the val split only, never train):
              line, arc; wide lines as polygons) instead of by Pillow
 """
 import argparse
+import json
 import math
 import os
 import sys
@@ -137,12 +140,30 @@ def apply(variant):
         raise SystemExit(f'unknown variant {variant}')
 
 
+def check_clutter(path):
+    """The Python copy of raster.ts line/arc against the pixels the TS port set (clutter_cases.ts)."""
+    cases = json.load(open(path))
+    bad = 0
+    for c in cases:
+        a = c['args']
+        pts = _ts_line(*a[:4], int(a[4])) if c['kind'] == 'line' else _ts_arc(*a[:6], int(a[6]))
+        got = sorted({y * make_shapes.IMG + x for x, y in pts if 0 <= x < make_shapes.IMG and 0 <= y < make_shapes.IMG})
+        bad += got != c['pixels']
+    print(f'{len(cases) - bad} of {len(cases)} lines and arcs pixel-equal to the TS port')
+    return bad == 0
+
+
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
-    ap.add_argument('--variant', required=True)
-    ap.add_argument('--out', required=True)
-    ap.add_argument('--count', type=int, required=True)
+    ap.add_argument('--check-clutter', metavar='JSON', help='compare with tools/example/clutter_cases.ts output and exit')
+    ap.add_argument('--variant')
+    ap.add_argument('--out')
+    ap.add_argument('--count', type=int)
     ap.add_argument('--workers', type=int, default=1)
     a = ap.parse_args()
+    if a.check_clutter:
+        sys.exit(0 if check_clutter(a.check_clutter) else 1)
+    if not (a.variant and a.out and a.count):
+        ap.error('--variant, --out and --count are required')
     apply(a.variant)
     make_shapes.write_split(a.out, 'val', a.count, make_shapes.SEED, a.workers)
