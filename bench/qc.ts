@@ -6,6 +6,7 @@
 //                                         batch 16 (tools/fixtures/qc/make_bench_model.py, generated into
 //                                         $TMPDIR/qat-lens-bench): ms per image and peak memory, ours only
 //   QC_BENCH_STEPS=4 QC_BENCH_WARMUP=3 QC_BENCH_ROUNDS=2 QC_BENCH_THREADS=2
+//   QC_BENCH_KEEP=0 (recompute instead of keeping forward values), QC_BENCH_SPIN=1 (onnxruntime thread spinning on)
 // (The former TensorFlow.js loop was measured by this bench against the onnxruntime loop before it was
 // removed: docs/qc.md, "Speed".)
 // Each run: QC_BENCH_WARMUP untimed steps, then QC_BENCH_STEPS timed steps (image loading excluded on both

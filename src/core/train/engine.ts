@@ -31,6 +31,8 @@ export interface GradEngineOptions {
   imgsz?: [number, number];
   /** Keep the forward's values for the backward instead of recomputing them (default: on the CPU engine). */
   keep?: boolean;
+  /** Let onnxruntime's pool threads spin between runs (default off; benchmarks only). */
+  spin?: boolean;
 }
 
 export interface GradEngine {
@@ -94,7 +96,12 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
   // No memory pattern: with it, onnxruntime allocates a second, planned block on the second run at a
   // shape (a second warm-up run) and peaked 12% higher (example, batch 16: 1043 vs 919 MB); steady
   // steps measured the same within the machine's noise (npm run bench qc, 8 rounds each).
-  const extras = { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' as const, enableMemPattern: false };
+  // No thread spinning: each of the two sessions has its own pool, and a pool whose run has ended
+  // spins on one of the two cores while the other session (or the loss, in JavaScript) runs.
+  // Measured on the example at batch 16 (npm run bench qc, QC_BENCH_SPIN=1 for the A/B): 10-20%
+  // faster per step and steadier, though CPU/wall falls (spinning counted as CPU time).
+  const spin = o.spin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } };
+  const extras = { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' as const, enableMemPattern: false, ...spin };
   // openSession builds the GPU variant synchronously: build it up front when a GPU engine may run.
   const wantGpu = (o.engine ?? 'auto') !== 'cpu';
   const gpuFwd = wantGpu ? (await gpuGraphs()).forward.model : undefined;
