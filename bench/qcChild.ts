@@ -54,7 +54,15 @@ async function main(): Promise<void> {
   if (mode === 'ours') {
     // QC_BENCH_KEEP=0: the recompute path (A/B against keeping the forward's values); QC_BENCH_SPIN=1:
     // onnxruntime's thread spinning on (A/B against the default, off).
-    const engine = await createGradEngine(model, file, { engine: 'cpu', layers, heads: heads.outputs, threads: +threadsS, imgsz: size, keep: process.env.QC_BENCH_KEEP !== '0', spin: process.env.QC_BENCH_SPIN === '1' });
+    const engine = await createGradEngine(model, file, {
+      engine: 'cpu',
+      layers,
+      heads: heads.outputs,
+      threads: +threadsS,
+      imgsz: size,
+      keep: process.env.QC_BENCH_KEEP !== '0',
+      spin: process.env.QC_BENCH_SPIN === '1',
+    });
     const loss = lossFor('yolov5', { anchors: heads.anchors, strides: heads.strides, nc: heads.nc, imgsz: size[0] });
     const fit = await trainQC({ engine, loss, layers, heads }, src, { steps: steps + warmup, lr: 1e-3, batch });
     console.log(JSON.stringify(summary(`onnxruntime ${engine.device}`, fit, batch, warmup)));
