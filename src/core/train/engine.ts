@@ -166,10 +166,11 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
   const savedNames = kept?.graphs.saved.map((s) => s.name) ?? [];
   // Bytes the kept values take per image: exact once a kept forward ran, before that an upper
   // bound from the forward values' shapes (a saved value the probe did not see counts as the largest).
-  const largest = Math.max(0, ...[...cpu.shapes.values()].map((d) => d.slice(1).reduce((a, c) => a * c, 1) * 4));
+  const perImage = (d: number[]) => d.slice(1).reduce((a, c) => a * c, 1);
+  const largest = Math.max(0, ...[...cpu.shapes.values()].map((d) => perImage(d) * 4));
   let keptPerImage = (kept?.graphs.saved ?? []).reduce((n, s) => {
     const d = cpu.shapes.get(s.name);
-    return n + (d ? d.slice(1).reduce((a, c) => a * c, 1) * (s.elemType === 9 ? 1 : 4) : largest);
+    return n + (d ? perImage(d) * (s.elemType === 9 ? 1 : 4) : largest);
   }, 0);
   // onnxruntime-node copies each output into a new ArrayBuffer, and V8 cannot fail such an
   // allocation gracefully (the process aborts): keep only where both copies fit with room to spare;
@@ -204,15 +205,14 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
         f[b.dHeads[i]] = new ort.Tensor('float32', dHeads[i], dims);
       });
       const want = [...b.dGamma, ...b.dBeta].filter((x): x is string => !!x);
-      const s = slot;
+      // The kept values are for this micro-batch: used once (dropped either way), and only under the same γ/β.
+      const s = slot && sameMemory(slot.images, images) && slot.batch === batch ? slot : undefined;
+      if (s) slot = undefined;
       let out: ort.InferenceSession.ReturnType;
-      if (kept && s && sameMemory(s.images, images) && s.batch === batch) {
-        slot = undefined;
-        if (sameValues(s.gamma, gamma) && sameValues(s.beta, beta)) {
-          const g: Record<string, ort.Tensor> = {};
-          for (const n of kept.gradient.inputNames) g[n] = s.saved[n] ?? f[n];
-          out = await kept.gradient.run(g, want);
-        } else out = await (await recompute()).run(f, want);
+      if (kept && s && sameValues(s.gamma, gamma) && sameValues(s.beta, beta)) {
+        const g: Record<string, ort.Tensor> = {};
+        for (const n of kept.gradient.inputNames) g[n] = s.saved[n] ?? f[n];
+        out = await kept.gradient.run(g, want);
       } else out = await (await recompute()).run(f, want);
       const pick = (names: (string | undefined)[]) => names.map((n, i) => (n ? Float32Array.from(out[n].data as Float32Array) : new Float32Array(sites[i].layer.channels)));
       return { dGamma: pick(b.dGamma), dBeta: pick(b.dBeta) };
