@@ -1,4 +1,4 @@
-// Bundles the five entry points (report.js: the HTML reports' script, inlined into each report). Native and optional modules stay external: they are loaded
+// Bundles the entry points (report.js: the HTML reports' script, inlined into each report). Native and optional modules stay external: they are loaded
 // from node_modules at run time (the .vsix ships them), so the bundle never inlines a .node file.
 import * as esbuild from 'esbuild';
 import { cpSync, mkdirSync } from 'node:fs';
@@ -19,7 +19,13 @@ const builds = [
     format: 'cjs',
     target: 'node20',
     external,
-    entryPoints: { extension: 'src/host/extension.ts', worker: 'src/worker/main.ts', cli: 'src/cli/main.ts', shapesWorker: 'src/core/data/shapes/drawThread.ts' },
+    entryPoints: {
+      extension: 'src/host/extension.ts',
+      worker: 'src/worker/main.ts',
+      cli: 'src/cli/main.ts',
+      shapesWorker: 'src/core/data/shapes/drawThread.ts',
+      gradShard: 'src/core/train/shardThread.ts',
+    },
     outdir: 'dist',
   },
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', minify: !watch, entryPoints: { webview: 'webview/main.ts', report: 'webview/report.ts' }, outdir: 'dist' },

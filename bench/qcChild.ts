@@ -9,7 +9,7 @@ import { loadModel } from '../src/core/onnx/proto';
 import { findHeads, findQuantLayers } from '../src/core/qc/heads';
 import { lossFor } from '../src/core/qc/loss';
 import { MB } from '../src/core/qc/memory';
-import { calibSource, type QcFit, trainQC } from '../src/core/qc/train';
+import { batchSchedule, calibSource, type QcFit, trainQC } from '../src/core/qc/train';
 import { createGradEngine } from '../src/core/train/engine';
 import { writeBatches } from './qcBatches';
 
@@ -53,7 +53,8 @@ async function main(): Promise<void> {
   const src = calibSource(images, size);
   if (mode === 'ours') {
     // QC_BENCH_KEEP=0: the recompute path (A/B against keeping the forward's values); QC_BENCH_SPIN=1:
-    // onnxruntime's thread spinning on (A/B against the default, off).
+    // onnxruntime's thread spinning on (A/B against the default, off); QC_BENCH_SHARDS=1: one engine
+    // on this thread (A/B against the default, one shard per thread).
     const engine = await createGradEngine(model, file, {
       engine: 'cpu',
       layers,
@@ -62,8 +63,14 @@ async function main(): Promise<void> {
       imgsz: size,
       keep: process.env.QC_BENCH_KEEP !== '0',
       spin: process.env.QC_BENCH_SPIN === '1',
+      ...(process.env.QC_BENCH_SHARDS ? { shards: +process.env.QC_BENCH_SHARDS } : {}),
     });
     const loss = lossFor('yolov5', { anchors: heads.anchors, strides: heads.strides, nc: heads.nc, imgsz: size[0] });
+    // The run's images decoded (and cached by calibSource) before it starts, as the PyTorch side reads
+    // its batches ready-made: a JPEG decode between steps left the next step ~8% slower (sharp's
+    // allocations; scratch runs of 11 steps, 2 cores), and loading is not what this bench measures.
+    const next = batchSchedule(src.count, batch);
+    for (let s = 0; s < steps + warmup; s++) await src.batch(next());
     const fit = await trainQC({ engine, loss, layers, heads }, src, { steps: steps + warmup, lr: 1e-3, batch });
     console.log(JSON.stringify(summary(`onnxruntime ${engine.device}`, fit, batch, warmup)));
     await engine.dispose();

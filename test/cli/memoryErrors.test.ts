@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MemoryError, QatLensError, checkAllocation, guardMemory, isAllocationFailure } from '../../src/core/errors';
@@ -54,6 +54,30 @@ test('QC out of memory (a real onnxruntime allocation failure under a 2.5 GB add
     assert.match(
       last,
       /^qat-lens correct: out of memory in a QC step of 32 images at micro-batch 32 \(peak \d+ MB, \d+ MB free now\): lower the micro-batch \(--micro-batch\) or the batch \(--batch\)$/,
+    );
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.deepEqual(readdirSync(dir), [], 'nothing written');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('QC out of memory in the CPU shards (worker threads; 7 GB address-space limit, 256 images at once) is the same one line; nothing is written', (t) => {
+  if (availableParallelism() < 2) return t.skip('one core: the CPU engine runs unsharded');
+  const root = join(__dirname, '..', '..');
+  const dir = mkdtempSync(join(tmpdir(), 'qc-oom-'));
+  try {
+    const out = join(dir, 'qc.onnx');
+    // Before the shards waited for each other and for their runs to end, a shard failing here left the
+    // other inside its run when the threads were ended, and the process aborted (exit 134).
+    const cmd = `ulimit -v 7000000 && exec "${process.execPath}" bin/qat-lens.js correct examples/shapes/w4a4/qdq.onnx --data examples/shapes/data.yaml --out "${out}" --steps 1 --batch 256 --micro-batch 256 --engine cpu`;
+    const r = spawnSync('bash', ['-c', cmd], { cwd: root, encoding: 'utf8' });
+    assert.match(r.stdout + r.stderr, /QC trains on onnxruntime cpu \(2 shards x 1 thread\)|QC trains on onnxruntime cpu \(\d+ shards x \d+ threads?\)/);
+    assert.equal(r.status, 1, r.stderr);
+    const last = r.stderr.trim().split('\n').pop()!;
+    assert.match(
+      last,
+      /^qat-lens correct: out of memory in a QC step of 256 images at micro-batch 256 \(peak \d+ MB, \d+ MB free now\): lower the micro-batch \(--micro-batch\) or the batch \(--batch\)$/,
     );
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     assert.deepEqual(readdirSync(dir), [], 'nothing written');

@@ -178,7 +178,7 @@ test('correct job: writes a valid corrected model, loss falls, the engine and me
     },
   };
   const r = await runCorrect({ model: MODEL, data: DATA, calib: 'calib', steps: 8, lr: 0.01, batch: 8, out, engine: 'cpu' }, ctx);
-  assert.match(r.device, /^cpu \(\d+ threads?\)$/);
+  assert.match(r.device, /^cpu \((\d+ shards x )?\d+ threads?\)$/);
   assert.equal(r.lossCurve.length, 8);
   assert.equal(r.calib.images, 8);
   assert.equal(r.calib.split, 'calib');

@@ -161,7 +161,7 @@ test('qat-lens correct --engine webgpu trains on WebGPU and writes a model onnxr
   const adapter = (await webgpuAdapter())!.description;
   assert.equal(gpu.report.device, `webgpu (${adapter})`);
   assert.ok(gpu.out.includes(`trained on onnxruntime webgpu (${adapter})`), gpu.out);
-  assert.match(cpu.report.device, /^cpu \(\d+ threads?\)$/);
+  assert.match(cpu.report.device, /^cpu \((\d+ shards x )?\d+ threads?\)$/);
   // The same first batch on both: the first loss agrees to float noise; later ones follow Adam,
   // whose first steps move by ±lr whatever the gradient's size, so they are compared loosely.
   assert.ok(Math.abs(gpu.report.lossCurve[0] - cpu.report.lossCurve[0]) <= 1e-5 * cpu.report.lossCurve[0], `${gpu.report.lossCurve[0]} vs ${cpu.report.lossCurve[0]}`);

@@ -36,7 +36,7 @@ for (const target of targetList(values.target)) {
   writeFileSync(join(stage, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   cpSync(join(root, 'bin', 'qat-lens.js'), join(stage, 'bin', 'qat-lens.js'));
   for (const f of ['README.md', 'LICENSE']) cpSync(join(root, f), join(stage, f));
-  copyBundles(join(stage, 'dist'), ['cli.js', 'shapesWorker.js', 'report.js', 'plotly.min.js']);
+  copyBundles(join(stage, 'dist'), ['cli.js', 'shapesWorker.js', 'gradShard.js', 'report.js', 'plotly.min.js']);
   // The HTML reports inline the panel's styles.
   mkdirSync(join(stage, 'media'));
   for (const f of ['report.css', 'panel.css']) cpSync(join(root, 'media', f), join(stage, 'media', f));

@@ -26,7 +26,7 @@ function stage(target) {
   cpSync(join(root, 'media'), join(dir, 'media'), { recursive: true });
   mkdirSync(join(dir, 'docs'));
   for (const f of readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md'))) cpSync(join(root, 'docs', f), join(dir, 'docs', f));
-  copyBundles(join(dir, 'dist'), ['extension.js', 'worker.js', 'shapesWorker.js', 'webview.js', 'report.js', 'plotly.min.js']);
+  copyBundles(join(dir, 'dist'), ['extension.js', 'worker.js', 'shapesWorker.js', 'gradShard.js', 'webview.js', 'report.js', 'plotly.min.js']);
   stageRuntime(target, join(dir, 'dist', 'node_modules'));
   writeFileSync(join(dir, '.vscodeignore'), '**/*.map\n**/*.d.ts\n**/*.d.mts\n**/*.d.cts\n');
   return dir;

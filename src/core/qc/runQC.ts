@@ -85,7 +85,7 @@ export interface QcOutcome {
   /** The loss QC trained with (the head family's own). */
   objective: string;
   bytes: Uint8Array;
-  /** The onnxruntime engine that trained, e.g. 'cpu (2 threads)', 'webgpu (NVIDIA H200)', 'cuda'. */
+  /** The onnxruntime engine that trained, e.g. 'cpu (2 shards x 1 thread)', 'webgpu (NVIDIA H200)', 'cuda'. */
   device: string;
   /** Why other engines were passed over. */
   engineNotes: string[];

@@ -6,8 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { QatLensError, throwIfAborted } from '../../errors';
+import { startThread } from '../../threads';
 import type { JobContext } from '../../context';
 import { quietContext } from '../../context';
 import type { ShapesDone, ShapesJob } from './drawThread';
@@ -69,24 +69,18 @@ const fixed3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 type MakeImage = (split: ShapesSplit, index: number, seed: number) => Promise<{ jpeg: Uint8Array; boxes: ShapeBox[] }>;
 
-/** The worker script: dist/shapesWorker.js beside the bundle, else drawThread.ts beside this file (tsx). */
-function workerFile(): string | undefined {
-  for (const f of [join(__dirname, 'shapesWorker.js'), join(__dirname, 'drawThread.ts')]) if (existsSync(f)) return f;
-  return undefined;
-}
-
 /**
  * Draws on one worker thread per core (the drawing is JavaScript; one thread would use one core);
  * in this thread where no worker can start. The pixels are the same either way: each image is a
  * pure function of (seed, split, index).
  */
 function imageMaker(threads = availableParallelism()): { make: MakeImage; close: () => Promise<void>; threads: number } {
-  const file = threads > 1 ? workerFile() : undefined;
-  if (!file) return { make: (sp, i, seed) => makeShapesImage(sp, i, seed), close: async () => {}, threads: 1 };
+  // The worker script: dist/shapesWorker.js beside the bundle, else drawThread.ts beside this file (tsx).
+  const first = threads > 1 ? startThread(__dirname, 'shapesWorker.js', 'drawThread.ts') : undefined;
+  if (!first) return { make: (sp, i, seed) => makeShapesImage(sp, i, seed), close: async () => {}, threads: 1 };
   const pending = new Map<string, { resolve: (v: { jpeg: Uint8Array; boxes: ShapeBox[] }) => void; reject: (e: Error) => void }>();
-  const workers = Array.from({ length: threads }, () => {
-    // From source (tests and benches run under tsx) the worker loads drawThread.ts through tsx's require hook.
-    const w = file.endsWith('.ts') ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true }) : new Worker(file);
+  const workers = Array.from({ length: threads }, (_, k) => {
+    const w = k === 0 ? first : startThread(__dirname, 'shapesWorker.js', 'drawThread.ts')!;
     w.on('message', (m: ShapesDone) => {
       const p = pending.get(m.key);
       pending.delete(m.key);
