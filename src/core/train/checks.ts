@@ -1,5 +1,5 @@
-// What the gradient engines (engine.ts, shards.ts) check of a call's arrays before any run, so both
-// refuse the same input with the same words.
+// What the gradient engines (single.ts, shards.ts) check of a call's arrays before any run, so both
+// refuse the same input with the same words; and how both tell a kept forward's images again.
 import { QatLensError } from '../errors';
 
 /** A head of the engine: its value name and its shape per image, [C, ny, nx]. */
@@ -17,3 +17,6 @@ export function checkDHeads(file: string, heads: HeadShape[], batch: number, dHe
     if (dHeads[i]?.length !== batch * dims.reduce((a, c) => a * c, 1)) throw new QatLensError(`dHeads[${i}] for '${name}' must have ${[batch, ...dims].join(' x ')} values`, file, 'EINPUT');
   });
 }
+
+/** The same memory (not merely equal values): how a backward finds the kept forward of its images. */
+export const sameMemory = (a: Float32Array, c: Float32Array): boolean => a.buffer === c.buffer && a.byteOffset === c.byteOffset && a.length === c.length;

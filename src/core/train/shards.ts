@@ -8,7 +8,7 @@ import type { Worker } from 'node:worker_threads';
 import { QatLensError, type ErrorInfo } from '../errors';
 import { onnx } from '../onnx/proto';
 import { startThread } from '../threads';
-import { checkDHeads, checkImages } from './checks';
+import { checkDHeads, checkImages, sameMemory } from './checks';
 import type { ShardInit, ShardReady, ShardReply, ShardRequest } from './shardMessages';
 import type { GradEngine, GradEngineOptions } from './types';
 
@@ -119,7 +119,6 @@ export async function createShardedEngine(model: onnx.ModelProto, file: string, 
   const per = 3 * size[0] * size[1];
   // The kept forward's images (by memory, as the one-engine contract says) and its slices.
   let kept: { images: Float32Array; batch: number } | undefined;
-  const sameMemory = (a: Float32Array, c: Float32Array) => a.buffer === c.buffer && a.byteOffset === c.byteOffset && a.length === c.length;
   /** Each slice's own copy (a view would post its whole buffer), moved to its thread. */
   const slices = (images: Float32Array, counts: number[]) => {
     let s = 0;

@@ -16,7 +16,7 @@ import { buildBackward, type BackwardGraph } from './backward';
 import { buildForward, type ForwardGraph } from './forward';
 import { headroomBytes } from '../qc/memory';
 import { splitKeep, type KeepGraphs } from './keep';
-import { checkDHeads, checkImages, type HeadShape } from './checks';
+import { checkDHeads, checkImages, sameMemory, type HeadShape } from './checks';
 import { probeShapes } from './shapes';
 import type { GradEngine, GradEngineOptions } from './types';
 
@@ -141,7 +141,6 @@ export async function openGradEngine(model: onnx.ModelProto, file: string, o: Gr
   const b = bwdGraphs.backward;
   // The kept forward's saved values, with its images (by memory) and a copy of its γ/β to check the backward against.
   let slot: { images: Float32Array; batch: number; gamma: Float32Array[]; beta: Float32Array[]; saved: Record<string, ort.Tensor> } | undefined;
-  const sameMemory = (a: Float32Array, c: Float32Array) => a.buffer === c.buffer && a.byteOffset === c.byteOffset && a.length === c.length;
   const sameValues = (a: Float32Array[], c: Float32Array[]) => a.length === c.length && a.every((x, i) => x.length === c[i].length && x.every((v, k) => Object.is(v, c[i][k])));
   const savedNames = kept?.graphs.saved.map((s) => s.name) ?? [];
   // Bytes the kept values take per image: exact once a kept forward ran, before that an upper
