@@ -8,7 +8,7 @@ import test from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { loadModel } from '../../src/core/onnx/proto';
 import { createGradEngine, type GradEngine } from '../../src/core/train/engine';
-import { Shard, sliceCounts } from '../../src/core/train/shards';
+import { createShardedEngine, Shard, sliceCounts } from '../../src/core/train/shards';
 import { caseInputs, maxRelDiff, type CaseSpec } from '../helpers/trainCase';
 
 const ROOT = join(__dirname, '..', '..');
@@ -97,4 +97,12 @@ test('a shard thread that stops fails its pending call and every later one with 
   await assert.rejects(call(), /^QatLensError: model\.onnx: QC gradient shard stopped \(exit code 3\)$/);
   await assert.rejects(call(), /QC gradient shard stopped \(exit code 3\)/);
   await s.close();
+});
+
+test("a shard whose engine cannot open fails the start with that engine's error, and its threads end", async () => {
+  const opening = createShardedEngine(loadModel(TINY.file), TINY.file, { layers: TINY.layers, heads: ['no such head'], imgsz: TINY.size }, 2, 1, []);
+  await assert.rejects(opening, (err: Error) => {
+    assert.match(err.message, /^.*tiny_qdq\.onnx: .*no such head/);
+    return true;
+  });
 });

@@ -10,16 +10,18 @@ import type { GradEngine } from './types';
 const port = parentPort;
 if (port) {
   const init = workerData as ShardInit;
-  let engine: GradEngine | undefined;
+  // Requests are taken from the start and wait for the engine: a shard whose engine failed to
+  // open still answers (its error), so a close never waits on a thread that cannot reply.
+  const started: Promise<GradEngine> = openGradEngine(decodeModel(Buffer.from(init.model), init.file), init.file, { ...init.options, engine: 'cpu' });
   let keptImages: Float32Array | undefined;
   const send = (m: ShardReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
-  const buffers = (a: Float32Array[]) => a.map((x) => x.buffer as ArrayBuffer);
+  // onnxruntime-node returns each output in its own ArrayBuffer: moved, not copied.
+  const buffers = (a: Float32Array[]) => [...new Set(a.map((x) => x.buffer as ArrayBuffer))];
   const handle = async (r: ShardRequest): Promise<void> => {
-    const e = engine!;
+    const e = await started;
     if (r.op === 'forward') {
       if (r.keep) keptImages = r.images;
       const heads = await e.forward(r.images, r.batch, r.gamma, r.beta, r.keep);
-      // onnxruntime-node returns each output in its own ArrayBuffer: moved, not copied.
       send({ id: r.id, heads }, buffers(heads));
     } else if (r.op === 'close') {
       keptImages = undefined;
@@ -30,15 +32,12 @@ if (port) {
       if (!images) throw new Error('a backward without images and no kept forward');
       keptImages = undefined;
       const g = await e.backward(images, r.batch, r.gamma, r.beta, r.dHeads);
-      send({ id: r.id, ...g }, [...buffers(g.dGamma), ...buffers(g.dBeta)]);
+      send({ id: r.id, ...g }, buffers([...g.dGamma, ...g.dBeta]));
     }
   };
-  openGradEngine(decodeModel(Buffer.from(init.model), init.file), init.file, { ...init.options, engine: 'cpu' }).then(
-    (e) => {
-      engine = e;
-      port.on('message', (r: ShardRequest) => void handle(r).catch((err: unknown) => send({ id: r.id, error: toErrorInfo(err) })));
-      send({ id: 0, ready: { device: e.device, keeps: e.keeps, heads: e.heads } });
-    },
+  port.on('message', (r: ShardRequest) => void handle(r).catch((err: unknown) => send({ id: r.id, error: toErrorInfo(err) })));
+  started.then(
+    (e) => send({ id: 0, ready: { device: e.device, keeps: e.keeps, heads: e.heads } }),
     (err: unknown) => send({ id: 0, error: toErrorInfo(err) }),
   );
 }

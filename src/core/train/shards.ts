@@ -105,7 +105,10 @@ export async function createShardedEngine(model: onnx.ModelProto, file: string, 
   const all: Shard[] = [];
   for (let k = 0; k < shards; k++) {
     const t = startThread(__dirname, 'gradShard.js', 'shardThread.ts', init);
-    if (!t) return undefined;
+    if (!t) {
+      await Promise.all(all.map((s) => s.close()));
+      return undefined;
+    }
     all.push(new Shard(t, file));
   }
   let first: ShardReady;
