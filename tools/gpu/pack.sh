@@ -2,7 +2,7 @@
 # Packs the GPU check (tools/gpu/check.ts) into .device/ (ignored), to be carried to a GPU machine
 # that has no Node and no network (see docs/qc.md, "GPU check"; ../shared/notes/gpu-check.md):
 #   node.xz        this machine's Node, stripped (the machine has none)
-#   check.js       the check (QC's gradient engine on onnxruntime), bundled
+#   check.js       the check (QC's gradient engine on onnxruntime), bundled; gradShard.js its CPU shards' thread
 #   nm.tar.xz      the native packages it loads: onnxruntime-node (CPU and WebGPU engines), webgpu (Dawn,
 #                  to name the adapter) and sharp (libvips)
 #   debs/          Debian's Vulkan and GL loaders (Dawn finds NVIDIA's ICD through them)
@@ -16,6 +16,9 @@ rm -rf "$D"; mkdir -p "$D/debs"
 cp "$(command -v node)" "$D/node"; strip "$D/node"; xz -T0 -9 "$D/node"
 npx esbuild tools/gpu/check.ts --bundle --platform=node --format=cjs --target=node20 --minify-whitespace --minify-syntax --log-level=warning \
   --external:webgpu --external:sharp --external:onnxruntime-node --outfile="$D/check.js"
+# The CPU engine's shard threads (src/core/train/shards.ts) load gradShard.js from beside check.js.
+npx esbuild src/core/train/shardThread.ts --bundle --platform=node --format=cjs --target=node20 --minify-whitespace --minify-syntax --log-level=warning \
+  --external:onnxruntime-node --outfile="$D/gradShard.js"
 tar -cJf "$D/nm.tar.xz" -C node_modules onnxruntime-node/package.json onnxruntime-node/dist onnxruntime-node/lib \
   onnxruntime-node/bin/napi-v6/linux/x64 onnxruntime-common webgpu/package.json webgpu/index.js webgpu/dist/linux-x64 \
   sharp/package.json sharp/dist sharp/lib @img/sharp-linux-x64 @img/sharp-libvips-linux-x64 @img/colour detect-libc semver
