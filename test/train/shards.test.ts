@@ -106,3 +106,21 @@ test("a shard whose engine cannot open fails the start with that engine's error,
     return true;
   });
 });
+
+test('two sharded engines give the same heads and dγ/dβ bit for bit (a run repeats on the same machine and cores)', async () => {
+  const inp = caseInputs(TINY);
+  const once = async () => {
+    const e = await open(2);
+    try {
+      const heads = await e.forward(inp.images, B, inp.gamma, inp.beta, true);
+      return { heads, ...(await e.backward(inp.images, B, inp.gamma, inp.beta, inp.dHeads)) };
+    } finally {
+      await e.dispose();
+    }
+  };
+  const [a, b] = [await once(), await once()];
+  assert.deepEqual(b.heads, a.heads);
+  assert.deepEqual(b.dGamma, a.dGamma);
+  assert.deepEqual(b.dBeta, a.dBeta);
+  assert.ok(a.dGamma.some((g) => g.some((v) => v !== 0)));
+});

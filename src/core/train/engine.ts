@@ -23,5 +23,5 @@ export async function createGradEngine(model: onnx.ModelProto, file: string, o: 
   const per = Math.max(1, Math.floor(threads / shards));
   // 'auto' finds out whether a GPU engine runs by opening it; the CPU is then given to the shards
   // (and to this thread's engine where the shards' script is missing).
-  return openGradEngine(model, file, { ...o, threads }, (size, notes) => createShardedEngine(model, file, { ...o, imgsz: size }, shards, per, notes));
+  return openGradEngine(model, file, { ...o, threads }, (size, notes, shapes) => createShardedEngine(model, file, { ...o, imgsz: size }, shards, per, notes, shapes));
 }

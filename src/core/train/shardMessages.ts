@@ -8,6 +8,8 @@ export interface ShardInit {
   model: Uint8Array;
   file: string;
   options: GradEngineOptions;
+  /** The forward's value shapes as the starting engine probed them. */
+  shapes?: Map<string, number[]>;
 }
 
 export type ShardRequest =

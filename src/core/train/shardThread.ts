@@ -12,7 +12,7 @@ if (port) {
   const init = workerData as ShardInit;
   // Requests are taken from the start and wait for the engine: a shard whose engine failed to
   // open still answers (its error), so a close never waits on a thread that cannot reply.
-  const started: Promise<GradEngine> = openGradEngine(decodeModel(Buffer.from(init.model), init.file), init.file, { ...init.options, engine: 'cpu' });
+  const started: Promise<GradEngine> = openGradEngine(decodeModel(Buffer.from(init.model), init.file), init.file, { ...init.options, engine: 'cpu' }, undefined, init.shapes);
   let keptImages: Float32Array | undefined;
   const send = (m: ShardReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
   // onnxruntime-node returns each output in its own ArrayBuffer: moved, not copied.

@@ -97,11 +97,20 @@ export function sliceCounts(batch: number, shards: number): number[] {
 }
 
 /**
- * `shards` threads, each with a CPU engine of `threads` onnxruntime threads. undefined when the
- * thread script is missing (an unbundled layout): the caller runs one engine.
+ * `shards` threads, each with a CPU engine of `threads` onnxruntime threads (given `shapes`, the
+ * forward's value shapes, they skip probing them again). undefined when the thread script is
+ * missing (an unbundled layout): the caller runs one engine.
  */
-export async function createShardedEngine(model: onnx.ModelProto, file: string, o: GradEngineOptions, shards: number, threads: number, notes: string[]): Promise<GradEngine | undefined> {
-  const init: ShardInit = { model: onnx.ModelProto.encode(model).finish(), file, options: { ...o, threads, memoryShare: 1 / shards } };
+export async function createShardedEngine(
+  model: onnx.ModelProto,
+  file: string,
+  o: GradEngineOptions,
+  shards: number,
+  threads: number,
+  notes: string[],
+  shapes?: Map<string, number[]>,
+): Promise<GradEngine | undefined> {
+  const init: ShardInit = { model: onnx.ModelProto.encode(model).finish(), file, options: { ...o, threads, memoryShare: 1 / shards }, shapes };
   const all: Shard[] = [];
   for (let k = 0; k < shards; k++) {
     const t = startThread(__dirname, 'gradShard.js', 'shardThread.ts', init);

@@ -1,6 +1,6 @@
-// One QC gradient engine on this thread, on onnxruntime-node: two generated graphs (forward.ts, backward.ts) run as two
-// sessions. forward() returns the heads under γ/β; backward() returns dLoss/dγ, dLoss/dβ for given
-// dLoss/dHeads. Two ways to get the forward values the backward reads:
+// One QC gradient engine on this thread, on onnxruntime-node: two generated graphs (forward.ts,
+// backward.ts) run as two sessions. forward() returns the heads under γ/β; backward() returns
+// dLoss/dγ, dLoss/dβ for given dLoss/dHeads. Two ways to get the forward values the backward reads:
 //   - keep (CPU): forward(..., keep) runs the keep forward (keep.ts), which also outputs them, and the
 //     engine holds them until backward() of that micro-batch feeds them to the gradient-only graph;
 //   - recompute (GPU engines, and any backward without kept values): the backward graph recomputes the
@@ -52,12 +52,14 @@ const encode = (m: onnx.ModelProto) => onnx.ModelProto.encode(m).finish();
 
 /**
  * Where the CPU engine runs as shards instead (engine.ts): called once the engine is known to be the
- * CPU, with the image size and the notes on skipped engines; undefined keeps this one.
+ * CPU, with the image size, the notes on skipped engines and the probed value shapes; undefined
+ * keeps this one.
  */
-export type CpuInstead = (size: [number, number], notes: string[]) => Promise<GradEngine | undefined>;
+export type CpuInstead = (size: [number, number], notes: string[], shapes: Map<string, number[]>) => Promise<GradEngine | undefined>;
 
-export async function openGradEngine(model: onnx.ModelProto, file: string, o: GradEngineOptions, cpuInstead?: CpuInstead): Promise<GradEngine> {
-  const cpu = await buildTrainGraphs(model, file, o, 'op');
+/** One engine; `shapes`: the forward's value shapes when already probed (a shard gets its starter's). */
+export async function openGradEngine(model: onnx.ModelProto, file: string, o: GradEngineOptions, cpuInstead?: CpuInstead, shapes?: Map<string, number[]>): Promise<GradEngine> {
+  const cpu = await buildTrainGraphs(model, file, o, 'op', shapes);
   const size = imageSize(cpu.forward, file, o.imgsz);
   let gpu: TrainGraphs | undefined;
   const gpuGraphs = async () => (gpu ??= await buildTrainGraphs(model, file, o, 'magic', cpu.shapes));
@@ -81,7 +83,7 @@ export async function openGradEngine(model: onnx.ModelProto, file: string, o: Gr
   const fwd: EngineSession = await openSession(variants(cpu.forward.model, gpuFwd), o.engine ?? 'auto', 'all', extras);
   const notes = fwd.skipped.map((s) => `${s.engine} skipped: ${s.reason}`);
   if (fwd.engine === 'cpu' && cpuInstead) {
-    const other = await cpuInstead(size, notes).catch(async (err: unknown) => {
+    const other = await cpuInstead(size, notes, cpu.shapes).catch(async (err: unknown) => {
       await fwd.session.release();
       throw err;
     });
