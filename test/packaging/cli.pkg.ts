@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
@@ -61,4 +61,29 @@ test('the CLI package installs offline into an empty prefix and works there', (t
   assert.ok(m.stats[0] > 0.3, `mAP@.5:.95 ${m.stats[0]}`);
   assert.deepEqual(m.stats, n.stats);
   assert.equal(m.detections, n.detections);
+
+  // correct: QC's CPU shards start their threads from the package's gradShard.js (without it the
+  // engine would fall back to one engine on the main thread) and load its onnxruntime there.
+  assert.ok(existsSync(join(pkgDir, 'gradShard.js')), `${pkgDir}/gradShard.js`);
+  const qc = run(
+    'correct',
+    join(EX, 'w4a4', 'qdq.onnx'),
+    '--data',
+    join(EX, 'data.yaml'),
+    '--out',
+    join(tmp, 'qc.onnx'),
+    '--steps',
+    '2',
+    '--batch',
+    '4',
+    '--limit',
+    '8',
+    '--bootstrap',
+    '0',
+    '--engine',
+    'cpu',
+  );
+  assert.equal(qc.status, 0, qc.stderr);
+  if (availableParallelism() > 1) assert.match(qc.stdout + qc.stderr, /QC trains on onnxruntime cpu \(\d+ shards x 1 thread\)/);
+  assert.ok(existsSync(join(tmp, 'qc.onnx')));
 });

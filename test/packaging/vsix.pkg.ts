@@ -30,7 +30,18 @@ for (const [target, t] of Object.entries(TARGETS)) {
     for (const k of ['name', 'version', 'publisher', 'engines', 'main', 'activationEvents', 'extensionKind', 'contributes', 'capabilities']) {
       assert.deepEqual(manifest[k], pkg[k], `manifest ${k}`);
     }
-    for (const f of ['dist/extension.js', 'dist/worker.js', 'dist/shapesWorker.js', 'dist/webview.js', 'dist/report.js', 'dist/plotly.min.js', 'readme.md', 'LICENSE.txt', 'changelog.md']) {
+    for (const f of [
+      'dist/extension.js',
+      'dist/worker.js',
+      'dist/shapesWorker.js',
+      'dist/gradShard.js',
+      'dist/webview.js',
+      'dist/report.js',
+      'dist/plotly.min.js',
+      'readme.md',
+      'LICENSE.txt',
+      'changelog.md',
+    ]) {
       assert.ok(zip[`extension/${f}`], `${f} missing`);
     }
     assert.ok(!names.some((n) => n.endsWith('.map')), 'source maps are not shipped');
