@@ -8,7 +8,8 @@ import test from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { loadModel } from '../../src/core/onnx/proto';
 import { createGradEngine, type GradEngine } from '../../src/core/train/engine';
-import { createShardedEngine, Shard, sliceCounts } from '../../src/core/train/shards';
+import { createShardedEngine, fromInfo, Shard, sliceCounts } from '../../src/core/train/shards';
+import { QatLensError, toErrorInfo } from '../../src/core/errors';
 import { caseInputs, maxRelDiff, type CaseSpec } from '../helpers/trainCase';
 
 const ROOT = join(__dirname, '..', '..');
@@ -123,4 +124,23 @@ test('two sharded engines give the same heads and dγ/dβ bit for bit (a run rep
   assert.deepEqual(b.dGamma, a.dGamma);
   assert.deepEqual(b.dBeta, a.dBeta);
   assert.ok(a.dGamma.some((g) => g.some((v) => v !== 0)));
+});
+
+test("a shard's error is rebuilt as thrown there: the engine's errors with file and code, a RangeError (memory) as a RangeError, anything else named as the shard's", () => {
+  const q = fromInfo(toErrorInfo(new QatLensError('expected 9 layers', '/m/model.onnx', 'EINPUT')), '/m/model.onnx');
+  assert.ok(q instanceof QatLensError);
+  assert.equal(q.message, '/m/model.onnx: expected 9 layers');
+  assert.equal((q as QatLensError).code, 'EINPUT');
+  assert.equal((q as QatLensError).file, '/m/model.onnx');
+  let oom: unknown;
+  try {
+    new ArrayBuffer(2 ** 53);
+  } catch (e) {
+    oom = e;
+  }
+  const r = fromInfo(toErrorInfo(oom), 'model.onnx');
+  assert.ok(r instanceof RangeError, String(r));
+  assert.equal(r.message, (oom as Error).message);
+  const other = fromInfo(toErrorInfo(new TypeError('x is not a function')), 'model.onnx');
+  assert.equal(other.message, 'model.onnx: QC gradient shard: x is not a function');
 });

@@ -8,18 +8,16 @@ import { createShardedEngine } from './shards';
 import { openGradEngine } from './single';
 import type { GradEngine, GradEngineOptions } from './types';
 
-/** Address space a shard may need beyond what the process maps when it starts (bytes). */
-const SHARD_ROOM = 2 ** 31;
-
 export { buildTrainGraphs, type TrainGraphs } from './single';
 export type { GradEngine, GradEngineOptions } from './types';
 
 export async function createGradEngine(model: onnx.ModelProto, file: string, o: GradEngineOptions): Promise<GradEngine> {
   const threads = o.threads ?? cpus().length;
   const shards = Math.max(1, Math.min(threads, Math.floor(o.shards ?? threads)));
-  // Under an address-space limit (ulimit -v) a thread that cannot reserve V8's code range aborts the
-  // process: shard only with room for each shard's isolate and arena to spare.
-  if (shards === 1 || addressSpaceLeft() < shards * SHARD_ROOM) return openGradEngine(model, file, { ...o, threads });
+  // Under an address-space limit (ulimit -v) native code in a shard's thread that fails to map (V8
+  // reserving a worker's code range, a thread's stack: std::system_error) aborts the process
+  // instead of failing the step: shard only where no such limit is set.
+  if (shards === 1 || addressSpaceLeft() !== Infinity) return openGradEngine(model, file, { ...o, threads });
   const per = Math.max(1, Math.floor(threads / shards));
   // 'auto' finds out whether a GPU engine runs by opening it; the CPU is then given to the shards
   // (and to this thread's engine where the shards' script is missing).

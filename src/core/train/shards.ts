@@ -22,7 +22,7 @@ interface Pending {
 }
 
 /** An error from a shard, as the thread would have thrown it (RangeError stays one: it means memory). */
-function fromInfo(e: ErrorInfo, file: string): Error {
+export function fromInfo(e: ErrorInfo, file: string): Error {
   if (e.code) return new QatLensError(e.file && e.message.startsWith(`${e.file}: `) ? e.message.slice(e.file.length + 2) : e.message, e.file, e.code);
   if (e.name === 'RangeError') return new RangeError(e.message);
   return new QatLensError(`QC gradient shard: ${e.message}`, file, 'ESHARD');
