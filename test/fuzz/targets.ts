@@ -350,7 +350,16 @@ function cocoCase(target: 'coco-gt' | 'coco-dt', rng: Rng, dir: string): CaseSpe
     dt: string = JSON.stringify(DETS);
   let how = `${target}: json mutation`;
   const r = rng.int(10);
-  const text = (v: unknown) => JSON.stringify(v);
+  // A mutation can nest deeper than JSON.stringify recurses (seed 20261206): such a case is the deep
+  // nesting case below, written as text.
+  const text = (v: unknown) => {
+    try {
+      return JSON.stringify(v);
+    } catch (err) {
+      if (err instanceof RangeError) return deepJsonText(rng);
+      throw err;
+    }
+  };
   if (r < 6) {
     if (target === 'coco-gt') gt = text(mutateJson(rng, GT));
     else dt = text(mutateJson(rng, DETS));
