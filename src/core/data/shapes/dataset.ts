@@ -76,11 +76,12 @@ type MakeImage = (split: ShapesSplit, index: number, seed: number) => Promise<{ 
  */
 function imageMaker(threads = availableParallelism()): { make: MakeImage; close: () => Promise<void>; threads: number } {
   // The worker script: dist/shapesWorker.js beside the bundle, else drawThread.ts beside this file (tsx).
-  const first = threads > 1 ? startThread(__dirname, 'shapesWorker.js', 'drawThread.ts') : undefined;
+  const start = () => startThread(__dirname, 'shapesWorker.js', 'drawThread.ts');
+  const first = threads > 1 ? start() : undefined;
   if (!first) return { make: (sp, i, seed) => makeShapesImage(sp, i, seed), close: async () => {}, threads: 1 };
   const pending = new Map<string, { resolve: (v: { jpeg: Uint8Array; boxes: ShapeBox[] }) => void; reject: (e: Error) => void }>();
   const workers = Array.from({ length: threads }, (_, k) => {
-    const w = k === 0 ? first : startThread(__dirname, 'shapesWorker.js', 'drawThread.ts')!;
+    const w = k === 0 ? first : start()!;
     w.on('message', (m: ShapesDone) => {
       const p = pending.get(m.key);
       pending.delete(m.key);
